@@ -1,0 +1,73 @@
+"""ADC read-out sequencing: shared ADCs convert their multiplexed columns one after another."""
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["AdcSequencer"]
+
+
+class AdcSequencer(wiring.Component):
+    """Walks every ADC through its ``cols_per_adc`` columns, ``t_adc`` cycles per conversion.
+
+    All columns are sampled-and-held at once; ADC ``a`` then converts physical columns
+    ``a * cols_per_adc + k`` for ``k = 0 .. cols_per_adc - 1``, all ADCs in parallel. The code
+    of each conversion is latched into that column's slot at the end of its last cycle, so
+    the slots of a finished plane stay stable while the next plane settles.
+
+    Parameters
+    ----------
+    cols_phys : int
+        Physical columns.
+    adc_bits : int
+        Code width.
+    cols_per_adc : int
+        Columns multiplexed onto one ADC.
+    t_adc : int
+        Cycles per conversion.
+
+    Members
+    -------
+    start : ``In(1)``
+        Begin conversion 0 in this cycle (the sample-and-hold cycle).
+    codes : ``In(ArrayLayout(unsigned(adc_bits), cols_phys))``
+        Held column codes from the analog macro.
+    slots : ``Out(ArrayLayout(unsigned(adc_bits), cols_phys))``
+        Latched codes of the plane.
+    done : ``Out(1)``
+        High in the last cycle of the last conversion.
+    """
+
+    def __init__(self, *, cols_phys, adc_bits, cols_per_adc, t_adc):
+        self.cols_phys = cols_phys
+        self.cols_per_adc = cols_per_adc
+        self.t_adc = t_adc
+        codes = data.ArrayLayout(unsigned(adc_bits), cols_phys)
+        super().__init__({
+            "start": In(1),
+            "codes": In(codes),
+            "slots": Out(codes),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        busy = Signal()
+        conversion = Signal(range(self.cols_per_adc))
+        cycle = Signal(range(self.t_adc))
+
+        with m.If(busy | self.start):
+            with m.If(cycle == self.t_adc - 1):
+                m.d.sync += cycle.eq(0)
+                for column in range(self.cols_phys):
+                    # Column p is converted by ADC p // cols_per_adc as its conversion p % cols_per_adc.
+                    with m.If(conversion == column % self.cols_per_adc):
+                        m.d.sync += self.slots[column].eq(self.codes[column])
+                with m.If(conversion == self.cols_per_adc - 1):
+                    m.d.comb += self.done.eq(1)
+                    m.d.sync += [conversion.eq(0), busy.eq(0)]
+                with m.Else():
+                    m.d.sync += [conversion.eq(conversion + 1), busy.eq(1)]
+            with m.Else():
+                m.d.sync += [cycle.eq(cycle + 1), busy.eq(1)]
+        return m

@@ -1,0 +1,87 @@
+"""Shift-and-add: rebuilds multi-bit results from bit planes, weight slices and pairs."""
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["ShiftAdd"]
+
+
+class ShiftAdd(wiring.Component):
+    """Accumulates one bit plane per command into one result per logical column.
+
+    For plane ``i`` and logical column ``j`` it adds
+    ``sgn_i * 2**i * sum_s 2**(s * bits_per_cell) * (code(j, s, +) - code(j, s, -))``, with
+    ``sgn_i = -1`` on the last (MSB, two's-complement sign) plane. The ADC's LSB weight
+    ``2**adc_shift`` is common to every term, so it is applied once on the way out.
+
+    Parameters
+    ----------
+    cols, slices, bits_per_cell, adc_bits, in_bits, adc_shift : int
+        Tile geometry and precision (see the arithmetic contract).
+    result_width : int
+        Signed width of a result; wide enough that no valid input overflows.
+
+    Members
+    -------
+    en : ``In(1)``
+        Accumulate the plane held in ``slots`` in this cycle.
+    plane : ``In(range(in_bits))``
+        Index of that plane.
+    first : ``In(1)``
+        The plane starts a new result (replace instead of add).
+    last : ``In(1)``
+        The plane is the sign plane; the result is complete after it.
+    slots : ``In(ArrayLayout(unsigned(adc_bits), cols * slices * 2))``
+        ADC codes of the plane, in physical column order.
+    o_stream : ``Out(stream.Signature(ArrayLayout(signed(result_width), cols)))``
+        Completed results. A new ``first`` command must wait until the previous result
+        has been transferred.
+    """
+
+    def __init__(self, *, cols, slices, bits_per_cell, adc_bits, in_bits, adc_shift,
+                 result_width):
+        self.cols = cols
+        self.slices = slices
+        self.bits_per_cell = bits_per_cell
+        self.adc_shift = adc_shift
+        self.result_width = result_width
+        super().__init__({
+            "en": In(1),
+            "plane": In(range(in_bits)),
+            "first": In(1),
+            "last": In(1),
+            "slots": In(data.ArrayLayout(unsigned(adc_bits), cols * slices * 2)),
+            "o_stream": Out(stream.Signature(
+                data.ArrayLayout(signed(result_width), cols))),
+        })
+
+    def _plane_sum(self, column):
+        """Signed sum of one logical column's slices and differential pairs in one plane."""
+        total = 0
+        for s in range(self.slices):
+            plus = self.slots[(column * self.slices + s) * 2]
+            minus = self.slots[(column * self.slices + s) * 2 + 1]
+            total = total + ((plus - minus) << (s * self.bits_per_cell))
+        return total
+
+    def elaborate(self, platform):
+        m = Module()
+        acc = Signal(data.ArrayLayout(signed(self.result_width), self.cols))
+        done = Signal()
+
+        for column in range(self.cols):
+            m.d.comb += self.o_stream.payload[column].eq(acc[column] << self.adc_shift)
+        m.d.comb += self.o_stream.valid.eq(done)
+        with m.If(self.o_stream.valid & self.o_stream.ready):
+            m.d.sync += done.eq(0)
+
+        with m.If(self.en):
+            for column in range(self.cols):
+                term = self._plane_sum(column) << self.plane
+                signed_term = Mux(self.last, -term, term)
+                base = Mux(self.first, 0, acc[column])
+                m.d.sync += acc[column].eq(base + signed_term)
+            with m.If(self.last):
+                m.d.sync += done.eq(1)
+        return m

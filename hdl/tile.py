@@ -1,0 +1,91 @@
+"""The tile top: input buffer, controller, wordline drive, ADC sequencing, shift-and-add."""
+
+from amaranth.back import verilog
+from amaranth.hdl import Module, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .adc_sequencer import AdcSequencer
+from .analog_port import AnalogMacroSignature
+from .bitplane import BitPlaneSequencer
+from .buffers import VectorBuffer
+from .controller import Controller
+from .shift_add import ShiftAdd
+
+__all__ = ["Tile", "verilog_source", "TOP_NAME"]
+
+TOP_NAME = "cim_tile"
+
+
+class Tile(wiring.Component):
+    """One compute-in-memory tile's digital periphery, parameterised by a :class:`Config`.
+
+    Members
+    -------
+    i_stream : ``In(stream.Signature(ArrayLayout(signed(in_bits), rows)))``
+        Input vectors, one per transfer.
+    o_stream : ``Out(stream.Signature(ArrayLayout(signed(result_width), cols)))``
+        Result vectors, in input order.
+    analog : ``Out(AnalogMacroSignature(...))``
+        Port toward the crossbar and its ADCs.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        tile = config.tile
+        super().__init__({
+            "i_stream": In(stream.Signature(
+                data.ArrayLayout(signed(tile.in_bits), tile.rows))),
+            "o_stream": Out(stream.Signature(
+                data.ArrayLayout(signed(config.result_width), tile.cols))),
+            "analog": Out(AnalogMacroSignature(
+                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
+        })
+
+    def elaborate(self, platform):
+        config, tile = self.config, self.config.tile
+        m = Module()
+        m.submodules.input_buffer = input_buffer = VectorBuffer(self.i_stream.payload.shape())
+        m.submodules.controller = controller = Controller(
+            in_bits=tile.in_bits, t_settle=config.timing.t_settle)
+        m.submodules.bitplane = bitplane = BitPlaneSequencer(
+            rows=tile.rows, in_bits=tile.in_bits)
+        m.submodules.adc_sequencer = adc_sequencer = AdcSequencer(
+            cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
+            cols_per_adc=tile.cols_per_adc, t_adc=config.timing.t_adc)
+        m.submodules.shift_add = shift_add = ShiftAdd(
+            cols=tile.cols, slices=config.slices, bits_per_cell=tile.bits_per_cell,
+            adc_bits=tile.adc_bits, in_bits=tile.in_bits, adc_shift=tile.adc_shift,
+            result_width=config.result_width)
+        m.submodules.output_buffer = output_buffer = VectorBuffer(
+            self.o_stream.payload.shape())
+
+        wiring.connect(m, wiring.flipped(self.i_stream), input_buffer.i_stream)
+        wiring.connect(m, shift_add.o_stream, output_buffer.i_stream)
+        wiring.connect(m, output_buffer.o_stream, wiring.flipped(self.o_stream))
+
+        m.d.comb += [
+            controller.in_valid.eq(input_buffer.o_stream.valid),
+            input_buffer.o_stream.ready.eq(controller.load),
+            bitplane.load.eq(controller.load),
+            bitplane.vector.eq(input_buffer.o_stream.payload),
+            bitplane.plane.eq(controller.plane),
+            bitplane.drive.eq(controller.drive),
+            self.analog.wl.eq(bitplane.wl),
+            self.analog.sample.eq(controller.sample),
+            adc_sequencer.start.eq(controller.sample),
+            adc_sequencer.codes.eq(self.analog.codes),
+            controller.adc_done.eq(adc_sequencer.done),
+            controller.acc_free.eq(~shift_add.o_stream.valid | shift_add.o_stream.ready),
+            shift_add.en.eq(controller.acc_en),
+            shift_add.plane.eq(controller.acc_plane),
+            shift_add.first.eq(controller.acc_first),
+            shift_add.last.eq(controller.acc_last),
+            shift_add.slots.eq(adc_sequencer.slots),
+        ]
+        return m
+
+
+def verilog_source(config):
+    """Verilog text of the tile top (module ``cim_tile``) for ``config``."""
+    return verilog.convert(Tile(config), name=TOP_NAME, emit_src=False)
