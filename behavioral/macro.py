@@ -1,0 +1,63 @@
+"""The analog macro behind the tile's analog port: a crossbar read out by ADCs."""
+
+import numpy as np
+
+from cimtile.mapping import weight_levels
+
+from .adc import Adc
+from .crossbar import Crossbar
+
+__all__ = ["AnalogMacro"]
+
+
+class AnalogMacro:
+    """Answers sample requests of the analog port with the ADC codes of every physical column.
+
+    The co-simulation sends one bit plane per request; the golden model sends all planes of
+    many vectors at once. Both must see the same codes for the same seed, so each model owns a
+    child generator spawned from `rng` (crossbar first, then ADC): their draws never interleave,
+    and a batched call consumes each stream exactly like the sequence of single-plane calls.
+
+    Parameters
+    ----------
+    cfg : Config
+    levels : array of integers in [0, max_level], shaped (rows, cols_phys)
+    rng : numpy.random.Generator
+
+    Members
+    -------
+    crossbar : Crossbar
+    adc : Adc
+    """
+
+    def __init__(self, cfg, levels, rng):
+        crossbar_rng, adc_rng = rng.spawn(2)
+        self.crossbar = Crossbar(cfg, levels, crossbar_rng)
+        self.adc = Adc(cfg, adc_rng)
+        self._counts = None
+
+    @classmethod
+    def from_weights(cls, cfg, W, rng):
+        """A macro programmed with weights `W` (see :func:`cimtile.mapping.weight_levels`)."""
+        return cls(cfg, weight_levels(W, cfg), rng)
+
+    def sample(self, planes, out=None):
+        """ADC codes for bit planes.
+
+        Parameters
+        ----------
+        planes : array of zeros and ones, shaped (..., rows)
+            Wordline drive: (rows,) for one request, (N, in_bits, rows) for a batch.
+        out : int64 array shaped (..., cols_phys), optional
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 codes in [0, max_code], shaped (..., cols_phys).
+        """
+        shape = np.shape(planes)[:-1] + (self.crossbar.cfg.cols_phys,)
+        # Reused between calls of one shape, as in Crossbar.
+        if self._counts is None or self._counts.shape != shape:
+            self._counts = np.empty(shape, np.float64)
+        counts = self.crossbar.column_counts(planes, out=self._counts)
+        return self.adc.convert(counts, out=out)

@@ -1,0 +1,189 @@
+"""The digital side of the arithmetic contract (docs/architecture.md), in pure numpy.
+
+Weights become cell levels on differential, sliced physical columns; inputs become bit planes;
+per-plane ADC codes are shifted and added back into results. The golden model, and through it
+every check of the RTL, rests on these functions, so they follow the contract literally and
+stay exact (integer arithmetic, no rounding anywhere).
+"""
+
+import functools
+
+import numpy as np
+
+__all__ = ["DataError", "check_weights", "check_inputs", "weight_levels", "bit_planes",
+           "shift_add"]
+
+
+class DataError(ValueError):
+    """Weights or inputs do not fit the tile; the message names the array and the rule."""
+
+
+def _check_values(name, array, lo, hi):
+    if not np.issubdtype(array.dtype, np.integer):
+        raise DataError(f"{name}: dtype must be integer, not {array.dtype}")
+    if array.min() < lo or array.max() > hi:
+        index = np.argwhere((array < lo) | (array > hi))[0]
+        where = ", ".join(str(i) for i in index)
+        raise DataError(f"{name}: values must lie in [{lo}, {hi}]; "
+                        f"found {array[tuple(index)]} at [{where}]")
+
+
+def _weight_limit(cfg):
+    return 2 ** (cfg.tile.w_bits - 1) - 1
+
+
+def check_weights(W, cfg):
+    """Validate a weight matrix for the tile described by `cfg`.
+
+    Returns
+    -------
+    numpy.ndarray
+        An int64 copy of `W`, shaped (rows, cols).
+
+    Raises
+    ------
+    DataError
+        If `W` is not a (rows, cols) integer array with every value in
+        [-(2**(w_bits-1) - 1), 2**(w_bits-1) - 1] (symmetric: a differential pair cannot
+        hold the most negative two's-complement value any better than its opposite).
+    """
+    W = np.asarray(W)
+    rows, cols = cfg.tile.rows, cfg.tile.cols
+    if W.shape != (rows, cols):
+        raise DataError(f"weights: shape must be (rows={rows}, cols={cols}), not {W.shape}")
+    limit = _weight_limit(cfg)
+    _check_values("weights", W, -limit, limit)
+    return W.astype(np.int64)
+
+
+def _validated_inputs(X, cfg):
+    # Validation without the copy, so the golden model can convert large batches chunk by chunk.
+    X = np.asarray(X)
+    rows = cfg.tile.rows
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != rows:
+        raise DataError(f"inputs: shape must be (N, rows={rows}) with N >= 1, not {X.shape}")
+    half = 2 ** (cfg.tile.in_bits - 1)
+    _check_values("inputs", X, -half, half - 1)
+    return X
+
+
+def check_inputs(X, cfg):
+    """Validate a batch of input vectors for the tile described by `cfg`.
+
+    Returns
+    -------
+    numpy.ndarray
+        An int64 copy of `X`, shaped (N, rows).
+
+    Raises
+    ------
+    DataError
+        If `X` is not an (N, rows) integer array with N >= 1 and every value in
+        [-2**(in_bits-1), 2**(in_bits-1) - 1].
+    """
+    return _validated_inputs(X, cfg).astype(np.int64)
+
+
+def weight_levels(W, cfg):
+    """Cell levels that program weights `W` into the crossbar.
+
+    Column j, slice s, polarity p (0 for w+, 1 for w-) lands on physical column
+    (j * slices + s) * 2 + p, which is C order over (j, s, p).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 levels in [0, max_level], shaped (rows, cols_phys).
+
+    Raises
+    ------
+    DataError
+        As :func:`check_weights`.
+    """
+    W = check_weights(W, cfg)
+    magnitudes = np.stack([np.maximum(W, 0), np.maximum(-W, 0)], axis=-1)
+    shifts = np.arange(cfg.slices)[:, None] * cfg.tile.bits_per_cell
+    levels = (magnitudes[:, :, None, :] >> shifts) & cfg.max_level
+    return levels.reshape(cfg.tile.rows, cfg.cols_phys)
+
+
+def bit_planes(X, in_bits, out=None):
+    """Bit planes of integer inputs, least significant first.
+
+    Plane i holds bit i of each element's two's-complement pattern, i.e. of X mod 2**in_bits;
+    the caller validates the range (see :func:`check_inputs`).
+
+    Parameters
+    ----------
+    X : array of integers, shaped (..., rows)
+    in_bits : int, 1 to 64
+    out : numeric array shaped (..., in_bits, rows), optional
+        E.g. float32, to hand planes straight to a BLAS product.
+
+    Returns
+    -------
+    numpy.ndarray
+        Zeros and ones (uint8 unless `out` is given), shaped (..., in_bits, rows).
+    """
+    if not 1 <= in_bits <= 64:
+        raise ValueError(f"in_bits must be an integer in 1..64, not {in_bits!r}")
+    X = np.asarray(X)
+    if X.ndim < 1 or not np.issubdtype(X.dtype, np.integer):
+        raise ValueError(f"X must be an integer array with a rows axis, not {X.dtype} "
+                         f"shaped {X.shape}")
+    # Casting to an unsigned type wraps modulo 2**bits, which keeps the low in_bits bits of the
+    # two's-complement pattern; the narrowest such type keeps the shifts cheap.
+    unsigned = next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
+                    if np.iinfo(d).bits >= in_bits)
+    shifts = np.arange(in_bits, dtype=unsigned)[:, None]
+    if out is None:
+        out = np.empty(X.shape[:-1] + (in_bits, X.shape[-1]), np.uint8)
+    shifted = np.right_shift(X.astype(unsigned)[..., None, :], shifts)
+    return np.bitwise_and(shifted, 1, out=out, casting="unsafe")
+
+
+@functools.cache
+def _shift_add_weights(cfg):
+    t = cfg.tile
+    plane = 2 ** np.arange(t.in_bits, dtype=np.int64)
+    plane[-1] = -plane[-1]
+    # C order over (column, slice, polarity) is the physical column order; the factor
+    # 2**adc_shift turns codes back into column counts.
+    slice_shift = np.arange(cfg.slices, dtype=np.int64) * t.bits_per_cell + t.adc_shift
+    column = np.tile((2 ** slice_shift[:, None] * np.array([1, -1])).reshape(-1), t.cols)
+    plane.flags.writeable = column.flags.writeable = False
+    return plane, column
+
+
+def shift_add(codes, cfg, out=None):
+    """Rebuild results from the ADC codes of every bit plane.
+
+    Parameters
+    ----------
+    codes : array of integers in [0, max_code], shaped (N, in_bits, cols_phys)
+    out : int64 array shaped (N, cols), optional
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 results, shaped (N, cols).
+
+    Notes
+    -----
+    Planes are combined per physical column first (values below 2**in_bits * max_code), then
+    the columns of each logical column. Every partial sum of the second step is bounded by the
+    result bound behind `cfg.result_width` (at most 64 bits signed for any valid Config), so
+    int64 never overflows and the result is exact.
+    """
+    codes = np.asarray(codes)
+    t = cfg.tile
+    expected = (t.in_bits, cfg.cols_phys)
+    if codes.ndim != 3 or codes.shape[1:] != expected:
+        raise ValueError(f"codes: shape must be (N, in_bits={expected[0]}, "
+                         f"cols_phys={expected[1]}), not {codes.shape}")
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"codes: dtype must be integer, not {codes.dtype}")
+    plane, column = _shift_add_weights(cfg)
+    per_column = np.einsum("nic,i->nc", codes.astype(np.int64, copy=False), plane)
+    per_column *= column
+    return per_column.reshape(len(codes), t.cols, -1).sum(axis=-1, out=out)
