@@ -23,6 +23,12 @@ def _int_field(lo, hi, doc):
     return field(metadata={"range": (lo, hi), "doc": doc})
 
 
+def _float_field(default, lo, hi, doc, *, open_low=False):
+    """A real-valued key in [lo, hi] (or (lo, hi] with open_low); integers are accepted."""
+    return field(default=default,
+                 metadata={"real_range": (lo, hi, open_low), "doc": doc})
+
+
 @dataclass(frozen=True)
 class TileConfig:
     """Array geometry and arithmetic precision (elaboration-time)."""
@@ -131,6 +137,13 @@ def _build(cls, table, values):
             lo, hi = f.metadata["range"]
             if type(value) is not int or not lo <= value <= hi:
                 raise ConfigError(f"{where} must be an integer in {lo}..{hi}, not {value!r}")
+        if "real_range" in f.metadata:
+            lo, hi, open_low = f.metadata["real_range"]
+            above_low = value > lo if open_low else value >= lo
+            if type(value) not in (int, float) or not (above_low and value <= hi):
+                interval = f"({lo}, {hi}]" if open_low else f"[{lo}, {hi}]"
+                raise ConfigError(f"{where} must be a number in {interval}, not {value!r}")
+            value = float(value)
         kwargs[name] = value
     return cls(**kwargs)
 
