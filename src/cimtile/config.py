@@ -11,7 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "Config",
+__all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "DeviceConfig",
+           "WriteVerifyConfig", "Config",
            "load_config", "parse_config", "reference_config", "REFERENCE_CONFIG"]
 
 
@@ -19,8 +20,8 @@ class ConfigError(ValueError):
     """A configuration file or value is invalid; the message names the field."""
 
 
-def _int_field(lo, hi, doc):
-    return field(metadata={"range": (lo, hi), "doc": doc})
+def _int_field(lo, hi, doc, default=dataclasses.MISSING):
+    return field(default=default, metadata={"range": (lo, hi), "doc": doc})
 
 
 def _float_field(default, lo, hi, doc, *, open_low=False):
@@ -49,6 +50,58 @@ class TimingConfig:
     t_adc: int = _int_field(1, 1024, "cycles per ADC conversion")
 
 
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Dynamic memdiode model of one memristor (Miranda et al.; Aguirre et al., Front. Phys.
+    9, 548, 2021). State lambda in [0, 1]; read current
+    I = I0(lambda) [exp(beta alpha (V - I r_s)) - exp(-(1 - beta) alpha (V - I r_s))],
+    I0 = i_min + (i_max - i_min) lambda; during a pulse of amplitude V,
+    dlambda/dt = (1 - lambda) / tau_S (SET) or -lambda / tau_R (RESET), with
+    tau_S = tau0 exp(-eta_set (V - v_set)) and tau_R = tau0 exp(-eta_res (V - v_res)).
+    """
+    # Current prefactors and series resistance: the fitted HfO2 device of Aguirre et al. 2021.
+    i_min: float = _float_field(1.8, 0, 1e6, "I0 at lambda = 0, uA", open_low=True)
+    i_max: float = _float_field(95.8, 0, 1e6, "I0 at lambda = 1, uA", open_low=True)
+    r_s: float = _float_field(30.0, 0, 1e6, "series resistance, ohm")
+    alpha: float = _float_field(5.0, 0, 100, "I-V exponent, 1/V", open_low=True)
+    beta: float = _float_field(0.5, 0, 1, "I-V asymmetry (0.5 = symmetric, as in the source)")
+    v_read: float = _float_field(0.1, 0, 1, "verify-read voltage, V (0.1-0.2 V)", open_low=True)
+    # Switching kinetics: amplitudes near v_set / |v_res| switch in about tau0, each 0.1 V
+    # more (NeuRRAM's ISPP increment) about e times faster.
+    eta_set: float = _float_field(10.0, 0, 100, "SET voltage sensitivity, 1/V", open_low=True)
+    eta_res: float = _float_field(10.0, 0, 100, "RESET voltage sensitivity, 1/V",
+                                  open_low=True)
+    v_set: float = _float_field(1.0, 0, 10, "SET threshold, V", open_low=True)
+    v_res: float = _float_field(1.0, 0, 10, "RESET threshold magnitude, V", open_low=True)
+    tau0: float = _float_field(1e-6, 0, 1, "switching time at threshold, s", open_low=True)
+    v_per_code: float = _float_field(0.01, 0, 1, "pulse DAC step, V per amplitude code",
+                                     open_low=True)
+    cycle_s: float = _float_field(1e-8, 0, 1, "clock period, s (pulse width unit)",
+                                  open_low=True)
+    # Variability: device-to-device sigma 0.05-0.3 is the range swept in the literature.
+    d2d_sigma: float = _float_field(0.1, 0, 2, "lognormal sigma of each device's switching rate")
+    c2c_sigma: float = _float_field(0.05, 0, 2, "lognormal sigma of each pulse's effect")
+    initial_state: float = _float_field(0.0, 0, 1, "lambda of a fresh device (0 = HRS)")
+
+
+@dataclass(frozen=True)
+class WriteVerifyConfig:
+    """Run-time program-and-verify settings (NeuRRAM-style ISPP; EMBER keeps the same knobs).
+
+    Amplitudes are pulse DAC codes (device.v_per_code volts each); the defaults start at
+    0.8 V and step by 0.1 V, as NeuRRAM does, up to 2.0 V.
+    """
+    tol: int = _int_field(0, 65535, "verify window half-width, ADC codes", 2)
+    set_start: int = _int_field(0, 255, "first SET amplitude, DAC codes", 80)
+    set_step: int = _int_field(1, 255, "SET amplitude increment per pulse", 10)
+    set_limit: int = _int_field(0, 255, "largest SET amplitude", 200)
+    reset_start: int = _int_field(0, 255, "first RESET amplitude, DAC codes", 80)
+    reset_step: int = _int_field(1, 255, "RESET amplitude increment per pulse", 10)
+    reset_limit: int = _int_field(0, 255, "largest RESET amplitude", 200)
+    max_pulses: int = _int_field(1, 255, "pulses per cell before it is declared failed", 64)
+    pulse_width: int = _int_field(1, 65535, "pulse width, cycles", 10)
+
+
 ANALOG_MODELS = ("ideal",)
 
 
@@ -64,6 +117,8 @@ class Config:
     tile: TileConfig
     timing: TimingConfig
     analog: AnalogConfig = AnalogConfig()
+    device: DeviceConfig = DeviceConfig()
+    write_verify: WriteVerifyConfig = WriteVerifyConfig()
 
     @property
     def slices(self):
@@ -113,7 +168,7 @@ class Config:
     def replace(self, **tile_fields):
         """A copy with some `[tile]` fields changed (validated)."""
         values = dataclasses.asdict(self.tile) | tile_fields
-        return Config(_build(TileConfig, "tile", values), self.timing, self.analog)
+        return dataclasses.replace(self, tile=_build(TileConfig, "tile", values))
 
 
 
@@ -156,7 +211,8 @@ def parse_config(data):
     ConfigError
         If a table or key is unknown, missing or out of range.
     """
-    tables = {"tile": TileConfig, "timing": TimingConfig, "analog": AnalogConfig}
+    tables = {"tile": TileConfig, "timing": TimingConfig, "analog": AnalogConfig,
+              "device": DeviceConfig, "write_verify": WriteVerifyConfig}
     for name in data:
         if name not in tables:
             raise ConfigError(f"unknown table [{name}]; expected one of "
@@ -168,9 +224,20 @@ def parse_config(data):
     if analog.model not in ANALOG_MODELS:
         raise ConfigError(f"analog.model must be one of {', '.join(ANALOG_MODELS)}, "
                           f"not {analog.model!r}")
-    return Config(_build(TileConfig, "tile", data["tile"]),
-                  _build(TimingConfig, "timing", data["timing"]),
-                  analog)
+    tile = _build(TileConfig, "tile", data["tile"])
+    write_verify = _build(WriteVerifyConfig, "write_verify", data.get("write_verify", {}))
+    _check_write_verify(write_verify)
+    return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog,
+                  _build(DeviceConfig, "device", data.get("device", {})), write_verify)
+
+
+def _check_write_verify(settings):
+    for polarity in ("set", "reset"):
+        start, limit = getattr(settings, f"{polarity}_start"), getattr(settings, f"{polarity}_limit")
+        if start > limit:
+            raise ConfigError(f"write_verify.{polarity}_start must not exceed "
+                              f"write_verify.{polarity}_limit ({limit}), not {start}")
+
 
 
 def load_config(path):
