@@ -8,9 +8,59 @@ is in docs/architecture.md; the periphery enforces it by counting cycles.
 
 from amaranth.hdl import unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.enum import Enum
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["AnalogMacroSignature"]
+__all__ = ["AnalogMacroSignature", "CellAccessSignature", "Polarity", "AMPLITUDE_BITS",
+           "WIDTH_BITS"]
+
+AMPLITUDE_BITS = 8      # pulse DAC code; volts per code are a device property
+WIDTH_BITS = 16         # pulse width in cycles
+
+
+class Polarity(Enum, shape=1):
+    SET = 0     # raise conductance
+    RESET = 1   # lower conductance
+
+
+class CellAccessSignature(wiring.Signature):
+    """Single-cell access of the analog macro, seen from the periphery.
+
+    Members
+    -------
+    row, col : ``Out``
+        Addressed cell (physical column).
+    pulse : ``Out(1)``
+        Apply one programming pulse to the cell, high for one cycle; the periphery then
+        waits ``width`` cycles before its next request.
+    polarity, amplitude, width : ``Out``
+        Pulse parameters, held with ``pulse``.
+    read : ``Out(1)``
+        Verify read of the cell, high for one cycle; answered in ``read_code`` in that cycle.
+    read_code : ``In(adc_bits)``
+        The cell's conductance through the ADC (0 at g_min, full scale at g_max).
+    """
+
+    def __init__(self, *, rows, cols_phys, adc_bits):
+        self.rows, self.cols_phys, self.adc_bits = rows, cols_phys, adc_bits
+        super().__init__({
+            "row": Out(range(rows)),
+            "col": Out(range(cols_phys)),
+            "pulse": Out(1),
+            "polarity": Out(Polarity),
+            "amplitude": Out(AMPLITUDE_BITS),
+            "width": Out(WIDTH_BITS),
+            "read": Out(1),
+            "read_code": In(adc_bits),
+        })
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and (self.rows, self.cols_phys, self.adc_bits)
+                == (other.rows, other.cols_phys, other.adc_bits))
+
+    def __repr__(self):
+        return (f"CellAccessSignature(rows={self.rows}, cols_phys={self.cols_phys}, "
+                f"adc_bits={self.adc_bits})")
 
 
 class AnalogMacroSignature(wiring.Signature):
@@ -33,6 +83,8 @@ class AnalogMacroSignature(wiring.Signature):
         Sample-and-hold request, high for one cycle per bit plane.
     codes : ``In(ArrayLayout(unsigned(adc_bits), cols_phys))``
         ADC code of every physical column, answered in the cycle ``sample`` is high.
+    cell : ``Out(CellAccessSignature(...))``
+        Single-cell pulses and verify reads for programming.
     """
 
     def __init__(self, *, rows, cols_phys, adc_bits):
@@ -43,6 +95,8 @@ class AnalogMacroSignature(wiring.Signature):
             "wl": Out(rows),
             "sample": Out(1),
             "codes": In(data.ArrayLayout(unsigned(adc_bits), cols_phys)),
+            "cell": Out(CellAccessSignature(rows=rows, cols_phys=cols_phys,
+                                            adc_bits=adc_bits)),
         })
 
     def __eq__(self, other):

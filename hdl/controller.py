@@ -42,6 +42,8 @@ class Controller(wiring.Component):
         The last conversion of the plane ends in this cycle.
     acc_free : ``In(1)``
         The shift-and-add can start a new result in the next cycle.
+    idle : ``Out(1)``
+        No vector is being computed (the shift-and-add may still hold a result).
     acc_en, acc_plane, acc_first, acc_last : ``Out``
         Accumulate command for the shift-and-add, one cycle after the plane's last
         conversion, so the last latched codes are visible.
@@ -58,6 +60,7 @@ class Controller(wiring.Component):
             "sample": Out(1),
             "adc_done": In(1),
             "acc_free": In(1),
+            "idle": Out(1),
             "acc_en": Out(1),
             "acc_plane": Out(range(in_bits)),
             "acc_first": Out(1),
@@ -96,6 +99,7 @@ class Controller(wiring.Component):
 
         with m.FSM(name="ctrl"):
             with m.State("IDLE"):
+                m.d.comb += self.idle.eq(1)
                 with m.If(self.in_valid):
                     self._start_vector(m, settle)
             with m.State("SETTLE"):

@@ -11,6 +11,7 @@ from .bitplane import BitPlaneSequencer
 from .buffers import VectorBuffer
 from .controller import Controller
 from .shift_add import ShiftAdd
+from .write_verify import RESULT_LAYOUT, WriteVerify, settings_layout
 
 __all__ = ["Tile", "verilog_source", "TOP_NAME"]
 
@@ -28,6 +29,17 @@ class Tile(wiring.Component):
         Result vectors, in input order.
     analog : ``Out(AnalogMacroSignature(...))``
         Port toward the crossbar and its ADCs.
+    prog_settings : ``In(settings_layout(...))``
+        Write-verify settings, latched at ``prog_start``.
+    prog_start : ``In(1)``
+        Start programming; taken only while no vector is computing, and holds off new
+        vectors until programming ends.
+    prog_busy, prog_done, prog_error : ``Out(1)``
+        Write-verify status (``prog_error``: the last start had invalid settings).
+    t_stream : ``In(stream.Signature(bits_per_cell))``
+        Target levels, row-major over the programmed rectangle.
+    r_stream : ``Out(stream.Signature(RESULT_LAYOUT))``
+        Per-cell programming results, in the same order.
     """
 
     def __init__(self, config):
@@ -40,6 +52,14 @@ class Tile(wiring.Component):
                 data.ArrayLayout(signed(config.result_width), tile.cols))),
             "analog": Out(AnalogMacroSignature(
                 rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
+            "prog_settings": In(settings_layout(
+                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
+            "prog_start": In(1),
+            "prog_busy": Out(1),
+            "prog_done": Out(1),
+            "prog_error": Out(1),
+            "t_stream": In(stream.Signature(tile.bits_per_cell)),
+            "r_stream": Out(stream.Signature(RESULT_LAYOUT)),
         })
 
     def elaborate(self, platform):
@@ -59,13 +79,27 @@ class Tile(wiring.Component):
             result_width=config.result_width)
         m.submodules.output_buffer = output_buffer = VectorBuffer(
             self.o_stream.payload.shape())
+        m.submodules.write_verify = write_verify = WriteVerify(
+            rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
+            bits_per_cell=tile.bits_per_cell,
+            t_read=config.timing.t_settle + config.timing.t_adc)
 
         wiring.connect(m, wiring.flipped(self.i_stream), input_buffer.i_stream)
         wiring.connect(m, shift_add.o_stream, output_buffer.i_stream)
         wiring.connect(m, output_buffer.o_stream, wiring.flipped(self.o_stream))
+        wiring.connect(m, wiring.flipped(self.t_stream), write_verify.i_stream)
+        wiring.connect(m, write_verify.o_stream, wiring.flipped(self.r_stream))
+        wiring.connect(m, write_verify.cell, wiring.flipped(self.analog.cell))
 
+        # Computing and programming share the array: each waits for the other to finish.
         m.d.comb += [
-            controller.in_valid.eq(input_buffer.o_stream.valid),
+            write_verify.settings.eq(self.prog_settings),
+            write_verify.start.eq(self.prog_start & controller.idle),
+            self.prog_busy.eq(write_verify.busy),
+            self.prog_done.eq(write_verify.done),
+            self.prog_error.eq(write_verify.error),
+            controller.in_valid.eq(input_buffer.o_stream.valid & ~write_verify.busy
+                                   & ~self.prog_start),
             input_buffer.o_stream.ready.eq(controller.load),
             bitplane.load.eq(controller.load),
             bitplane.vector.eq(input_buffer.o_stream.payload),

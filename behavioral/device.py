@@ -1,0 +1,110 @@
+"""A physical memristor array: the dynamic memdiode model answering pulses and verify reads."""
+
+import numpy as np
+
+__all__ = ["HEALTHY", "STUCK_GMIN", "STUCK_GMAX", "MemdiodeArray", "read_code"]
+
+HEALTHY, STUCK_GMIN, STUCK_GMAX = 0, 1, 2
+
+
+def read_code(conductance, window, adc_bits):
+    """Verify-read ADC code of conductances: ``window`` (g_lo, g_hi) spans the code range,
+    rounded half up and clipped, like the tile's ADC."""
+    g_lo, g_hi = window
+    max_code = 2 ** adc_bits - 1
+    scaled = (np.asarray(conductance) - g_lo) * (max_code / (g_hi - g_lo))
+    return np.clip(np.floor(scaled + 0.5), 0, max_code).astype(np.int64)
+
+
+class MemdiodeArray:
+    """Every cell of a crossbar as a memdiode with state lambda in [0, 1].
+
+    A pulse of amplitude V and duration t moves lambda along the model's rate equation,
+    solved exactly for a constant amplitude: SET gives ``1 - (1 - l) exp(-t / tau_S)``,
+    RESET ``l exp(-t / tau_R)``, so steps shrink near the bounds. Each device switches at its
+    own rate (device-to-device lognormal factor, drawn once) and each pulse's effect varies
+    (cycle-to-cycle lognormal factor). Stuck cells hold lambda at 0 or 1 and ignore pulses.
+
+    Reproducibility does not depend on the order cells are programmed in: the cycle-to-cycle
+    factor of a cell's k-th pulse is column k of a table drawn one whole-array column at a
+    time, in order of k. A co-simulation that programs cell by cell and a golden model that
+    steps all cells together therefore see identical noise.
+
+    Parameters
+    ----------
+    device : DeviceConfig
+    shape : (rows, cols_phys)
+    rng : numpy.random.Generator
+    faults : integer array of ``shape``, optional
+        0 healthy, 1 stuck at g_min (lambda 0), 2 stuck at g_max (lambda 1).
+    """
+
+    def __init__(self, device, shape, rng, faults=None):
+        self.device = device
+        self.shape = tuple(shape)
+        size = int(np.prod(self.shape))
+        d2d_rng, self._c2c_rng = rng.spawn(2)
+        self.rate = np.exp(device.d2d_sigma * d2d_rng.standard_normal(size))
+        self.state = np.full(size, device.initial_state)
+        self.faults = (np.zeros(size, np.int64) if faults is None
+                       else np.asarray(faults, np.int64).reshape(size).copy())
+        self.state[self.faults == STUCK_GMIN] = 0.0
+        self.state[self.faults == STUCK_GMAX] = 1.0
+        self.pulses_applied = np.zeros(size, np.int64)
+        self._c2c = np.empty((16, size))
+        self._c2c_drawn = 0
+        lo, hi = self.conductance_of(np.array([0.0, 1.0]))
+        #: Conductance (uS) of a nominal device at lambda 0 and 1: the programming window.
+        self.window = (float(lo), float(hi))
+
+    def conductance_of(self, state):
+        """Read conductance (uS) at device.v_read for states lambda."""
+        d = self.device
+        i0 = d.i_min + (d.i_max - d.i_min) * np.asarray(state)        # uA
+        current = np.zeros_like(i0)
+        # The series resistance lowers the voltage across the diode by I * r_s; a few
+        # fixed-point steps converge since I * r_s << v_read.
+        for _ in range(4):
+            v = d.v_read - current * 1e-6 * d.r_s
+            current = i0 * (np.exp(d.beta * d.alpha * v) - np.exp(-(1 - d.beta) * d.alpha * v))
+        return current / d.v_read
+
+    def conductances(self):
+        """Conductance (uS) of every cell, shaped like the array."""
+        return self.conductance_of(self.state).reshape(self.shape)
+
+    def read(self, cells, adc_bits):
+        """Verify-read codes of flat cell indices ``cells``."""
+        return read_code(self.conductance_of(self.state[cells]), self.window, adc_bits)
+
+    def _draw_c2c_until(self, k):
+        while self._c2c_drawn <= k:
+            if self._c2c_drawn == len(self._c2c):
+                self._c2c = np.concatenate([self._c2c, np.empty_like(self._c2c)])
+            self._c2c[self._c2c_drawn] = self._c2c_rng.standard_normal(self.state.size)
+            self._c2c_drawn += 1
+
+    def pulse(self, cells, polarity, amplitude, width):
+        """Apply one pulse to each of the flat cell indices ``cells`` (all distinct).
+
+        Parameters
+        ----------
+        polarity : array of 0 (SET) / 1 (RESET)
+        amplitude : array of pulse DAC codes
+        width : array of pulse widths in cycles
+        """
+        d = self.device
+        cells = np.asarray(cells)
+        k = self.pulses_applied[cells]
+        self._draw_c2c_until(k.max() if k.size else -1)
+        factor = self.rate[cells] * np.exp(d.c2c_sigma * self._c2c[k, cells])
+        volts = np.asarray(amplitude) * d.v_per_code
+        seconds = np.asarray(width) * d.cycle_s
+        reset = np.asarray(polarity) == 1
+        tau = d.tau0 * np.where(reset, np.exp(-d.eta_res * (volts - d.v_res)),
+                                np.exp(-d.eta_set * (volts - d.v_set)))
+        decay = np.exp(-seconds / tau * factor)
+        state = self.state[cells]
+        moved = np.where(reset, state * decay, 1 - (1 - state) * decay)
+        self.state[cells] = np.where(self.faults[cells] == HEALTHY, moved, state)
+        self.pulses_applied[cells] += 1
