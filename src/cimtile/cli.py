@@ -1,0 +1,288 @@
+"""The ``cimtile`` command: Verilog generation, golden model, co-simulation, benchmark, demo.
+
+Bad input (configuration, weights, inputs, unreadable files) ends with exit status 2 and
+one line on stderr, ``cimtile: error: <message>``, naming the field or the file. Outputs are
+written atomically once everything has succeeded, so a failed run leaves nothing behind.
+A failed build or simulation ends with status 1; so does a co-simulation whose results
+differ from the golden model, after writing them and the report.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, load_config, reference_config
+from .mapping import DataError, check_inputs, check_weights
+from .tb.runner import BuildError, Scenario, SimulationError, simulate, waves_format
+
+__all__ = ["main"]
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class InputError(ValueError):
+    """A command-line argument or input file is unusable; the message names it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise InputError(f"{message} (see {self.prog} --help)")
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _load_array(path, what):
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise InputError(f"{path}: {what} must be a .npy file")
+    try:
+        with open(path, "rb") as file:
+            if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+                raise InputError(f"{path}: {what} file is not in .npy format")
+            file.seek(0)
+            # Refuses object arrays: loading them would unpickle untrusted data.
+            return np.load(file, allow_pickle=False)
+    except InputError:
+        raise
+    except OSError as error:
+        raise InputError(f"{path}: cannot read {what}: {error.strerror or error}") from None
+    except (ValueError, EOFError) as error:
+        raise InputError(f"{path}: cannot read {what}: {error}") from None
+
+
+def _checked(path, what, check, cfg):
+    try:
+        return check(_load_array(path, what), cfg)
+    except DataError as error:
+        raise InputError(f"{path}: {error}") from None
+
+
+def _load_weights(path, cfg):
+    return _checked(path, "weights", check_weights, cfg)
+
+
+def _load_inputs(path, cfg):
+    return _checked(path, "inputs", check_inputs, cfg)
+
+
+def _check_writable(path, option):
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: {option} directory {parent} does not exist")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class _AtomicWrites:
+    """Stage output files next to their targets; on leaving the ``with`` block without an
+    error, publish them all with os.replace, otherwise delete them."""
+
+    def __init__(self):
+        self._staged = []
+        self._mode = 0o666 & ~_umask()
+
+    def stage(self, path, write):
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.resolve().parent)
+        self._staged.append((tmp, path))
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+        os.chmod(tmp, self._mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        for tmp, path in self._staged:
+            if kind is None:
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+
+
+def _report(cfg, result):
+    """The co-simulation report: cycle figures, speed and the golden check."""
+    mvms = result.mvms
+    return {
+        "mvms": mvms,
+        "cycles_total": result.cycles_total,
+        "cycles_per_mvm": result.cycles_per_mvm,
+        "analog_cycles_per_mvm": cfg.analog_cycles_per_mvm,
+        "golden_mismatches": result.golden_mismatches,
+        "build_s": round(result.build_s, 3),
+        "wall_s": round(result.wall_s, 3),
+        "mvm_per_s": round(mvms / result.wall_s, 1),
+    }
+
+
+def _print_json(data):
+    print(json.dumps(data, indent=2))
+
+
+def _cmd_verilog(args):
+    from .hdl.tile import verilog_source
+    cfg = load_config(args.config)
+    _check_writable(args.output, "-o")
+    text = verilog_source(cfg)
+    with _AtomicWrites() as writes:
+        writes.stage(args.output, lambda file: file.write(text.encode()))
+
+
+def _cmd_golden(args):
+    from .golden import golden_mvm
+    cfg = load_config(args.config)
+    W = _load_weights(args.weights, cfg)
+    X = _load_inputs(args.inputs, cfg)
+    _check_writable(args.out, "--out")
+    Y = golden_mvm(cfg, W, X, args.seed)
+    with _AtomicWrites() as writes:
+        writes.stage(args.out, lambda file: np.save(file, Y))
+
+
+def _cmd_sim(args):
+    cfg = load_config(args.config)
+    W = _load_weights(args.weights, cfg)
+    X = _load_inputs(args.inputs, cfg)
+    _check_writable(args.out, "--out")
+    if args.report is not None:
+        _check_writable(args.report, "--report")
+    if args.waves is not None:
+        try:
+            waves_format(args.waves)
+        except ValueError as error:
+            raise InputError(f"--waves: {error}") from None
+        _check_writable(args.waves, "--waves")
+    result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
+                      waves=args.waves, verbose=args.verbose)
+    report = _report(cfg, result)
+    with _AtomicWrites() as writes:
+        writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
+        if args.report is not None:
+            text = json.dumps(report, indent=2) + "\n"
+            writes.stage(args.report, lambda file: file.write(text.encode()))
+    _print_json(report)
+    if result.golden_mismatches:
+        print(f"cimtile: error: {result.golden_mismatches} of {result.mvms} results differ "
+              "from the golden model", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _random_problem(cfg, n, seed):
+    rng = np.random.default_rng(seed)
+    w_max = 2 ** (cfg.tile.w_bits - 1) - 1
+    x_half = 2 ** (cfg.tile.in_bits - 1)
+    W = rng.integers(-w_max, w_max, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
+    X = rng.integers(-x_half, x_half, (n, cfg.tile.rows))
+    return W, X
+
+
+def _cmd_bench(args):
+    from .golden import golden_throughput
+    cfg = load_config(args.config) if args.config else reference_config()
+    if args.mvms < 2:
+        raise InputError(f"--mvms must be at least 2, not {args.mvms}")
+    W, X = _random_problem(cfg, args.mvms, 0)
+    result = simulate(cfg, W, X, scenario=Scenario(seed=0, strict=False),
+                      verbose=args.verbose)
+    report = _report(cfg, result)
+    report["golden_mvm_per_s"] = round(golden_throughput(cfg), 1)
+    _print_json(report)
+    return EXIT_FAILURE if result.golden_mismatches else None
+
+
+def _cmd_demo(args):
+    from .golden import golden_mvm
+    cfg = reference_config()
+    if args.mvms < 1:
+        raise InputError(f"--mvms must be at least 1, not {args.mvms}")
+    W, X = _random_problem(cfg, args.mvms, args.seed)
+    t = cfg.tile
+    print(f"reference tile: {t.rows} x {t.cols}, {t.in_bits}-bit inputs, {t.w_bits}-bit "
+          f"weights in {cfg.slices} slices of {t.bits_per_cell}-bit cells, "
+          f"{t.adc_bits}-bit ADCs for {t.cols_per_adc} columns each; "
+          f"{args.mvms} random input vectors (seed {args.seed})", flush=True)
+    result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
+                      verbose=args.verbose)
+    report = _report(cfg, result)
+    report["lossless"] = cfg.lossless
+    report["equals_golden"] = bool(np.array_equal(result.Y, golden_mvm(cfg, W, X, args.seed)))
+    report["equals_x_at_w"] = bool(np.array_equal(result.Y, X @ W))
+    _print_json(report)
+    return EXIT_FAILURE if result.golden_mismatches else None
+
+
+def _parser():
+    parser = _Parser(prog="cimtile", description="Memristive compute-in-memory tile: RTL "
+                     "generation, golden model and co-simulation.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    p = commands.add_parser("verilog", help="write the tile's Verilog (module cim_tile)")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("-o", "--output", required=True, metavar="tile.v")
+    p.set_defaults(run=_cmd_verilog)
+
+    p = commands.add_parser("golden", help="results of the golden model")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--weights", required=True, metavar="W.npy")
+    p.add_argument("--inputs", required=True, metavar="X.npy")
+    p.add_argument("--out", required=True, metavar="Y.npy")
+    p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
+    p.set_defaults(run=_cmd_golden)
+
+    p = commands.add_parser("sim", help="co-simulate the RTL tile in Verilator")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--weights", required=True, metavar="W.npy")
+    p.add_argument("--inputs", required=True, metavar="X.npy")
+    p.add_argument("--out", required=True, metavar="Y.npy")
+    p.add_argument("--report", metavar="R.json", help="write the report as JSON")
+    p.add_argument("--waves", metavar="FILE.fst", help="record a waveform (FST, or VCD "
+                   "for a .vcd name)")
+    p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+    p.set_defaults(run=_cmd_sim)
+
+    p = commands.add_parser("bench", help="co-simulation and golden-model speed")
+    p.add_argument("--config", metavar="CFG.toml", help="default: the reference tile")
+    p.add_argument("--mvms", type=int, default=4000, help="vectors to co-simulate "
+                   "(default 4000)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+    p.set_defaults(run=_cmd_bench)
+
+    p = commands.add_parser("demo", help="random vectors through the co-simulated "
+                            "reference tile")
+    p.add_argument("--mvms", type=int, default=256, help="vectors (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="data and analog model seed "
+                   "(default 0)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``cimtile`` command line; return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        return args.run(args) or 0
+    except (InputError, ConfigError, DataError) as error:
+        print(f"cimtile: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (BuildError, SimulationError) as error:
+        print(f"cimtile: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Binds a behavioural :class:`~cimtile.behavioral.AnalogMacro` to the tile's analog port.
+
+The binding sleeps until the RTL raises ``analog__sample``, then reads the wordlines as
+one integer, asks the model for the codes of every physical column at once and drives them
+as one integer. It wakes once more when the strobe falls, to check that it lasted exactly
+one cycle: two Python wake-ups per bit plane, none per clock cycle.
+"""
+
+import logging
+
+import numpy as np
+from cocotb.triggers import Event, FallingEdge, RisingEdge
+
+from .clocking import cycle_now
+from .packing import pack_fields, unpack_bits
+
+__all__ = ["AnalogBinding"]
+
+
+class AnalogBinding:
+    """Answers the tile's sample requests with a behavioural analog macro.
+
+    Parameters
+    ----------
+    dut
+        The ``cim_tile`` top-level handle.
+    cfg : Config
+    macro : AnalogMacro
+        Replaceable through :attr:`macro` (e.g. with a re-seeded model after a reset).
+
+    Members
+    -------
+    stamps : list of int
+        Cycle of every request.
+    violations : list of str
+        Breaches of the analog timing contract seen so far.
+    """
+
+    def __init__(self, dut, cfg, macro):
+        self._sample = dut.analog__sample
+        self._wl = dut.analog__wl
+        self._codes = dut.analog__codes
+        self._rows = cfg.tile.rows
+        self._adc_bits = cfg.tile.adc_bits
+        self.macro = macro
+        self.stamps = []
+        self.violations = []
+        self._waiters = []
+        self.log = logging.getLogger("cocotb.tb.analog")
+
+    def answer(self, wl):
+        """The packed codes for the packed wordline drive `wl` (an int)."""
+        plane = unpack_bits(wl, self._rows)
+        codes = self.macro.sample(plane)
+        return pack_fields(np.asarray(codes), self._adc_bits)
+
+    def after(self, requests):
+        """An :class:`Event` set once `requests` requests in total have been answered."""
+        event = Event()
+        if len(self.stamps) >= requests:
+            event.set()
+        else:
+            self._waiters.append((requests, event))
+        return event
+
+    async def run(self):
+        while True:
+            await RisingEdge(self._sample)
+            wl = int(self._wl.value)
+            self._codes.value = self.answer(wl)
+            cycle = cycle_now()
+            self.stamps.append(cycle)
+            self.log.debug("request %d at cycle %d: wordlines %#x", len(self.stamps), cycle,
+                           wl)
+            for waiter in [w for w in self._waiters if w[0] <= len(self.stamps)]:
+                self._waiters.remove(waiter)
+                waiter[1].set()
+            await FallingEdge(self._sample)
+            if cycle_now() != cycle + 1:
+                self.violations.append(f"analog__sample of request {len(self.stamps)} stayed "
+                                       f"high for {cycle_now() - cycle} cycles, not 1")

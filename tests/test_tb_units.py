@@ -1,0 +1,106 @@
+"""Testbench pieces that run without a simulator: bus packing and the scoreboard."""
+
+import numpy as np
+import pytest
+
+from cimtile.config import reference_config
+from cimtile.tb.packing import pack_fields, unpack_bits, unpack_fields
+from cimtile.tb.runner import SimResult, waves_format
+from cimtile.tb.scoreboard import Scoreboard
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 8, 13, 16, 31, 62])
+@pytest.mark.parametrize("count", [1, 5, 128])
+def test_fields_round_trip(width, count):
+    rng = np.random.default_rng(width * 1000 + count)
+    signed = width > 1
+    lo, hi = (-2 ** (width - 1), 2 ** (width - 1)) if signed else (0, 2)
+    values = rng.integers(lo, hi, (3, count))
+    values[0, 0] = lo
+    values[1, -1] = hi - 1
+    packed = pack_fields(values, width)
+    assert packed.shape == (3,)
+    for row, word in zip(values, packed):
+        assert 0 <= word < 2 ** (width * count)
+        assert np.array_equal(unpack_fields(int(word), count, width, signed=signed), row)
+
+
+def test_field_layout_is_little_endian_twos_complement():
+    assert pack_fields(np.array([-3, 2, 1]), 4) == 0x12D
+    assert pack_fields(np.array([1, 0, 1, 1]), 1) == 0b1101
+    assert unpack_fields(0x7F0, 3, 4).tolist() == [0, 15, 7]
+    assert unpack_fields(0x7F0, 3, 4, signed=True).tolist() == [0, -1, 7]
+
+
+def test_wide_fields_unpack_exactly():
+    value = (1 << 69) | 5
+    assert unpack_fields(value, 1, 70).tolist() == [value]
+    assert unpack_fields(value, 1, 70, signed=True).tolist() == [value - (1 << 70)]
+
+
+def test_unpack_bits():
+    assert unpack_bits(13, 6).tolist() == [1, 0, 1, 1, 0, 0]
+    assert unpack_bits(1 << 127, 128).tolist() == [0] * 127 + [1]
+
+
+def result_word(cfg, row):
+    return int(pack_fields(np.asarray(row), cfg.result_width))
+
+
+def test_scoreboard_counts_mismatches_and_extras():
+    cfg = reference_config()
+    expected = np.arange(-16, 16).reshape(2, 16)
+    board = Scoreboard(cfg, expected)
+    board.on_transfer(result_word(cfg, expected[0]), 10)
+    assert not board.done.is_set()
+    wrong = expected[1].copy()
+    wrong[3] += 1
+    board.on_transfer(result_word(cfg, wrong), 20)
+    assert board.done.is_set()
+    board.on_transfer(result_word(cfg, expected[1]), 30)
+    assert (board.mismatches, board.extra) == (1, 1)
+    assert board.stamps == [10, 20, 30]
+    assert np.array_equal(board.results()[:2], [expected[0], wrong])
+    assert board.summary() == ["1 of 3 batch results differ from the golden model",
+                               "1 unexpected batch results"]
+
+
+def test_scoreboard_reports_missing_results():
+    cfg = reference_config()
+    board = Scoreboard(cfg, np.zeros((3, 16), np.int64))
+    board.on_transfer(result_word(cfg, np.zeros(16, np.int64)), 1)
+    assert board.summary() == ["only 1 of 3 batch results arrived"]
+
+
+def test_extreme_results_decode_signed():
+    cfg = reference_config()
+    bound = 2 ** (cfg.result_width - 1)
+    row = np.array([-bound, bound - 1] * 8)
+    board = Scoreboard(cfg, row[None])
+    board.on_transfer(result_word(cfg, row), 0)
+    assert board.mismatches == 0
+
+
+def make_result(out_cycles, in_cycles):
+    empty = np.zeros((0, 1), np.int64)
+    return SimResult(Y=np.zeros((len(out_cycles), 1), np.int64),
+                     in_cycles=np.array(in_cycles), out_cycles=np.array(out_cycles),
+                     request_cycles=np.array([]), Y_after_reset=empty,
+                     out_cycles_after_reset=np.array([]), stale_outputs=0, cycles_total=0,
+                     golden_mismatches=0, build_s=0.0, wall_s=1.0)
+
+
+def test_cycles_per_mvm_is_the_median_output_spacing():
+    assert make_result([10, 20, 30, 45], [1, 2, 3, 4]).cycles_per_mvm == 10
+    # One result: its latency from the input transfer.
+    assert make_result([30], [4]).cycles_per_mvm == 26
+
+
+@pytest.mark.parametrize("name, kind", [("a.fst", "fst"), ("dir/b.VCD", "vcd")])
+def test_waves_format(name, kind):
+    assert waves_format(name) == kind
+
+
+def test_waves_format_refuses_other_names():
+    with pytest.raises(ValueError, match=r"w\.ghw: waveform file name must end in .fst or .vcd"):
+        waves_format("w.ghw")
