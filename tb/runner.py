@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = ["LINT_WAIVERS", "BuildError", "SimulationError", "Scenario",
            "SimResult", "cache_root", "waves_format", "build", "lint", "run_testbench",
-           "simulate"]
+           "simulate", "ProgramRun", "program"]
 
 TOPLEVEL = "cim_tile"
 TB_MODULE = "cimtile.tb.tile_tb"
@@ -460,3 +460,71 @@ def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, waves=None,
         out_cycles_after_reset=out["out_cycles_after_reset"],
         stale_outputs=int(out["stale_outputs"]), cycles_total=int(out["cycles_total"]),
         golden_mismatches=int(out["golden_mismatches"]), build_s=build_s, wall_s=wall_s)
+
+
+@dataclass
+class ProgramRun:
+    """What one co-simulated programming produced.
+
+    Members
+    -------
+    pulses, converged : ndarray
+        Per-cell results in programming order (row-major over the rectangle, run after run).
+    cycles_total : int
+        Cycles from reset release to the end of the last run.
+    state, conductance : ndarray (rows, cols_phys)
+        Memdiode state lambda and read conductance (uS) of every cell afterwards.
+    reads, pulses_applied : int
+        Analog requests answered.
+    build_s, wall_s : float
+    """
+    pulses: np.ndarray
+    converged: np.ndarray
+    cycles_total: int
+    state: np.ndarray
+    conductance: np.ndarray
+    reads: int
+    pulses_applied: int
+    build_s: float
+    wall_s: float
+
+
+def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
+            waves=None, verbose=False):
+    """Co-simulate the tile programming target `levels` into a memdiode array.
+
+    Parameters
+    ----------
+    cfg : Config
+    levels : array (rows, cols_phys) of int
+        Target level of every cell; only the rectangle is programmed.
+    faults : array (rows, cols_phys) of 0/1/2, optional
+        Stuck-at map (0 healthy, 1 stuck at g_min, 2 stuck at g_max).
+    settings : WriteVerifyConfig, optional
+        Default: ``cfg.write_verify``.
+    rect : Rectangle, optional
+        Default: the whole array.
+    runs : int
+        Program the rectangle this many times in a row (reprogramming).
+    seed : int
+        Seeds the device array as the golden model does.
+
+    Raises
+    ------
+    BuildError, SimulationError
+    """
+    from cimtile.program import Rectangle
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    settings = settings or cfg.write_verify
+    rect = rect or Rectangle.whole(*shape)
+    faults = np.zeros(shape, np.int64) if faults is None else faults
+    stimulus = dict(levels=np.asarray(levels, np.int64), faults=np.asarray(faults, np.int64),
+                    settings=np.array(json.dumps(dataclasses.asdict(settings))),
+                    rect=np.array(dataclasses.astuple(rect)), seed=seed, runs=runs)
+    out, build_s, wall_s = run_testbench(cfg, "cimtile.tb.program_tb", stimulus,
+                                         waves=waves, verbose=verbose)
+    return ProgramRun(pulses=out["pulses"], converged=out["converged"],
+                      cycles_total=int(out["cycles_total"]), state=out["state"],
+                      conductance=out["conductance"], reads=int(out["reads"]),
+                      pulses_applied=int(out["pulses_applied"]), build_s=build_s,
+                      wall_s=wall_s)
