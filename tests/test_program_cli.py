@@ -1,0 +1,72 @@
+"""``cimtile program``: bad input and one whole co-simulated programming run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from test_cli import SMALL, assert_bad_input, run
+
+ROWS, COLS_PHYS = 12, 12      # SMALL: 3 logical columns x 2 slices x 2 polarities
+
+
+@pytest.fixture
+def work(tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    np.save(tmp_path / "W.npy", np.random.default_rng(0).integers(-15, 16, (12, 3)))
+    return tmp_path
+
+
+def program(work, *extra):
+    return run("program", "--config", "small.toml", "--weights", "W.npy",
+               "--report", "R.json", *extra, cwd=work)
+
+
+@pytest.mark.parametrize("faults, fragments", [
+    (np.zeros((ROWS, 3), np.int64), ("F.npy: faults: shape must be (rows=12, cols_phys=12), "
+                                     "not (12, 3)",)),
+    (np.zeros((ROWS, COLS_PHYS)), ("F.npy: faults: dtype must be integer, not float64",)),
+    (np.zeros((ROWS, COLS_PHYS), bool), ("faults: dtype must be integer, not bool",)),
+    (np.full((ROWS, COLS_PHYS), 3), ("faults: values must be 0 (healthy), 1 (stuck at g_min) "
+                                     "or 2 (stuck at g_max); found 3 at [0, 0]",)),
+])
+def test_bad_fault_map_is_refused(work, faults, fragments):
+    np.save(work / "F.npy", faults)
+    proc = program(work, "--faults", "F.npy")
+    assert_bad_input(proc, *fragments)
+    assert not (work / "R.json").exists()
+
+
+def test_bad_write_verify_setting_is_refused(work):
+    (work / "small.toml").write_text(SMALL + "\n[write_verify]\nset_start = 90\nset_limit = 80\n")
+    proc = program(work)
+    assert_bad_input(proc, "write_verify.set_start must not exceed write_verify.set_limit")
+    assert not (work / "R.json").exists()
+
+
+def test_programs_the_array_and_reports_failed_stuck_cells(work):
+    faults = np.zeros((ROWS, COLS_PHYS), np.int64)
+    faults[0, 0] = 2        # stuck at g_max: fails unless its target is the top level
+    faults[5, 7] = 1        # stuck at g_min: fails unless its target is level 0
+    np.save(work / "F.npy", faults)
+    proc = program(work, "--faults", "F.npy", "--plot", "P.png", "--state", "S.npz",
+                   "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((work / "R.json").read_text())
+    from cimtile.config import load_config
+    from cimtile.mapping import weight_levels
+    cfg = load_config(work / "small.toml")
+    levels = weight_levels(np.load(work / "W.npy"), cfg)
+    expected_failed = [[r, c] for r, c in [(0, 0), (5, 7)]
+                       if levels[r, c] != {2: cfg.max_level, 1: 0}[faults[r, c]]]
+    assert expected_failed, "the stuck cells chosen should conflict with their targets"
+    assert report["failed"] == expected_failed
+    assert report["cells"] == ROWS * COLS_PHYS
+    assert report["converged"] == ROWS * COLS_PHYS - len(expected_failed)
+    assert report["golden_mismatches"] == 0
+    assert sum(report["pulses_histogram"]) == report["cells"]
+    assert report["pulses_total"] == sum(k * n for k, n in enumerate(report["pulses_histogram"]))
+    assert report["cycles_total"] > 0 and report["wall_s"] > 0
+    assert (work / "P.png").read_bytes()[:4] == b"\x89PNG"
+    with np.load(work / "S.npz") as state:
+        assert state["conductance"].shape == (ROWS, COLS_PHYS)
