@@ -46,8 +46,11 @@ def test_bad_write_verify_setting_is_refused(work):
 
 def test_programs_the_array_and_reports_failed_stuck_cells(work):
     faults = np.zeros((ROWS, COLS_PHYS), np.int64)
-    faults[0, 0] = 2        # stuck at g_max: fails unless its target is the top level
-    faults[5, 7] = 1        # stuck at g_min: fails unless its target is level 0
+    # Stuck at g_max fails unless its target is the top level, stuck at g_min unless it is
+    # level 0; with these weights (0, 0) has the top level and (5, 7) level 0.
+    stuck = {(0, 0): 2, (0, 1): 2, (1, 1): 1, (5, 7): 1}
+    for cell, kind in stuck.items():
+        faults[cell] = kind
     np.save(work / "F.npy", faults)
     proc = program(work, "--faults", "F.npy", "--plot", "P.png", "--state", "S.npz",
                    "--seed", "3")
@@ -57,9 +60,9 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
     from cimtile.mapping import weight_levels
     cfg = load_config(work / "small.toml")
     levels = weight_levels(np.load(work / "W.npy"), cfg)
-    expected_failed = [[r, c] for r, c in [(0, 0), (5, 7)]
+    expected_failed = [[r, c] for r, c in stuck
                        if levels[r, c] != {2: cfg.max_level, 1: 0}[faults[r, c]]]
-    assert expected_failed, "the stuck cells chosen should conflict with their targets"
+    assert len(expected_failed) == 2, "two stuck cells should conflict with their targets"
     assert report["failed"] == expected_failed
     assert report["cells"] == ROWS * COLS_PHYS
     assert report["converged"] == ROWS * COLS_PHYS - len(expected_failed)
