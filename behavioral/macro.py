@@ -32,14 +32,26 @@ class AnalogMacro:
 
     def __init__(self, cfg, levels, rng):
         crossbar_rng, adc_rng = rng.spawn(2)
-        self.crossbar = Crossbar(cfg, levels, crossbar_rng)
-        self.adc = Adc(cfg, adc_rng)
+        self._join(Crossbar(cfg, levels, crossbar_rng), Adc(cfg, adc_rng))
+
+    def _join(self, crossbar, adc):
+        self.crossbar = crossbar
+        self.adc = adc
         self._counts = None
 
     @classmethod
     def from_weights(cls, cfg, W, rng):
         """A macro programmed with weights `W` (see :func:`cimtile.mapping.weight_levels`)."""
         return cls(cfg, weight_levels(W, cfg), rng)
+
+    @classmethod
+    def from_conductances(cls, cfg, G, rng):
+        """A macro whose cells hold conductances `G` (uS, shaped (rows, cols_phys)), e.g. as
+        programmed by write-verify (see :meth:`Crossbar.from_conductances`)."""
+        crossbar_rng, adc_rng = rng.spawn(2)
+        macro = cls.__new__(cls)
+        macro._join(Crossbar.from_conductances(cfg, G, crossbar_rng), Adc(cfg, adc_rng))
+        return macro
 
     def sample(self, planes, out=None):
         """ADC codes for bit planes.

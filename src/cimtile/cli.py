@@ -1,4 +1,5 @@
-"""The ``cimtile`` command: Verilog generation, golden model, co-simulation, benchmark, demo.
+"""The ``cimtile`` command: Verilog generation, golden model, co-simulation, benchmark,
+parameter sweeps, demo.
 
 Bad input (configuration, weights, inputs, unreadable files) ends with exit status 2 and
 one line on stderr, ``cimtile: error: <message>``, naming the field or the file. Outputs are
@@ -12,12 +13,14 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from .config import ConfigError, load_config, reference_config
 from .mapping import DataError, check_inputs, check_weights
+from .metrics import error_metrics
 from .tb.runner import BuildError, Scenario, SimulationError, simulate, waves_format
 
 __all__ = ["main"]
@@ -146,9 +149,19 @@ def _cmd_golden(args):
     W = _load_weights(args.weights, cfg)
     X = _load_inputs(args.inputs, cfg)
     _check_writable(args.out, "--out")
+    if args.report is not None:
+        _check_writable(args.report, "--report")
+    start = time.perf_counter()
     Y = golden_mvm(cfg, W, X, args.seed)
+    wall_s = time.perf_counter() - start
+    report = {"mvms": len(X), "wall_s": round(wall_s, 3)} | error_metrics(Y, X, W)
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, Y))
+        if args.report is not None:
+            text = json.dumps(report, indent=2) + "\n"
+            writes.stage(args.report, lambda file: file.write(text.encode()))
+    if args.report is not None:
+        _print_json(report)
 
 
 def _cmd_sim(args):
@@ -166,7 +179,7 @@ def _cmd_sim(args):
         _check_writable(args.waves, "--waves")
     result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
                       waves=args.waves, verbose=args.verbose)
-    report = _report(cfg, result)
+    report = _report(cfg, result) | error_metrics(result.Y, X, W)
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
@@ -176,6 +189,56 @@ def _cmd_sim(args):
     if result.golden_mismatches:
         print(f"cimtile: error: {result.golden_mismatches} of {result.mvms} results differ "
               "from the golden model", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _load_faults(path, cfg):
+    faults = _load_array(path, "faults")
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    if faults.shape != shape:
+        raise InputError(f"{path}: faults: shape must be (rows={shape[0]}, "
+                         f"cols_phys={shape[1]}), not {faults.shape}")
+    if faults.dtype == bool or not np.issubdtype(faults.dtype, np.integer):
+        raise InputError(f"{path}: faults: dtype must be integer, not {faults.dtype}")
+    bad = np.argwhere((faults < 0) | (faults > 2))
+    if len(bad):
+        where = list(map(int, bad[0]))
+        raise InputError(f"{path}: faults: values must be 0 (healthy), 1 (stuck at g_min) "
+                         f"or 2 (stuck at g_max); found {faults[tuple(where)]} at {where}")
+    return faults.astype(np.int64)
+
+
+def _cmd_program(args):
+    from .behavioral.device import MemdiodeArray
+    from .mapping import weight_levels
+    from .program_report import plot_programming, programming_report
+    from .tb.runner import program
+    cfg = load_config(args.config)
+    levels = weight_levels(_load_weights(args.weights, cfg), cfg)
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    faults = _load_faults(args.faults, cfg) if args.faults else np.zeros(shape, np.int64)
+    outputs = [(args.report, "--report"), (args.plot, "--plot"), (args.state, "--state")]
+    for path, option in outputs:
+        if path is not None:
+            _check_writable(path, option)
+    run = program(cfg, levels, faults=faults, seed=args.seed, verbose=args.verbose)
+    report = programming_report(cfg, levels, faults, args.seed, run)
+    window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
+    text = json.dumps(report, indent=2) + "\n"
+    with _AtomicWrites() as writes:
+        writes.stage(args.report, lambda file: file.write(text.encode()))
+        if args.plot is not None:
+            writes.stage(args.plot, lambda file: plot_programming(file, cfg, levels, run,
+                                                                  window))
+        if args.state is not None:
+            writes.stage(args.state, lambda file: np.savez(
+                file, conductance=run.conductance, window=np.array(window)))
+    _print_json({key: value for key, value in report.items()
+                 if key not in ("failed", "pulses_histogram")}
+                | {"failed_cells": len(report["failed"])})
+    if report["golden_mismatches"]:
+        print(f"cimtile: error: {report['golden_mismatches']} of {report['cells']} cells "
+              "differ from the golden model", file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -190,16 +253,63 @@ def _random_problem(cfg, n, seed):
 
 def _cmd_bench(args):
     from .golden import golden_throughput
+    from .sweep import config_with
     cfg = load_config(args.config) if args.config else reference_config()
     if args.mvms < 2:
         raise InputError(f"--mvms must be at least 2, not {args.mvms}")
+    if args.analog is not None:
+        cfg = config_with(cfg, {"analog.model": args.analog})
     W, X = _random_problem(cfg, args.mvms, 0)
     result = simulate(cfg, W, X, scenario=Scenario(seed=0, strict=False),
                       verbose=args.verbose)
-    report = _report(cfg, result)
+    report = {"analog": cfg.analog.model} | _report(cfg, result)
     report["golden_mvm_per_s"] = round(golden_throughput(cfg), 1)
+    mismatches = result.golden_mismatches
+    if cfg.analog.physical:
+        from .bench import plane_timing
+        ideal = simulate(config_with(cfg, {"analog.model": "ideal"}), W, X,
+                         scenario=Scenario(seed=0, strict=False), verbose=args.verbose)
+        mismatches += ideal.golden_mismatches
+        report["ideal_mvm_per_s"] = round(ideal.mvms / ideal.wall_s, 1)
+        # One bit-plane request of the macro, as the co-simulation makes it; the one-time
+        # setup (with IR drop: factorisation and transfer matrix) is timed apart.
+        timing = plane_timing(cfg)
+        report["macro_setup_s"] = round(timing["setup_s"], 3)
+        report["plane_us"] = round(timing["plane_us"], 1)
+        no_drop = config_with(cfg, {"analog.r_wl": 0, "analog.r_bl": 0})
+        report["plane_us_without_ir_drop"] = round(plane_timing(no_drop)["plane_us"], 1)
     _print_json(report)
-    return EXIT_FAILURE if result.golden_mismatches else None
+    return EXIT_FAILURE if mismatches else None
+
+
+def _cmd_sweep(args):
+    from .sweep import (Progress, SweepError, parse_param, run_sweep, sweep_points,
+                        write_outputs)
+    cfg = load_config(args.config)
+    if args.n < 1:
+        raise InputError(f"--n must be at least 1, not {args.n}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --out must be a directory")
+    try:
+        params = [parse_param(spec) for spec in args.param]
+        points = sweep_points(cfg, params)
+    except SweepError as error:
+        raise InputError(str(error)) from None
+    keys = [key for key, _ in params]
+    rows = run_sweep(points, n=args.n, seed=args.seed, cosim=args.cosim,
+                     progress=Progress(len(points)))
+    paths = write_outputs(out, rows, keys)
+    summary = {"points": len(rows), "csv": str(paths[0]), "plots": [str(p) for p in paths[1:]]}
+    if args.cosim:
+        mismatches = sum(row["cosim_golden_mismatches"] for row in rows)
+        summary["cosim_golden_mismatches"] = mismatches
+        summary["cosim_equals_sweep"] = all(row["cosim_equals_sweep"] for row in rows)
+    _print_json(summary)
+    if args.cosim and (mismatches or not summary["cosim_equals_sweep"]):
+        print("cimtile: error: co-simulated spot checks differ from the golden model",
+              file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _cmd_demo(args):
@@ -240,6 +350,8 @@ def _parser():
     p.add_argument("--inputs", required=True, metavar="X.npy")
     p.add_argument("--out", required=True, metavar="Y.npy")
     p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
+    p.add_argument("--report", metavar="R.json", help="write (and print) the error "
+                   "against X @ W as JSON")
     p.set_defaults(run=_cmd_golden)
 
     p = commands.add_parser("sim", help="co-simulate the RTL tile in Verilator")
@@ -254,12 +366,46 @@ def _parser():
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_sim)
 
+    p = commands.add_parser("program", help="program the weights into the co-simulated "
+                            "tile by write-verify")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--weights", required=True, metavar="W.npy")
+    p.add_argument("--faults", metavar="F.npy", help="stuck-at map (rows, cols_phys): "
+                   "0 healthy, 1 stuck at g_min, 2 stuck at g_max")
+    p.add_argument("--report", required=True, metavar="R.json")
+    p.add_argument("--plot", metavar="P.png", help="pulse histogram and target-vs-"
+                   "programmed conductance")
+    p.add_argument("--state", metavar="S.npz", help="programmed conductances, for "
+                   "cimtile sim --programmed")
+    p.add_argument("--seed", type=int, default=0, help="device model seed (default 0)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+    p.set_defaults(run=_cmd_program)
+
     p = commands.add_parser("bench", help="co-simulation and golden-model speed")
     p.add_argument("--config", metavar="CFG.toml", help="default: the reference tile")
     p.add_argument("--mvms", type=int, default=4000, help="vectors to co-simulate "
                    "(default 4000)")
+    p.add_argument("--analog", choices=("ideal", "physical"), help="analog model (default: "
+                   "the config's); physical also co-simulates the ideal one for comparison "
+                   "and times single bit-plane requests")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_bench)
+
+    p = commands.add_parser("sweep", help="golden-model error over a grid of parameter "
+                            "values: CSV and plots")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--param", required=True, action="append", metavar="TABLE.KEY=V1,V2,...",
+                   help="a swept key and its values (repeat for a grid), e.g. "
+                   "analog.read_noise=0,0.01,0.02")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for sweep.csv "
+                   "and error_vs_KEY.png (created if needed)")
+    p.add_argument("--cosim", action="store_true", help="also co-simulate a few vectors of "
+                   "every point and check them against the golden model")
+    p.add_argument("--n", type=int, default=256, help="random input vectors per point "
+                   "(default 256)")
+    p.add_argument("--seed", type=int, default=0, help="data and analog model seed "
+                   "(default 0)")
+    p.set_defaults(run=_cmd_sweep)
 
     p = commands.add_parser("demo", help="random vectors through the co-simulated "
                             "reference tile")

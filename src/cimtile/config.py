@@ -102,13 +102,90 @@ class WriteVerifyConfig:
     pulse_width: int = _int_field(1, 65535, "pulse width, cycles", 10)
 
 
-ANALOG_MODELS = ("ideal",)
+ANALOG_MODELS = ("ideal", "physical")
+D2D_DISTRIBUTIONS = ("normal", "lognormal")
+
+
+def _choice_field(default, choices, doc):
+    return field(default=default, metadata={"choices": choices, "doc": doc})
+
+
+def _real_table_field(lo, hi, doc):
+    """A list of numbers, each in [lo, hi]; empty by default."""
+    return field(default=(), metadata={"real_table": (lo, hi), "doc": doc})
 
 
 @dataclass(frozen=True)
 class AnalogConfig:
-    """Behaviour of the analog macro (crossbar and ADCs)."""
-    model: str = "ideal"
+    """Behaviour of the analog macro (crossbar and ADCs).
+
+    ``model = "ideal"`` follows the arithmetic contract exactly and ignores every other key.
+    ``model = "physical"`` maps cell levels to conductances and applies the effects below;
+    each defaults to a figure from the literature (cited beside it) and switches off at 0.
+    Units: conductances in uS, voltages in V, resistances in ohm, times in s, currents in uA,
+    ADC quantities in LSB of the ADC.
+    """
+    model: str = _choice_field("ideal", ANALOG_MODELS, "ideal or physical")
+    # Read voltage 0.1-0.2 V keeps reads non-disturbing (memdiode model, Aguirre et al.,
+    # Front. Phys. 9, 735021, 2021).
+    v_read: float = _float_field(0.2, 0, 10, "wordline read voltage, V", open_low=True)
+    # g_max 40 uS: NeuRRAM's RRAM (Wan et al., Nature 608, 504, 2022). g_min keeps the
+    # on/off ratio of the fitted memdiode, Imax / Imin = 95.8 / 1.8 uA (Aguirre et al. 2021).
+    g_min: float = _float_field(0.75, 0, 10**6, "conductance of level 0, uS")
+    g_max: float = _float_field(40.0, 0, 10**6, "conductance of the top level, uS",
+                                open_low=True)
+    # Device-to-device sigma 0.05-0.3 is the range swept in memristive-array studies
+    # (review: Aguirre et al., Nat. Commun. 15, 1974, 2024); 0.05 is its low end, what
+    # program-and-verify leaves. Gaussian programming error clipped at 0 as in aihwkit.
+    d2d_sigma: float = _float_field(0.05, 0, 2, "relative sigma of programmed conductance")
+    d2d_distribution: str = _choice_field("normal", D2D_DISTRIBUTIONS,
+                                          "normal (clipped at 0) or lognormal (median kept)")
+    # Short-term RRAM read noise about 1 % (aihwkit's ReRamWan2022NoiseModel, fitted to
+    # Wan et al. 2022).
+    read_noise: float = _float_field(0.01, 0, 1, "relative sigma of a cell's conductance, "
+                                     "fresh on every read")
+    # G(t) = G0 ((t + t0) / t0) ** -nu; nu 0.049-0.1 with spread 0.008-0.045 and t0 = 20 s
+    # (aihwkit's PCMLikeNoiseModel, Nandakumar et al., ICECS 2019). drift_time 0 reads right
+    # after programming; set it to study retention.
+    drift_nu: float = _float_field(0.05, 0, 1, "mean drift exponent nu")
+    drift_nu_sigma: float = _float_field(0.01, 0, 1, "device-to-device sigma of nu")
+    drift_t0: float = _float_field(20.0, 0, 10**12, "drift reference time t0, s",
+                                   open_low=True)
+    drift_time: float = _float_field(0.0, 0, 10**12, "time since programming, s")
+    # Stuck-at-fault ratios of 1-2 % are the usual study default; of the faults measured on a
+    # 4 Mb HfO2 chip, 1.75 % SA0 and 9.04 % SA1, 16 % are stuck at g_min (Chen et al., IEEE
+    # Trans. Comput. 64, 180, 2015).
+    fault_rate: float = _float_field(0.01, 0, 1, "fraction of stuck cells")
+    fault_sa0_fraction: float = _float_field(0.16, 0, 1, "fraction of stuck cells stuck at "
+                                             "g_min (SA0); the rest stick at g_max (SA1)")
+    # Line resistance is about 0.1-3 ohm per cell segment in modern arrays (Aguirre et al.
+    # 2021 study its effect on cross-point arrays); 1 ohm lies inside that range.
+    r_wl: float = _float_field(1.0, 0, 10**6, "wordline resistance per cell segment, ohm")
+    r_bl: float = _float_field(1.0, 0, 10**6, "bitline resistance per cell segment, ohm")
+    # Read-out chain. The TIA and ADC reference together set the full-scale current; 0 matches
+    # it to the digital reconstruction (one LSB = 2**adc_shift level counts at v_read).
+    adc_full_scale: float = _float_field(0.0, 0, 10**9, "ADC full-scale input current, uA "
+                                         "(0: matched to adc_shift)")
+    # Column ADCs are trimmed for offset and gain, as ISAAC and PUMA assume.
+    adc_offset: float = _float_field(0.0, -10**6, 10**6, "input-referred offset, LSB")
+    adc_gain_error: float = _float_field(0.0, -0.9, 1.0, "relative gain error")
+    # SAR capacitor-DAC mismatch per unit capacitor, drawn once per ADC; 1 % gives a 10-bit
+    # SAR mid-code DNL of about 0.3 LSB sigma, as measured on one (Son and Jang, "A 10-bit
+    # 10-MS/s single-ended asynchronous SAR ADC ...", IEICE Electron. Express: DNL
+    # +0.93/-0.51 LSB, INL +0.61/-0.81 LSB, ENOB 9.04).
+    adc_cap_mismatch: float = _float_field(0.01, 0, 1, "relative sigma of the SAR DAC's "
+                                           "unit capacitor")
+    adc_inl: tuple = _real_table_field(-65536, 65536, "static error of each code "
+                                       "transition 1..max_code, LSB (empty: none)")
+    # SAR ADCs are sized so that thermal noise stays near the quantisation noise,
+    # 1/sqrt(12) = 0.29 LSB rms; the 10-bit SAR above has 0.48 LSB rms of noise and
+    # distortion together (ENOB 9.04).
+    adc_noise: float = _float_field(0.3, 0, 10**6, "input-referred noise, LSB rms, fresh on "
+                                    "every conversion")
+
+    @property
+    def physical(self):
+        return self.model == "physical"
 
 
 @dataclass(frozen=True)
@@ -173,6 +250,13 @@ class Config:
 
 
 
+def _in_real_range(value, lo, hi, open_low):
+    # The type test comes first: comparing a string with a number would raise TypeError.
+    if type(value) not in (int, float):
+        return False
+    return (value > lo if open_low else value >= lo) and value <= hi
+
+
 def _build(cls, table, values):
     if not isinstance(values, dict):
         raise ConfigError(f"[{table}] must be a table, not {type(values).__name__}")
@@ -194,11 +278,22 @@ def _build(cls, table, values):
                 raise ConfigError(f"{where} must be an integer in {lo}..{hi}, not {value!r}")
         if "real_range" in f.metadata:
             lo, hi, open_low = f.metadata["real_range"]
-            above_low = value > lo if open_low else value >= lo
-            if type(value) not in (int, float) or not (above_low and value <= hi):
+            if not _in_real_range(value, lo, hi, open_low):
                 interval = f"({lo}, {hi}]" if open_low else f"[{lo}, {hi}]"
                 raise ConfigError(f"{where} must be a number in {interval}, not {value!r}")
             value = float(value)
+        if "choices" in f.metadata:
+            choices = f.metadata["choices"]
+            if value not in choices:
+                raise ConfigError(f"{where} must be one of {', '.join(choices)}, "
+                                  f"not {value!r}")
+        if "real_table" in f.metadata:
+            lo, hi = f.metadata["real_table"]
+            if (not isinstance(value, (list, tuple))
+                    or not all(_in_real_range(v, lo, hi, False) for v in value)):
+                raise ConfigError(f"{where} must be a list of numbers in [{lo}, {hi}], "
+                                  f"not {value!r}")
+            value = tuple(float(v) for v in value)
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -221,14 +316,22 @@ def parse_config(data):
         if name not in data:
             raise ConfigError(f"missing table [{name}]")
     analog = _build(AnalogConfig, "analog", data.get("analog", {}))
-    if analog.model not in ANALOG_MODELS:
-        raise ConfigError(f"analog.model must be one of {', '.join(ANALOG_MODELS)}, "
-                          f"not {analog.model!r}")
     tile = _build(TileConfig, "tile", data["tile"])
+    _check_analog(analog, tile)
     write_verify = _build(WriteVerifyConfig, "write_verify", data.get("write_verify", {}))
     _check_write_verify(write_verify)
     return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog,
                   _build(DeviceConfig, "device", data.get("device", {})), write_verify)
+
+
+def _check_analog(analog, tile):
+    if analog.g_min >= analog.g_max:
+        raise ConfigError(f"analog.g_min must be less than analog.g_max ({analog.g_max}), "
+                          f"not {analog.g_min}")
+    transitions = 2 ** tile.adc_bits - 1
+    if analog.adc_inl and len(analog.adc_inl) != transitions:
+        raise ConfigError(f"analog.adc_inl must have 2**adc_bits - 1 = {transitions} entries "
+                          f"(one per code transition), not {len(analog.adc_inl)}")
 
 
 def _check_write_verify(settings):

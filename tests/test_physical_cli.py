@@ -1,0 +1,186 @@
+"""The command line in the physical model: error reports, the sweep command, the benchmark."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cimtile import cli
+from cimtile.metrics import error_metrics
+
+CIMTILE = Path(sys.executable).with_name("cimtile")
+
+PHYSICAL = """\
+[tile]
+rows = 12
+cols = 3
+in_bits = 4
+w_bits = 5
+bits_per_cell = 2
+adc_bits = 6
+adc_shift = 0
+cols_per_adc = 3
+
+[timing]
+t_settle = 2
+t_adc = 2
+
+[analog]
+model = "physical"
+read_noise = 0.05
+fault_rate = 0.05
+r_wl = 100
+r_bl = 100
+adc_cap_mismatch = 0.05
+adc_noise = 0.5
+"""
+
+
+def run(*args, cwd):
+    return subprocess.run([str(CIMTILE), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def assert_bad_input(proc, *fragments):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cimtile: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def work(tmp_path):
+    (tmp_path / "tile.toml").write_text(PHYSICAL)
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "W.npy", rng.integers(-15, 16, (12, 3)))
+    np.save(tmp_path / "X.npy", rng.integers(-8, 8, (6, 12)))
+    return tmp_path
+
+
+def test_golden_report(work):
+    proc = run("golden", "--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--report", "R.json", "--seed", "5", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    W, X, Y = (np.load(work / name) for name in ("W.npy", "X.npy", "Y.npy"))
+    report = json.loads((work / "R.json").read_text())
+    assert json.loads(proc.stdout) == report
+    assert report["mvms"] == 6 and report["wall_s"] >= 0
+    assert {k: report[k] for k in error_metrics(Y, X, W)} == error_metrics(Y, X, W)
+    assert report["normalized_rms_error"] > 0  # the effects are strong enough to show
+
+
+def test_golden_without_report_prints_nothing(work):
+    proc = run("golden", "--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", cwd=work)
+    assert proc.returncode == 0 and proc.stdout == ""
+
+
+def test_golden_report_directory_must_exist(work):
+    proc = run("golden", "--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--report", "no/R.json", cwd=work)
+    assert_bad_input(proc, "no/R.json", "--report directory")
+    assert not (work / "Y.npy").exists()
+
+
+def test_sim_reports_the_error_and_equals_the_golden_command(work):
+    common = ("--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
+              "--seed", "5")
+    proc = run("sim", *common, "--out", "Y.npy", "--report", "R.json", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((work / "R.json").read_text())
+    assert report["golden_mismatches"] == 0
+    W, X, Y = (np.load(work / name) for name in ("W.npy", "X.npy", "Y.npy"))
+    for key, value in error_metrics(Y, X, W).items():
+        assert report[key] == value
+    # A separate process running the golden model gets the same results bit for bit.
+    assert run("golden", *common, "--out", "G.npy", cwd=work).returncode == 0
+    assert np.array_equal(np.load(work / "G.npy"), Y)
+
+
+def sweep(work, *params, out="out", extra=()):
+    args = ["sweep", "--config", "tile.toml", "--out", out, "--n", "40", *extra]
+    for param in params:
+        args += ["--param", param]
+    return run(*args, cwd=work)
+
+
+def test_sweep_writes_csv_and_plots(work):
+    proc = sweep(work, "analog.read_noise=0,0.02,0.1", "analog.adc_noise=0,1")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    out = work / "out"
+    assert summary == {"points": 6, "csv": "out/sweep.csv",
+                       "plots": ["out/error_vs_analog.read_noise.png",
+                                 "out/error_vs_analog.adc_noise.png"]}
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert len(rows) == 6 and rows[0]["analog.read_noise"] == "0"
+    assert {"rms_error", "max_abs_error", "normalized_rms_error"} <= set(rows[0])
+    for name in ("error_vs_analog.read_noise.png", "error_vs_analog.adc_noise.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize("param, fragments", [
+    ("analog.read_noise=0,-0.1", ["--param analog.read_noise:", "must be a number in [0, 1], "
+                                  "not -0.1"]),
+    ("analog.read_nois=0.1", ["--param analog.read_nois:", "unknown key analog.read_nois"]),
+    ("analog.read_noise=0.1,abc", ["--param analog.read_noise:", "not 'abc'"]),
+    ("analog.read_noise=", ["--param analog.read_noise: empty value"]),
+    ("read_noise=0.1", ["--param read_noise=0.1: expected TABLE.KEY=V1,V2,..."]),
+    ("tile.rows=0", ["--param tile.rows:", "tile.rows must be an integer in 1..1024, not 0"]),
+    ("analog.model=spice", ["--param analog.model:", "must be one of ideal, physical"]),
+])
+def test_sweep_bad_param(work, param, fragments):
+    proc = sweep(work, "analog.adc_noise=0,1", param)
+    assert_bad_input(proc, *fragments)
+    assert not (work / "out").exists()
+    assert proc.stdout == ""
+
+
+def test_sweep_bad_arguments(work):
+    assert_bad_input(sweep(work, "analog.read_noise=0", extra=["--n", "0"]),
+                     "--n must be at least 1")
+    (work / "file").write_text("")
+    assert_bad_input(sweep(work, "analog.read_noise=0", out="file"),
+                     "file: --out must be a directory")
+    assert_bad_input(run("sweep", "--config", "tile.toml", "--out", "o", cwd=work),
+                     "the following arguments are required: --param")
+    assert not (work / "o").exists()
+
+
+def test_bench_rejects_an_unknown_model(work):
+    assert_bad_input(run("bench", "--analog", "spice", cwd=work),
+                     "argument --analog: invalid choice: 'spice'")
+
+
+def test_bench_physical_reports_both_models(work, monkeypatch, capsys):
+    """The report's shape, with the co-simulations replaced by stand-ins."""
+    class Result:
+        mvms, cycles_total, cycles_per_mvm, golden_mismatches = 4, 128, 32.0, 0
+        build_s = 0.0
+
+        def __init__(self, wall_s):
+            self.wall_s = wall_s
+
+    models = []
+
+    def fake_simulate(cfg, W, X, **kwargs):
+        models.append(cfg.analog.model)
+        return Result(2.0 if cfg.analog.physical else 1.0)
+    monkeypatch.setattr(cli, "simulate", fake_simulate)
+    monkeypatch.setattr("cimtile.golden.golden_throughput", lambda cfg: 1234.5)
+    assert cli.main(["bench", "--config", str(work / "tile.toml"), "--mvms", "4",
+                     "--analog", "physical"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert models == ["physical", "ideal"]
+    assert report["analog"] == "physical"
+    assert report["mvm_per_s"] == 2.0 and report["ideal_mvm_per_s"] == 4.0
+    assert report["golden_mvm_per_s"] == 1234.5
+    assert report["macro_setup_s"] >= 0
+    assert 0 < report["plane_us"] and 0 < report["plane_us_without_ir_drop"]
