@@ -53,6 +53,14 @@ class AnalogMacro:
         macro._join(Crossbar.from_conductances(cfg, G, crossbar_rng), Adc(cfg, adc_rng))
         return macro
 
+    @classmethod
+    def for_array(cls, cfg, W, rng, conductances=None):
+        """The macro of an array holding weights `W`: their levels, or, when given, the
+        conductances (uS) that programming them by write-verify left in the cells."""
+        if conductances is None:
+            return cls.from_weights(cfg, W, rng)
+        return cls.from_conductances(cfg, conductances, rng)
+
     def sample(self, planes, out=None):
         """ADC codes for bit planes.
 

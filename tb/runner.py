@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -164,15 +165,34 @@ def _verilator_on_path():
 #   handed the precompiled header as a stray input file; restore GCC's flag for it;
 # - evaluating the model every cycle dominates co-simulation time, and -O2 runs it about
 #   10% faster than the default -Os for the same build time.
-_MAKE_OVERRIDES = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
+_MAKE_OVERRIDES = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2"
 # The runner hands this process's environment to make, so builds in one process take turns.
 _ENVIRONMENT = threading.Lock()
 
 
 # The cocotb runner marks every signal public (to let tests probe internals), which stops
-# Verilator optimising them and makes the model two to three times slower. The testbench
-# only touches the top-level ports, so only they are made public.
-_PORTS_ONLY = ["--no-public-flat-rw", "--public-depth", "1"]
+# Verilator optimising them. The testbench only touches the top-level ports, so a control
+# file makes only they public: marking the whole top module public instead
+# (--public-depth 1) keeps every wire of the flattened design, and the model runs three to
+# four times slower.
+_PORTS_ONLY = ["--no-public-flat-rw"]
+_CONTROL_FILE = "ports.vlt"
+
+
+def _port_names(verilog):
+    """Names of the ports of the top module in the generated Verilog."""
+    header = re.search(rf"^module {TOPLEVEL}\(([^)]*)\);", verilog, re.MULTILINE)
+    if header is None:
+        raise BuildError(f"generated Verilog has no module {TOPLEVEL}")
+    return [name.strip() for name in header.group(1).split(",")]
+
+
+def _control_file(verilog):
+    """Verilator control file text that makes the top module's ports public."""
+    lines = ["`verilator_config"]
+    lines += [f'public_flat_rw -module "{TOPLEVEL}" -var "{name}"'
+              for name in _port_names(verilog)]
+    return "\n".join(lines) + "\n"
 
 
 # Simulator environment (a variable already set in this process wins):
@@ -222,8 +242,8 @@ def _build_key(verilog, flags):
     import cocotb_tools.config
     h = hashlib.sha256()
     # The executable links cocotb's libraries by absolute path.
-    for part in (verilog, *flags, _MAKE_OVERRIDES, cocotb.__version__,
-                 str(cocotb_tools.config.libs_dir), _verilator_bin()):
+    for part in (verilog, _control_file(verilog), *flags, _MAKE_OVERRIDES,
+                 cocotb.__version__, str(cocotb_tools.config.libs_dir), _verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]
@@ -295,12 +315,14 @@ def build(cfg, *, waves=None):
         try:
             source = work / f"{TOPLEVEL}.v"
             source.write_text(verilog)
+            control = work / _CONTROL_FILE
+            control.write_text(_control_file(verilog))
             log = work / "build.log"
             with _ENVIRONMENT:
                 makeflags = os.environ.get("MAKEFLAGS")
                 os.environ["MAKEFLAGS"] = " ".join(filter(None, [makeflags, _MAKE_OVERRIDES]))
                 try:
-                    _get_runner().build(sources=[source], hdl_toplevel=TOPLEVEL,
+                    _get_runner().build(sources=[control, source], hdl_toplevel=TOPLEVEL,
                                         build_dir=work, build_args=flags, waves=bool(waves),
                                         timescale=("1ns", "1ps"), log_file=log)
                 except (RuntimeError, SystemExit) as error:
@@ -421,8 +443,8 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False):
     return out, build_s, wall_s
 
 
-def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, waves=None,
-             verbose=False):
+def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conductances=None,
+             waves=None, verbose=False):
     """Co-simulate the tile of `cfg` holding weights `W` on every row of `X`.
 
     Parameters
@@ -434,6 +456,8 @@ def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, waves=None,
         Stimulus timing, seed and an optional mid-run reset.
     X_after_reset : array (M, rows) of int, optional
         Batch streamed after the mid-run reset of ``scenario.reset_after_requests``.
+    conductances : array (rows, cols_phys), optional
+        Cell conductances (uS) left by programming `W`; by default its ideal levels.
     waves, verbose
         As for :func:`run_testbench`.
 
@@ -451,6 +475,7 @@ def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, waves=None,
         raise ValueError("X_after_reset needs scenario.reset_after_requests >= 0")
     stimulus = dict(W=np.asarray(W, np.int64), X=np.asarray(X, np.int64),
                     X_after_reset=np.asarray(X_after_reset, np.int64),
+                    G=np.zeros(0) if conductances is None else np.asarray(conductances, float),
                     scenario=np.array(json.dumps(dataclasses.asdict(scenario))))
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
                                          verbose=verbose)

@@ -31,17 +31,19 @@ def _load_stimulus():
     with np.load(os.environ[ENV_IN]) as data:
         cfg = parse_config(json.loads(str(data["config"])))
         scenario = Scenario(**json.loads(str(data["scenario"])))
-        return cfg, scenario, data["W"], data["X"], data["X_after_reset"]
+        G = data["G"] if data["G"].size else None
+        return cfg, scenario, data["W"], G, data["X"], data["X_after_reset"]
 
 
 class TileBench:
     """The tile with its analog macro bound and stream VIP attached, for one scenario."""
 
-    def __init__(self, dut, cfg, scenario, W):
+    def __init__(self, dut, cfg, scenario, W, G):
         self.dut = dut
         self.cfg = cfg
         self.scenario = scenario
         self.W = W
+        self.G = G
         # Stimulus timing draws from its own stream, never from the analog model's.
         self.rng = np.random.default_rng([scenario.seed, 1])
         self.analog = AnalogBinding(dut, cfg, self.fresh_macro())
@@ -51,7 +53,7 @@ class TileBench:
     def fresh_macro(self):
         """A macro in the state the golden model starts from, for the scenario's seed."""
         rng = np.random.default_rng(self.scenario.seed)
-        return AnalogMacro.from_weights(self.cfg, self.W, rng)
+        return AnalogMacro.for_array(self.cfg, self.W, rng, self.G)
 
     async def reset(self):
         """Hold reset with both streams idle; return at the first cycle out of reset."""
@@ -138,7 +140,7 @@ async def _reset_midway(dut, bench, tasks, vectors, problems):
 @cocotb.test()
 async def tile_mvm(dut):
     """Every input vector through the tile; results equal the golden model."""
-    cfg, scenario, W, X, X_after = _load_stimulus()
+    cfg, scenario, W, G, X, X_after = _load_stimulus()
     # The run allocates many short-lived objects and few cycles; keep the collector off the
     # long-lived setup and let it run rarely.
     gc.freeze()
@@ -146,18 +148,18 @@ async def tile_mvm(dut):
     resets = scenario.reset_after_requests >= 0
     dut.analog__codes.value = 0
     start_clock(dut.clk)
-    bench = TileBench(dut, cfg, scenario, W)
+    bench = TileBench(dut, cfg, scenario, W, G)
     await bench.reset()
     start = bench.start
     cocotb.start_soon(bench.analog.run())
     problems = []
 
-    board = Scoreboard(cfg, golden_mvm(cfg, W, X, scenario.seed), "batch")
+    board = Scoreboard(cfg, golden_mvm(cfg, W, X, scenario.seed, G), "batch")
     tasks = bench.stream(X, board)
     if resets:
         stale = await _reset_midway(dut, bench, tasks, len(X), problems)
         in_cycles = bench.driver.stamps
-        expected = (golden_mvm(cfg, W, X_after, scenario.seed) if len(X_after)
+        expected = (golden_mvm(cfg, W, X_after, scenario.seed, G) if len(X_after)
                     else np.zeros((0, cfg.tile.cols), np.int64))
         after = Scoreboard(cfg, expected, "post-reset")
         tasks = bench.stream(X_after, after)

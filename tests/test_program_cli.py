@@ -73,3 +73,31 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
     assert (work / "P.png").read_bytes()[:4] == b"\x89PNG"
     with np.load(work / "S.npz") as state:
         assert state["conductance"].shape == (ROWS, COLS_PHYS)
+    # The programmed conductances, not the ideal levels, feed the crossbar: the stuck cells
+    # that failed show up as errors against X @ W, and co-simulation still equals golden.
+    X = np.random.default_rng(1).integers(-8, 8, (6, ROWS))
+    np.save(work / "X.npy", X)
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--report", "SR.json", "--programmed", "S.npz", "--seed", "3",
+               cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    sim_report = json.loads((work / "SR.json").read_text())
+    assert sim_report["golden_mismatches"] == 0
+    Y = np.load(work / "Y.npy")
+    assert sim_report["max_abs_error"] == np.abs(Y - X @ np.load(work / "W.npy")).max() > 0
+
+
+@pytest.mark.parametrize("state, fragment", [
+    (dict(conductance=np.zeros((ROWS, 3)), window=np.array([1.0, 2.0])),
+     "S.npz: conductance must be finite, non-negative and shaped (rows=12, cols_phys=12)"),
+    (dict(conductance=np.zeros((ROWS, COLS_PHYS)), window=np.array([2.0, 1.0])),
+     "S.npz: window must be [g_lo, g_hi] with 0 <= g_lo < g_hi"),
+    (dict(conductance=np.zeros((ROWS, COLS_PHYS))), "S.npz: programmed state lacks window"),
+])
+def test_bad_programmed_state_is_refused(work, state, fragment):
+    np.savez(work / "S.npz", **state)
+    np.save(work / "X.npy", np.zeros((2, ROWS), np.int64))
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--programmed", "S.npz", cwd=work)
+    assert_bad_input(proc, fragment)
+    assert not (work / "Y.npy").exists()

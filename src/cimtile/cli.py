@@ -9,6 +9,7 @@ differ from the golden model, after writing them and the report.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -177,8 +178,11 @@ def _cmd_sim(args):
         except ValueError as error:
             raise InputError(f"--waves: {error}") from None
         _check_writable(args.waves, "--waves")
+    conductances = None
+    if args.programmed is not None:
+        cfg, conductances = _load_programmed(args.programmed, cfg)
     result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
-                      waves=args.waves, verbose=args.verbose)
+                      conductances=conductances, waves=args.waves, verbose=args.verbose)
     report = _report(cfg, result) | error_metrics(result.Y, X, W)
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
@@ -190,6 +194,30 @@ def _cmd_sim(args):
         print(f"cimtile: error: {result.golden_mismatches} of {result.mvms} results differ "
               "from the golden model", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _load_programmed(path, cfg):
+    """Conductances left by ``cimtile program --state``, and `cfg` with the read-out
+    calibrated to the window they were programmed in."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as state:
+            missing = [key for key in ("conductance", "window") if key not in state.files]
+            if missing:
+                raise InputError(f"{path}: programmed state lacks {', '.join(missing)}")
+            G, window = state["conductance"], state["window"]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(f"{path}: cannot read programmed state: {error}") from None
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    if G.shape != shape or not np.isfinite(G).all() or G.min(initial=0) < 0:
+        raise InputError(f"{path}: conductance must be finite, non-negative and shaped "
+                         f"(rows={shape[0]}, cols_phys={shape[1]})")
+    if window.shape != (2,) or not 0 <= window[0] < window[1]:
+        raise InputError(f"{path}: window must be [g_lo, g_hi] with 0 <= g_lo < g_hi")
+    analog = dataclasses.replace(cfg.analog, g_min=float(window[0]), g_max=float(window[1]))
+    return dataclasses.replace(cfg, analog=analog), G
 
 
 def _load_faults(path, cfg):
@@ -363,6 +391,8 @@ def _parser():
     p.add_argument("--waves", metavar="FILE.fst", help="record a waveform (FST, or VCD "
                    "for a .vcd name)")
     p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
+    p.add_argument("--programmed", metavar="S.npz", help="cells hold the conductances "
+                   "that cimtile program --state wrote, not the ideal levels")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_sim)
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.mapping import _validated_inputs, bit_planes, shift_add, weight_levels
+from cimtile.mapping import _validated_inputs, bit_planes, shift_add
 
 __all__ = ["golden_mvm", "golden_throughput"]
 
@@ -20,7 +20,7 @@ __all__ = ["golden_mvm", "golden_throughput"]
 CHUNK = 128
 
 
-def golden_mvm(cfg, W, X, seed=0):
+def golden_mvm(cfg, W, X, seed=0, conductances=None):
     """Results the tile must produce for weights `W` and input vectors `X`.
 
     Parameters
@@ -30,6 +30,9 @@ def golden_mvm(cfg, W, X, seed=0):
     X : array of integers, shaped (N, rows)
     seed : int
         Seeds the macro's generator, as in the co-simulation.
+    conductances : array (rows, cols_phys), optional
+        Cell conductances (uS) left by programming `W` with write-verify; by default the
+        cells hold the ideal levels of `W`.
 
     Returns
     -------
@@ -41,9 +44,8 @@ def golden_mvm(cfg, W, X, seed=0):
     DataError
         If `W` or `X` does not fit the tile (see :mod:`cimtile.mapping`).
     """
-    levels = weight_levels(W, cfg)
     X = _validated_inputs(X, cfg)
-    macro = AnalogMacro(cfg, levels, np.random.default_rng(seed))
+    macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     Y = np.empty((len(X), cfg.tile.cols), np.int64)
     # Buffers reused by every full chunk: fresh pages for each chunk would cost more than the
     # arithmetic. float32 planes go to the crossbar's BLAS product without a conversion.
