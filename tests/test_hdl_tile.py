@@ -91,3 +91,78 @@ def test_lossy_tile_matches_golden_under_back_pressure_and_gaps(seed):
     Y, _ = simulate(config, W, X, seed=seed, ready_probability=0.2, gap_probability=0.3)
     np.testing.assert_array_equal(Y, golden_mvm(config, W, X, seed=seed))
     assert not np.array_equal(Y, X @ W), "config meant to be lossy rounds nothing"
+
+
+def test_programming_and_computing_take_turns():
+    """A vector offered while programming waits for it; a start while computing is not taken."""
+    from cimtile.behavioral.device import MemdiodeArray
+    from cimtile.program import Rectangle
+    from test_write_verify import settings_value
+
+    config = parse_config({"tile": LOSSLESS, "timing": {"t_settle": 2, "t_adc": 2}})
+    dut = Tile(config)
+    W, X = random_operands(config, 2, seed=5)
+    macro = AnalogMacro.from_weights(config, W, np.random.default_rng(0))
+    device = MemdiodeArray(config.device, (config.tile.rows, config.cols_phys),
+                           np.random.default_rng(0))
+    rect = Rectangle(0, 0, 0, 3)
+    events = []      # (cycle, what)
+
+    async def analog(ctx):
+        cycle = 0
+        async for _ in ctx.tick():
+            cycle += 1
+            if ctx.get(dut.analog.sample):
+                events.append((cycle, "sample"))
+                planes = np.array([(ctx.get(dut.analog.wl) >> r) & 1
+                                   for r in range(config.tile.rows)])
+                ctx.set(dut.analog.codes, [int(c) for c in macro.sample(planes)])
+            cell = np.array([ctx.get(dut.analog.cell.row) * config.cols_phys
+                             + ctx.get(dut.analog.cell.col)])
+            if ctx.get(dut.analog.cell.read):
+                events.append((cycle, "read"))
+                ctx.set(dut.analog.cell.read_code, int(device.read(cell, 5)[0]))
+            if ctx.get(dut.analog.cell.pulse):
+                device.pulse(cell, [ctx.get(dut.analog.cell.polarity).value],
+                             [ctx.get(dut.analog.cell.amplitude)], [ctx.get(dut.analog.cell.width)])
+
+    async def bench(ctx):
+        ctx.set(dut.prog_settings, settings_value(config.write_verify, rect))
+        ctx.set(dut.o_stream.ready, 1)
+        ctx.set(dut.r_stream.ready, 1)
+        ctx.set(dut.t_stream.payload, 2)
+        ctx.set(dut.t_stream.valid, 1)
+        # Programming starts, and a vector arrives in the same cycle: it must wait.
+        ctx.set(dut.prog_start, 1)
+        ctx.set(dut.i_stream.payload, [int(v) for v in X[0]])
+        ctx.set(dut.i_stream.valid, 1)
+        _, _, taken = await ctx.tick().sample(dut.i_stream.ready)
+        assert taken, "the empty input buffer takes the vector at once"
+        ctx.set(dut.prog_start, 0)
+        ctx.set(dut.i_stream.valid, 0)
+        assert ctx.get(dut.prog_busy)
+        await ctx.tick().until(dut.prog_done)
+        events.append(("done", "program"))
+        payload, = await ctx.tick().sample(dut.o_stream.payload).until(dut.o_stream.valid)
+        assert list(payload) == list(X[0] @ W)
+        # A start while the next vector computes is not taken.
+        ctx.set(dut.i_stream.payload, [int(v) for v in X[1]])
+        ctx.set(dut.i_stream.valid, 1)
+        await ctx.tick().until(dut.i_stream.ready)
+        ctx.set(dut.i_stream.valid, 0)
+        await ctx.tick().repeat(3)
+        ctx.set(dut.prog_start, 1)
+        await ctx.tick()
+        ctx.set(dut.prog_start, 0)
+        for _ in range(config.analog_cycles_per_mvm):
+            assert not ctx.get(dut.prog_busy)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(analog, background=True)
+    sim.add_testbench(bench)
+    sim.run()
+    done = events.index(("done", "program"))
+    assert {kind for _, kind in events[:done]} == {"read"}, "computing ran during programming"
+    assert {kind for _, kind in events[done + 1:]} == {"sample"}
