@@ -93,6 +93,15 @@ def test_lossy_tile_matches_golden_under_back_pressure_and_gaps(seed):
     assert not np.array_equal(Y, X @ W), "config meant to be lossy rounds nothing"
 
 
+async def within(ctx, limit, condition, *exprs):
+    """Tick until `condition` is sampled true; fail instead of hanging after `limit` cycles."""
+    for _ in range(limit):
+        _, _, *values, done = await ctx.tick().sample(*exprs, condition)
+        if done:
+            return values
+    raise AssertionError(f"{condition!r} not reached within {limit} cycles")
+
+
 def test_programming_and_computing_take_turns():
     """A vector offered while programming waits for it; a start while computing is not taken."""
     from cimtile.behavioral.device import MemdiodeArray
@@ -141,14 +150,14 @@ def test_programming_and_computing_take_turns():
         ctx.set(dut.prog_start, 0)
         ctx.set(dut.i_stream.valid, 0)
         assert ctx.get(dut.prog_busy)
-        await ctx.tick().until(dut.prog_done)
+        await within(ctx, 10_000, dut.prog_done)
         events.append(("done", "program"))
-        payload, = await ctx.tick().sample(dut.o_stream.payload).until(dut.o_stream.valid)
+        payload, = await within(ctx, 1_000, dut.o_stream.valid, dut.o_stream.payload)
         assert list(payload) == list(X[0] @ W)
         # A start while the next vector computes is not taken.
         ctx.set(dut.i_stream.payload, [int(v) for v in X[1]])
         ctx.set(dut.i_stream.valid, 1)
-        await ctx.tick().until(dut.i_stream.ready)
+        await within(ctx, 1_000, dut.i_stream.ready)
         ctx.set(dut.i_stream.valid, 0)
         await ctx.tick().repeat(3)
         ctx.set(dut.prog_start, 1)
