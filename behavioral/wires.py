@@ -14,8 +14,6 @@ and solves it for each row driven alone, which gives ``T`` for every later bit p
 import hashlib
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg
 
 __all__ = ["MAX_NODES", "transfer_matrix", "clear_cache"]
 
@@ -41,6 +39,9 @@ def _node_indices(rows, cols, r_wl, r_bl):
 
 def _nodal_matrix(G, r_wl, r_bl, wl, bl, n):
     """Conductance matrix (uS) of the unknown nodes, in CSC form."""
+    # scipy is imported where it is used: it takes a quarter of a second, which every
+    # co-simulation would pay at start-up though most never solve a network.
+    import scipy.sparse
     rows, cols = G.shape
     diag = np.zeros(n)
     i, j, v = [], [], []
@@ -81,6 +82,7 @@ def _solve(G, r_wl, r_bl):
     if n > MAX_NODES:
         raise ValueError(f"IR drop: a {rows} x {cols} array has {n} nodes, more than "
                          f"{MAX_NODES} can be solved; set analog.r_wl and analog.r_bl to 0")
+    import scipy.sparse.linalg
     # The matrix is symmetric positive definite: a symmetric ordering without pivoting keeps
     # the fill of a nested-dissection-like factor (with pivoting the solves run 10x slower).
     lu = scipy.sparse.linalg.splu(_nodal_matrix(G, r_wl, r_bl, wl, bl, n),

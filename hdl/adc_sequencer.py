@@ -55,14 +55,23 @@ class AdcSequencer(wiring.Component):
         busy = Signal()
         conversion = Signal(range(self.cols_per_adc))
         cycle = Signal(range(self.t_adc))
+        # No reset: the shift-and-add reads the slots only after a plane's last conversion,
+        # and leaving rst out of their next-state logic spares the simulator re-evaluating
+        # it on every input change.
+        slots = Signal.like(self.slots, reset_less=True)
+        m.d.comb += self.slots.eq(slots)
 
         with m.If(busy | self.start):
             with m.If(cycle == self.t_adc - 1):
                 m.d.sync += cycle.eq(0)
-                for column in range(self.cols_phys):
-                    # Column p is converted by ADC p // cols_per_adc as its conversion p % cols_per_adc.
-                    with m.If(conversion == column % self.cols_per_adc):
-                        m.d.sync += self.slots[column].eq(self.codes[column])
+                # Column p is converted by ADC p // cols_per_adc as its conversion
+                # p % cols_per_adc: one decoded case latches every ADC's column at once.
+                with m.Switch(conversion):
+                    for k in range(self.cols_per_adc):
+                        with m.Case(k):
+                            m.d.sync += [slots[column].eq(self.codes[column])
+                                         for column in range(k, self.cols_phys,
+                                                             self.cols_per_adc)]
                 with m.If(conversion == self.cols_per_adc - 1):
                     m.d.comb += self.done.eq(1)
                     m.d.sync += [conversion.eq(0), busy.eq(0)]

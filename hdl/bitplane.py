@@ -47,7 +47,9 @@ class BitPlaneSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        held = Signal.like(self.vector)
+        # No reset: the wordlines show the held vector only while `drive` is high, which the
+        # controller raises after a load.
+        held = Signal.like(self.vector, reset_less=True)
         with m.If(self.load):
             m.d.sync += held.eq(self.vector)
         with m.If(self.drive):

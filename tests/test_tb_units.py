@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from cimtile.config import reference_config
-from cimtile.tb.packing import pack_fields, unpack_bits, unpack_fields
+from cimtile.hdl.tile import TOP_NAME, verilog_source
+from cimtile.tb import runner
+from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.runner import SimResult, waves_format
 from cimtile.tb.scoreboard import Scoreboard
 
@@ -41,6 +43,17 @@ def test_wide_fields_unpack_exactly():
 def test_unpack_bits():
     assert unpack_bits(13, 6).tolist() == [1, 0, 1, 1, 0, 0]
     assert unpack_bits(1 << 127, 128).tolist() == [0] * 127 + [1]
+
+
+def test_bits_of_reads_a_bus_string_bit_0_first():
+    assert bits_of("1101").tolist() == [1, 0, 1, 1]
+    plane = bits_of("1" + "0" * 127, np.float32)
+    assert plane.dtype == np.float32 and plane.tolist() == [0] * 127 + [1]
+
+
+def test_bits_of_refuses_unknown_bits():
+    with pytest.raises(ValueError, match="'1X0' is not a binary number"):
+        bits_of("1X0")
 
 
 def result_word(cfg, row):
@@ -104,3 +117,17 @@ def test_waves_format(name, kind):
 def test_waves_format_refuses_other_names():
     with pytest.raises(ValueError, match=r"w\.ghw: waveform file name must end in .fst or .vcd"):
         waves_format("w.ghw")
+
+
+def test_simulation_top_clocks_the_tile_and_passes_its_other_ports():
+    cfg = reference_config()
+    verilog = verilog_source(cfg)
+    ports = {name: (direction, bits) for name, direction, bits in runner._ports(verilog, TOP_NAME)}
+    assert ports["clk"] == ports["rst"] == ("input", "")
+    assert ports["analog__codes"] == ("input", f"[{cfg.cols_phys * cfg.tile.adc_bits - 1}:0]")
+    assert ports["analog__wl"] == ("output", f"[{cfg.tile.rows - 1}:0]")
+    top = runner._simulation_top(verilog, TOP_NAME)
+    assert f"module {runner.TOPLEVEL}(" in top and f"{TOP_NAME} tile(.*);" in top
+    assert "  input wire [1023:0] analog__codes" in top
+    assert "  output wire [127:0] analog__wl" in top
+    assert " clk," not in top and f"always #{runner.CLOCK_PERIOD_NS // 2} clk = ~clk;" in top
