@@ -5,7 +5,7 @@ from cimtile import golden
 from cimtile.behavioral import AnalogMacro
 from cimtile.config import parse_config, reference_config
 from cimtile.golden import golden_mvm, golden_throughput
-from cimtile.mapping import DataError, shift_add
+from cimtile.mapping import DataError, random_operands, shift_add
 
 
 def make_config(**tile):
@@ -23,11 +23,7 @@ def random_config(rng, **tile):
 
 
 def random_data(rng, cfg, n):
-    limit = 2 ** (cfg.tile.w_bits - 1) - 1
-    half = 2 ** (cfg.tile.in_bits - 1)
-    W = rng.integers(-limit, limit, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
-    X = rng.integers(-half, half, (n, cfg.tile.rows))
-    return W, X
+    return random_operands(cfg, n, rng)
 
 
 def ref_mvm(cfg, W, X):

@@ -12,6 +12,7 @@ from cimtile.behavioral import AnalogMacro
 from cimtile.config import parse_config
 from cimtile.golden import golden_mvm
 from cimtile.hdl import Tile
+from cimtile.mapping import random_operands
 
 LOSSLESS = dict(rows=6, cols=2, in_bits=3, w_bits=4, bits_per_cell=2, adc_bits=5, adc_shift=0,
                 cols_per_adc=3)
@@ -65,19 +66,14 @@ def simulate(config, W, X, *, seed, ready_probability=1.0, gap_probability=0.0):
     return np.array(results, dtype=np.int64), np.array(out_cycles)
 
 
-def random_operands(config, n, seed):
-    rng = np.random.default_rng(seed)
-    t = config.tile
-    w_max = 2 ** (t.w_bits - 1) - 1
-    W = rng.integers(-w_max, w_max + 1, size=(t.rows, t.cols))
-    X = rng.integers(-2 ** (t.in_bits - 1), 2 ** (t.in_bits - 1), size=(n, t.rows))
-    return W, X
+def operands(config, n, seed):
+    return random_operands(config, n, np.random.default_rng(seed))
 
 
 def test_lossless_tile_computes_x_times_w_at_the_analog_rate():
     config = parse_config({"tile": LOSSLESS, "timing": {"t_settle": 2, "t_adc": 2}})
     assert config.lossless
-    W, X = random_operands(config, 6, seed=3)
+    W, X = operands(config, 6, seed=3)
     Y, out_cycles = simulate(config, W, X, seed=0)
     np.testing.assert_array_equal(Y, X @ W)
     assert set(np.diff(out_cycles)) == {config.analog_cycles_per_mvm}
@@ -87,7 +83,7 @@ def test_lossless_tile_computes_x_times_w_at_the_analog_rate():
 def test_lossy_tile_matches_golden_under_back_pressure_and_gaps(seed):
     config = parse_config({"tile": LOSSY, "timing": {"t_settle": 1, "t_adc": 1}})
     assert not config.lossless
-    W, X = random_operands(config, 8, seed=seed)
+    W, X = operands(config, 8, seed=seed)
     Y, _ = simulate(config, W, X, seed=seed, ready_probability=0.2, gap_probability=0.3)
     np.testing.assert_array_equal(Y, golden_mvm(config, W, X, seed=seed))
     assert not np.array_equal(Y, X @ W), "config meant to be lossy rounds nothing"
@@ -110,7 +106,7 @@ def test_programming_and_computing_take_turns():
 
     config = parse_config({"tile": LOSSLESS, "timing": {"t_settle": 2, "t_adc": 2}})
     dut = Tile(config)
-    W, X = random_operands(config, 2, seed=5)
+    W, X = operands(config, 2, seed=5)
     macro = AnalogMacro.from_weights(config, W, np.random.default_rng(0))
     device = MemdiodeArray(config.device, (config.tile.rows, config.cols_phys),
                            np.random.default_rng(0))

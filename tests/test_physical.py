@@ -15,7 +15,7 @@ from cimtile.behavioral.conductance import (STUCK_GMAX, STUCK_GMIN, apply_faults
 from cimtile.behavioral.wires import MAX_NODES, transfer_matrix
 from cimtile.config import ConfigError, load_config, parse_config, reference_config
 from cimtile.golden import golden_mvm
-from cimtile.mapping import shift_add, weight_levels
+from cimtile.mapping import random_operands, shift_add, weight_levels
 from cimtile.metrics import error_metrics
 
 TIMING = {"t_settle": 1, "t_adc": 1}
@@ -44,11 +44,7 @@ def with_analog(cfg, **analog):
 
 
 def random_data(rng, cfg, n):
-    limit = 2 ** (cfg.tile.w_bits - 1) - 1
-    half = 2 ** (cfg.tile.in_bits - 1)
-    W = rng.integers(-limit, limit, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
-    X = rng.integers(-half, half, (n, cfg.tile.rows))
-    return W, X
+    return random_operands(cfg, n, rng)
 
 
 def per_plane(cfg, W, X, seed):

@@ -8,9 +8,10 @@ import pytest
 
 from cimtile.config import parse_config
 from cimtile.golden import golden_mvm
+from cimtile.mapping import random_operands
 from cimtile.metrics import error_metrics
 from cimtile.sweep import (COSIM_VECTORS, Progress, SweepError, config_with, parse_param,
-                           plot_sweep, random_problem, run_sweep, sweep_points, write_csv,
+                           plot_sweep, run_sweep, sweep_points, write_csv,
                            write_outputs)
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -94,7 +95,7 @@ class TestRun:
         rows = run_sweep(points, n=64, seed=3)
         assert len(rows) == 4
         for row, (values, cfg) in zip(rows, points):
-            W, X = random_problem(cfg, 64, 3)
+            W, X = random_operands(cfg, 64, np.random.default_rng(3))
             expected = error_metrics(golden_mvm(cfg, W, X, 3), X, W)
             assert row == values | expected | {"golden_s": row["golden_s"]}
         assert rows[0]["normalized_rms_error"] < rows[3]["normalized_rms_error"]
@@ -150,9 +151,9 @@ class TestProgress:
         assert stream.getvalue() == "" and progress.done == 2
 
 
-def test_random_problem_is_in_range_and_seeded():
-    W, X = random_problem(BASE, 50, 1)
+def test_random_operands_are_in_range_and_seeded():
+    W, X = random_operands(BASE, 50, np.random.default_rng(1))
     assert W.shape == (12, 3) and X.shape == (50, 12)
     assert np.abs(W).max() <= 15 and X.min() >= -8 and X.max() <= 7
-    W2, X2 = random_problem(BASE, 50, 1)
+    W2, X2 = random_operands(BASE, 50, np.random.default_rng(1))
     assert (W == W2).all() and (X == X2).all()

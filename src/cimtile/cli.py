@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, load_config, reference_config
-from .mapping import DataError, check_inputs, check_weights
+from .mapping import DataError, check_inputs, check_weights, random_operands
 from .metrics import error_metrics
 from .tb.runner import BuildError, Scenario, SimulationError, simulate, waves_format
 
@@ -270,15 +270,6 @@ def _cmd_program(args):
         return EXIT_FAILURE
 
 
-def _random_problem(cfg, n, seed):
-    rng = np.random.default_rng(seed)
-    w_max = 2 ** (cfg.tile.w_bits - 1) - 1
-    x_half = 2 ** (cfg.tile.in_bits - 1)
-    W = rng.integers(-w_max, w_max, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
-    X = rng.integers(-x_half, x_half, (n, cfg.tile.rows))
-    return W, X
-
-
 def _cmd_bench(args):
     from .golden import golden_throughput
     from .sweep import config_with
@@ -287,7 +278,7 @@ def _cmd_bench(args):
         raise InputError(f"--mvms must be at least 2, not {args.mvms}")
     if args.analog is not None:
         cfg = config_with(cfg, {"analog.model": args.analog})
-    W, X = _random_problem(cfg, args.mvms, 0)
+    W, X = random_operands(cfg, args.mvms, np.random.default_rng(0))
     result = simulate(cfg, W, X, scenario=Scenario(seed=0, strict=False),
                       verbose=args.verbose)
     report = {"analog": cfg.analog.model} | _report(cfg, result)
@@ -345,7 +336,7 @@ def _cmd_demo(args):
     cfg = reference_config()
     if args.mvms < 1:
         raise InputError(f"--mvms must be at least 1, not {args.mvms}")
-    W, X = _random_problem(cfg, args.mvms, args.seed)
+    W, X = random_operands(cfg, args.mvms, np.random.default_rng(args.seed))
     t = cfg.tile
     print(f"reference tile: {t.rows} x {t.cols}, {t.in_bits}-bit inputs, {t.w_bits}-bit "
           f"weights in {cfg.slices} slices of {t.bits_per_cell}-bit cells, "

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.mapping import _validated_inputs, bit_planes, shift_add
+from cimtile.mapping import _validated_inputs, bit_planes, random_operands, shift_add
 
 __all__ = ["golden_mvm", "golden_throughput"]
 
@@ -65,11 +65,7 @@ def golden_throughput(cfg, n=100_000, seed=0):
 
     Only :func:`golden_mvm` is timed; making the data is not.
     """
-    rng = np.random.default_rng(seed)
-    w_max = 2 ** (cfg.tile.w_bits - 1) - 1
-    x_half = 2 ** (cfg.tile.in_bits - 1)
-    W = rng.integers(-w_max, w_max, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
-    X = rng.integers(-x_half, x_half, (n, cfg.tile.rows))
+    W, X = random_operands(cfg, n, np.random.default_rng(seed))
     start = time.perf_counter()
     golden_mvm(cfg, W, X, seed)
     return n / (time.perf_counter() - start)

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 __all__ = ["DataError", "check_weights", "check_inputs", "weight_levels", "bit_planes",
-           "shift_add"]
+           "shift_add", "random_operands"]
 
 
 class DataError(ValueError):
@@ -187,3 +187,18 @@ def shift_add(codes, cfg, out=None):
     per_column = np.einsum("nic,i->nc", codes.astype(np.int64, copy=False), plane)
     per_column *= column
     return per_column.reshape(len(codes), t.cols, -1).sum(axis=-1, out=out)
+
+
+def random_operands(cfg, n, rng):
+    """Random in-range weights (rows, cols) and input vectors (n, rows) for `cfg`.
+
+    Parameters
+    ----------
+    n : int
+    rng : numpy.random.Generator
+    """
+    w_max = 2 ** (cfg.tile.w_bits - 1) - 1
+    x_half = 2 ** (cfg.tile.in_bits - 1)
+    W = rng.integers(-w_max, w_max, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
+    X = rng.integers(-x_half, x_half, (n, cfg.tile.rows))
+    return W, X

@@ -22,10 +22,11 @@ import numpy as np
 
 from .config import ConfigError, parse_config
 from .golden import golden_mvm
+from .mapping import random_operands
 from .metrics import error_metrics
 
 __all__ = ["SweepError", "COSIM_VECTORS", "parse_param", "config_with", "sweep_points",
-           "random_problem", "run_sweep", "write_csv", "plot_sweep", "write_outputs",
+           "run_sweep", "write_csv", "plot_sweep", "write_outputs",
            "Progress"]
 
 #: Vectors co-simulated at each point of a sweep with co-simulated spot checks.
@@ -117,16 +118,6 @@ def sweep_points(cfg, params):
     return points
 
 
-def random_problem(cfg, n, seed):
-    """Random in-range weights (rows, cols) and inputs (n, rows) for `cfg`."""
-    rng = np.random.default_rng(seed)
-    w_max = 2 ** (cfg.tile.w_bits - 1) - 1
-    x_half = 2 ** (cfg.tile.in_bits - 1)
-    W = rng.integers(-w_max, w_max, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
-    X = rng.integers(-x_half, x_half, (n, cfg.tile.rows))
-    return W, X
-
-
 class Progress:
     """A one-line text progress bar, redrawn in place (only when `stream` is a terminal,
     unless `enabled` says otherwise)."""
@@ -168,7 +159,7 @@ def run_sweep(points, n=256, seed=0, cosim=False, progress=None):
     """
     rows = []
     for values, cfg in points:
-        W, X = random_problem(cfg, n, seed)
+        W, X = random_operands(cfg, n, np.random.default_rng(seed))
         start = time.perf_counter()
         Y = golden_mvm(cfg, W, X, seed)
         row = dict(values) | error_metrics(Y, X, W)
