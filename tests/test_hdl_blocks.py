@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-from amaranth.hdl import signed, unsigned
-from amaranth.lib import data
+from amaranth.hdl import unsigned
 from amaranth.sim import Simulator
 
 from cimtile.hdl.adc_sequencer import AdcSequencer

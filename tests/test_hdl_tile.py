@@ -25,7 +25,7 @@ def simulate(config, W, X, *, seed, ready_probability=1.0, gap_probability=0.0):
     dut = Tile(config)
     macro = AnalogMacro.from_weights(config, W, np.random.default_rng(seed))
     traffic = np.random.default_rng(seed + 1)
-    rows, in_bits = config.tile.rows, config.tile.in_bits
+    rows = config.tile.rows
     results, out_cycles = [], []
 
     async def analog(ctx):

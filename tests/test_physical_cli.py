@@ -2,33 +2,15 @@
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cimtile import cli
 from cimtile.metrics import error_metrics
+from test_cli import SMALL, assert_bad_input, run
 
-CIMTILE = Path(sys.executable).with_name("cimtile")
-
-PHYSICAL = """\
-[tile]
-rows = 12
-cols = 3
-in_bits = 4
-w_bits = 5
-bits_per_cell = 2
-adc_bits = 6
-adc_shift = 0
-cols_per_adc = 3
-
-[timing]
-t_settle = 2
-t_adc = 2
-
+PHYSICAL = SMALL + """
 [analog]
 model = "physical"
 read_noise = 0.05
@@ -38,20 +20,6 @@ r_bl = 100
 adc_cap_mismatch = 0.05
 adc_noise = 0.5
 """
-
-
-def run(*args, cwd):
-    return subprocess.run([str(CIMTILE), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-def assert_bad_input(proc, *fragments):
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cimtile: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture

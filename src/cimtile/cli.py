@@ -82,6 +82,18 @@ def _check_writable(path, option):
         raise InputError(f"{path}: {option} directory {parent} does not exist")
 
 
+def _check_outputs(*outputs):
+    """Check every ``(path, option)`` whose path was given, before any work is done."""
+    for path, option in outputs:
+        if path is not None:
+            _check_writable(path, option)
+
+
+def _stage_json(writes, path, data):
+    text = json.dumps(data, indent=2) + "\n"
+    writes.stage(path, lambda file: file.write(text.encode()))
+
+
 def _umask():
     mask = os.umask(0)
     os.umask(mask)
@@ -149,9 +161,7 @@ def _cmd_golden(args):
     cfg = load_config(args.config)
     W = _load_weights(args.weights, cfg)
     X = _load_inputs(args.inputs, cfg)
-    _check_writable(args.out, "--out")
-    if args.report is not None:
-        _check_writable(args.report, "--report")
+    _check_outputs((args.out, "--out"), (args.report, "--report"))
     start = time.perf_counter()
     Y = golden_mvm(cfg, W, X, args.seed)
     wall_s = time.perf_counter() - start
@@ -159,8 +169,7 @@ def _cmd_golden(args):
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, Y))
         if args.report is not None:
-            text = json.dumps(report, indent=2) + "\n"
-            writes.stage(args.report, lambda file: file.write(text.encode()))
+            _stage_json(writes, args.report, report)
     if args.report is not None:
         _print_json(report)
 
@@ -169,9 +178,7 @@ def _cmd_sim(args):
     cfg = load_config(args.config)
     W = _load_weights(args.weights, cfg)
     X = _load_inputs(args.inputs, cfg)
-    _check_writable(args.out, "--out")
-    if args.report is not None:
-        _check_writable(args.report, "--report")
+    _check_outputs((args.out, "--out"), (args.report, "--report"))
     if args.waves is not None:
         try:
             waves_format(args.waves)
@@ -187,8 +194,7 @@ def _cmd_sim(args):
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
-            text = json.dumps(report, indent=2) + "\n"
-            writes.stage(args.report, lambda file: file.write(text.encode()))
+            _stage_json(writes, args.report, report)
     _print_json(report)
     if result.golden_mismatches:
         print(f"cimtile: error: {result.golden_mismatches} of {result.mvms} results differ "
@@ -245,16 +251,12 @@ def _cmd_program(args):
     levels = weight_levels(_load_weights(args.weights, cfg), cfg)
     shape = (cfg.tile.rows, cfg.cols_phys)
     faults = _load_faults(args.faults, cfg) if args.faults else np.zeros(shape, np.int64)
-    outputs = [(args.report, "--report"), (args.plot, "--plot"), (args.state, "--state")]
-    for path, option in outputs:
-        if path is not None:
-            _check_writable(path, option)
+    _check_outputs((args.report, "--report"), (args.plot, "--plot"), (args.state, "--state"))
     run = program(cfg, levels, faults=faults, seed=args.seed, verbose=args.verbose)
     report = programming_report(cfg, levels, faults, args.seed, run)
     window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
-    text = json.dumps(report, indent=2) + "\n"
     with _AtomicWrites() as writes:
-        writes.stage(args.report, lambda file: file.write(text.encode()))
+        _stage_json(writes, args.report, report)
         if args.plot is not None:
             writes.stage(args.plot, lambda file: plot_programming(file, cfg, levels, run,
                                                                   window))
