@@ -152,7 +152,7 @@ class Adc:
             out += keep
         return out
 
-    def convert(self, counts, out=None):
+    def convert(self, counts, out=None, adc_shift=None):
         """Codes for column signals (level counts).
 
         Ideal model: ``clip(floor(counts / 2**adc_shift + 1/2), 0, max_code)``, exact for
@@ -162,6 +162,10 @@ class Adc:
         ----------
         counts : float array, shaped (..., cols_phys) in the physical model
         out : int64 array of the same shape, optional
+        adc_shift : int, optional
+            The run-time range select of the tile (default ``cfg.tile.adc_shift``). Each step
+            away from the configured value doubles or halves the read-out gain, as a
+            binary-weighted range switch would; the errors in LSB stay those of the ADC.
 
         Returns
         -------
@@ -172,7 +176,10 @@ class Adc:
         # Reused between calls of one shape, as in Crossbar.
         if self._scaled is None or self._scaled.shape != counts.shape:
             self._scaled = np.empty(counts.shape, np.float64)
-        scaled = np.multiply(counts, self._step, out=self._scaled)
+        step = self._step
+        if adc_shift is not None and adc_shift != self.cfg.tile.adc_shift:
+            step = step * 2.0 ** (self.cfg.tile.adc_shift - adc_shift)
+        scaled = np.multiply(counts, step, out=self._scaled)
         a = self.cfg.analog
         if a.physical:
             if a.adc_gain_error:

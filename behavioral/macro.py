@@ -61,7 +61,7 @@ class AnalogMacro:
             return cls.from_weights(cfg, W, rng)
         return cls.from_conductances(cfg, conductances, rng)
 
-    def sample(self, planes, out=None):
+    def sample(self, planes, out=None, adc_shift=None):
         """ADC codes for bit planes.
 
         Parameters
@@ -69,6 +69,8 @@ class AnalogMacro:
         planes : array of zeros and ones, shaped (..., rows)
             Wordline drive: (rows,) for one request, (N, in_bits, rows) for a batch.
         out : int64 array shaped (..., cols_phys), optional
+        adc_shift : int, optional
+            Run-time ADC range select (default: the configured one).
 
         Returns
         -------
@@ -80,4 +82,4 @@ class AnalogMacro:
         if self._counts is None or self._counts.shape != shape:
             self._counts = np.empty(shape, np.float64)
         counts = self.crossbar.column_counts(planes, out=self._counts)
-        return self.adc.convert(counts, out=out)
+        return self.adc.convert(counts, out=out, adc_shift=adc_shift)

@@ -74,6 +74,8 @@ class AnalogMacroSignature(wiring.Signature):
         Physical columns, each with its own sample-and-hold.
     adc_bits : int
         Resolution of every ADC code.
+    adc_shift_max : int
+        Largest run-time ADC range select.
 
     Members
     -------
@@ -81,28 +83,34 @@ class AnalogMacroSignature(wiring.Signature):
         Wordline drive; bit r drives row r.
     sample : ``Out(1)``
         Sample-and-hold request, high for one cycle per bit plane.
+    adc_shift : ``Out(range(adc_shift_max + 1))``
+        ADC range select: one LSB is ``2**adc_shift`` level counts. A run-time setting of
+        the tile, stable while any vector is computed.
     codes : ``In(ArrayLayout(unsigned(adc_bits), cols_phys))``
         ADC code of every physical column, answered in the cycle ``sample`` is high.
     cell : ``Out(CellAccessSignature(...))``
         Single-cell pulses and verify reads for programming.
     """
 
-    def __init__(self, *, rows, cols_phys, adc_bits):
+    def __init__(self, *, rows, cols_phys, adc_bits, adc_shift_max):
         self.rows = rows
         self.cols_phys = cols_phys
         self.adc_bits = adc_bits
+        self.adc_shift_max = adc_shift_max
         super().__init__({
             "wl": Out(rows),
             "sample": Out(1),
+            "adc_shift": Out(range(adc_shift_max + 1)),
             "codes": In(data.ArrayLayout(unsigned(adc_bits), cols_phys)),
             "cell": Out(CellAccessSignature(rows=rows, cols_phys=cols_phys,
                                             adc_bits=adc_bits)),
         })
 
     def __eq__(self, other):
-        return (type(other) is type(self) and (self.rows, self.cols_phys, self.adc_bits)
-                == (other.rows, other.cols_phys, other.adc_bits))
+        return (type(other) is type(self)
+                and (self.rows, self.cols_phys, self.adc_bits, self.adc_shift_max)
+                == (other.rows, other.cols_phys, other.adc_bits, other.adc_shift_max))
 
     def __repr__(self):
         return (f"AnalogMacroSignature(rows={self.rows}, cols_phys={self.cols_phys}, "
-                f"adc_bits={self.adc_bits})")
+                f"adc_bits={self.adc_bits}, adc_shift_max={self.adc_shift_max})")

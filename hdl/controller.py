@@ -8,7 +8,7 @@ __all__ = ["Controller"]
 
 
 class Controller(wiring.Component):
-    """Runs each input vector through its ``in_bits`` planes on the analog schedule.
+    """Runs each input vector through its planes on the analog schedule.
 
     Per plane: drive the wordlines for ``t_settle`` cycles, strobe the sample-and-hold,
     wait for the ADC sequencer, then command the shift-and-add to consume the plane in the
@@ -22,12 +22,15 @@ class Controller(wiring.Component):
     Parameters
     ----------
     in_bits : int
-        Planes per vector.
+        Most planes per vector.
     t_settle : int
         Cycles from wordline drive to sample-and-hold.
 
     Members
     -------
+    planes : ``In(range(1, in_bits + 1))``
+        Planes per vector, the run-time input precision; stable while a vector computes.
+        The plane count stops at ``in_bits`` whatever it says, so the controller cannot hang.
     in_valid : ``In(1)``
         A vector waits in the input buffer.
     load : ``Out(1)``
@@ -53,6 +56,7 @@ class Controller(wiring.Component):
         self.in_bits = in_bits
         self.t_settle = t_settle
         super().__init__({
+            "planes": In(range(1, in_bits + 1), init=in_bits),
             "in_valid": In(1),
             "load": Out(1),
             "plane": Out(range(in_bits)),
@@ -74,7 +78,7 @@ class Controller(wiring.Component):
 
     def _finish_plane(self, m, settle):
         first = self.plane == 0
-        last = self.plane == self.in_bits - 1
+        last = (self.plane == self.planes - 1) | (self.plane == self.in_bits - 1)
         with m.If(~first | self.acc_free):
             m.d.sync += [
                 self.acc_en.eq(1),

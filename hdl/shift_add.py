@@ -17,13 +17,17 @@ class ShiftAdd(wiring.Component):
 
     Parameters
     ----------
-    cols, slices, bits_per_cell, adc_bits, in_bits, adc_shift : int
+    cols, slices, bits_per_cell, adc_bits, in_bits : int
         Tile geometry and precision (see the arithmetic contract).
+    adc_shift_max : int
+        Largest run-time ADC range select.
     result_width : int
         Signed width of a result; wide enough that no valid input overflows.
 
     Members
     -------
+    adc_shift : ``In(range(adc_shift_max + 1))``
+        Run-time ADC range select; stable while a result is built or waits to leave.
     en : ``In(1)``
         Accumulate the plane held in ``slots`` in this cycle.
     plane : ``In(range(in_bits))``
@@ -39,14 +43,14 @@ class ShiftAdd(wiring.Component):
         has been transferred.
     """
 
-    def __init__(self, *, cols, slices, bits_per_cell, adc_bits, in_bits, adc_shift,
+    def __init__(self, *, cols, slices, bits_per_cell, adc_bits, in_bits, adc_shift_max,
                  result_width):
         self.cols = cols
         self.slices = slices
         self.bits_per_cell = bits_per_cell
-        self.adc_shift = adc_shift
         self.result_width = result_width
         super().__init__({
+            "adc_shift": In(range(adc_shift_max + 1)),
             "en": In(1),
             "plane": In(range(in_bits)),
             "first": In(1),

@@ -23,6 +23,11 @@ class Tile(wiring.Component):
 
     Members
     -------
+    in_bits : ``In(range(1, in_bits + 1))``
+        Run-time input precision: each element's low ``in_bits`` bits, in two's complement.
+    adc_shift : ``In(range(adc_shift_max + 1))``
+        Run-time ADC range select. Both settings must stay stable while any vector is in
+        the tile (the host interface refuses to change them while busy).
     i_stream : ``In(stream.Signature(ArrayLayout(signed(in_bits), rows)))``
         Input vectors, one per transfer.
     o_stream : ``Out(stream.Signature(ArrayLayout(signed(result_width), cols)))``
@@ -46,12 +51,15 @@ class Tile(wiring.Component):
         self.config = config
         tile = config.tile
         super().__init__({
+            "in_bits": In(range(1, tile.in_bits + 1), init=tile.in_bits),
+            "adc_shift": In(range(config.adc_shift_max + 1), init=tile.adc_shift),
             "i_stream": In(stream.Signature(
                 data.ArrayLayout(signed(tile.in_bits), tile.rows))),
             "o_stream": Out(stream.Signature(
                 data.ArrayLayout(signed(config.result_width), tile.cols))),
             "analog": Out(AnalogMacroSignature(
-                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
+                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
+                adc_shift_max=config.adc_shift_max)),
             "prog_settings": In(settings_layout(
                 rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
             "prog_start": In(1),
@@ -75,7 +83,7 @@ class Tile(wiring.Component):
             cols_per_adc=tile.cols_per_adc, t_adc=config.timing.t_adc)
         m.submodules.shift_add = shift_add = ShiftAdd(
             cols=tile.cols, slices=config.slices, bits_per_cell=tile.bits_per_cell,
-            adc_bits=tile.adc_bits, in_bits=tile.in_bits, adc_shift=tile.adc_shift,
+            adc_bits=tile.adc_bits, in_bits=tile.in_bits, adc_shift_max=config.adc_shift_max,
             result_width=config.result_width)
         m.submodules.output_buffer = output_buffer = VectorBuffer(
             self.o_stream.payload.shape())
@@ -93,6 +101,9 @@ class Tile(wiring.Component):
 
         # Computing and programming share the array: each waits for the other to finish.
         m.d.comb += [
+            controller.planes.eq(self.in_bits),
+            shift_add.adc_shift.eq(self.adc_shift),
+            self.analog.adc_shift.eq(self.adc_shift),
             write_verify.settings.eq(self.prog_settings),
             write_verify.start.eq(self.prog_start & controller.idle),
             self.prog_busy.eq(write_verify.busy),

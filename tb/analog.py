@@ -40,6 +40,7 @@ class AnalogBinding:
         self._sample = dut.analog__sample
         self._wl = dut.analog__wl
         self._codes = dut.analog__codes
+        self._adc_shift = dut.analog__adc_shift
         self._adc_bits = cfg.tile.adc_bits
         self.macro = macro
         self.stamps = []
@@ -47,12 +48,12 @@ class AnalogBinding:
         self._waiters = []
         self.log = logging.getLogger("cocotb.tb.analog")
 
-    def answer(self, wl):
+    def answer(self, wl, adc_shift):
         """The packed codes (an int) for the wordline drive `wl`, a bit string as the
-        simulator reports the bus (row 0 last)."""
+        simulator reports the bus (row 0 last), at ADC range select `adc_shift`."""
         # Straight to the float32 plane the ideal crossbar multiplies, with no detour
         # through an integer.
-        codes = self.macro.sample(bits_of(wl, np.float32))
+        codes = self.macro.sample(bits_of(wl, np.float32), adc_shift=adc_shift)
         return pack_fields(np.asarray(codes), self._adc_bits)
 
     def after(self, requests):
@@ -69,7 +70,7 @@ class AnalogBinding:
         while True:
             await rising
             wl = str(self._wl.value)
-            self._codes.value = self.answer(wl)
+            self._codes.value = self.answer(wl, int(self._adc_shift.value))
             cycle = cycle_now()
             self.stamps.append(cycle)
             self.log.debug("request %d at cycle %d: wordlines %s", len(self.stamps), cycle,

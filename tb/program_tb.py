@@ -57,6 +57,8 @@ async def tile_program(dut):
                            np.random.default_rng(seed), faults)
 
     dut.rst.value = 1
+    dut.in_bits.value = cfg.tile.in_bits
+    dut.adc_shift.value = cfg.tile.adc_shift
     dut.prog_start.value = 0
     dut.t_stream__valid.value = 0
     dut.r_stream__ready.value = 0

@@ -147,6 +147,8 @@ async def tile_mvm(dut):
     gc.set_threshold(50_000, 20, 20)
     resets = scenario.reset_after_requests >= 0
     dut.analog__codes.value = 0
+    dut.in_bits.value = cfg.tile.in_bits
+    dut.adc_shift.value = cfg.tile.adc_shift
     bench = TileBench(dut, cfg, scenario, W, G)
     await bench.reset()
     start = bench.start

@@ -188,8 +188,8 @@ class TestAnalogMacro:
                 counts += crossbar_rng.normal(0, 2, np.shape(planes)[:-1] + counts.shape[-1:])
                 return counts
 
-            def noisy_convert(counts, out=None):
-                return convert(counts + adc_rng.normal(0, 1, counts.shape), out)
+            def noisy_convert(counts, out=None, adc_shift=None):
+                return convert(counts + adc_rng.normal(0, 1, counts.shape), out, adc_shift)
 
             macro.crossbar.column_counts, macro.adc.convert = noisy_counts, noisy_convert
             return macro

@@ -189,3 +189,49 @@ def test_rejects_bad_data():
 def test_throughput():
     rate = golden_throughput(reference_config(), n=2000)
     assert np.isfinite(rate) and rate > 0
+
+
+def test_run_time_in_bits_equals_matmul():
+    """At a lower run-time precision the tile reads each input's low bits as two's complement."""
+    cfg = reference_config().replace(adc_bits=10)
+    assert cfg.lossless
+    rng = np.random.default_rng(11)
+    W, _ = random_operands(cfg, 1, rng)
+    for in_bits in (1, 3, 8):
+        X = rng.integers(-2 ** (in_bits - 1), 2 ** (in_bits - 1), (40, cfg.tile.rows))
+        assert (golden_mvm(cfg, W, X, in_bits=in_bits) == X @ W).all(), in_bits
+
+
+def test_run_time_in_bits_rejects_wider_inputs():
+    cfg = reference_config()
+    X = np.full((1, cfg.tile.rows), 4)
+    with pytest.raises(DataError, match="inputs"):
+        golden_mvm(cfg, np.zeros((cfg.tile.rows, cfg.tile.cols), int), X, in_bits=3)
+
+
+@pytest.mark.parametrize("model", ["ideal", "physical"])
+def test_run_time_adc_shift_equals_configured_shift(model):
+    """A run-time range select behaves as a tile configured with that shift (matched range)."""
+    cfg = parse_config({"tile": dict(rows=32, cols=4, in_bits=4, w_bits=6, bits_per_cell=2,
+                                     adc_bits=5, adc_shift=0, cols_per_adc=4),
+                        "timing": {"t_settle": 1, "t_adc": 1}, "analog": {"model": model}})
+    W, X = random_operands(cfg, 50, np.random.default_rng(3))
+    assert cfg.adc_shift_max == 2
+    for shift in range(cfg.adc_shift_max + 1):
+        expected = golden_mvm(cfg.replace(adc_shift=shift), W, X, seed=5)
+        assert (golden_mvm(cfg, W, X, seed=5, adc_shift=shift) == expected).all(), shift
+
+
+def test_batches_share_the_macro_generator():
+    cfg = parse_config({"tile": dict(rows=16, cols=2, in_bits=4, w_bits=4, bits_per_cell=1,
+                                     adc_bits=4, adc_shift=0, cols_per_adc=2),
+                        "timing": {"t_settle": 1, "t_adc": 1},
+                        "analog": {"model": "physical"}})
+    W, X = random_operands(cfg, 30, np.random.default_rng(4))
+    first, second = golden.golden_batches(cfg, W, [(X[:10], None, None), (X[10:], None, None)],
+                                          seed=9)
+    whole = golden_mvm(cfg, W, X, seed=9)
+    assert (np.concatenate([first, second]) == whole).all()
+    # Different settings per batch are applied batch by batch.
+    low, = golden.golden_batches(cfg, W, [(X[:10] % 2, 2, 1)], seed=9)
+    assert (low == golden_mvm(cfg, W, X[:10] % 2, seed=9, in_bits=2, adc_shift=1)).all()

@@ -116,7 +116,7 @@ def test_shift_add_matches_reference(tile):
     config = parse_config({"tile": tile, "timing": {"t_settle": 1, "t_adc": 1}})
     dut = ShiftAdd(cols=tile["cols"], slices=config.slices,
                    bits_per_cell=tile["bits_per_cell"], adc_bits=tile["adc_bits"],
-                   in_bits=tile["in_bits"], adc_shift=tile["adc_shift"],
+                   in_bits=tile["in_bits"], adc_shift_max=config.adc_shift_max,
                    result_width=config.result_width)
     rng = np.random.default_rng(7)
     codes = rng.integers(0, config.max_code + 1, size=(6, tile["in_bits"], config.cols_phys))
@@ -127,6 +127,7 @@ def test_shift_add_matches_reference(tile):
 
     async def bench(ctx):
         ctx.set(dut.o_stream.ready, 1)
+        ctx.set(dut.adc_shift, tile["adc_shift"])
         for vector, planes in enumerate(codes):
             for plane, plane_codes in enumerate(planes):
                 ctx.set(dut.slots, [int(c) for c in plane_codes])

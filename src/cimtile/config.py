@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "DeviceConfig",
-           "WriteVerifyConfig", "Config",
+           "WriteVerifyConfig", "HostConfig", "Config",
            "load_config", "parse_config", "reference_config", "REFERENCE_CONFIG"]
 
 
@@ -35,11 +35,13 @@ class TileConfig:
     """Array geometry and arithmetic precision (elaboration-time)."""
     rows: int = _int_field(1, 1024, "wordlines (rows of the crossbar)")
     cols: int = _int_field(1, 256, "logical output columns")
-    in_bits: int = _int_field(1, 16, "input precision, two's complement, applied bit-serially")
+    in_bits: int = _int_field(1, 16, "input precision, two's complement, applied bit-serially "
+                              "(the run-time maximum and reset value)")
     w_bits: int = _int_field(2, 16, "weight precision including sign")
     bits_per_cell: int = _int_field(1, 8, "levels per cell = 2**bits_per_cell")
     adc_bits: int = _int_field(1, 16, "ADC resolution")
-    adc_shift: int = _int_field(0, 16, "ADC LSB = 2**adc_shift column counts")
+    adc_shift: int = _int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
+                                "the run-time setting)")
     cols_per_adc: int = _int_field(1, 64, "physical columns multiplexed onto one ADC")
 
 
@@ -100,6 +102,12 @@ class WriteVerifyConfig:
     reset_limit: int = _int_field(0, 255, "largest RESET amplitude", 200)
     max_pulses: int = _int_field(1, 255, "pulses per cell before it is declared failed", 64)
     pulse_width: int = _int_field(1, 65535, "pulse width, cycles", 10)
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Host-interface widths (elaboration-time)."""
+    data_width: int = _int_field(8, 1024, "AXI4-Stream TDATA width, bits (a multiple of 8)", 64)
 
 
 ANALOG_MODELS = ("ideal", "physical")
@@ -196,6 +204,7 @@ class Config:
     analog: AnalogConfig = AnalogConfig()
     device: DeviceConfig = DeviceConfig()
     write_verify: WriteVerifyConfig = WriteVerifyConfig()
+    host: HostConfig = HostConfig()
 
     @property
     def slices(self):
@@ -229,11 +238,21 @@ class Config:
         return self.tile.in_bits * self.plane_cycles
 
     @property
+    def adc_shift_max(self):
+        """Largest run-time adc_shift: the configured one, or the smallest at which the largest
+        column count no longer clips, if larger. A coarser step would only lose precision."""
+        count = self.tile.rows * self.max_level
+        cover = next(s for s in range(64) if (2 * self.max_code + 1) << s > 2 * count)
+        return max(self.tile.adc_shift, cover)
+
+    @property
     def result_width(self):
-        """Signed width that holds any result this tile can produce."""
+        """Signed width that holds any result this tile can produce at any run-time setting
+        (any code at the largest adc_shift, as a physical ADC can return any code)."""
         t = self.tile
-        per_plane = sum(self.max_code << (s * t.bits_per_cell) for s in range(self.slices))
-        bound = (2 ** t.in_bits - 1) * (per_plane << t.adc_shift)
+        reading = self.max_code << self.adc_shift_max
+        per_plane = sum(reading << (s * t.bits_per_cell) for s in range(self.slices))
+        bound = (2 ** t.in_bits - 1) * per_plane
         return bound.bit_length() + 1
 
     @property
@@ -307,7 +326,7 @@ def parse_config(data):
         If a table or key is unknown, missing or out of range.
     """
     tables = {"tile": TileConfig, "timing": TimingConfig, "analog": AnalogConfig,
-              "device": DeviceConfig, "write_verify": WriteVerifyConfig}
+              "device": DeviceConfig, "write_verify": WriteVerifyConfig, "host": HostConfig}
     for name in data:
         if name not in tables:
             raise ConfigError(f"unknown table [{name}]; expected one of "
@@ -320,8 +339,11 @@ def parse_config(data):
     _check_analog(analog, tile)
     write_verify = _build(WriteVerifyConfig, "write_verify", data.get("write_verify", {}))
     _check_write_verify(write_verify)
+    host = _build(HostConfig, "host", data.get("host", {}))
+    if host.data_width % 8:
+        raise ConfigError(f"host.data_width must be a multiple of 8, not {host.data_width}")
     return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog,
-                  _build(DeviceConfig, "device", data.get("device", {})), write_verify)
+                  _build(DeviceConfig, "device", data.get("device", {})), write_verify, host)
 
 
 def _check_analog(analog, tile):

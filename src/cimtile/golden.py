@@ -12,7 +12,7 @@ import numpy as np
 from cimtile.behavioral import AnalogMacro
 from cimtile.mapping import _validated_inputs, bit_planes, random_operands, shift_add
 
-__all__ = ["golden_mvm", "golden_throughput"]
+__all__ = ["golden_mvm", "golden_batches", "golden_throughput"]
 
 # Vectors per step: enough to amortise numpy's per-call overhead, few enough that a step's
 # buffers (about 4 MiB for the reference tile) stay in cache. On the reference tile 64 to 256
@@ -20,7 +20,7 @@ __all__ = ["golden_mvm", "golden_throughput"]
 CHUNK = 128
 
 
-def golden_mvm(cfg, W, X, seed=0, conductances=None):
+def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None):
     """Results the tile must produce for weights `W` and input vectors `X`.
 
     Parameters
@@ -33,30 +33,58 @@ def golden_mvm(cfg, W, X, seed=0, conductances=None):
     conductances : array (rows, cols_phys), optional
         Cell conductances (uS) left by programming `W` with write-verify; by default the
         cells hold the ideal levels of `W`.
+    in_bits, adc_shift : int, optional
+        Run-time settings of the tile (default: the configured ones).
 
     Returns
     -------
     numpy.ndarray
-        int64, shaped (N, cols); equal to ``X @ W`` when `cfg.lossless` and the model is ideal.
+        int64, shaped (N, cols); equal to ``X @ W`` when the settings are lossless and the
+        model is ideal.
 
     Raises
     ------
     DataError
         If `W` or `X` does not fit the tile (see :mod:`cimtile.mapping`).
     """
-    X = _validated_inputs(X, cfg)
+    return golden_batches(cfg, W, [(X, in_bits, adc_shift)], seed, conductances)[0]
+
+
+def golden_batches(cfg, W, batches, seed=0, conductances=None):
+    """Results of consecutive batches, each at its own run-time settings, from one macro.
+
+    The batches share the macro's generator in order, as they share the array in the
+    co-simulation, so a multi-batch run is reproduced draw for draw.
+
+    Parameters
+    ----------
+    batches : sequence of (X, in_bits, adc_shift)
+        Input vectors (N, rows) and run-time settings (None: the configured value).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        int64 results (N, cols) per batch.
+    """
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
+    return [_run_batch(cfg, macro, X, in_bits, adc_shift) for X, in_bits, adc_shift in batches]
+
+
+def _run_batch(cfg, macro, X, in_bits, adc_shift):
+    at = cfg.replace(in_bits=cfg.tile.in_bits if in_bits is None else in_bits,
+                     adc_shift=cfg.tile.adc_shift if adc_shift is None else adc_shift)
+    X = _validated_inputs(X, at)
     Y = np.empty((len(X), cfg.tile.cols), np.int64)
     # Buffers reused by every full chunk: fresh pages for each chunk would cost more than the
     # arithmetic. float32 planes go to the crossbar's BLAS product without a conversion.
-    planes = np.empty((CHUNK, cfg.tile.in_bits, cfg.tile.rows), np.float32)
-    codes = np.empty((CHUNK, cfg.tile.in_bits, cfg.cols_phys), np.int64)
+    planes = np.empty((CHUNK, at.tile.in_bits, cfg.tile.rows), np.float32)
+    codes = np.empty((CHUNK, at.tile.in_bits, cfg.cols_phys), np.int64)
     for start in range(0, len(X), CHUNK):
         x = X[start:start + CHUNK]
         n = len(x)
-        bit_planes(x, cfg.tile.in_bits, out=planes[:n])
-        macro.sample(planes[:n], out=codes[:n])
-        shift_add(codes[:n], cfg, out=Y[start:start + n])
+        bit_planes(x, at.tile.in_bits, out=planes[:n])
+        macro.sample(planes[:n], out=codes[:n], adc_shift=at.tile.adc_shift)
+        shift_add(codes[:n], at, out=Y[start:start + n])
     return Y
 
 
