@@ -39,6 +39,10 @@ class Tile(wiring.Component):
     prog_start : ``In(1)``
         Start programming; taken only while no vector is computing, and holds off new
         vectors until programming ends.
+    prog_read_only : ``In(1)``
+        With ``prog_start``: read the rectangle back instead of programming it.
+    prog_fetch_last : ``Out(1)``
+        The target level being awaited is the rectangle's last.
     prog_busy, prog_done, prog_error : ``Out(1)``
         Write-verify status (``prog_error``: the last start had invalid settings).
     t_stream : ``In(stream.Signature(bits_per_cell))``
@@ -63,6 +67,8 @@ class Tile(wiring.Component):
             "prog_settings": In(settings_layout(
                 rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
             "prog_start": In(1),
+            "prog_read_only": In(1),
+            "prog_fetch_last": Out(1),
             "prog_busy": Out(1),
             "prog_done": Out(1),
             "prog_error": Out(1),
@@ -106,6 +112,8 @@ class Tile(wiring.Component):
             self.analog.adc_shift.eq(self.adc_shift),
             write_verify.settings.eq(self.prog_settings),
             write_verify.start.eq(self.prog_start & controller.idle),
+            write_verify.read_only.eq(self.prog_read_only),
+            self.prog_fetch_last.eq(write_verify.fetch_last),
             self.prog_busy.eq(write_verify.busy),
             self.prog_done.eq(write_verify.done),
             self.prog_error.eq(write_verify.error),

@@ -34,6 +34,8 @@ def settings_layout(*, rows, cols_phys, adc_bits):
 RESULT_LAYOUT = data.StructLayout({
     "pulses": unsigned(PULSE_COUNT_BITS),
     "converged": unsigned(1),
+    "code": unsigned(16),       # last verify read (adc_bits <= 16)
+    "last": unsigned(1),        # the rectangle's last cell
 })
 
 
@@ -67,7 +69,11 @@ class WriteVerify(wiring.Component):
     -------
     settings : ``In(settings_layout(...))``
     start : ``In(1)``
-        Latch ``settings`` and begin (ignored while busy).
+        Latch ``settings`` and ``read_only`` and begin (ignored while busy).
+    read_only : ``In(1)``
+        Read back the rectangle rather than program it.
+    fetch_last : ``Out(1)``
+        The target being fetched is the rectangle's last one.
     busy, error : ``Out(1)``
         Programming in progress; the last ``start`` was refused.
     done : ``Out(1)``
@@ -87,6 +93,8 @@ class WriteVerify(wiring.Component):
         super().__init__({
             "settings": In(settings_layout(rows=rows, cols_phys=cols_phys, adc_bits=adc_bits)),
             "start": In(1),
+            "read_only": In(1),
+            "fetch_last": Out(1),
             "busy": Out(1),
             "error": Out(1),
             "done": Out(1),
@@ -116,6 +124,7 @@ class WriteVerify(wiring.Component):
         pulsed = Signal()             # a pulse was applied to this cell (polarity is valid)
         timer = Signal(WIDTH_BITS)
         converged = Signal()
+        read_only = Signal()
 
         low = Mux(target > s.tol, target - s.tol, 0)
         high = Mux(max_code - target > s.tol, target + s.tol, max_code)
@@ -133,6 +142,8 @@ class WriteVerify(wiring.Component):
             polarity.eq(Mux(go_set, Polarity.SET, Polarity.RESET)),
             self.o_stream.payload.pulses.eq(pulses),
             self.o_stream.payload.converged.eq(converged),
+            self.o_stream.payload.code.eq(code),
+            self.o_stream.payload.last.eq(last_col & last_row),
         ]
 
         with m.FSM(name="wv"):
@@ -144,13 +155,15 @@ class WriteVerify(wiring.Component):
                         m.d.sync += [
                             self.error.eq(0),
                             s.eq(self.settings),
+                            read_only.eq(self.read_only),
                             self.cell.row.eq(self.settings.row_first),
                             self.cell.col.eq(self.settings.col_first),
                         ]
                         m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += [self.busy.eq(1), self.i_stream.ready.eq(1)]
-                with m.If(self.i_stream.valid):
+                m.d.comb += [self.busy.eq(1), self.i_stream.ready.eq(~read_only),
+                             self.fetch_last.eq(last_col & last_row)]
+                with m.If(self.i_stream.valid | read_only):
                     with m.Switch(self.i_stream.payload):
                         for level, level_code in enumerate(codes):
                             with m.Case(level):
@@ -166,7 +179,10 @@ class WriteVerify(wiring.Component):
                     m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.comb += self.busy.eq(1)
-                with m.If((code >= low) & (code <= high)):
+                with m.If(read_only):
+                    m.d.sync += converged.eq(0)
+                    m.next = "REPORT"
+                with m.Elif((code >= low) & (code <= high)):
                     m.d.sync += converged.eq(1)
                     m.next = "REPORT"
                 with m.Elif(pulses == s.max_pulses):

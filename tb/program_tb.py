@@ -60,6 +60,7 @@ async def tile_program(dut):
     dut.in_bits.value = cfg.tile.in_bits
     dut.adc_shift.value = cfg.tile.adc_shift
     dut.prog_start.value = 0
+    dut.prog_read_only.value = 0
     dut.t_stream__valid.value = 0
     dut.r_stream__ready.value = 0
     await ClockCycles(dut.clk, 2)
