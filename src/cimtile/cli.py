@@ -333,25 +333,61 @@ def _cmd_sweep(args):
         return EXIT_FAILURE
 
 
+def _run_network(args, cfg, layers, x_test, y_test, x_cal):
+    from .network_plots import plot_writers
+    from .network_run import failures, run_network, summary
+    _check_outputs((args.report, "--report"))
+    plots = None if args.plots is None else Path(args.plots)
+    if plots is not None and plots.exists() and not plots.is_dir():
+        raise InputError(f"{plots}: --plots must be a directory")
+    report, arrays = run_network(cfg, layers, x_test, y_test, x_cal, seed=args.seed,
+                                 verbose=args.verbose)
+    writers = [] if plots is None else plot_writers(cfg, report, arrays, x_test, y_test,
+                                                    x_cal)
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+    with _AtomicWrites() as writes:
+        if args.report is not None:
+            _stage_json(writes, args.report, report)
+        for name, write in writers:
+            writes.stage(plots / name, write)
+    print(summary(report))
+    problems = failures(report)
+    for problem in problems:
+        print(f"cimtile: error: {problem}", file=sys.stderr)
+    return EXIT_FAILURE if problems else None
+
+
+def _cmd_run(args):
+    from .network import load_data, load_model
+    cfg = load_config(args.config)
+    layers = load_model(args.model)
+    data = load_data(args.data, layers[0].W.shape[0], layers[-1].W.shape[1])
+    return _run_network(args, cfg, layers, *data)
+
+
 def _cmd_demo(args):
-    from .golden import golden_mvm
-    cfg = reference_config()
-    if args.mvms < 1:
-        raise InputError(f"--mvms must be at least 1, not {args.mvms}")
-    W, X = random_operands(cfg, args.mvms, np.random.default_rng(args.seed))
+    from .digits import QUICK_IMAGES, demo_config, digits_split, train_mlp
+    cfg = demo_config()
+    (x_train, y_train), (x_cal, _), (x_test, y_test) = digits_split(args.seed)
+    if args.quick:
+        x_test, y_test = x_test[:QUICK_IMAGES], y_test[:QUICK_IMAGES]
     t = cfg.tile
-    print(f"reference tile: {t.rows} x {t.cols}, {t.in_bits}-bit inputs, {t.w_bits}-bit "
-          f"weights in {cfg.slices} slices of {t.bits_per_cell}-bit cells, "
-          f"{t.adc_bits}-bit ADCs for {t.cols_per_adc} columns each; "
-          f"{args.mvms} random input vectors (seed {args.seed})", flush=True)
-    result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
-                      verbose=args.verbose)
-    report = _report(cfg, result)
-    report["lossless"] = cfg.lossless
-    report["equals_golden"] = bool(np.array_equal(result.Y, golden_mvm(cfg, W, X, args.seed)))
-    report["equals_x_at_w"] = bool(np.array_equal(result.Y, X @ W))
-    _print_json(report)
-    return EXIT_FAILURE if result.golden_mismatches else None
+    print(f"64-54-10 MLP on 8x8 digits ({len(x_train)} training, {len(x_cal)} calibration, "
+          f"{len(x_test)} test images) on {t.rows} x {t.cols} {cfg.analog.model} tiles: "
+          f"{t.in_bits}-bit inputs, {t.w_bits}-bit weights in {cfg.slices} slices of "
+          f"{t.bits_per_cell}-bit cells, {t.adc_bits}-bit ADCs", flush=True)
+    layers = train_mlp(x_train, y_train, args.seed)
+    return _run_network(args, cfg, layers, x_test, y_test, x_cal)
+
+
+def _network_options(p):
+    p.add_argument("--seed", type=int, default=0, help="training, device and analog model "
+                   "seed (default 0)")
+    p.add_argument("--report", metavar="R.json", help="write every figure as JSON")
+    p.add_argument("--plots", metavar="DIR", help="directory for the accuracy sweeps, "
+                   "confusion matrix and per-layer error histograms (created if needed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
 
 
 def _parser():
@@ -430,12 +466,20 @@ def _parser():
                    "(default 0)")
     p.set_defaults(run=_cmd_sweep)
 
-    p = commands.add_parser("demo", help="random vectors through the co-simulated "
-                            "reference tile")
-    p.add_argument("--mvms", type=int, default=256, help="vectors (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="data and analog model seed "
-                   "(default 0)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+    p = commands.add_parser("run", help="a multilayer perceptron on co-simulated tiles: "
+                            "quantize, split, program, infer")
+    p.add_argument("--model", required=True, metavar="MODEL.npz", help="W0, b0, W1, b1, ... "
+                   "(see the README)")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--data", required=True, metavar="DATA.npz", help="x_test, y_test and "
+                   "the held-out calibration inputs x_cal")
+    _network_options(p)
+    p.set_defaults(run=_cmd_run)
+
+    p = commands.add_parser("demo", help="the digits MLP, trained here, on co-simulated "
+                            "physical tiles")
+    p.add_argument("--quick", action="store_true", help="only the first 60 test images")
+    _network_options(p)
     p.set_defaults(run=_cmd_demo)
     return parser
 
