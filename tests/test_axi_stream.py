@@ -1,0 +1,301 @@
+"""AXI4-Stream adapters, AXI protocol checkers and frame helpers, in the Amaranth simulator."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from cimtile.hdl.axi_checker import (AxiLiteChecker, AxiStreamChecker, Rule, RULE_MESSAGES,
+                                     rule_message)
+from cimtile.hdl.axi_stream import AxiStreamSignature
+from cimtile.hdl.stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors,
+                                     LanesToBeats, VectorsToBeats)
+from cimtile.tb.axis_frames import (pack_targets, pack_vectors, unpack_cells,
+                                    unpack_vectors)
+
+
+def run(dut, *testbenches, background=()):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in background:
+        sim.add_testbench(bench, background=True)
+    for bench in testbenches:
+        sim.add_testbench(bench)
+    sim.run()
+
+
+def beats_of(frame, data_width, keep=None):
+    """[(tdata, tkeep, tlast)] of a frame's bytes; `keep` (bytes, 0/1) defaults to all ones."""
+    step = data_width // 8
+    keep = np.ones(len(frame), np.uint8) if keep is None else np.asarray(keep, np.uint8)
+    beats = []
+    for start in range(0, len(frame), step):
+        keep_bits = np.packbits(keep[start:start + step], bitorder="little")
+        beats.append([int.from_bytes(frame[start:start + step], "little"),
+                      int.from_bytes(keep_bits.tobytes(), "little"), 0])
+    beats[-1][2] = 1
+    return beats
+
+
+async def send_beats(ctx, axis, beats, rng=None, gap=0.0):
+    """Drive `beats` on `axis` with random idle cycles; valid and payload held until taken."""
+    for tdata, tkeep, tlast in beats:
+        while rng is not None and rng.random() < gap:
+            ctx.set(axis.tvalid, 0)
+            await ctx.tick()
+        ctx.set(axis.tdata, tdata)
+        if hasattr(axis, "tkeep"):
+            ctx.set(axis.tkeep, tkeep)
+        ctx.set(axis.tlast, tlast)
+        ctx.set(axis.tvalid, 1)
+        await ctx.tick().until(axis.tready)
+    ctx.set(axis.tvalid, 0)
+
+
+def sender(axis, beats, rng=None, gap=0.0):
+    """A testbench sending `beats` with :func:`send_beats`."""
+    async def bench(ctx):
+        await send_beats(ctx, axis, beats, rng, gap)
+    return bench
+
+
+async def take(ctx, valid, ready, payload, done, rng, ready_p=1.0):
+    """Take items with random ready until done(items); check valid and payload hold while
+    stalled. Returns the payloads."""
+    items, stalled = [], None
+    while not done(items):
+        accept = rng.random() < ready_p
+        ctx.set(ready, accept)
+        _, _, is_valid, value = await ctx.tick().sample(valid, payload)
+        if stalled is not None:
+            assert is_valid, "valid dropped before ready"
+            assert value == stalled, "payload changed while stalled"
+        stalled = None
+        if is_valid and accept:
+            items.append(value)
+        elif is_valid:
+            stalled = value
+    ctx.set(ready, 0)
+    return items
+
+
+def count_pulses(dut, counts, *names):
+    """A background bench adding up, per cycle, the error outputs `names` into `counts`."""
+    async def bench(ctx):
+        async for _, _, *values in ctx.tick().sample(*(getattr(dut, n) for n in names)):
+            for name, value in zip(names, values):
+                counts[name] += value
+    return bench
+
+
+def random_elements(rng, shape, width, signed):
+    low, high = (-(1 << width - 1), 1 << width - 1) if signed else (0, 1 << width)
+    return rng.integers(low, high, size=shape)
+
+
+# -- frame helpers against the plain integer definition ------------------------------------
+
+@pytest.mark.parametrize("width, data_width", [(1, 8), (5, 32), (9, 64), (27, 128), (64, 32)])
+def test_pack_vectors_matches_integer_definition(width, data_width):
+    rng = np.random.default_rng(width)
+    X = random_elements(rng, (4, 7), width, signed=True)
+    lane = 8 * -(-width // 8)
+    beats = -(-7 * lane // data_width)
+    expected = b"".join(
+        sum((int(x) % (1 << lane)) << (e * lane) for e, x in enumerate(row))
+        .to_bytes(beats * data_width // 8, "little") for row in X)
+    frame = pack_vectors(X, width, data_width)
+    assert frame == expected
+    assert np.array_equal(unpack_vectors(frame, width, 7, data_width), X)
+
+
+def test_frame_helpers_reject_malformed_input():
+    with pytest.raises(ValueError, match="whole number of 8-byte vectors"):
+        unpack_vectors(bytes(12), 9, 3, 64)
+    with pytest.raises(ValueError, match="expected 8 for 1 cells"):
+        unpack_cells(bytes(4), 1, 64)
+    with pytest.raises(ValueError, match="0 to 255"):
+        pack_targets([1, 256], 32)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        pack_vectors([[1]], 8, 12)
+
+
+def test_signature_members_and_validation():
+    assert list(AxiStreamSignature(32, keep=True).members) == [
+        "tdata", "tkeep", "tlast", "tvalid", "tready"]
+    assert "tkeep" not in AxiStreamSignature(32, keep=False).members
+    with pytest.raises(TypeError, match="positive multiple of 8, not 12"):
+        AxiStreamSignature(12, keep=False)
+    with pytest.raises(ValueError, match="multiple of the 32-bit lane, not 16"):
+        LanesToBeats(16, CELL_LANE_LAYOUT)
+
+
+# -- vectors ---------------------------------------------------------------------------------
+
+class RoundTrip(wiring.Component):
+    """BeatsToVectors feeding VectorsToBeats: AXI4-Stream in, AXI4-Stream out."""
+
+    def __init__(self, data_width, width, count):
+        self.unpack = BeatsToVectors(data_width, width, count, signed=True)
+        self.pack = VectorsToBeats(data_width, width, count)
+        super().__init__({"i_axis": wiring.In(AxiStreamSignature(data_width, keep=True)),
+                          "o_axis": wiring.Out(AxiStreamSignature(data_width, keep=False))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unpack, m.submodules.pack = self.unpack, self.pack
+        wiring.connect(m, wiring.flipped(self.i_axis), self.unpack.i_axis)
+        wiring.connect(m, self.unpack.o_stream, self.pack.i_stream)
+        wiring.connect(m, self.pack.o_axis, wiring.flipped(self.o_axis))
+        return m
+
+
+@pytest.mark.parametrize("data_width", [8, 32, 64, 128])
+@pytest.mark.parametrize("width", [1, 5, 8, 9, 27])
+def test_vector_round_trip_under_gaps_and_back_pressure(data_width, width):
+    count = 13
+    rng = np.random.default_rng(data_width * 100 + width)
+    X = random_elements(rng, (6, count), width, signed=True)
+    frame = pack_vectors(X, width, data_width)
+    # Padding bytes carry random tkeep: the contract ignores it.
+    keep = np.ones(len(frame), np.uint8)
+    per_vector = len(frame) // len(X)
+    keep.reshape(len(X), per_vector)[:, count * -(-width // 8):] = rng.integers(
+        0, 2, (len(X), per_vector - count * -(-width // 8)))
+    beats_in = beats_of(frame, data_width, keep)
+    dut = RoundTrip(data_width, width, count)
+    out = []
+
+    async def consumer(ctx):
+        axis = dut.o_axis
+        beats = await take(ctx, axis.tvalid, axis.tready, axis.tdata, lambda b: len(b) == len(
+            beats_in), rng, ready_p=0.6)
+        out.extend(beats)
+
+    async def tlasts(ctx):
+        async for _, _, valid, ready, last in ctx.tick().sample(
+                dut.o_axis.tvalid, dut.o_axis.tready, dut.o_axis.tlast):
+            if valid and ready:
+                out_last.append(last)
+
+    out_last = []
+    run(dut, consumer, background=[
+        sender(dut.i_axis, beats_in, rng, gap=0.3), tlasts])
+    data = b"".join(b.to_bytes(data_width // 8, "little") for b in out)
+    assert data == frame
+    assert np.array_equal(unpack_vectors(data, width, count, data_width), X)
+    assert out_last == [0] * (len(beats_in) - 1) + [1]
+
+
+@pytest.mark.parametrize("data_width, width, count", [(32, 9, 5), (64, 1, 70), (8, 27, 2)])
+def test_beats_to_vectors_takes_low_bits_and_flags_nothing_on_clean_frames(
+        data_width, width, count):
+    rng = np.random.default_rng(count)
+    X = random_elements(rng, (5, count), width, signed=False)
+    lane = 8 * -(-width // 8)
+    garbage = rng.integers(0, 1 << (lane - width), size=X.shape) << width  # ignored bits
+    beats = beats_of(pack_vectors(X + garbage, width, data_width), data_width)
+    dut = BeatsToVectors(data_width, width, count)
+    counts = {"keep_error": 0, "last_error": 0}
+
+    async def consumer(ctx):
+        items = await take(ctx, dut.o_stream.valid, dut.o_stream.ready, dut.o_stream.payload,
+                           lambda v: len(v) == len(X), rng, ready_p=0.5)
+        assert np.array_equal([list(v.vector) for v in items], X)
+        assert [v.last for v in items] == [0] * (len(X) - 1) + [1]
+
+    run(dut, consumer, background=[
+        sender(dut.i_axis, beats, rng, gap=0.3),
+        count_pulses(dut, counts, "keep_error", "last_error")])
+    assert counts == {"keep_error": 0, "last_error": 0}
+
+
+def cycle_counter(ticks):
+    """A background bench counting clock cycles into ``ticks[0]``."""
+    async def bench(ctx):
+        async for _ in ctx.tick():
+            ticks[0] += 1
+    return bench
+
+
+@pytest.mark.parametrize("dut_class", [BeatsToVectors, VectorsToBeats])
+def test_vector_streams_move_a_beat_every_cycle(dut_class):
+    data_width, width, count, vectors = 32, 8, 10, 4        # 3 beats per vector
+    dut = dut_class(data_width, width, count)
+    X = np.arange(vectors * count).reshape(vectors, count) % 100
+    beats = beats_of(pack_vectors(X, width, data_width), data_width)
+    ticks = [0]
+
+    async def bench(ctx):
+        if dut_class is BeatsToVectors:
+            ctx.set(dut.o_stream.ready, 1)
+            await send_beats(ctx, dut.i_axis, beats)
+        else:
+            ctx.set(dut.o_axis.tready, 1)
+            for row in X:
+                ctx.set(dut.i_stream.payload, {"vector": list(row), "last": 0})
+                ctx.set(dut.i_stream.valid, 1)
+                await ctx.tick().until(dut.i_stream.ready)
+            ctx.set(dut.i_stream.valid, 0)
+            await ctx.tick().until(~dut.o_axis.tvalid)
+        # One cycle per beat, plus loading the first vector and seeing the stream idle.
+        assert ticks[0] <= len(beats) + 2, f"{len(beats)} beats took {ticks[0]} cycles"
+
+    run(dut, bench, background=[cycle_counter(ticks)])
+
+
+def frame_with_bad_keep(rng, X, width, data_width, bad_vectors):
+    frame = pack_vectors(X, width, data_width)
+    per_vector, data_bytes = len(frame) // len(X), X.shape[1] * -(-width // 8)
+    keep = np.ones(len(frame), np.uint8)
+    for k in bad_vectors:
+        keep[k * per_vector + rng.integers(0, data_bytes)] = 0
+    return beats_of(frame, data_width, keep)
+
+
+@pytest.mark.parametrize("data_width, width, count", [(32, 9, 5), (8, 5, 3), (128, 27, 7)])
+def test_partial_keep_on_data_bytes_drops_the_vector(data_width, width, count):
+    rng = np.random.default_rng(7)
+    X = random_elements(rng, (8, count), width, signed=True)
+    bad = [1, 2, 6]
+    beats = frame_with_bad_keep(rng, X, width, data_width, bad)
+    dut = BeatsToVectors(data_width, width, count, signed=True)
+    counts = {"keep_error": 0, "last_error": 0}
+    kept = [k for k in range(len(X)) if k not in bad]
+
+    async def consumer(ctx):
+        items = await take(ctx, dut.o_stream.valid, dut.o_stream.ready, dut.o_stream.payload,
+                           lambda v: len(v) == len(kept), rng, ready_p=0.7)
+        assert np.array_equal([list(v.vector) for v in items], X[kept])
+        await ctx.tick().repeat(4)
+
+    run(dut, consumer, background=[
+        sender(dut.i_axis, beats, rng, gap=0.2),
+        count_pulses(dut, counts, "keep_error", "last_error")])
+    assert counts == {"keep_error": len(bad), "last_error": 0}
+
+
+def test_early_tlast_drops_the_partial_vector_and_resyncs_at_the_next_beat():
+    data_width, width, count = 32, 9, 5                     # 3 beats per vector
+    rng = np.random.default_rng(3)
+    X = random_elements(rng, (4, count), width, signed=True)
+    beats = beats_of(pack_vectors(X, width, data_width), data_width)
+    beats[2][2] = 0
+    # Vector 1 cut after two beats, vector 2 after one: each ends the frame early.
+    beats = beats[0:3] + beats[3:5] + beats[6:7] + beats[9:12]
+    beats[4][2] = beats[5][2] = 1
+    dut = BeatsToVectors(data_width, width, count, signed=True)
+    counts = {"keep_error": 0, "last_error": 0}
+
+    async def consumer(ctx):
+        items = await take(ctx, dut.o_stream.valid, dut.o_stream.ready, dut.o_stream.payload,
+                           lambda v: len(v) == 2, rng, ready_p=0.7)
+        assert np.array_equal([list(v.vector) for v in items], X[[0, 3]])
+        assert [v.last for v in items] == [0, 1]
+        await ctx.tick().repeat(4)
+
+    run(dut, consumer, background=[
+        sender(dut.i_axis, beats, rng, gap=0.2),
+        count_pulses(dut, counts, "keep_error", "last_error")])
+    assert counts == {"keep_error": 0, "last_error": 2}
