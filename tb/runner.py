@@ -340,12 +340,14 @@ def _generate(verilog_source, cfg):
     return verilog_source(cfg)
 
 
-def build(cfg, *, waves=None):
+def build(cfg, *, waves=None, top=None):
     """Return ``(build_dir, build_s)`` for the tile of `cfg`, building it if not cached.
 
     ``build_s`` is 0 when a complete build already existed, and counts the wait when another
     process was building the same key. `waves` (``"fst"`` or ``"vcd"``) asks for a build that
-    can record waveforms in that format.
+    can record waveforms in that format. `top`, a pair ``(verilog_source, module_name)``,
+    simulates another design in place of the tile (``verilog_source(cfg)`` returns its
+    Verilog, whose module `module_name` the simulation top clocks).
 
     Raises
     ------
@@ -353,10 +355,11 @@ def build(cfg, *, waves=None):
         If Verilator or the C++ compiler fails; the message holds their errors.
     """
     from cimtile.hdl.tile import TOP_NAME, verilog_source
+    verilog_source, top_name = top or (verilog_source, TOP_NAME)
     _verilator_on_path()
     verilog = _generate(verilog_source, cfg)
-    sources = (verilog + "\n" + _simulation_top(verilog, TOP_NAME),
-               _control_file(verilog, TOP_NAME))
+    sources = (verilog + "\n" + _simulation_top(verilog, top_name),
+               _control_file(verilog, top_name))
     flags = _build_flags(waves)
     key = _build_key(sources, flags)
     root = cache_root()
@@ -441,7 +444,7 @@ def _failure_message(results_xml, log):
     return "; ".join(messages) + f" (log: {log})"
 
 
-def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False):
+def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False, top=None):
     """Run a cocotb test module on the (cached) build of the tile of `cfg`.
 
     The test module finds `stimulus`, plus ``config`` (the JSON of `cfg`), in the ``.npz``
@@ -459,6 +462,8 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False):
         build).
     verbose : bool
         Show cocotb's log on the terminal instead of keeping it in a file.
+    top : (callable, str), optional
+        Another simulated design, as for :func:`build`.
 
     Returns
     -------
@@ -472,7 +477,8 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False):
         If a test failed or the simulator ended abnormally; the message holds the failure
         and the path of the kept log.
     """
-    build_dir, build_s = build(cfg, waves=None if waves is None else waves_format(waves))
+    build_dir, build_s = build(cfg, waves=None if waves is None else waves_format(waves),
+                               top=top)
     work = Path(tempfile.mkdtemp(prefix="cimtile-sim-"))
     stimulus_file, results, log = work / "stimulus.npz", work / "results.npz", work / "sim.log"
     np.savez(stimulus_file, config=np.array(json.dumps(dataclasses.asdict(cfg))), **stimulus)
