@@ -107,7 +107,8 @@ class WriteVerifyConfig:
 @dataclass(frozen=True)
 class HostConfig:
     """Host-interface widths (elaboration-time)."""
-    data_width: int = _int_field(8, 1024, "AXI4-Stream TDATA width, bits (a multiple of 8)", 64)
+    data_width: int = _int_field(32, 1024, "AXI4-Stream TDATA width, bits (a multiple of 32, "
+                                 "so a beat holds whole per-cell results)", 64)
 
 
 ANALOG_MODELS = ("ideal", "physical")
@@ -340,8 +341,8 @@ def parse_config(data):
     write_verify = _build(WriteVerifyConfig, "write_verify", data.get("write_verify", {}))
     _check_write_verify(write_verify)
     host = _build(HostConfig, "host", data.get("host", {}))
-    if host.data_width % 8:
-        raise ConfigError(f"host.data_width must be a multiple of 8, not {host.data_width}")
+    if host.data_width % 32:
+        raise ConfigError(f"host.data_width must be a multiple of 32, not {host.data_width}")
     return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog,
                   _build(DeviceConfig, "device", data.get("device", {})), write_verify, host)
 
