@@ -299,3 +299,156 @@ def test_early_tlast_drops_the_partial_vector_and_resyncs_at_the_next_beat():
         sender(dut.i_axis, beats, rng, gap=0.2),
         count_pulses(dut, counts, "keep_error", "last_error")])
     assert counts == {"keep_error": 0, "last_error": 2}
+
+
+# -- lanes -----------------------------------------------------------------------------------
+
+def ref_lanes(beats, lanes, width, run_length):
+    """Reference framing of the target stream: the lanes a consumer taking runs of `run_length`
+    lanes receives, and the error pulses in order (the contract's rules, lane by lane)."""
+    out, errors, taken = [], [], 0
+    for tdata, tkeep, tlast in beats:
+        for i in range(lanes):
+            if (tkeep >> i) & 1 == 0:
+                errors.append("last_error" if tlast else "keep_error")
+                break
+            out.append((tdata >> 8 * i) & ((1 << width) - 1))
+            taken += 1
+            if taken % run_length == 0:
+                if not tlast:
+                    errors.append("last_error")
+                break
+            if i == lanes - 1 and tlast:
+                errors.append("last_error")
+    return out, errors
+
+
+def run_beats_to_lanes(data_width, width, beats, run_length, rng, expected):
+    """Send `beats`, take `expected` lanes in runs of `run_length`; the lanes and error events."""
+    dut = BeatsToLanes(data_width, width)
+    items, events, sent = [], [], []
+
+    async def consumer(ctx):
+        while len(items) < expected:
+            accept = rng.random() < 0.6
+            ctx.set(dut.o_stream.ready, accept)
+            ctx.set(dut.last, len(items) % run_length == run_length - 1)
+            _, _, valid, value = await ctx.tick().sample(dut.o_stream.valid,
+                                                         dut.o_stream.payload)
+            if valid and accept:
+                items.append(value)
+        ctx.set(dut.o_stream.ready, 0)
+        await ctx.tick().repeat(4)
+        assert sent, "the adapter stopped taking beats"
+
+    async def monitor(ctx):
+        async for _, _, keep_error, last_error in ctx.tick().sample(
+                dut.keep_error, dut.last_error):
+            events.extend(["keep_error"] * keep_error + ["last_error"] * last_error)
+
+    async def send(ctx):
+        await send_beats(ctx, dut.i_axis, beats, rng, gap=0.3)
+        sent.append(True)
+
+    run(dut, consumer, background=[send, monitor])
+    return items, events
+
+
+@pytest.mark.parametrize("data_width", [8, 32, 64])
+def test_beats_to_lanes_delivers_runs_of_targets(data_width):
+    rng = np.random.default_rng(data_width)
+    width, runs = 3, [11, 5, 16]
+    levels = [rng.integers(0, 256, n) for n in runs]     # upper bits are ignored
+    for n, level in zip(runs, levels):
+        frame = pack_targets(level, data_width)
+        # Padding after the run's last lane: tkeep 0, as an AXI source sends a short frame.
+        keep = (np.arange(len(frame)) < n).astype(np.uint8)
+        items, events = run_beats_to_lanes(data_width, width, beats_of(frame, data_width, keep),
+                                           n, rng, n)
+        assert items == list(level & 7)
+        assert events == []
+
+
+@pytest.mark.parametrize("keep_padding", [0, 1])
+def test_beats_to_lanes_flags_early_tlast(keep_padding):
+    rng = np.random.default_rng(5)
+    frame = pack_targets(np.arange(1, 7), 32)            # 6 cells in two beats; run is 10
+    keep = np.where(np.arange(8) < 6, 1, keep_padding)
+    delivered = 6 if keep_padding == 0 else 8            # kept padding reads as cells
+    items, events = run_beats_to_lanes(32, 8, beats_of(frame, 32, keep), 10, rng, delivered)
+    assert items[:6] == list(range(1, 7))
+    assert events == ["last_error"]
+
+
+def test_beats_to_lanes_flags_late_tlast_and_partial_keep():
+    rng = np.random.default_rng(6)
+    beats = beats_of(pack_targets(np.arange(1, 13), 32), 32)    # 12 cells, tlast on beat 2
+    beats[0][1] = 0b1011                                        # cell 3 not kept
+    # Runs of 5: cells 1, 2 (the rest of beat 0 dropped), 5, 6, 7: the run ends on beat 1,
+    # which lacks tlast; its cell 8 is dropped and the next run starts with beat 2.
+    items, events = run_beats_to_lanes(32, 8, beats, 5, rng, 7)
+    assert items == [1, 2, 5, 6, 7, 9, 10]
+    assert events == ["keep_error", "last_error"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_beats_to_lanes_matches_reference_on_random_framing(seed):
+    rng = np.random.default_rng(seed)
+    data_width, lanes = 32, 4
+    beats = []
+    for _ in range(40):
+        keep = 0xF if rng.random() < 0.7 else int(rng.integers(0, 16))
+        beats.append([int(rng.integers(0, 1 << 32)), keep, int(rng.random() < 0.25)])
+    run_length = int(rng.integers(1, 9))
+    expected, errors = ref_lanes(beats, lanes, 6, run_length)
+    items, events = run_beats_to_lanes(data_width, 6, beats, run_length, rng, len(expected))
+    assert items == expected
+    assert events == errors
+
+
+@pytest.mark.parametrize("data_width", [32, 64, 128])
+def test_lanes_to_beats_packs_cell_results_densely(data_width):
+    rng = np.random.default_rng(data_width)
+    runs = [7, 1, 4, 9]
+    fields = [dict(pulses=rng.integers(0, 256, n), converged=rng.integers(0, 2, n),
+                   code=rng.integers(0, 1 << 16, n)) for n in runs]
+    dut = LanesToBeats(data_width, CELL_LANE_LAYOUT)
+    beats = []
+
+    async def producer(ctx):
+        for run_fields, n in zip(fields, runs):
+            for k in range(n):
+                while rng.random() < 0.3:
+                    ctx.set(dut.i_stream.valid, 0)
+                    await ctx.tick()
+                ctx.set(dut.i_stream.payload, {
+                    "lane": {name: int(v[k]) for name, v in run_fields.items()},
+                    "last": int(k == n - 1)})
+                ctx.set(dut.i_stream.valid, 1)
+                await ctx.tick().until(dut.i_stream.ready)
+        ctx.set(dut.i_stream.valid, 0)
+
+    async def monitor(ctx):
+        async for _, _, valid, ready, tdata, tlast in ctx.tick().sample(
+                dut.o_axis.tvalid, dut.o_axis.tready, dut.o_axis.tdata, dut.o_axis.tlast):
+            if valid and ready:
+                beats.append((tdata, tlast))
+
+    async def consumer(ctx):
+        expected = sum(-(-4 * n // (data_width // 8)) for n in runs)
+        await take(ctx, dut.o_axis.tvalid, dut.o_axis.tready, dut.o_axis.tdata,
+                   lambda b: len(b) == expected, rng, ready_p=0.5)
+
+    run(dut, consumer, background=[producer, monitor])
+    frames, frame = [], b""
+    for tdata, tlast in beats:
+        frame += tdata.to_bytes(data_width // 8, "little")
+        if tlast:
+            frames.append(frame)
+            frame = b""
+    assert frame == b"" and len(frames) == len(runs)
+    for got, want, n in zip(frames, fields, runs):
+        cells = unpack_cells(got, n, data_width)
+        for name in want:
+            assert np.array_equal(getattr(cells, name), want[name]), name
+        assert got[4 * n:] == bytes(len(got) - 4 * n), "padding must be zero"
