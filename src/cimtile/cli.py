@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, load_config, reference_config
+from .fpga.commands import add_commands as add_fpga_commands
 from .mapping import DataError, check_inputs, check_weights, random_operands
 from .metrics import error_metrics
 from .tb.runner import BuildError, Scenario, SimulationError, simulate, waves_format
@@ -481,6 +482,8 @@ def _parser():
     p.add_argument("--quick", action="store_true", help="only the first 60 test images")
     _network_options(p)
     p.set_defaults(run=_cmd_demo)
+
+    add_fpga_commands(commands)
     return parser
 
 
