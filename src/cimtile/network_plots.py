@@ -19,7 +19,7 @@ __all__ = ["ADC_BITS", "READ_NOISE", "COUNT_QUANTILE", "calibrated_adc_shift", "
            "plot_sweep", "plot_confusion", "plot_layer_errors", "plot_writers"]
 
 ADC_BITS = (3, 4, 5, 6, 7, 8, 9, 10)
-READ_NOISE = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
+READ_NOISE = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 COUNT_QUANTILE = 0.999
 
 
