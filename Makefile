@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fpga-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/cimtile bench
+
+# Bitstreams for both boards with the YoWASP toolchain (minutes: not part of `make test`).
+fpga-check: $(STAMP)
+	$(BIN)/cimtile fpga build --board icebreaker --config fpga/configs/icebreaker.toml --out build/fpga/icebreaker
+	$(BIN)/cimtile fpga build --board ulx3s-85f --config src/cimtile/configs/reference.toml --out build/fpga/ulx3s-85f
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

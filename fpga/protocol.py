@@ -71,9 +71,9 @@ class BridgeClient:
     ----------
     port : transport
         ``read(n)`` returns up to ``n`` bytes (fewer on a timeout).
-    beat_bytes : dict of int to int
-        Bytes per beat of each stream number, for writes (sources) and reads (sinks) alike
-        when they share numbers; see :meth:`stream_write` and :meth:`stream_read`.
+    source_bytes, sink_bytes : dict of int to int
+        Bytes per beat of each source (``STREAM_WRITE``) and sink (``STREAM_READ``) stream
+        number.
     """
 
     def __init__(self, port, *, source_bytes, sink_bytes):

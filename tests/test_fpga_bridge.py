@@ -1,14 +1,16 @@
 """The UART bridge's framing engine in the Amaranth simulator, against a register file and
 stream endpoints modelled in the testbench."""
 
+import queue
 import struct
+import threading
 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from cimtile.fpga.bridge import Bridge
-from cimtile.fpga.protocol import LAST, Command, Status, request
+from cimtile.fpga.bridge import Bridge, UARTBridge
+from cimtile.fpga.protocol import LAST, BridgeClient, Command, ProtocolError, Status, request
 
 INFO = b"CIMT\x01"
 TIMEOUT = 64
@@ -266,3 +268,80 @@ def test_parameters_are_validated():
         Bridge(addr_width=8, sources=SOURCES, sinks=SINKS, info=INFO, timeout=1)
     with pytest.raises(ValueError, match="info must hold at least one byte"):
         Bridge(addr_width=8, sources=SOURCES, sinks=SINKS, info=b"", timeout=8)
+
+
+class SimPort:
+    """A byte transport into the simulated UART lines, for :class:`BridgeClient` running in
+    another thread than the simulator."""
+
+    def __init__(self):
+        self.to_dut, self.from_dut = queue.Queue(), queue.Queue()
+        self.closed = threading.Event()
+
+    def write(self, data):
+        for byte in data:
+            self.to_dut.put(byte)
+
+    def read(self, n):
+        data = bytearray()
+        while len(data) < n:
+            try:
+                data.append(self.from_dut.get(timeout=60))
+            except queue.Empty:
+                break
+        return bytes(data)
+
+
+def test_client_drives_the_uart_bridge_through_the_serial_lines():
+    divisor = 4
+    dut = UARTBridge(divisor=divisor, addr_width=12, sources=SOURCES, sinks=SINKS,
+                     info=INFO, timeout=8 * 10 * divisor)
+    target = Target(dut, np.random.default_rng(3), {"out": [(0x0BADCAFE, 0), (7, 1)]})
+    port = SimPort()
+
+    async def line_in(ctx):
+        while not port.closed.is_set():
+            try:
+                byte = port.to_dut.get_nowait()
+            except queue.Empty:
+                await ctx.tick()
+                continue
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                ctx.set(dut.rx, bit)
+                await ctx.tick().repeat(divisor)
+
+    async def line_out(ctx):
+        while True:
+            await ctx.tick().until(~dut.tx)
+            await ctx.tick().repeat(divisor // 2 + divisor)
+            byte = 0
+            for i in range(8):
+                byte |= ctx.get(dut.tx) << i
+                await ctx.tick().repeat(divisor)
+            port.from_dut.put(byte)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(target.registers, background=True)
+    for name in SOURCES:
+        sim.add_testbench(bound(target.stream_sink, name), background=True)
+    for name in SINKS:
+        sim.add_testbench(bound(target.stream_source, name), background=True)
+    sim.add_testbench(line_out, background=True)
+    sim.add_testbench(line_in)
+    thread = threading.Thread(target=sim.run)
+    thread.start()
+    try:
+        client = BridgeClient(port, source_bytes={0: 8, 1: 1}, sink_bytes={0: 4, 1: 2})
+        assert client.info(len(INFO)) == INFO
+        client.write_regs(0x4, [11, 22, 33])
+        assert client.read_regs(0x0, 4) == [0, 11, 22, 33]
+        client.stream_write(0, [2 ** 64 - 1, 5])
+        assert client.stream_read(0, 2) == ([0x0BADCAFE, 7], True)
+        with pytest.raises(ProtocolError, match="REG_READ 0x1c: bridge status"):
+            client.read_regs(4 * N_REGS - 4, 2)
+    finally:
+        port.closed.set()
+        thread.join()
+    assert target.regs[:4] == [0, 11, 22, 33]
+    assert target.received["in"] == [(2 ** 64 - 1, 0), (5, 1)]
