@@ -1,6 +1,11 @@
 """The crossbar emulator: block tests in the Amaranth simulator against the behavioural ideal
 macro, and the all-RTL tile (tile + emulator in Verilator) against the golden model."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
@@ -218,3 +223,65 @@ def test_the_emulator_backend_refuses_the_physical_model():
     W, X = random_problem(cfg, 2, seed=0)
     with pytest.raises(ValueError, match="only the ideal analog model"):
         simulate_emulator(cfg, W, X)
+
+
+CIMTILE = Path(sys.executable).parent / "cimtile"
+CLI_CONFIG = """
+[tile]
+rows = 12
+cols = 3
+in_bits = 4
+w_bits = 5
+bits_per_cell = 2
+adc_bits = 6
+adc_shift = 0
+cols_per_adc = 3
+
+[timing]
+t_settle = 2
+t_adc = 3
+"""
+
+
+def cimtile(*args, cwd):
+    return subprocess.run([str(CIMTILE), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture
+def cli_work(tmp_path):
+    (tmp_path / "small.toml").write_text(CLI_CONFIG)
+    W, X = random_problem(RTL_CONFIGS["lossless"], 7, seed=4)
+    np.save(tmp_path / "W.npy", W)
+    np.save(tmp_path / "X.npy", X)
+    return tmp_path
+
+
+def sim_args(config, backend):
+    return ("sim", "--config", config, "--weights", "W.npy", "--inputs", "X.npy",
+            "--out", "Y.npy", "--backend", backend)
+
+
+def test_cli_sim_on_the_emulator_backend_equals_x_times_w(cli_work):
+    proc = cimtile(*sim_args("small.toml", "emulator"), cwd=cli_work)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["backend"] == "emulator" and report["golden_mismatches"] == 0
+    W, X = np.load(cli_work / "W.npy"), np.load(cli_work / "X.npy")
+    assert np.array_equal(np.load(cli_work / "Y.npy"), X @ W)
+
+
+@pytest.mark.parametrize("change, message", [
+    (("t_adc = 3", "t_adc = 2"), "short.toml: timing.t_adc must be at least 3 for the "
+                                 "crossbar emulator"),
+    (("t_adc = 3", "t_adc = 3\n[analog]\nmodel = \"physical\""),
+     "--backend emulator models the ideal analog mode only"),
+])
+def test_cli_sim_refuses_what_the_emulator_cannot_serve(cli_work, change, message):
+    (cli_work / "short.toml").write_text(CLI_CONFIG.replace(*change))
+    proc = cimtile(*sim_args("short.toml", "emulator"), cwd=cli_work)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cimtile: error: ")
+    assert message in lines[0]
+    assert not (cli_work / "Y.npy").exists()

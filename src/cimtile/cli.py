@@ -187,11 +187,27 @@ def _cmd_sim(args):
             raise InputError(f"--waves: {error}") from None
         _check_writable(args.waves, "--waves")
     conductances = None
-    if args.programmed is not None:
-        cfg, conductances = _load_programmed(args.programmed, cfg)
-    result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
-                      conductances=conductances, waves=args.waves, verbose=args.verbose)
-    report = _report(cfg, result) | error_metrics(result.Y, X, W)
+    if args.backend == "emulator":
+        from .hdl.crossbar_emulator import emulator_geometry
+        from .tb.emulator_runner import simulate_emulator
+        if cfg.analog.physical:
+            raise InputError("--backend emulator models the ideal analog mode only; the "
+                             "config has analog.model = \"physical\"")
+        if args.programmed is not None:
+            raise InputError("--programmed needs --backend cosim (the emulator holds "
+                             "levels, not conductances)")
+        try:
+            emulator_geometry(cfg)
+        except ConfigError as error:
+            raise InputError(f"{args.config}: {error}") from None
+        result = simulate_emulator(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
+                                   waves=args.waves, verbose=args.verbose)
+    else:
+        if args.programmed is not None:
+            cfg, conductances = _load_programmed(args.programmed, cfg)
+        result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
+                          conductances=conductances, waves=args.waves, verbose=args.verbose)
+    report = {"backend": args.backend} | _report(cfg, result) | error_metrics(result.Y, X, W)
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
@@ -287,6 +303,9 @@ def _cmd_bench(args):
     report = {"analog": cfg.analog.model} | _report(cfg, result)
     report["golden_mvm_per_s"] = round(golden_throughput(cfg), 1)
     mismatches = result.golden_mismatches
+    emulator = _bench_emulator(cfg, W, X, args.verbose)
+    report |= emulator
+    mismatches += emulator.get("emulator_golden_mismatches", 0)
     if cfg.analog.physical:
         from .bench import plane_timing
         ideal = simulate(config_with(cfg, {"analog.model": "ideal"}), W, X,
@@ -302,6 +321,24 @@ def _cmd_bench(args):
         report["plane_us_without_ir_drop"] = round(plane_timing(no_drop)["plane_us"], 1)
     _print_json(report)
     return EXIT_FAILURE if mismatches else None
+
+
+def _bench_emulator(cfg, W, X, verbose):
+    """Speed of the all-RTL tile (crossbar emulator in Verilator) on the same vectors, the
+    ceiling of co-simulation speed; a note instead when the emulator cannot serve `cfg`."""
+    from .hdl.crossbar_emulator import emulator_geometry
+    from .sweep import config_with
+    from .tb.emulator_runner import simulate_emulator
+    ideal = config_with(cfg, {"analog.model": "ideal"})
+    try:
+        emulator_geometry(ideal)
+    except ConfigError as error:
+        return {"emulator": f"not run: {error}"}
+    run = simulate_emulator(ideal, W, X, scenario=Scenario(seed=0, strict=False),
+                            verbose=verbose)
+    return {"emulator_mvm_per_s": round(run.mvms / run.wall_s, 1),
+            "emulator_build_s": round(run.build_s, 3),
+            "emulator_golden_mismatches": run.golden_mismatches}
 
 
 def _cmd_sweep(args):
@@ -423,6 +460,9 @@ def _parser():
     p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
     p.add_argument("--programmed", metavar="S.npz", help="cells hold the conductances "
                    "that cimtile program --state wrote, not the ideal levels")
+    p.add_argument("--backend", choices=("cosim", "emulator"), default="cosim",
+                   help="cosim: behavioural analog models in Python (default); emulator: "
+                   "the synthesizable crossbar emulator in Verilator (ideal mode only)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_sim)
 
@@ -441,7 +481,8 @@ def _parser():
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_program)
 
-    p = commands.add_parser("bench", help="co-simulation and golden-model speed")
+    p = commands.add_parser("bench", help="co-simulation, all-RTL emulator and golden-model "
+                            "speed")
     p.add_argument("--config", metavar="CFG.toml", help="default: the reference tile")
     p.add_argument("--mvms", type=int, default=4000, help="vectors to co-simulate "
                    "(default 4000)")
