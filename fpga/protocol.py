@@ -18,6 +18,11 @@ command                   cmd   meaning
 ``STREAM_READ``           0x04  receive ``count`` beats from sink stream number ``addr``
 ========================  ====  ===========================================================
 
+The ``INFO`` descriptor of a cimtile board is ``b"CIMT"``, the protocol version (1) and the
+CRC-32 of the board's config (:func:`config_digest`, 4 bytes little-endian). Source stream
+0 is ``in`` (input vectors), 1 ``target`` (target levels); sink stream 0 is ``out``
+(results), 1 ``cell`` (per-cell results), all packed as in docs/host.md.
+
 Every request is answered by its data (reads: exactly the requested bytes; ``INFO``: the
 descriptor), then one status byte (:class:`Status`). A request that times out downstream
 still consumes its whole payload and still answers the promised number of data bytes
@@ -25,15 +30,39 @@ still consumes its whole payload and still answers the promised number of data b
 mid-header or mid-payload is discarded after ``timeout`` cycles without an answer.
 """
 
+import dataclasses
 import enum
+import json
 import struct
+import zlib
 
 __all__ = ["Command", "LAST", "Status", "HEADER_BYTES", "MAX_COUNT", "ProtocolError",
-           "request", "BridgeClient"]
+           "request", "BridgeClient", "SOURCES", "SINKS", "MAGIC", "PROTOCOL_VERSION",
+           "config_digest", "info_bytes"]
 
 HEADER_BYTES = 7
 MAX_COUNT = 0xFFFF
 LAST = 0x10
+
+
+#: Stream numbers of the bridge (``STREAM_WRITE`` / ``STREAM_READ`` address field).
+SOURCES = ("in", "target")
+SINKS = ("out", "cell")
+MAGIC = b"CIMT"
+PROTOCOL_VERSION = 1
+
+
+def config_digest(config):
+    """CRC-32 of everything in ``config`` that shapes the hardware: a board built from one
+    config refuses to be driven as another."""
+    fields = {name: dataclasses.asdict(getattr(config, name))
+              for name in ("tile", "timing", "host")}
+    return zlib.crc32(json.dumps(fields, sort_keys=True, default=str).encode())
+
+
+def info_bytes(config):
+    """The bridge's ``INFO`` answer: magic, protocol version, config digest (LE)."""
+    return MAGIC + bytes([PROTOCOL_VERSION]) + config_digest(config).to_bytes(4, "little")
 
 
 class Command(enum.IntEnum):
@@ -113,22 +142,22 @@ class BridgeClient:
         self._check(status, f"REG_READ 0x{addr:x}")
         return list(struct.unpack(f"<{count}I", data))
 
-    def stream_write(self, stream, beats, *, last=True):
-        """Send integer ``beats`` on source ``stream``; ``tlast`` on the final one if
-        ``last``."""
+    def stream_write(self, stream, frame, *, last=True):
+        """Send ``frame`` (bytes, whole beats, little-endian beats) on source ``stream``;
+        ``tlast`` on its final beat if ``last``."""
         width = self.source_bytes[stream]
-        payload = b"".join(int(beat).to_bytes(width, "little") for beat in beats)
+        if len(frame) % width:
+            raise ValueError(f"a frame for stream {stream} must be whole {width}-byte beats, "
+                             f"not {len(frame)} bytes")
         cmd = Command.STREAM_WRITE | (LAST if last else 0)
-        self.port.write(request(cmd, stream, len(payload) // width, payload))
+        self.port.write(request(cmd, stream, len(frame) // width, frame))
         self._check(self._answer(0, f"STREAM_WRITE {stream}")[1], f"STREAM_WRITE {stream}")
 
     def stream_read(self, stream, count):
-        """Receive ``count`` beats from sink ``stream``; return them as integers and whether
-        the final one carried ``tlast``."""
+        """Receive ``count`` beats from sink ``stream``; return their bytes and whether the
+        final beat carried ``tlast``."""
         width = self.sink_bytes[stream]
         self.port.write(request(Command.STREAM_READ, stream, count))
         data, status = self._answer(width * count, f"STREAM_READ {stream}")
         self._check(status, f"STREAM_READ {stream}", allowed=Status.LAST)
-        beats = [int.from_bytes(data[i:i + width], "little")
-                 for i in range(0, len(data), width)]
-        return beats, bool(status & Status.LAST)
+        return data, bool(status & Status.LAST)

@@ -5,10 +5,6 @@ same design runs in Verilator and on a board; :class:`BoardTop` wires it to a bo
 and LEDs through an amaranth-boards platform.
 """
 
-import dataclasses
-import json
-import zlib
-
 from amaranth.back import verilog
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
@@ -17,31 +13,13 @@ from amaranth.lib.wiring import In, Out
 from ..hdl.crossbar_emulator import CrossbarEmulator
 from ..hdl.host import HostTile
 from .bridge import UARTBridge
+from .protocol import SINKS, SOURCES, info_bytes
 
-__all__ = ["SOURCES", "SINKS", "ADDR_WIDTH", "config_digest", "info_bytes", "BoardCore",
-           "BoardTop", "core_verilog", "CORE_TOP"]
+__all__ = ["ADDR_WIDTH", "DEFAULT_BAUD", "BoardCore", "BoardTop", "core_verilog", "CORE_TOP"]
 
 CORE_TOP = "cim_board"
 ADDR_WIDTH = 12
-#: Stream numbers of the bridge (``STREAM_WRITE`` / ``STREAM_READ`` address field).
-SOURCES = ("in", "target")
-SINKS = ("out", "cell")
-MAGIC = b"CIMT"
-PROTOCOL_VERSION = 1
 DEFAULT_BAUD = 115200
-
-
-def config_digest(config):
-    """CRC-32 of everything in ``config`` that shapes the hardware: a board built from one
-    config refuses to be driven as another."""
-    fields = {name: dataclasses.asdict(getattr(config, name))
-              for name in ("tile", "timing", "host")}
-    return zlib.crc32(json.dumps(fields, sort_keys=True, default=str).encode())
-
-
-def info_bytes(config):
-    """The bridge's ``INFO`` answer: magic, protocol version, config digest (LE)."""
-    return MAGIC + bytes([PROTOCOL_VERSION]) + config_digest(config).to_bytes(4, "little")
 
 
 class BoardCore(wiring.Component):

@@ -336,8 +336,10 @@ def test_client_drives_the_uart_bridge_through_the_serial_lines():
         assert client.info(len(INFO)) == INFO
         client.write_regs(0x4, [11, 22, 33])
         assert client.read_regs(0x0, 4) == [0, 11, 22, 33]
-        client.stream_write(0, [2 ** 64 - 1, 5])
-        assert client.stream_read(0, 2) == ([0x0BADCAFE, 7], True)
+        client.stream_write(0, b"\xff" * 8 + bytes([5]) + bytes(7))
+        assert client.stream_read(0, 2) == (words(0x0BADCAFE, 7), True)
+        with pytest.raises(ValueError, match="whole 8-byte beats, not 9 bytes"):
+            client.stream_write(0, bytes(9))
         with pytest.raises(ProtocolError, match="REG_READ 0x1c: bridge status"):
             client.read_regs(4 * N_REGS - 4, 2)
     finally:
