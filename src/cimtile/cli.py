@@ -157,6 +157,15 @@ def _cmd_verilog(args):
         writes.stage(args.output, lambda file: file.write(text.encode()))
 
 
+def _cmd_regmap(args):
+    from .regmap import c_header, markdown
+    cfg = load_config(args.config)
+    _check_writable(args.out, "--out")
+    text = {"md": markdown, "c": c_header}[args.format](cfg)
+    with _AtomicWrites() as writes:
+        writes.stage(args.out, lambda file: file.write(text.encode()))
+
+
 def _cmd_golden(args):
     from .golden import golden_mvm
     cfg = load_config(args.config)
@@ -438,6 +447,12 @@ def _parser():
     p.add_argument("--config", required=True, metavar="CFG.toml")
     p.add_argument("-o", "--output", required=True, metavar="tile.v")
     p.set_defaults(run=_cmd_verilog)
+
+    p = commands.add_parser("regmap", help="the host register map as Markdown or a C header")
+    p.add_argument("--config", required=True, metavar="CFG.toml")
+    p.add_argument("--format", required=True, choices=("md", "c"))
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.set_defaults(run=_cmd_regmap)
 
     p = commands.add_parser("golden", help="results of the golden model")
     p.add_argument("--config", required=True, metavar="CFG.toml")
