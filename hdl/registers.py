@@ -218,9 +218,11 @@ class Registers(wiring.Component):
             part = {f.name: merged[f.lsb:f.msb + 1] for f in reg.fields}
             checks = [(busy, ErrorCause.BUSY)] if reg.busy_guarded else []
             for f in reg.fields:
-                if f.valid:
-                    lo, hi = f.valid_range(self.config)
-                    checks.append(((part[f.name] < lo) | (part[f.name] > hi), f.cause))
+                lo, hi = f.valid_range(self.config)
+                bounds = ([part[f.name] < lo] if lo > 0 else []) + (
+                    [part[f.name] > hi] if hi < (1 << f.width) - 1 else [])
+                if bounds:
+                    checks.append((Cat(bounds).any(), f.cause))
             apply = [store[reg.name, f.name].eq(part[f.name]) for f in reg.fields]
             if checks:
                 checked(checks, apply)
