@@ -50,8 +50,9 @@ class Registers(wiring.Component):
         WV_* mapped onto the write-verify engine's settings.
     start : ``Out(1)``
         One-cycle pulse when a write of CTRL.start is accepted (not busy, mode program or
-        read-back). The datapath must raise ``busy`` in the next cycle; until then this pulse
-        itself counts as busy.
+        read-back). The pulse comes with the write response, so the next write is performed
+        two cycles later at the earliest: the datapath must raise ``busy`` by then (the
+        cycle after the pulse) for that write to be checked against it.
     soft_reset : ``Out(1)``
         One-cycle pulse on a write of CTRL.soft_reset. In that same cycle the counters,
         IRQ_STATUS and STATUS.cause are cleared, winning over any event of the cycle.
@@ -139,7 +140,6 @@ class Registers(wiring.Component):
                      status["error"].eq(flags["error"])]
         cause = status["cause"]
         m.d.sync += [self.start.eq(0), self.soft_reset.eq(0)]
-        busy = self.busy | self.start
 
         # Write channels: AW and W are each held until both are there.
         aw_full, aw_addr = Signal(), Signal(ADDR_WIDTH)
@@ -174,7 +174,7 @@ class Registers(wiring.Component):
             with m.Switch(aw_addr[2:]):
                 for reg in REGISTERS:
                     with m.Case(reg.offset >> 2):
-                        self._write(m, reg, store, strobed, byte_mask, busy, refused,
+                        self._write(m, reg, store, strobed, byte_mask, refused,
                                     checked)
                 with m.Default():
                     m.d.sync += bus.bresp.eq(AxiResp.DECERR)
@@ -209,14 +209,14 @@ class Registers(wiring.Component):
         m.d.comb += self.irq.eq(Cat(flags[n] & enable[n] for n in flags).any())
         return m
 
-    def _write(self, m, reg, store, strobed, byte_mask, busy, refused, checked):
+    def _write(self, m, reg, store, strobed, byte_mask, refused, checked):
         """The effect of an accepted AXI write on ``reg``."""
         if reg.access is Access.RO:
             refused(ErrorCause.READ_ONLY)
         elif reg.access is Access.RW:
             merged = (self._word(reg, store) & ~byte_mask) | strobed
             part = {f.name: merged[f.lsb:f.msb + 1] for f in reg.fields}
-            checks = [(busy, ErrorCause.BUSY)] if reg.busy_guarded else []
+            checks = [(self.busy, ErrorCause.BUSY)] if reg.busy_guarded else []
             for f in reg.fields:
                 lo, hi = f.valid_range(self.config)
                 bounds = ([part[f.name] < lo] if lo > 0 else []) + (
@@ -241,6 +241,6 @@ class Registers(wiring.Component):
             with m.If(strobed[ctrl.field("soft_reset").lsb]):
                 m.d.sync += self.soft_reset.eq(1)
             with m.Elif(start):
-                checked([(busy, ErrorCause.BUSY),
+                checked([(self.busy, ErrorCause.BUSY),
                          (self.settings.mode == Mode.COMPUTE, ErrorCause.MODE)],
                         self.start.eq(1))

@@ -533,3 +533,47 @@ def test_accessor_drives_the_rtl_with_cocotbext_axi():
     results, _, _ = run_testbench(SMALL, "cimtile.tb.registers_tb", {},
                                   top=(registers_tb.verilog_source, registers_tb.TOP))
     assert int(results["checks"]) == len(REGISTERS) + 3
+
+
+def test_datapath_error_wins_over_refusal_in_the_same_cycle():
+    async def bench(bus, ctx, dut):
+        b = dut.bus
+        for signal, value in ((b.awaddr, register("SETTINGS").offset),
+                              (b.wdata, register("SETTINGS").pack(mode=3)), (b.wstrb, 0xF),
+                              (b.awvalid, 1), (b.wvalid, 1)):
+            ctx.set(signal, value)
+        await bus.tick()        # AW and W accepted
+        ctx.set(b.awvalid, 0)
+        ctx.set(b.wvalid, 0)
+        ctx.set(dut.error_cause, ErrorCause.STREAM_LAST)
+        ctx.set(dut.error, 1)
+        await bus.tick()        # the refused write is performed in this cycle
+        ctx.set(dut.error, 0)
+        assert await bus._response(b.bvalid, b.bready, [b.bresp], 0) == [SLVERR]
+        assert (await bus.status())["cause"] == ErrorCause.STREAM_LAST
+        assert await bus.set("SETTINGS", mode=3) == SLVERR
+        assert (await bus.status())["cause"] == ErrorCause.MODE
+    simulate(bench)
+
+
+def test_soft_reset_wins_over_events_in_its_cycle():
+    async def bench(bus, ctx, dut):
+        b, ctrl = dut.bus, register("CTRL")
+        for signal, value in ((b.awaddr, ctrl.offset), (b.wdata, ctrl.pack(soft_reset=1)),
+                              (b.wstrb, 0xF), (b.awvalid, 1), (b.wvalid, 1)):
+            ctx.set(signal, value)
+        await bus.tick(2)       # accepted, then performed
+        ctx.set(b.awvalid, 0)
+        ctx.set(b.wvalid, 0)
+        assert ctx.get(dut.soft_reset)
+        events = (dut.pulse, dut.mvm_done, dut.done, dut.error, dut.busy)
+        for event in events:
+            ctx.set(event, 1)
+        await bus.tick()
+        for event in events:
+            ctx.set(event, 0)
+        assert await bus._response(b.bvalid, b.bready, [b.bresp], 0) == [OKAY]
+        for name in ("MVM_COUNT", "BUSY_CYCLES", "PULSE_COUNT"):
+            assert await bus.get(name) == {"value": 0}, name
+        assert await bus.status() == {"busy": 0, "done": 0, "error": 0, "cause": 0}
+    simulate(bench)

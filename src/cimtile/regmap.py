@@ -77,7 +77,7 @@ REFUSAL_RULES = (
     "by field), answers BRESP = SLVERR and sets STATUS.error and STATUS.cause (the latest "
     "cause wins; a datapath error in the same cycle wins over a refused write).",
     "Checks in order, the first failing one gives the cause: BUSY (a register marked "
-    "'refused while busy', or CTRL.start, while STATUS.busy or a start is being issued), then "
+    "'refused while busy', or CTRL.start, while STATUS.busy), then "
     "each field's valid range from bit 0 upward, then CTRL.start in compute mode (MODE).",
     "CTRL.soft_reset is never refused and wins over CTRL.start written with it.",
     "Any write to a RO register is refused with cause READ_ONLY.",
