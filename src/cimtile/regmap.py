@@ -273,7 +273,8 @@ REGISTERS = (
         Field("data_width", 0, 16, "AXI4-Stream TDATA bits", lambda cfg: cfg.host.data_width),)),
     Register("CTRL", 0x020, _WO, "commands (one-cycle pulses)", (
         Field("start", 0, 1, "launch write-verify (program or read-back mode)"),
-        Field("soft_reset", 1, 1, "return the datapath to idle; clear counters and status"))),
+        Field("soft_reset", 1, 1, "return the datapath to idle; clear counters, IRQ_STATUS "
+              "and STATUS (SETTINGS, IRQ_ENABLE and WV_* are kept)"))),
     Register("SETTINGS", 0x024, _RW, "run-time settings", (
         Field("mode", 0, 2, "operating mode (see Modes)", Mode.COMPUTE,
               lambda cfg: (0, max(Mode)), ErrorCause.MODE),
