@@ -1,0 +1,269 @@
+"""Run bus-level scenarios on the host top (AXI4-Lite + AXI4-Stream) in Verilator.
+
+:func:`play` sends a list of operations to the cocotb player (:mod:`cimtile.tb.host_tb`) and
+returns what each one answered. The callers (:func:`cimtile.tb.runner.simulate`,
+:func:`cimtile.tb.runner.program`, the tests) build the operations from the register map and
+check the answers against their own expectations.
+"""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocotbext.axi import AxiResp
+
+from cimtile.golden import golden_mvm
+from cimtile.hdl.host import INPUT_FIFO_VECTORS
+from cimtile.program import Rectangle
+from cimtile.regmap import Mode, register
+
+from .host_top import SIM_TOP, simulation_verilog
+from .runner import ProgramRun, SimResult, SimulationError, run_testbench
+
+__all__ = ["Op", "Played", "play", "simulate", "program"]
+
+TB_MODULE = "cimtile.tb.host_tb"
+
+
+class Op:
+    """Constructors of the player's operations (JSON-able dicts)."""
+
+    @staticmethod
+    def write(offset, value, strobe=0xF):
+        return dict(op="write", offset=offset, value=int(value), strobe=strobe)
+
+    @staticmethod
+    def read(offset):
+        return dict(op="read", offset=offset)
+
+    @staticmethod
+    def stream(x, frame_vectors, budget, window=INPUT_FIFO_VECTORS):
+        """Send array `x` as frames of `frame_vectors` vectors, at most `window` vectors
+        outstanding; collect the result frames (``Y``, ``frame_cycles``)."""
+        return dict(op="stream", x=x, frame_vectors=frame_vectors, window=window,
+                    budget=budget)
+
+    @staticmethod
+    def send_raw(data, tkeep, budget):
+        return dict(op="send_raw", data=data, tkeep=tkeep, budget=budget)
+
+    @staticmethod
+    def recv(budget):
+        return dict(op="recv", budget=budget)
+
+    @staticmethod
+    def program(levels, cells, budget):
+        return dict(op="program", levels=levels, cells=cells, budget=budget)
+
+    @staticmethod
+    def soft_reset_after(requests, ctrl_offset, value, budget):
+        return dict(op="soft_reset_after", requests=requests, ctrl_offset=ctrl_offset,
+                    value=value, budget=budget)
+
+    @staticmethod
+    def wait_irq(budget):
+        return dict(op="wait_irq", budget=budget)
+
+    @staticmethod
+    def idle(cycles):
+        return dict(op="idle", cycles=cycles)
+
+    @staticmethod
+    def pauses(in_prob=0.0, in_max=0, out_prob=0.0, out_max=0):
+        return dict(op="pauses", in_prob=in_prob, in_max=in_max, out_prob=out_prob,
+                    out_max=out_max)
+
+
+@dataclass
+class Played:
+    """Answers of a played scenario.
+
+    Members
+    -------
+    records : list of dict
+        One per operation, with its arrays (e.g. ``Y``, ``pulses``) as numpy arrays.
+    cycles : int
+        Cycles from reset release to the end.
+    requests : ndarray
+        Cycle of every analog sample request.
+    violations : list of str
+        Analog timing or AXI protocol breaches (the run fails on any).
+    arrays : dict
+        The programmable device afterwards, when one was bound: ``state``,
+        ``conductance``, ``reads``, ``pulses_applied``.
+    build_s, wall_s : float
+    """
+    records: list
+    cycles: int
+    requests: np.ndarray
+    violations: list
+    arrays: dict
+    build_s: float
+    wall_s: float
+
+
+def play(cfg, ops, arrays, *, waves=None, verbose=False):
+    """Play `ops` on the host top of `cfg`.
+
+    Parameters
+    ----------
+    cfg : Config
+    ops : list of dict
+        From :class:`Op`.
+    arrays : dict of name -> array
+        Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
+        device's stuck-at map, which also binds the programmable device) and ``seed`` have
+        their meaning for the analog side.
+
+    Raises
+    ------
+    BuildError, SimulationError
+    """
+    stimulus = {"ops": np.array(json.dumps(ops))}
+    stimulus |= {name: np.asarray(value) for name, value in arrays.items()}
+    out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
+                                         verbose=verbose, top=(simulation_verilog, SIM_TOP))
+    records = json.loads(str(out["records"]))
+    for key, value in out.items():
+        index, _, name = key.partition("_")
+        if index.isdigit():
+            records[int(index)][name] = value
+    device = {name: out[name] for name in ("state", "conductance", "reads", "pulses_applied")
+              if name in out}
+    return Played(records=records, cycles=int(out["cycles"]), requests=out["requests"],
+                  violations=json.loads(str(out["violations"])), arrays=device,
+                  build_s=build_s, wall_s=wall_s)
+
+
+def _budget(cfg, vectors):
+    """A generous cycle bound for `vectors` MVMs under any pause pattern the runs use."""
+    return 4 * (vectors + 4) * (cfg.analog_cycles_per_mvm + 64) + 1000
+
+
+def _settings_ops(cfg, in_bits, adc_shift, mode=Mode.COMPUTE):
+    settings = register("SETTINGS")
+    value = settings.pack(mode=int(mode), in_bits=in_bits, adc_shift=adc_shift)
+    return [Op.write(settings.offset, value)]
+
+
+def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
+             frame_vectors=1, pauses=None, waves=None, verbose=False):
+    """Co-simulate `X` through the host top of `cfg` holding weights `W`.
+
+    Settings are written through AXI4-Lite, vectors sent and results received through
+    AXI4-Stream, and the results compared with the golden model at the same settings.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the analog model, as the golden model does.
+    conductances : array (rows, cols_phys), optional
+        Cell conductances (uS) left by programming `W`; by default its ideal levels.
+    in_bits, adc_shift : int, optional
+        Run-time settings (default: the configured ones).
+    frame_vectors : int
+        Vectors per batch (frame); with 1, every result is time-stamped.
+    pauses : (in_prob, in_max, out_prob, out_max), optional
+        Random TVALID gaps on the inputs and TREADY back-pressure on the outputs.
+
+    Returns
+    -------
+    SimResult
+
+    Raises
+    ------
+    BuildError, SimulationError
+        Also when a write is refused, a result is missing, or the AXI checker fires.
+    """
+    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
+    adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
+    X = np.asarray(X, np.int64)
+    ops = _settings_ops(cfg, in_bits, adc_shift)
+    if pauses:
+        ops.append(Op.pauses(*pauses))
+    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X))))
+    arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
+    if conductances is not None:
+        arrays["G"] = np.asarray(conductances, float)
+    played = play(cfg, ops, arrays, waves=waves, verbose=verbose)
+    if played.records[0]["resp"] != AxiResp.OKAY:
+        raise SimulationError(f"SETTINGS write refused (in_bits {in_bits}, adc_shift "
+                              f"{adc_shift})")
+    streamed = played.records[-1]
+    if streamed["timeout"]:
+        raise SimulationError(f"only {len(streamed['Y'])} of {len(X)} results arrived")
+    Y = streamed["Y"]
+    expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
+                          adc_shift=adc_shift)
+    ends = np.cumsum(streamed["frame_vectors"]) - 1
+    out_cycles = (streamed["frame_cycles"] if frame_vectors == 1
+                  else np.array([], np.int64))
+    return SimResult(
+        Y=Y, in_cycles=np.array([], np.int64), out_cycles=out_cycles,
+        request_cycles=played.requests, Y_after_reset=np.zeros((0, cfg.tile.cols), np.int64),
+        out_cycles_after_reset=np.array([], np.int64), stale_outputs=0,
+        cycles_total=int(streamed["frame_cycles"][-1]) if len(ends) else 0,
+        golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
+        build_s=played.build_s, wall_s=played.wall_s)
+
+
+def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
+            waves=None, verbose=False):
+    """Co-simulate programming target `levels` into a memdiode array through the host top.
+
+    The write-verify settings and rectangle are written to the WV_* registers, the mode set
+    to program, and each run started with CTRL.start; targets go out on ``s_axis_target``
+    and the per-cell results come back on ``m_axis_cell``.
+
+    Parameters and result as for :func:`cimtile.tb.runner.program`.
+    """
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    settings = settings or cfg.write_verify
+    rect = rect or Rectangle.whole(*shape)
+    faults = np.zeros(shape, np.int64) if faults is None else np.asarray(faults, np.int64)
+    targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
+                                           rect.col_first:rect.col_last + 1].reshape(-1)
+    ops = [Op.write(r.offset, value) for r, value in _write_verify_words(settings, rect)]
+    ops += _settings_ops(cfg, cfg.tile.in_bits, cfg.tile.adc_shift, Mode.PROGRAM)
+    budget = targets.size * (settings.max_pulses + 1) * (
+        settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
+    ctrl = register("CTRL")
+    for _ in range(runs):
+        ops += [Op.write(ctrl.offset, ctrl.pack(start=1)),
+                Op.program("targets", targets.size, budget)]
+    played = play(cfg, ops, {"targets": targets, "faults": faults, "seed": seed},
+                  waves=waves, verbose=verbose)
+    refused = [op for op, record in zip(ops, played.records)
+               if op["op"] == "write" and record["resp"] != AxiResp.OKAY]
+    if refused:
+        raise SimulationError(f"{len(refused)} register writes refused while programming")
+    runs_played = [record for op, record in zip(ops, played.records) if op["op"] == "program"]
+    if any(record["timeout"] for record in runs_played):
+        raise SimulationError("programming did not finish within its cycle budget")
+    return ProgramRun(
+        pulses=np.concatenate([r["pulses"] for r in runs_played]),
+        converged=np.concatenate([r["converged"] for r in runs_played]).astype(bool),
+        cycles_total=played.cycles, state=played.arrays["state"],
+        conductance=played.arrays["conductance"], reads=int(played.arrays["reads"]),
+        pulses_applied=int(played.arrays["pulses_applied"]), build_s=played.build_s,
+        wall_s=played.wall_s)
+
+
+def _write_verify_words(settings, rect):
+    """(register, value) of every WV_* register for `settings` and `rect`."""
+    s = settings
+    return [
+        (register("WV_TOL"), register("WV_TOL").pack(tol=s.tol)),
+        (register("WV_SET"), register("WV_SET").pack(start=s.set_start, step=s.set_step,
+                                                      limit=s.set_limit)),
+        (register("WV_RESET"), register("WV_RESET").pack(start=s.reset_start,
+                                                          step=s.reset_step,
+                                                          limit=s.reset_limit)),
+        (register("WV_PULSE"), register("WV_PULSE").pack(max_pulses=s.max_pulses,
+                                                          width=s.pulse_width)),
+        (register("WV_ROWS"), register("WV_ROWS").pack(first=rect.row_first,
+                                                        last=rect.row_last)),
+        (register("WV_COLS"), register("WV_COLS").pack(first=rect.col_first,
+                                                        last=rect.col_last)),
+    ]

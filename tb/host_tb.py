@@ -1,0 +1,234 @@
+"""cocotb player for the host top: runs a list of bus operations, records what came back.
+
+The tile is driven only through its AXI4-Lite and AXI4-Stream ports, by cocotbext-axi's
+AxiLiteMaster, AxiStreamSource and AxiStreamSink; its analog port is answered by the
+behavioural models. The operations come from :func:`cimtile.tb.host_runner.play` in the
+stimulus file; each appends one record to the results, which the caller checks against its
+own expectations (register map, golden model). A protocol checker in the simulation top
+fails the run on the first AXI rule a port breaks.
+"""
+
+import json
+import os
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
+                           AxiStreamSink, AxiStreamSource)
+
+from cimtile.behavioral import AnalogMacro
+from cimtile.behavioral.device import MemdiodeArray
+from cimtile.config import parse_config
+from cimtile.hdl.axi_checker import rule_message
+
+from .analog import AnalogBinding
+from .axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
+from .cell_access import CellAccessBinding
+from .clocking import CLOCK_PERIOD_NS, cycle_now
+from .host_top import CHECKED
+from .runner import ENV_IN, ENV_OUT
+
+RESET_CYCLES = 4
+#: Cycles a register access may take; the register block answers in a few.
+BUS_BUDGET = 200
+
+
+def _pauses(rng, prob, longest):
+    """Pause pattern for a cocotbext-axi pause generator: runs of 1..longest paused cycles."""
+    while True:
+        if longest and rng.random() < prob:
+            yield from [True] * int(rng.integers(1, longest + 1))
+        yield False
+
+
+class HostBench:
+    """The host top with its VIP, analog bindings and protocol checker."""
+
+    def __init__(self, dut, cfg, arrays, seed):
+        self.dut, self.cfg, self.arrays = dut, cfg, arrays
+        self.rng = np.random.default_rng([seed, 1])
+        self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_in_"), dut.clk,
+                                      dut.rst)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out_"), dut.clk,
+                                  dut.rst)
+        self.targets = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_target_"),
+                                       dut.clk, dut.rst)
+        self.cells = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cell_"), dut.clk,
+                                   dut.rst)
+        for vip in (self.master.write_if, self.master.read_if, self.source, self.sink,
+                    self.targets, self.cells):
+            vip.log.setLevel("WARNING")
+        self.analog = None
+        self.cell_access = None
+        self.records = []
+
+    async def reset(self):
+        self.dut.rst.value = 1
+        self.dut.analog__codes.value = 0
+        self.dut.analog__cell__read_code.value = 0
+        await ClockCycles(self.dut.clk, RESET_CYCLES)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+        self.start = cycle_now()
+
+    def bind(self, W, G, seed, levels_faults):
+        if W is not None:
+            macro = AnalogMacro.for_array(self.cfg, W, np.random.default_rng(seed), G)
+            self.analog = AnalogBinding(self.dut, self.cfg, macro)
+            cocotb.start_soon(self.analog.run())
+        if levels_faults is not None:
+            device = MemdiodeArray(self.cfg.device, (self.cfg.tile.rows, self.cfg.cols_phys),
+                                   np.random.default_rng(seed), levels_faults)
+            self.cell_access = CellAccessBinding(self.dut, self.cfg, device)
+            cocotb.start_soon(self.cell_access.run())
+
+    async def within(self, trigger, cycles):
+        try:
+            return await with_timeout(trigger, cycles * CLOCK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            return None
+
+    # Operations: each returns the record it appends.
+
+    async def op_write(self, offset, value, strobe=0xF):
+        data = int(value).to_bytes(4, "little")
+        # cocotbext-axi derives WSTRB from the bytes written: write the strobed span only.
+        lanes = [i for i in range(4) if strobe >> i & 1]
+        first, last = lanes[0], lanes[-1]
+        resp = await self.within(self.master.write(offset + first, data[first:last + 1]),
+                                 BUS_BUDGET)
+        if resp is None:
+            raise AssertionError(f"register write to {offset:#x} got no response within "
+                                 f"{BUS_BUDGET} cycles")
+        return {"resp": int(resp.resp)}
+
+    async def op_read(self, offset):
+        resp = await self.within(self.master.read(offset, 4), BUS_BUDGET)
+        if resp is None:
+            raise AssertionError(f"register read of {offset:#x} got no response within "
+                                 f"{BUS_BUDGET} cycles")
+        return {"resp": int(resp.resp), "value": int.from_bytes(resp.data, "little")}
+
+    async def op_stream(self, x, frame_vectors, window, budget):
+        """Send array `x` as frames (batches) of `frame_vectors` vectors, keeping at most
+        `window` vectors outstanding so the input FIFO always has room and the source never
+        waits on TREADY; collect the result frames and the cycle each arrived."""
+        X = self.arrays[x]
+        frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
+        width, in_bits = self.cfg.host.data_width, self.cfg.tile.in_bits
+        received, stamps, sent, outstanding = [], [], 0, 0
+        for done in range(len(frames)):
+            # A frame larger than the window goes alone (the source then waits on TREADY).
+            while sent < len(frames) and (outstanding == 0
+                                          or outstanding + len(frames[sent]) <= window):
+                self.source.send_nowait(AxiStreamFrame(pack_vectors(frames[sent], in_bits,
+                                                                    width)))
+                outstanding += len(frames[sent])
+                sent += 1
+            frame = await self.within(self.sink.recv(), budget)
+            if frame is None:
+                break
+            stamps.append(cycle_now() - self.start)
+            received.append(unpack_vectors(bytes(frame.tdata), self.cfg.result_width,
+                                           self.cfg.tile.cols, width))
+            outstanding -= len(frames[done])
+        Y = (np.concatenate(received) if received
+             else np.zeros((0, self.cfg.tile.cols), np.int64))
+        return {"Y": Y, "frame_cycles": np.array(stamps, np.int64),
+                "frame_vectors": [len(r) for r in received],
+                "timeout": len(received) < len(frames)}
+
+    async def op_send_raw(self, data, tkeep, budget):
+        """One frame of raw bytes (with a per-byte TKEEP) on the input stream."""
+        frame = AxiStreamFrame(bytes(self.arrays[data]), tkeep=list(self.arrays[tkeep]))
+        await self.within(self.source.send(frame), budget)
+        await self.within(self.source.wait(), budget)
+        return {}
+
+    async def op_recv(self, budget):
+        frame = await self.within(self.sink.recv(compact=True), budget)
+        if frame is None:
+            return {"timeout": True}
+        return {"timeout": False, "data": np.frombuffer(bytes(frame.tdata), np.uint8)}
+
+    async def op_program(self, levels, cells, budget):
+        """Send the target levels of `cells` cells; collect their per-cell results."""
+        width = self.cfg.host.data_width
+        if levels is not None:
+            await self.targets.send(AxiStreamFrame(pack_targets(self.arrays[levels], width)))
+        frame = await self.within(self.cells.recv(compact=True), budget)
+        if frame is None:
+            return {"timeout": True}
+        result = unpack_cells(bytes(frame.tdata), cells, width)
+        return {"timeout": False, **result._asdict()}
+
+    async def op_soft_reset_after(self, requests, ctrl_offset, value, budget):
+        """Soft-reset once `requests` analog requests have been answered."""
+        await self.within(self.analog.after(requests).wait(), budget)
+        return await self.op_write(ctrl_offset, value)
+
+    async def op_wait_irq(self, budget):
+        if self.dut.irq.value:
+            return {"irq": True}
+        return {"irq": await self.within(RisingEdge(self.dut.irq), budget) is not None}
+
+    async def op_idle(self, cycles):
+        await ClockCycles(self.dut.clk, cycles)
+        return {"irq": bool(self.dut.irq.value)}
+
+    async def op_pauses(self, in_prob, in_max, out_prob, out_max):
+        self.source.set_pause_generator(_pauses(self.rng, in_prob, in_max))
+        self.sink.set_pause_generator(_pauses(self.rng, out_prob, out_max))
+        self.targets.set_pause_generator(_pauses(self.rng, in_prob, in_max))
+        self.cells.set_pause_generator(_pauses(self.rng, out_prob, out_max))
+        return {}
+
+
+async def _watch_protocol(dut, problems):
+    await RisingEdge(dut.check__violation)
+    await ReadOnly()
+    interface = CHECKED[int(dut.check__interface.value)]
+    problems.append(f"AXI protocol violation on {interface} at cycle {cycle_now()}: "
+                    f"{rule_message(int(dut.check__rule.value))}")
+
+
+@cocotb.test()
+async def host_play(dut):
+    """Play the operations of the stimulus file; record every answer."""
+    with np.load(os.environ[ENV_IN]) as data:
+        cfg = parse_config(json.loads(str(data["config"])))
+        ops = json.loads(str(data["ops"]))
+        arrays = {name: data[name] for name in data.files if name not in ("config", "ops")}
+    seed = int(arrays.get("seed", 0))
+    bench = HostBench(dut, cfg, arrays, seed)
+    await bench.reset()
+    bench.bind(arrays.get("W"), arrays.get("G") if "G" in arrays else None, seed,
+               arrays.get("faults"))
+    problems = []
+    cocotb.start_soon(_watch_protocol(dut, problems))
+    records = []
+    for op in ops:
+        kind = op.pop("op")
+        record = await getattr(bench, f"op_{kind}")(**op)
+        records.append(record)
+        if problems:
+            break
+    out = {"records": np.array(json.dumps(
+        [{k: v for k, v in r.items() if not isinstance(v, np.ndarray)} for r in records]))}
+    for index, record in enumerate(records):
+        for key, value in record.items():
+            if isinstance(value, np.ndarray):
+                out[f"{index}_{key}"] = value
+    out["cycles"] = cycle_now() - bench.start
+    out["requests"] = np.array(bench.analog.stamps if bench.analog else [], np.int64)
+    if bench.cell_access:
+        device = bench.cell_access.device
+        out |= {"state": device.state.reshape(device.shape),
+                "conductance": device.conductances(),
+                "reads": bench.cell_access.reads, "pulses_applied": bench.cell_access.pulses}
+    out["violations"] = np.array(json.dumps(
+        problems + (bench.analog.violations if bench.analog else [])))
+    np.savez(os.environ[ENV_OUT], **out)
+    assert not problems, "; ".join(problems)

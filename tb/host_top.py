@@ -1,0 +1,80 @@
+"""The simulated host top: the tile's host interface with AXI protocol checkers on its ports.
+
+The checkers only watch; their first finding leaves the top on ``check__violation`` (sticky),
+``check__rule`` (:class:`cimtile.hdl.axi_checker.Rule`) and ``check__interface`` (index into
+:data:`CHECKED`), so the testbench awaits one edge instead of sampling every cycle.
+
+Verilator wakes a coroutine awaiting a clock edge after the edge has updated the registers,
+whereas bus VIP such as cocotbext-axi samples the bus at ``RisingEdge`` expecting the values
+of the cycle that just ended, as event-driven simulators give. So the bus outputs of the tile
+reach the top's AXI ports through registers clocked on the falling edge: at a rising edge the
+VIP reads what the tile drove in the cycle that just ended (the value the tile's own
+registers sampled), and a VIP waiting for VALID to rise is woken half a cycle before the edge
+that samples it. The checkers watch the tile's side, where the protocol is decided.
+"""
+
+from amaranth.back import verilog
+from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, Rule
+from cimtile.hdl.host import HostTile
+
+__all__ = ["CHECKED", "SIM_TOP", "simulation_verilog"]
+
+SIM_TOP = "cim_host_checked"
+#: The checked interfaces, in the order of ``check__interface``.
+CHECKED = ("s_axil", "s_axis_in", "m_axis_out", "s_axis_target", "m_axis_cell")
+
+
+class CheckedHost(wiring.Component):
+    def __init__(self, config):
+        self.config = config
+        self.host = HostTile(config)
+        super().__init__({
+            **self.host.signature.members,
+            "check": Out(wiring.Signature({
+                "violation": Out(1),
+                "rule": Out(Rule),
+                "interface": Out(range(len(CHECKED))),
+            })),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.host = host = self.host
+        m.domains.mid = mid = ClockDomain("mid", clk_edge="neg", local=True)
+        m.d.comb += [mid.clk.eq(ClockSignal()), mid.rst.eq(ResetSignal())]
+        for name, member in self.host.signature.members.items():
+            if name in CHECKED:
+                outer, inner = getattr(self, name), getattr(host, name)
+                for port, port_member in outer.signature.members.items():
+                    if port_member.flow == wiring.Out:
+                        m.d.mid += getattr(outer, port).eq(getattr(inner, port))
+                    else:
+                        m.d.comb += getattr(inner, port).eq(getattr(outer, port))
+            elif member.is_signature:
+                wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(host, name))
+            elif member.flow == wiring.Out:
+                m.d.comb += getattr(self, name).eq(getattr(host, name))
+            else:
+                m.d.comb += getattr(host, name).eq(getattr(self, name))
+        width = self.config.host.data_width
+        checkers = [AxiLiteChecker(12, 32)] + [AxiStreamChecker(width, keep=True)
+                                               for _ in CHECKED[1:]]
+        for index, (name, checker) in enumerate(zip(CHECKED, checkers)):
+            m.submodules[f"check_{name}"] = checker
+            checker.watch(m, getattr(host, name))
+        # The first checker to fire names the interface; later findings do not overwrite.
+        with m.If(~self.check.violation):
+            for index, checker in enumerate(checkers):
+                with m.If(checker.violation):
+                    m.d.sync += [self.check.violation.eq(1), self.check.rule.eq(checker.rule),
+                                 self.check.interface.eq(index)]
+        return m
+
+
+def simulation_verilog(config):
+    """Verilog of the checked host top (module ``cim_host_checked``)."""
+    return verilog.convert(CheckedHost(config), name=SIM_TOP, emit_src=False)
