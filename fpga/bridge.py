@@ -9,8 +9,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..hdl.axi_lite import AxiLiteSignature, AxiResp
 from ..hdl.axi_stream import AxiStreamSignature
-from .axi import RESP_OKAY, AXI4LiteSignature
 from .protocol import HEADER_BYTES, LAST, Command, Status
 from .uart import UARTRx, UARTTx, check_divisor
 
@@ -29,7 +29,10 @@ class Bridge(wiring.Component):
         ``i`` of ``STREAM_WRITE`` is the ``i``-th entry. Each becomes a member
         ``m_axis_<name>`` (with ``tkeep``, all ones).
     sinks : dict of str to int
-        Streams the bridge receives from; members ``s_axis_<name>`` (no ``tkeep``).
+        Streams the bridge receives from; members ``s_axis_<name>`` (with ``tkeep``). A
+        null beat (``tkeep`` all low: a packet end without data, as the host tile sends to
+        close a frame after a soft reset) is consumed without being answered as data, and
+        flagged by status ``NULL``.
     info : bytes
         Descriptor answered to ``INFO``.
     timeout : int
@@ -42,8 +45,8 @@ class Bridge(wiring.Component):
         Request bytes from the UART receiver.
     o_stream : ``Out(stream.Signature(8))``
         Answer bytes to the UART transmitter.
-    m_axil : ``Out(AXI4LiteSignature(addr_width))``
-        Register initiator.
+    m_axil : ``Out(AxiLiteSignature(addr_width=addr_width, data_width=32))``
+        Register initiator (``awprot`` and ``arprot`` 0: unprivileged, secure, data).
     """
 
     def __init__(self, *, addr_width, sources, sinks, info, timeout):
@@ -67,11 +70,11 @@ class Bridge(wiring.Component):
     def downstream_members(addr_width, sources, sinks):
         """The signature members toward the tile: ``m_axil``, ``m_axis_<source>``,
         ``s_axis_<sink>``."""
-        members = {"m_axil": Out(AXI4LiteSignature(addr_width))}
+        members = {"m_axil": Out(AxiLiteSignature(addr_width=addr_width, data_width=32))}
         for name, width in sources.items():
             members[f"m_axis_{name}"] = Out(AxiStreamSignature(width, keep=True))
         for name, width in sinks.items():
-            members[f"s_axis_{name}"] = In(AxiStreamSignature(width, keep=False))
+            members[f"s_axis_{name}"] = In(AxiStreamSignature(width, keep=True))
         return members
 
     def elaborate(self, platform):
@@ -104,7 +107,7 @@ class Bridge(wiring.Component):
         m.d.sync += idle.eq(Mux(progress, 0, idle + 1))
         m.d.comb += progress.eq((rx.valid & rx.ready) | (tx.valid & tx.ready))
 
-        push_ready, pull_valid, pull_last = Signal(), Signal(), Signal()
+        push_ready, pull_valid, pull_last, pull_null = Signal(), Signal(), Signal(), Signal()
         pull_data = Signal(len(buf))
         with m.Switch(stream_n):
             for i in range(max(len(sources), len(sinks))):
@@ -114,12 +117,14 @@ class Bridge(wiring.Component):
                     if i < len(sinks):
                         m.d.comb += [pull_valid.eq(sinks[i].tvalid),
                                      pull_last.eq(sinks[i].tlast),
+                                     pull_null.eq(sinks[i].tkeep == 0),
                                      pull_data.eq(sinks[i].tdata)]
         for source in sources:
             m.d.comb += [source.tdata.eq(buf), source.tkeep.eq(-1),
                          source.tlast.eq(cmd[4] & (left == 1))]
         m.d.comb += [
             axil.awaddr.eq(addr), axil.araddr.eq(addr),
+            axil.awprot.eq(0), axil.arprot.eq(0),
             axil.wdata.eq(buf[:32]), axil.wstrb.eq(0xF),
             tx.payload.eq(buf.word_select(byte_n, 8)),
         ]
@@ -230,7 +235,7 @@ class Bridge(wiring.Component):
                 m.d.comb += axil.bready.eq(1)
                 with m.If(axil.bvalid):
                     m.d.comb += progress.eq(1)
-                    with m.If(axil.bresp != RESP_OKAY):
+                    with m.If(axil.bresp != AxiResp.OKAY):
                         m.d.sync += status.eq(status | Status.ERROR)
                     m.d.sync += addr.eq(addr + 4)
                     next_unit("W_RECV")
@@ -246,7 +251,7 @@ class Bridge(wiring.Component):
                 m.d.comb += axil.rready.eq(1)
                 with m.If(axil.rvalid):
                     m.d.comb += progress.eq(1)
-                    with m.If(axil.rresp != RESP_OKAY):
+                    with m.If(axil.rresp != AxiResp.OKAY):
                         m.d.sync += status.eq(status | Status.ERROR)
                     m.d.sync += [buf.eq(axil.rdata), addr.eq(addr + 4)]
                     m.next = "R_SEND"
@@ -271,7 +276,10 @@ class Bridge(wiring.Component):
                     for i, sink in enumerate(sinks):
                         with m.Case(i):
                             m.d.comb += sink.tready.eq(1)
-                with m.If(pull_valid):
+                with m.If(pull_valid & pull_null):
+                    m.d.comb += progress.eq(1)
+                    m.d.sync += status.eq(status | Status.NULL)
+                with m.Elif(pull_valid):
                     m.d.comb += progress.eq(1)
                     m.d.sync += buf.eq(pull_data)
                     with m.If((left == 1) & pull_last):

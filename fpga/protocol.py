@@ -16,6 +16,8 @@ command                   cmd   meaning
                                 little-endian) on source stream number ``addr``
 ``STREAM_WRITE | LAST``   0x13  the same, with ``tlast`` on the final beat
 ``STREAM_READ``           0x04  receive ``count`` beats from sink stream number ``addr``
+                                (null beats, ``tkeep`` all low, are skipped: status
+                                ``NULL``)
 ========================  ====  ===========================================================
 
 The ``INFO`` descriptor of a cimtile board is ``b"CIMT"``, the protocol version (1) and the
@@ -78,6 +80,7 @@ class Status(enum.IntFlag):
     ERROR = 0x01        # an AXI4-Lite response was not OKAY
     TIMEOUT = 0x02      # a downstream handshake did not complete in time
     LAST = 0x04         # STREAM_READ: the final beat carried tlast
+    NULL = 0x08         # STREAM_READ: a null beat (tkeep 0, no data) was skipped
     BAD_COMMAND = 0x80  # unknown command or stream number
 
 
@@ -159,5 +162,5 @@ class BridgeClient:
         width = self.sink_bytes[stream]
         self.port.write(request(Command.STREAM_READ, stream, count))
         data, status = self._answer(width * count, f"STREAM_READ {stream}")
-        self._check(status, f"STREAM_READ {stream}", allowed=Status.LAST)
+        self._check(status, f"STREAM_READ {stream}", allowed=Status.LAST | Status.NULL)
         return data, bool(status & Status.LAST)

@@ -96,9 +96,10 @@ class Target:
 
     async def stream_source(self, ctx, name):
         port = getattr(self.dut, f"s_axis_{name}")
-        for data, last in self.sink_beats[name]:
+        for data, last, *keep in self.sink_beats[name]:
             await self.stall(ctx)
             ctx.set(port.tdata, data)
+            ctx.set(port.tkeep, keep[0] if keep else (1 << SINKS[name] // 8) - 1)
             ctx.set(port.tlast, last)
             ctx.set(port.tvalid, 1)
             await ctx.tick().until(port.tready)
@@ -212,6 +213,14 @@ def test_stream_read_receives_beats_and_reports_tlast_of_the_final_one():
     assert answers[0] == words(0x11223344, 0x55667788) + bytes([Status.LAST])
     assert answers[1] == words(0x99AABBCC) + bytes([Status.OK])
     assert answers[2] == (0xBEEF).to_bytes(2, "little") + bytes([Status.LAST])
+
+
+def test_stream_read_skips_null_beats_and_flags_them():
+    out = [(0x11223344, 0), (0xFFFFFFFF, 1, 0), (0x55667788, 1)]
+    answers, _ = exchange([
+        (request(Command.STREAM_READ, 0, 2), 9),
+    ], sink_beats={"out": out})
+    assert answers[0] == words(0x11223344, 0x55667788) + bytes([Status.LAST | Status.NULL])
 
 
 def test_timeouts_keep_the_framing():
