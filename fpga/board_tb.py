@@ -3,8 +3,9 @@ side through its serial lines.
 
 A UART model drives ``rx`` and decodes ``tx``; the host code of ``cimtile fpga run`` runs
 unchanged in a bridge thread, its transport resuming the simulation for every byte it
-sends or awaits. The stimulus (``$CIMTILE_TB_IN``) holds the config and ``divisor``; the
-results (``$CIMTILE_TB_OUT``) hold what the host read.
+sends or awaits. The stimulus (``$CIMTILE_TB_IN``) holds the config, ``divisor``, the
+weights ``W`` and ``batches`` input batches ``X0``, ``X1``, ...; the results
+(``$CIMTILE_TB_OUT``) hold what the host read (see :func:`session`).
 """
 
 import json
@@ -17,10 +18,14 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from cimtile.config import parse_config
+from cimtile.regmap import register
 from cimtile.tb.runner import ENV_IN, ENV_OUT
 
 from .protocol import ProtocolError
-from .run import connect
+from .run import BoardError, connect, run_weights
+
+#: An address no register answers (the map ends at 0x074).
+UNMAPPED = 0xFFC
 
 
 class UARTLine:
@@ -74,11 +79,41 @@ class SimSerial:
         return resume(self.line.receive)(n, self.timeout_cycles)
 
 
+def session(port, cfg, W, batches):
+    """The host's side of the board test: identity, registers, bus errors, then
+    :func:`run_weights`. Returns what the host saw, as arrays."""
+    seen = {}
+    board = connect(port, cfg)
+    for name in ("ID", "VERSION", "CAP_ARRAY"):
+        seen[name] = np.array(board.read(name))
+    irq_enable = register("IRQ_ENABLE").pack(done=1, error=1)
+    board.write("IRQ_ENABLE", irq_enable)
+    seen["IRQ_ENABLE"] = np.array(board.read("IRQ_ENABLE"))
+    board.write("IRQ_ENABLE", 0)
+    for what, call in [("unmapped_read", lambda: board.client.read_regs(UNMAPPED, 1)),
+                       ("unmapped_write", lambda: board.client.write_regs(UNMAPPED, [1])),
+                       ("refused", lambda: board.write("SETTINGS", register("SETTINGS").pack(
+                           mode=0, in_bits=0, adc_shift=0)))]:
+        try:
+            call()
+            seen[what] = np.array("answered")
+        except (ProtocolError, BoardError) as error:
+            seen[what] = np.array(str(error))
+    results, cells, report = run_weights(board, W, batches)
+    for i, Y in enumerate(results):
+        seen[f"Y{i}"] = Y
+    seen["pulses"], seen["code"] = cells.pulses, cells.code
+    seen["report"] = np.array(json.dumps(report))
+    return seen
+
+
 @cocotb.test()
 async def board_over_uart(dut):
     with np.load(os.environ[ENV_IN]) as data:
         cfg = parse_config(json.loads(str(data["config"])))
         divisor = int(data["divisor"])
+        W = data["W"]
+        batches = [data[f"X{i}"] for i in range(int(data["batches"]))]
     dut.rst.value = 1
     line = UARTLine(dut, divisor)
     await ClockCycles(dut.clk, 4)
@@ -86,16 +121,5 @@ async def board_over_uart(dut):
     await RisingEdge(dut.clk)
     cocotb.start_soon(line.monitor())
     port = SimSerial(line, timeout_cycles=200 * divisor * 10)
-
-    @bridge
-    def host():
-        client = connect(port, cfg)
-        try:
-            client.read_regs(0xFFC, 1)
-            unmapped = "answered"
-        except ProtocolError as error:
-            unmapped = str(error)
-        return {"unmapped": np.array(unmapped)}
-
-    results = await host()
+    results = await bridge(session)(port, cfg, W, batches)
     np.savez(os.environ[ENV_OUT], **results)

@@ -85,7 +85,17 @@ class Status(enum.IntFlag):
 
 
 class ProtocolError(RuntimeError):
-    """The bridge answered with an error status or too few bytes."""
+    """The bridge answered with an error status or too few bytes.
+
+    Members
+    -------
+    status : Status or None
+        The status byte, or None when the answer was cut short.
+    """
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def request(cmd, addr=0, count=0, payload=b""):
@@ -121,7 +131,7 @@ class BridgeClient:
 
     def _check(self, status, what, allowed=Status.OK):
         if status & ~allowed:
-            raise ProtocolError(f"{what}: bridge status {status!r}")
+            raise ProtocolError(f"{what}: bridge status {status!r}", status)
         return status
 
     def info(self, n):

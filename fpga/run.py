@@ -1,24 +1,44 @@
 """Host side of ``cimtile fpga run``: a board (or its simulation) behind the UART bridge.
 
 The transport is anything with ``write(bytes)`` and ``read(n)``: a pyserial port on real
-hardware, the cocotb UART model in the board's co-simulation.
+hardware, the cocotb UART model in the board's co-simulation. :func:`connect` checks that
+the board was built for the config and returns a :class:`Board`, which programs weights by
+the tile's write-verify engine and computes batches through the host tile's streams.
+
+The host tile buffers little (an input FIFO of ``INPUT_FIFO_VECTORS`` vectors, one result
+or cell beat in each output framer) and the bridge serves one request at a time, so the
+host interleaves its requests: a request never pushes more than the tile can take while
+its outputs wait to be read.
 """
 
-from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
-                       config_digest)
+import time
 
-__all__ = ["BoardMismatch", "connect", "open_serial"]
+import numpy as np
+
+from ..hdl.host import INPUT_FIFO_VECTORS
+from ..hdl.write_verify import target_code
+from ..mapping import weight_levels
+from ..regmap import ErrorCause, Mode, register
+from ..tb.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
+from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
+                       Status, config_digest)
+
+__all__ = ["BoardMismatch", "BoardError", "Board", "connect", "open_serial", "run_weights"]
 
 INFO_BYTES = len(MAGIC) + 1 + 4
+CELL_BYTES = 4
 
 
 class BoardMismatch(RuntimeError):
     """The board does not speak the bridge protocol, or was built for another config."""
 
 
+class BoardError(RuntimeError):
+    """The board refused a request or did not do what was asked; the message says which."""
+
+
 def connect(port, config):
-    """A :class:`BridgeClient` for the board behind ``port``, after checking that it was
-    built for ``config``.
+    """The :class:`Board` behind ``port``, after checking that it was built for ``config``.
 
     Raises
     ------
@@ -41,7 +61,7 @@ def connect(port, config):
     if digest != config_digest(config):
         raise BoardMismatch(f"the board was built for another config (digest {digest:08x}, "
                             f"this config's is {config_digest(config):08x})")
-    return client
+    return Board(client, config)
 
 
 def open_serial(path, baud, *, timeout=2.0):
@@ -49,3 +69,192 @@ def open_serial(path, baud, *, timeout=2.0):
     import serial
     return serial.Serial(path, baudrate=baud, bytesize=8, parity="N", stopbits=1,
                          timeout=timeout)
+
+
+def _padded(nbytes, beat):
+    return -(-nbytes // beat) * beat
+
+
+class Board:
+    """The host tile of a board, through its bridge.
+
+    Parameters
+    ----------
+    client : BridgeClient
+    config : Config
+        The config the board was built for.
+    """
+
+    def __init__(self, client, config):
+        self.client, self.config = client, config
+        self.beat = config.host.data_width // 8
+
+    def read(self, name):
+        """The value of register ``name``."""
+        return self.client.read_regs(register(name).offset, 1)[0]
+
+    def write(self, name, value):
+        """Write ``value`` to register ``name``.
+
+        Raises
+        ------
+        BoardError
+            The register block refused the write; the message gives ``STATUS.cause``.
+        """
+        try:
+            self.client.write_regs(register(name).offset, [value])
+        except ProtocolError as error:
+            if error.status != Status.ERROR:
+                raise
+            cause = register("STATUS").unpack(self.read("STATUS"))["cause"]
+            raise BoardError(f"{name} write 0x{value:08x} refused "
+                             f"({ErrorCause(cause).name})") from None
+
+    def _settings(self, mode, in_bits=None, adc_shift=None):
+        tile = self.config.tile
+        self.write("SETTINGS", register("SETTINGS").pack(
+            mode=int(mode), in_bits=tile.in_bits if in_bits is None else in_bits,
+            adc_shift=tile.adc_shift if adc_shift is None else adc_shift))
+
+    def _check_status(self, what):
+        status = register("STATUS").unpack(self.read("STATUS"))
+        if status["error"]:
+            raise BoardError(f"{what}: the tile flagged {ErrorCause(status['cause']).name}")
+
+    def soft_reset(self):
+        """Return the datapath to idle and clear the counters, events and errors."""
+        self.write("CTRL", register("CTRL").pack(soft_reset=1))
+
+    def program(self, levels):
+        """Program cell ``levels`` (rows x physical columns) into the whole array by
+        write-verify, with the config's ``[write_verify]`` settings.
+
+        One target beat goes out per request, then the cell results it produced are read,
+        so the tile never waits on a full cell-result framer while the bridge pushes.
+
+        Returns
+        -------
+        CellResults
+            Per cell, row-major: pulses, converged and the last verify read's code.
+
+        Raises
+        ------
+        BoardError
+            A write was refused, the tile flagged an error, or a cell did not reach its
+            level (``code`` differs from the level's verify code).
+        """
+        cfg = self.config
+        levels = np.asarray(levels, np.int64)
+        shape = (cfg.tile.rows, cfg.cols_phys)
+        if levels.shape != shape:
+            raise ValueError(f"levels must be shaped {shape}, not {levels.shape}")
+        s, (rows, cols) = cfg.write_verify, shape
+        for name, fields in [
+            ("WV_TOL", dict(tol=s.tol)),
+            ("WV_SET", dict(start=s.set_start, step=s.set_step, limit=s.set_limit)),
+            ("WV_RESET", dict(start=s.reset_start, step=s.reset_step, limit=s.reset_limit)),
+            ("WV_PULSE", dict(max_pulses=s.max_pulses, width=s.pulse_width)),
+            ("WV_ROWS", dict(first=0, last=rows - 1)),
+            ("WV_COLS", dict(first=0, last=cols - 1)),
+        ]:
+            self.write(name, register(name).pack(**fields))
+        self._settings(Mode.PROGRAM)
+        self.write("CTRL", register("CTRL").pack(start=1))
+        targets = levels.reshape(-1)
+        frame = pack_targets(targets, cfg.host.data_width)
+        answers, read_beats, last = bytearray(), 0, False
+        for first in range(0, targets.size, self.beat):
+            done = min(first + self.beat, targets.size)
+            self.client.stream_write(SOURCES.index("target"),
+                                     frame[first:first + self.beat],
+                                     last=done == targets.size)
+            beats = _padded(CELL_BYTES * done, self.beat) // self.beat - read_beats
+            data, last = self.client.stream_read(SINKS.index("cell"), beats)
+            answers += data
+            read_beats += beats
+        self._check_status("programming")
+        if not last:
+            raise BoardError("programming: the cell results did not end with TLAST")
+        cells = unpack_cells(answers, targets.size, cfg.host.data_width)
+        expected = target_code(targets, bits_per_cell=cfg.tile.bits_per_cell,
+                               adc_bits=cfg.tile.adc_bits)
+        off = np.flatnonzero((cells.code != expected) | (cells.converged == 0))
+        if off.size:
+            row, col = divmod(int(off[0]), cols)
+            raise BoardError(f"programming: {off.size} of {targets.size} cells did not reach "
+                             f"their level (first: row {row}, physical column {col})")
+        return cells
+
+    def compute(self, X, *, in_bits=None, adc_shift=None):
+        """Results of the input vectors ``X`` (one batch: TLAST after the last vector).
+
+        Vectors go out ``INPUT_FIFO_VECTORS`` at a time, the most the tile's input FIFO
+        takes whatever its output waits for; their results are read before the next.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64, shaped (N, cols).
+
+        Raises
+        ------
+        BoardError
+            SETTINGS refused, the tile flagged an error, or the batch's last result came
+            without TLAST.
+        """
+        cfg, width = self.config, self.config.host.data_width
+        X = np.asarray(X, np.int64)
+        self._settings(Mode.COMPUTE, in_bits, adc_shift)
+        frame = pack_vectors(X, cfg.tile.in_bits, width)
+        in_bytes = len(frame) // len(X)
+        out_beats = _padded(cfg.tile.cols * -(-cfg.result_width // 8), self.beat) // self.beat
+        answers, last = bytearray(), False
+        for first in range(0, len(X), INPUT_FIFO_VECTORS):
+            n = min(INPUT_FIFO_VECTORS, len(X) - first)
+            self.client.stream_write(SOURCES.index("in"),
+                                     frame[first * in_bytes:(first + n) * in_bytes],
+                                     last=first + n == len(X))
+            data, last = self.client.stream_read(SINKS.index("out"), n * out_beats)
+            answers += data
+        self._check_status("compute")
+        if not last:
+            raise BoardError("compute: the batch's last result came without TLAST")
+        return unpack_vectors(answers, cfg.result_width, cfg.tile.cols, width)
+
+
+def run_weights(board, W, batches):
+    """Program weights ``W`` into ``board`` by write-verify, then compute every batch.
+
+    Parameters
+    ----------
+    board : Board
+    W : array (rows, cols) of int
+    batches : list of arrays (N, rows) of int
+
+    Returns
+    -------
+    (list of numpy.ndarray, CellResults, dict)
+        The results of each batch, the per-cell programming results, and a report: cells
+        programmed, pulses, vectors, the tile's PULSE_COUNT and MVM_COUNT, and the wall
+        times of programming and compute.
+    """
+    board.soft_reset()
+    start = time.perf_counter()
+    cells = board.program(weight_levels(W, board.config))
+    program_s = time.perf_counter() - start
+    pulse_count = board.read("PULSE_COUNT")
+    start = time.perf_counter()
+    results = [board.compute(X) for X in batches]
+    compute_s = time.perf_counter() - start
+    vectors = sum(len(X) for X in batches)
+    report = {
+        "cells": int(cells.pulses.size),
+        "pulses": int(cells.pulses.sum()),
+        "pulse_count": pulse_count,
+        "vectors": vectors,
+        "mvm_count": board.read("MVM_COUNT"),
+        "program_s": round(program_s, 3),
+        "compute_s": round(compute_s, 3),
+        "mvm_per_s": round(vectors / compute_s, 1) if compute_s else None,
+    }
+    return results, cells, report
