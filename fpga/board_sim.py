@@ -1,14 +1,22 @@
 """Co-simulation of the board core in Verilator, driven over its serial lines by the host
-code of ``cimtile fpga run`` (see :mod:`cimtile.fpga.board_tb`)."""
+code of ``cimtile fpga run`` (see :mod:`cimtile.fpga.board_tb`): in the simulation's own
+process (:func:`simulate_board`), or from another through a pseudo-terminal
+(:func:`board_on_pty`)."""
 
+import contextlib
 import json
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 
-from ..tb.runner import run_testbench
+from ..tb.runner import SimulationError, run_testbench
 from .top import CORE_TOP, core_verilog
 
-__all__ = ["simulate_board"]
+__all__ = ["simulate_board", "board_on_pty"]
 
 TB_MODULE = "cimtile.fpga.board_tb"
 
@@ -31,3 +39,52 @@ def simulate_board(cfg, W, batches, *, divisor=8, timeout=4096, verbose=False):
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, top=top, verbose=verbose)
     out["report"] = json.loads(str(out["report"]))
     return out, build_s, wall_s
+
+
+@contextlib.contextmanager
+def board_on_pty(cfg, *, divisor=8, timeout=4096, start_timeout=600.0):
+    """The simulated board core of ``cfg`` behind a pseudo-terminal, for serial clients
+    such as ``cimtile fpga run --port``.
+
+    The simulation runs in a thread for as long as the ``with`` block lasts.
+
+    Yields
+    ------
+    str
+        The pseudo-terminal's path.
+
+    Raises
+    ------
+    SimulationError
+        The simulation ended with an error, or did not offer its terminal within
+        ``start_timeout`` seconds (it builds first if needed).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="cimtile-board-pty-"))
+    top = (lambda config: core_verilog(config, divisor=divisor, timeout=timeout), CORE_TOP)
+    failure = []
+
+    def simulate():
+        try:
+            run_testbench(cfg, TB_MODULE, {"divisor": np.array(divisor),
+                                           "pty_folder": np.array(str(folder))}, top=top)
+        except Exception as error:      # re-raised in the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=simulate, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not (folder / "port").exists():
+        if failure or not thread.is_alive() or time.monotonic() > deadline:
+            (folder / "stop").touch()
+            thread.join()
+            raise (failure[0] if failure
+                   else SimulationError("the simulated board offered no terminal"))
+        time.sleep(0.1)
+    try:
+        yield (folder / "port").read_text()
+    finally:
+        (folder / "stop").touch()
+        thread.join()
+        shutil.rmtree(folder, ignore_errors=True)
+    if failure:
+        raise failure[0]

@@ -10,7 +10,9 @@ weights ``W`` and ``batches`` input batches ``X0``, ``X1``, ...; the results
 
 import json
 import os
+import tty
 from collections import deque
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -107,19 +109,56 @@ def session(port, cfg, W, batches):
     return seen
 
 
+async def serve_pty(line, folder):
+    """Serve the serial lines on a pseudo-terminal until ``folder/stop`` appears.
+
+    Its slave's path is written to ``folder/port`` once the terminal is raw (no echo, no
+    line editing), so that any serial client (``cimtile fpga run --port``) can open it.
+    """
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    ready = Path(folder) / "port"
+    ready.with_suffix(".tmp").write_text(os.ttyname(slave))
+    os.replace(ready.with_suffix(".tmp"), ready)
+    stop = Path(folder) / "stop"
+    try:
+        while not stop.exists():
+            try:
+                request = os.read(master, 4096)
+            except BlockingIOError:
+                request = b""
+            if line.received:
+                os.write(master, bytes(line.received))
+                line.received.clear()
+            if request:
+                await line.send(request)
+            else:
+                await ClockCycles(line.dut.clk, 16 * line.divisor)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 @cocotb.test()
 async def board_over_uart(dut):
     with np.load(os.environ[ENV_IN]) as data:
         cfg = parse_config(json.loads(str(data["config"])))
         divisor = int(data["divisor"])
-        W = data["W"]
-        batches = [data[f"X{i}"] for i in range(int(data["batches"]))]
+        folder = str(data["pty_folder"]) if "pty_folder" in data else None
+        if folder is None:
+            W = data["W"]
+            batches = [data[f"X{i}"] for i in range(int(data["batches"]))]
     dut.rst.value = 1
     line = UARTLine(dut, divisor)
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0
     await RisingEdge(dut.clk)
     cocotb.start_soon(line.monitor())
+    if folder is not None:
+        await serve_pty(line, folder)
+        np.savez(os.environ[ENV_OUT])
+        return
     port = SimSerial(line, timeout_cycles=200 * divisor * 10)
     results = await bridge(session)(port, cfg, W, batches)
     np.savez(os.environ[ENV_OUT], **results)
