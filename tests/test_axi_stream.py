@@ -38,6 +38,15 @@ def beats_of(frame, data_width, keep=None):
     return beats
 
 
+async def wait_until(ctx, condition, limit=2000):
+    """Tick until `condition` is true at a clock edge; fail rather than hang after `limit`."""
+    for _ in range(limit):
+        _, _, value = await ctx.tick().sample(condition)
+        if value:
+            return
+    raise AssertionError(f"waited {limit} cycles for {condition!r}")
+
+
 async def send_beats(ctx, axis, beats, rng=None, gap=0.0):
     """Drive `beats` on `axis` with random idle cycles; valid and payload held until taken."""
     for tdata, tkeep, tlast in beats:
@@ -49,7 +58,7 @@ async def send_beats(ctx, axis, beats, rng=None, gap=0.0):
             ctx.set(axis.tkeep, tkeep)
         ctx.set(axis.tlast, tlast)
         ctx.set(axis.tvalid, 1)
-        await ctx.tick().until(axis.tready)
+        await wait_until(ctx, axis.tready)
     ctx.set(axis.tvalid, 0)
 
 
@@ -60,11 +69,13 @@ def sender(axis, beats, rng=None, gap=0.0):
     return bench
 
 
-async def take(ctx, valid, ready, payload, done, rng, ready_p=1.0):
-    """Take items with random ready until done(items); check valid and payload hold while
-    stalled. Returns the payloads."""
+async def take(ctx, valid, ready, payload, done, rng, ready_p=1.0, limit=5000):
+    """Take items with random ready until done(items), failing after `limit` cycles; check
+    valid and payload hold while stalled. Returns the payloads."""
     items, stalled = [], None
-    while not done(items):
+    for _ in range(limit):
+        if done(items):
+            break
         accept = rng.random() < ready_p
         ctx.set(ready, accept)
         _, _, is_valid, value = await ctx.tick().sample(valid, payload)
@@ -76,6 +87,8 @@ async def take(ctx, valid, ready, payload, done, rng, ready_p=1.0):
             items.append(value)
         elif is_valid:
             stalled = value
+    else:
+        raise AssertionError(f"only {len(items)} items in {limit} cycles")
     ctx.set(ready, 0)
     return items
 
@@ -236,9 +249,9 @@ def test_vector_streams_move_a_beat_every_cycle(dut_class):
             for row in X:
                 ctx.set(dut.i_stream.payload, {"vector": list(row), "last": 0})
                 ctx.set(dut.i_stream.valid, 1)
-                await ctx.tick().until(dut.i_stream.ready)
+                await wait_until(ctx, dut.i_stream.ready)
             ctx.set(dut.i_stream.valid, 0)
-            await ctx.tick().until(~dut.o_axis.tvalid)
+            await wait_until(ctx, ~dut.o_axis.tvalid)
         # One cycle per beat, plus loading the first vector and seeing the stream idle.
         assert ticks[0] <= len(beats) + 2, f"{len(beats)} beats took {ticks[0]} cycles"
 
@@ -329,7 +342,9 @@ def run_beats_to_lanes(data_width, width, beats, run_length, rng, expected):
     items, events, sent = [], [], []
 
     async def consumer(ctx):
-        while len(items) < expected:
+        for _ in range(5000):
+            if len(items) == expected:
+                break
             accept = rng.random() < 0.6
             ctx.set(dut.o_stream.ready, accept)
             ctx.set(dut.last, len(items) % run_length == run_length - 1)
@@ -337,6 +352,8 @@ def run_beats_to_lanes(data_width, width, beats, run_length, rng, expected):
                                                          dut.o_stream.payload)
             if valid and accept:
                 items.append(value)
+        else:
+            raise AssertionError(f"only {len(items)} of {expected} lanes in 5000 cycles")
         ctx.set(dut.o_stream.ready, 0)
         await ctx.tick().repeat(4)
         assert sent, "the adapter stopped taking beats"
@@ -452,3 +469,184 @@ def test_lanes_to_beats_packs_cell_results_densely(data_width):
         for name in want:
             assert np.array_equal(getattr(cells, name), want[name]), name
         assert got[4 * n:] == bytes(len(got) - 4 * n), "padding must be zero"
+
+
+# -- protocol checkers -----------------------------------------------------------------------
+
+def test_rule_messages_cover_every_rule():
+    assert set(RULE_MESSAGES) == set(Rule)
+    assert rule_message(Rule.TVALID_DROPPED.value) == "TVALID dropped before TREADY"
+    with pytest.raises(ValueError, match="unknown protocol rule code 31"):
+        rule_message(31)
+
+
+def test_stream_checker_passes_a_legal_random_stream():
+    dut = AxiStreamChecker(16, keep=True)
+    rng = np.random.default_rng(11)
+    bus = dut.bus
+
+    async def bench(ctx):
+        valid = 0
+        for _ in range(400):
+            if not valid and rng.random() < 0.6:     # a new beat only after the last one left
+                valid = 1
+                ctx.set(bus.tdata, int(rng.integers(0, 1 << 16)))
+                ctx.set(bus.tkeep, int(rng.integers(0, 4)))
+                ctx.set(bus.tlast, int(rng.integers(0, 2)))
+            ctx.set(bus.tvalid, valid)
+            ready = int(rng.random() < 0.5)
+            ctx.set(bus.tready, ready)
+            await ctx.tick()
+            valid &= not ready
+            if not valid:                            # an idle bus may show anything
+                ctx.set(bus.tdata, int(rng.integers(0, 1 << 16)))
+        await ctx.tick()
+        assert ctx.get(dut.violation) == 0, rule_message(ctx.get(dut.rule))
+
+    run(dut, bench)
+
+
+@pytest.mark.parametrize("rule, member, value", [
+    (Rule.TVALID_DROPPED, "tvalid", 0), (Rule.TDATA_CHANGED, "tdata", 0x1235),
+    (Rule.TKEEP_CHANGED, "tkeep", 1), (Rule.TLAST_CHANGED, "tlast", 0)])
+def test_stream_checker_flags_each_rule(rule, member, value):
+    dut = AxiStreamChecker(16, keep=True)
+    bus = dut.bus
+
+    async def bench(ctx):
+        for name, v in dict(tdata=0x1234, tkeep=3, tlast=1, tvalid=1, tready=0).items():
+            ctx.set(getattr(bus, name), v)
+        await ctx.tick().repeat(3)                   # a long stall is legal
+        assert ctx.get(dut.violation) == 0
+        ctx.set(getattr(bus, member), value)
+        await ctx.tick()
+        ctx.set(bus.tvalid, 0)                       # later breaks must not override the first
+        await ctx.tick().repeat(2)
+        assert ctx.get(dut.violation) == 1
+        assert ctx.get(dut.rule) == rule
+
+    run(dut, bench)
+
+
+class LegalAxiLite:
+    """A random, legal AXI4-Lite manager and subordinate pair, stepped once per cycle."""
+
+    CHANNELS = {"aw": ("awaddr", "awprot"), "w": ("wdata", "wstrb"), "b": ("bresp",),
+                "ar": ("araddr", "arprot"), "r": ("rdata", "rresp")}
+    WIDTHS = {"awaddr": 12, "awprot": 3, "wdata": 32, "wstrb": 4, "bresp": 2,
+              "araddr": 12, "arprot": 3, "rdata": 32, "rresp": 2}
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.valid = dict.fromkeys(self.CHANNELS, 0)
+        self.accepted = dict.fromkeys(self.CHANNELS, 0)
+
+    def _may_raise(self, ch):
+        a = self.accepted
+        return {"aw": a["aw"] - a["b"] < 3, "w": a["w"] - a["b"] < 3,
+                "b": min(a["aw"], a["w"]) > a["b"], "ar": a["ar"] - a["r"] < 3,
+                "r": a["ar"] > a["r"]}[ch]
+
+    async def step(self, ctx, bus):
+        ready = {}
+        for ch, fields in self.CHANNELS.items():
+            if not self.valid[ch] and self._may_raise(ch) and self.rng.random() < 0.5:
+                self.valid[ch] = 1
+                for name in fields:
+                    ctx.set(getattr(bus, name), int(self.rng.integers(0, 1 << self.WIDTHS[name])))
+            ready[ch] = int(self.rng.random() < 0.5)
+            ctx.set(getattr(bus, f"{ch}valid"), self.valid[ch])
+            ctx.set(getattr(bus, f"{ch}ready"), ready[ch])
+        await ctx.tick()
+        for ch in self.CHANNELS:
+            if self.valid[ch] and ready[ch]:
+                self.valid[ch] = 0
+                self.accepted[ch] += 1
+
+
+def test_axi_lite_checker_passes_legal_random_traffic():
+    dut = AxiLiteChecker()
+    traffic = LegalAxiLite(np.random.default_rng(12))
+
+    async def bench(ctx):
+        for _ in range(600):
+            await traffic.step(ctx, dut.bus)
+        assert traffic.accepted["b"] > 20 and traffic.accepted["r"] > 20
+        assert ctx.get(dut.violation) == 0, rule_message(ctx.get(dut.rule))
+
+    run(dut, bench)
+
+
+async def request_write_and_read(ctx, bus):
+    """Accept one write address, write data and read address, so responses are legal."""
+    for ch in ("aw", "w", "ar"):
+        ctx.set(getattr(bus, f"{ch}valid"), 1)
+        ctx.set(getattr(bus, f"{ch}ready"), 1)
+    await ctx.tick()
+    for ch in ("aw", "w", "ar"):
+        ctx.set(getattr(bus, f"{ch}valid"), 0)
+        ctx.set(getattr(bus, f"{ch}ready"), 0)
+
+
+@pytest.mark.parametrize("ch", ["aw", "w", "b", "ar", "r"])
+@pytest.mark.parametrize("breach", ["dropped", "changed"])
+def test_axi_lite_checker_flags_each_channel_rule(ch, breach):
+    dut = AxiLiteChecker()
+    bus = dut.bus
+    field = LegalAxiLite.CHANNELS[ch][0]
+    expected = Rule[f"{ch.upper()}_{'VALID_DROPPED' if breach == 'dropped' else 'PAYLOAD_CHANGED'}"]
+
+    async def bench(ctx):
+        await request_write_and_read(ctx, bus)
+        ctx.set(getattr(bus, field), 1)
+        ctx.set(getattr(bus, f"{ch}valid"), 1)
+        await ctx.tick().repeat(2)
+        assert ctx.get(dut.violation) == 0, rule_message(ctx.get(dut.rule))
+        if breach == "dropped":
+            ctx.set(getattr(bus, f"{ch}valid"), 0)
+        else:
+            ctx.set(getattr(bus, field), 2)
+        await ctx.tick().repeat(2)
+        assert ctx.get(dut.violation) == 1
+        assert ctx.get(dut.rule) == expected, rule_message(ctx.get(dut.rule))
+
+    run(dut, bench)
+
+
+@pytest.mark.parametrize("requests, response, rule", [
+    ((), "b", Rule.B_WITHOUT_REQUEST), (("aw",), "b", Rule.B_WITHOUT_REQUEST),
+    (("w",), "b", Rule.B_WITHOUT_REQUEST), (("aw", "w"), "r", Rule.R_WITHOUT_REQUEST)])
+def test_axi_lite_checker_flags_responses_without_requests(requests, response, rule):
+    dut = AxiLiteChecker()
+    bus = dut.bus
+
+    async def bench(ctx):
+        for ch in requests:
+            ctx.set(getattr(bus, f"{ch}valid"), 1)
+            ctx.set(getattr(bus, f"{ch}ready"), 1)
+        await ctx.tick()
+        for ch in requests:
+            ctx.set(getattr(bus, f"{ch}valid"), 0)
+        ctx.set(getattr(bus, f"{response}valid"), 1)
+        ctx.set(getattr(bus, f"{response}ready"), 1)
+        await ctx.tick().repeat(2)
+        assert ctx.get(dut.violation) == 1
+        assert ctx.get(dut.rule) == rule
+
+    run(dut, bench)
+
+
+def test_checker_watches_a_bus_it_does_not_drive():
+    top = Module()
+    axis = AxiStreamSignature(8, keep=False).create()
+    top.submodules.checker = checker = AxiStreamChecker(8, keep=False)
+    checker.watch(top, axis)
+
+    async def bench(ctx):
+        ctx.set(axis.tvalid, 1)
+        await ctx.tick()
+        ctx.set(axis.tvalid, 0)
+        await ctx.tick().repeat(2)
+        assert ctx.get(checker.rule) == Rule.TVALID_DROPPED
+
+    run(top, bench)
