@@ -126,7 +126,8 @@ def build_bitstream(board, top, build_dir, *, name="cimtile", seed=1):
     -------
     report : dict
         ``board``, ``device``, ``lut``/``ff``/``bram``/``dsp`` used (and ``*_available``),
-        ``fmax_mhz``, ``clock_mhz``, ``timing_met``, ``build_s`` and ``bitstream`` (path).
+        ``fmax_mhz``, ``clock_mhz``, ``timing_met``, ``elaborate_s`` (Amaranth to RTLIL),
+        ``build_s`` (synthesis, place and route, packing) and ``bitstream`` (path).
 
     Raises
     ------
@@ -137,10 +138,12 @@ def build_bitstream(board, top, build_dir, *, name="cimtile", seed=1):
     """
     build_dir = Path(build_dir)
     platform = board.platform()
+    start = time.monotonic()
     plan = platform.build(top, name=name, do_build=False,
                           nextpnr_opts=f"--report {name}.report.json --seed {seed} "
                                        "--timing-allow-fail")
     plan.extract(build_dir)
+    elaborate_s = time.monotonic() - start
     start = time.monotonic()
     proc = subprocess.run(["sh", f"{plan.script}.sh"], cwd=build_dir,
                           env=tool_environment(board.tools),
@@ -181,6 +184,7 @@ def build_bitstream(board, top, build_dir, *, name="cimtile", seed=1):
         "fmax_mhz": round(fmax["achieved"], 2),
         "clock_mhz": round(clock_mhz, 3),
         "timing_met": fmax["achieved"] >= clock_mhz,
+        "elaborate_s": round(elaborate_s, 1),
         "build_s": round(build_s, 1),
         "bitstream": str(build_dir / f"{name}.{board.bitstream}"),
     }

@@ -2,14 +2,19 @@
 not fit."""
 
 import json
+from pathlib import Path
 
 import pytest
 from amaranth.hdl import Cat, Elaboratable, Module, Signal
 from amaranth.lib import wiring
 
+import cimtile.fpga
 from cimtile.fpga.build import BOARDS, FitError, build_bitstream, parse_utilisation
 from cimtile.fpga.toolchain import TOOLS, tool_environment
 from cimtile.fpga.uart import UARTRx, UARTTx
+from test_cli import run
+
+ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 
 # iCE40 UP5K configuration image size, fixed by the device (icepack output).
 UP5K_BIN_BYTES = 104090
@@ -83,3 +88,18 @@ def test_design_that_does_not_fit_names_the_resource(tmp_path):
     with pytest.raises(FitError, match=r"^design does not fit iCE40UP5K: \d+ logic cells "
                                        r"\(ICESTORM_LC\) needed, 5280 available$"):
         build_bitstream(BOARDS["icebreaker"], ShiftRegisters(100, 60), tmp_path)
+
+
+def test_icebreaker_board_builds_and_meets_timing(tmp_path):
+    """The whole board (bridge, host tile, crossbar emulator) for the iCEBreaker config,
+    through the command line as users build it."""
+    proc = run("fpga", "build", "--board", "icebreaker", "--config", ICEBREAKER,
+               "--out", tmp_path / "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report == json.loads(proc.stdout)
+    assert (tmp_path / "out" / report["bitstream"]).stat().st_size == UP5K_BIN_BYTES
+    assert report["timing_met"] and report["fmax_mhz"] >= report["clock_mhz"] == 12.0
+    # The emulator's cell levels sit in block RAM; the logic fits with room to spare.
+    assert report["bram"] > 0
+    assert 0 < report["lut"] < report["lut_available"] == 5280
