@@ -1,12 +1,14 @@
 """The board core (bridge, host tile, crossbar emulator) in Verilator, driven over its UART
 lines by the host code of ``cimtile fpga run``."""
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import cimtile.fpga
-from cimtile.config import load_config
+from cimtile.config import load_config, parse_config
 from cimtile.fpga.board_sim import simulate_board
 from cimtile.golden import golden_mvm
 from cimtile.mapping import random_operands, weight_levels
@@ -14,9 +16,31 @@ from cimtile.regmap import ID_VALUE, register
 
 ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 
+# 64-bit streams, as the reference tile's (ULX3S build): two cells per result beat, eight
+# target levels per target beat; three columns per ADC leave the last ADC one column short.
+WIDE = """\
+[tile]
+rows = 12
+cols = 3
+in_bits = 4
+w_bits = 5
+bits_per_cell = 2
+adc_bits = 6
+adc_shift = 0
+cols_per_adc = 3
 
-def test_board_programs_weights_and_computes_batches_over_uart():
-    cfg = load_config(ICEBREAKER)
+[timing]
+t_settle = 1
+t_adc = 5
+
+[host]
+data_width = 64
+"""
+
+
+@pytest.mark.parametrize("cfg", [load_config(ICEBREAKER), parse_config(tomllib.loads(WIDE))],
+                         ids=["icebreaker", "wide"])
+def test_board_programs_weights_and_computes_batches_over_uart(cfg):
     rng = np.random.default_rng(6)
     W, X = random_operands(cfg, 13, rng)
     # Extreme weights and inputs too: every level, every sign.
