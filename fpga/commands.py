@@ -4,9 +4,9 @@ and inputs through a board's UART bridge).
 Errors end with one line on stderr, ``cimtile: error: <message>``: status 2 for unusable
 input, including a design that does not fit the device (naming the resource), a serial port
 that cannot be opened, where no bridge answers, or whose board was built for another config;
-status 1 for a toolchain
-failure or missed timing (the bitstream and report are still written then), a board that
-fails mid-run, or results that differ from the golden model (written all the same).
+status 1 for a toolchain failure or missed timing (the bitstream and report are still
+written then), a board that fails mid-run, or results that differ from the golden model
+(written all the same).
 """
 
 import json
