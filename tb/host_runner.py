@@ -54,7 +54,11 @@ class Op:
 
     @staticmethod
     def program(levels, cells, budget):
-        return dict(op="program", levels=levels, cells=cells, budget=budget)
+        """After CTRL.start: check STATUS for a refusal, then send the target levels (array
+        name, or None in read-back mode) and collect the per-cell results."""
+        status = register("STATUS")
+        return dict(op="program", levels=levels, cells=cells, budget=budget,
+                    status_offset=status.offset, error_mask=status.pack(error=1))
 
     @staticmethod
     def soft_reset_after(requests, ctrl_offset, value, budget):
@@ -239,6 +243,8 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     if refused:
         raise SimulationError(f"{len(refused)} register writes refused while programming")
     runs_played = [record for op, record in zip(ops, played.records) if op["op"] == "program"]
+    if any(record["refused"] for record in runs_played):
+        raise SimulationError("the tile refused the write-verify settings")
     if any(record["timeout"] for record in runs_played):
         raise SimulationError("programming did not finish within its cycle budget")
     return ProgramRun(

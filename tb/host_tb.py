@@ -153,8 +153,12 @@ class HostBench:
             return {"timeout": True}
         return {"timeout": False, "data": np.frombuffer(bytes(frame.tdata), np.uint8)}
 
-    async def op_program(self, levels, cells, budget):
-        """Send the target levels of `cells` cells; collect their per-cell results."""
+    async def op_program(self, levels, cells, budget, status_offset, error_mask):
+        """After a start: unless STATUS shows the start refused, send the target levels of
+        `cells` cells and collect their per-cell results."""
+        status = await self.op_read(status_offset)
+        if status["value"] & error_mask:
+            return {"timeout": False, "refused": True, "status": status["value"]}
         width = self.cfg.host.data_width
         if levels is not None:
             await self.targets.send(AxiStreamFrame(pack_targets(self.arrays[levels], width)))
@@ -162,7 +166,7 @@ class HostBench:
         if frame is None:
             return {"timeout": True}
         result = unpack_cells(bytes(frame.tdata), cells, width)
-        return {"timeout": False, **result._asdict()}
+        return {"timeout": False, "refused": False, **result._asdict()}
 
     async def op_soft_reset_after(self, requests, ctrl_offset, value, budget):
         """Soft-reset once `requests` analog requests have been answered."""

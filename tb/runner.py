@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ["CLOCK_PERIOD_NS", "LINT_WAIVERS", "BuildError", "SimulationError", "Scenario",
            "SimResult", "cache_root", "waves_format", "build", "lint", "run_testbench",
-           "simulate", "ProgramRun", "program"]
+           "simulate", "simulate_tile", "ProgramRun", "program", "program_tile"]
 
 #: Top module of the simulation: the tile (``cim_tile``) and the process that clocks it.
 TOPLEVEL = "cim_tile_sim"
@@ -510,9 +510,11 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False, top=
     return out, build_s, wall_s
 
 
-def simulate(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conductances=None,
-             waves=None, verbose=False):
-    """Co-simulate the tile of `cfg` holding weights `W` on every row of `X`.
+def simulate_tile(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conductances=None,
+                  waves=None, verbose=False):
+    """Co-simulate the bare tile core (its native stream ports, no host interface) holding
+    weights `W` on every row of `X`: the block-level test of the periphery, with per-vector
+    timing and a hard reset in mid-run.
 
     Parameters
     ----------
@@ -581,9 +583,9 @@ class ProgramRun:
     wall_s: float
 
 
-def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
-            waves=None, verbose=False):
-    """Co-simulate the tile programming target `levels` into a memdiode array.
+def program_tile(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
+                 waves=None, verbose=False):
+    """Co-simulate the bare tile core programming target `levels` into a memdiode array.
 
     Parameters
     ----------
@@ -620,3 +622,43 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
                       conductance=out["conductance"], reads=int(out["reads"]),
                       pulses_applied=int(out["pulses_applied"]), build_s=build_s,
                       wall_s=wall_s)
+
+
+def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
+             adc_shift=None, frame_vectors=1, waves=None, verbose=False):
+    """Co-simulate the tile of `cfg` holding weights `W` on every row of `X`, driven only
+    through its AXI4-Lite and AXI4-Stream ports (see :func:`cimtile.tb.host_runner.simulate`).
+
+    `scenario` gives the seed, random input gaps and output back-pressure, and whether a
+    mismatch with the golden model fails the run (``strict``). A mid-run reset is a
+    :func:`simulate_tile` scenario.
+
+    Raises
+    ------
+    ValueError
+        If the scenario asks for a mid-run reset.
+    BuildError, SimulationError
+    """
+    from .host_runner import simulate as host_simulate
+    if scenario.reset_after_requests >= 0:
+        raise ValueError("a mid-run reset scenario runs on the bare tile: use simulate_tile")
+    s = scenario
+    pauses = ((s.in_gap_prob, s.in_gap_max, s.out_stall_prob, s.out_stall_max)
+              if s.in_gap_prob or s.out_stall_prob else None)
+    result = host_simulate(cfg, W, X, seed=s.seed, conductances=conductances, in_bits=in_bits,
+                           adc_shift=adc_shift, frame_vectors=frame_vectors, pauses=pauses,
+                           waves=waves, verbose=verbose)
+    if s.strict and result.golden_mismatches:
+        raise SimulationError(f"{result.golden_mismatches} result vectors differ from the "
+                              f"golden model")
+    return result
+
+
+def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
+            waves=None, verbose=False):
+    """Co-simulate programming target `levels` into a memdiode array through the tile's
+    AXI ports (see :func:`cimtile.tb.host_runner.program`); arguments and result as for
+    :func:`program_tile`."""
+    from .host_runner import program as host_program
+    return host_program(cfg, levels, faults=faults, settings=settings, rect=rect, runs=runs,
+                        seed=seed, waves=waves, verbose=verbose)

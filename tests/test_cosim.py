@@ -14,7 +14,7 @@ from cimtile.config import parse_config, reference_config
 from cimtile.golden import golden_mvm
 from cimtile.hdl import tile
 from cimtile.tb import runner
-from cimtile.tb.runner import Scenario, simulate
+from cimtile.tb.runner import Scenario, simulate_tile
 
 # Together they span rows 1..128, cols 1..16, in_bits 1..8, w_bits 2..8, bits_per_cell 1..4,
 # adc_bits 1..10, adc_shift 0..3 and cols_per_adc 1..8; the first three are lossless.
@@ -98,7 +98,7 @@ def test_steady_state(name):
     analog_cycles_per_mvm."""
     cfg = make_config(name)
     W, X = random_problem(cfg, vectors_for(cfg), seed=1)
-    result = simulate(cfg, W, X, scenario=Scenario(seed=1))
+    result = simulate_tile(cfg, W, X, scenario=Scenario(seed=1))
     check_exact(cfg, W, X, result.Y, seed=1)
     # The corner vectors make a lossy ADC round or clip somewhere.
     assert cfg.lossless or not np.array_equal(result.Y, X @ W)
@@ -116,7 +116,7 @@ def test_gaps_and_back_pressure(name):
     W, X = random_problem(cfg, vectors_for(cfg), seed=2)
     scenario = Scenario(seed=2, in_gap_prob=0.4, in_gap_max=cfg.analog_cycles_per_mvm + 3,
                         out_stall_prob=0.5, out_stall_max=2 * cfg.analog_cycles_per_mvm + 3)
-    result = simulate(cfg, W, X, scenario=scenario)
+    result = simulate_tile(cfg, W, X, scenario=scenario)
     check_exact(cfg, W, X, result.Y, seed=2)
     # Gaps and stalls of up to two MVMs must have slowed the tile down at least once.
     assert np.max(np.diff(result.out_cycles)) > cfg.analog_cycles_per_mvm
@@ -135,7 +135,7 @@ def test_reset_mid_computation(name):
     # the output stalled long enough that earlier results are still inside the tile.
     scenario = Scenario(seed=3, reset_after_requests=2 * in_bits + in_bits // 2 + 1,
                         out_stall_prob=1.0, out_stall_max=4 * cfg.analog_cycles_per_mvm)
-    result = simulate(cfg, W, X, scenario=scenario, X_after_reset=X_after)
+    result = simulate_tile(cfg, W, X, scenario=scenario, X_after_reset=X_after)
     assert result.stale_outputs == 0
     assert len(result.Y) <= 2
     assert np.array_equal(result.Y, golden_mvm(cfg, W, X, 3)[:len(result.Y)])
@@ -146,7 +146,7 @@ def test_seeded_runs_agree_with_the_golden_model_for_each_seed():
     cfg = make_config("rounding")
     W, X = random_problem(cfg, 8, seed=5)
     for seed in (0, 7):
-        result = simulate(cfg, W, X, scenario=Scenario(seed=seed))
+        result = simulate_tile(cfg, W, X, scenario=Scenario(seed=seed))
         check_exact(cfg, W, X, result.Y, seed=seed)
 
 

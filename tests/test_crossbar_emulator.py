@@ -18,7 +18,7 @@ from cimtile.hdl.crossbar_emulator import CrossbarEmulator, emulator_geometry
 from cimtile.hdl.write_verify import target_code
 from cimtile.mapping import random_operands, weight_levels
 from cimtile.tb.emulator_runner import simulate_emulator
-from cimtile.tb.runner import Scenario, simulate
+from cimtile.tb.runner import Scenario, simulate_tile
 
 
 def make_config(rows, cols, in_bits, w_bits, bits_per_cell, adc_bits, adc_shift,
@@ -201,7 +201,7 @@ def test_all_rtl_tile_equals_the_co_simulation_cycle_for_cycle():
     cfg = RTL_CONFIGS["lossy"]
     W, X = random_problem(cfg, 20, seed=11)
     emulated = simulate_emulator(cfg, W, X)
-    cosim = simulate(cfg, W, X)
+    cosim = simulate_tile(cfg, W, X)
     assert np.array_equal(emulated.Y, cosim.Y)
     assert np.array_equal(emulated.out_cycles - emulated.in_cycles[0],
                           cosim.out_cycles - cosim.in_cycles[0])
