@@ -45,6 +45,16 @@ class Op:
                     budget=budget)
 
     @staticmethod
+    def send(x, frame_vectors):
+        """Queue array `x` as frames without waiting (see :meth:`collect`)."""
+        return dict(op="send", x=x, frame_vectors=frame_vectors)
+
+    @staticmethod
+    def collect(frames, budget):
+        """Receive `frames` result frames (``Y``, ``frame_vectors``)."""
+        return dict(op="collect", frames=frames, budget=budget)
+
+    @staticmethod
     def send_raw(data, tkeep, budget):
         return dict(op="send_raw", data=data, tkeep=tkeep, budget=budget)
 

@@ -140,9 +140,35 @@ class HostBench:
                 "frame_vectors": [len(r) for r in received],
                 "timeout": len(received) < len(frames)}
 
+    async def op_send(self, x, frame_vectors):
+        """Queue `x` as frames on the input stream and go on at once."""
+        X = self.arrays[x]
+        for i in range(0, len(X), frame_vectors):
+            self.source.send_nowait(AxiStreamFrame(pack_vectors(
+                X[i:i + frame_vectors], self.cfg.tile.in_bits, self.cfg.host.data_width)))
+        return {}
+
+    async def op_collect(self, frames, budget):
+        """Receive `frames` result frames (null beats dropped); stop early on a timeout."""
+        received, lengths = [], []
+        for _ in range(frames):
+            frame = await self.within(self.sink.recv(compact=True), budget)
+            if frame is None:
+                break
+            data = bytes(frame.tdata)
+            Y = (unpack_vectors(data, self.cfg.result_width, self.cfg.tile.cols,
+                                self.cfg.host.data_width) if data
+                 else np.zeros((0, self.cfg.tile.cols), np.int64))
+            received.append(Y)
+            lengths.append(len(Y))
+        Y = (np.concatenate(received) if received
+             else np.zeros((0, self.cfg.tile.cols), np.int64))
+        return {"Y": Y, "frame_vectors": lengths, "timeout": len(lengths) < frames}
+
     async def op_send_raw(self, data, tkeep, budget):
         """One frame of raw bytes (with a per-byte TKEEP) on the input stream."""
-        frame = AxiStreamFrame(bytes(self.arrays[data]), tkeep=list(self.arrays[tkeep]))
+        frame = AxiStreamFrame(bytes(self.arrays[data]),
+                               tkeep=[int(k) for k in self.arrays[tkeep]])
         await self.within(self.source.send(frame), budget)
         await self.within(self.source.wait(), budget)
         return {}
