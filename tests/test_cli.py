@@ -223,3 +223,33 @@ def test_sim_end_to_end(work):
     assert report["build_s"] >= 0 and report["wall_s"] > 0
     assert report["mvm_per_s"] == pytest.approx(5 / report["wall_s"], rel=0.05)
     assert (work / "tile.vcd").read_text().startswith("$version")
+
+
+def test_sim_at_a_lower_run_time_precision(work):
+    X = np.random.default_rng(2).integers(-2, 2, (4, 12))
+    np.save(work / "X2.npy", X)
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X2.npy",
+               "--out", "Y.npy", "--in-bits", "2", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["in_bits"] == 2 and report["analog_cycles_per_mvm"] == 2 * (2 + 3 * 2)
+    assert np.array_equal(np.load(work / "Y.npy"), X @ np.load(work / "W.npy"))
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--in-bits", "0"], "--in-bits must be in 1..4"),
+    (["--in-bits", "5"], "--in-bits must be in 1..4"),
+    (["--adc-shift", "99"], "--adc-shift must be in 0.."),
+    (["--in-bits", "2", "--backend", "emulator"], "--in-bits and --adc-shift need"),
+])
+def test_sim_refuses_bad_run_time_settings(work, args, fragment):
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", *args, cwd=work)
+    assert_bad_input(proc, fragment)
+    assert not (work / "Y.npy").exists()
+
+
+def test_sim_refuses_inputs_wider_than_the_run_time_precision(work):
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--in-bits", "2", cwd=work)
+    assert_bad_input(proc, "X.npy", "inputs")

@@ -184,10 +184,27 @@ def _cmd_golden(args):
         _print_json(report)
 
 
+def _run_time(cfg, args):
+    """The config at the run-time settings asked for (`--in-bits`, `--adc-shift`)."""
+    in_bits = cfg.tile.in_bits if args.in_bits is None else args.in_bits
+    adc_shift = cfg.tile.adc_shift if args.adc_shift is None else args.adc_shift
+    if not 1 <= in_bits <= cfg.tile.in_bits:
+        raise InputError(f"--in-bits must be in 1..{cfg.tile.in_bits} (the tile's maximum), "
+                         f"not {in_bits}")
+    if not 0 <= adc_shift <= cfg.adc_shift_max:
+        raise InputError(f"--adc-shift must be in 0..{cfg.adc_shift_max} (the tile's "
+                         f"maximum), not {adc_shift}")
+    if (in_bits, adc_shift) != (cfg.tile.in_bits, cfg.tile.adc_shift) \
+            and args.backend != "cosim":
+        raise InputError("--in-bits and --adc-shift need --backend cosim")
+    return in_bits, adc_shift
+
+
 def _cmd_sim(args):
     cfg = load_config(args.config)
+    in_bits, adc_shift = _run_time(cfg, args)
     W = _load_weights(args.weights, cfg)
-    X = _load_inputs(args.inputs, cfg)
+    X = _load_inputs(args.inputs, cfg.replace(in_bits=in_bits))
     _check_outputs((args.out, "--out"), (args.report, "--report"))
     if args.waves is not None:
         try:
@@ -215,8 +232,11 @@ def _cmd_sim(args):
         if args.programmed is not None:
             cfg, conductances = _load_programmed(args.programmed, cfg)
         result = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
-                          conductances=conductances, waves=args.waves, verbose=args.verbose)
-    report = {"backend": args.backend} | _report(cfg, result) | error_metrics(result.Y, X, W)
+                          conductances=conductances, in_bits=in_bits, adc_shift=adc_shift,
+                          waves=args.waves, verbose=args.verbose)
+    at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
+    report = ({"backend": args.backend, "in_bits": in_bits, "adc_shift": adc_shift}
+              | _report(at, result) | error_metrics(result.Y, X, W))
     with _AtomicWrites() as writes:
         writes.stage(args.out, lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
@@ -473,6 +493,10 @@ def _parser():
     p.add_argument("--waves", metavar="FILE.fst", help="record a waveform (FST, or VCD "
                    "for a .vcd name)")
     p.add_argument("--seed", type=int, default=0, help="analog model seed (default 0)")
+    p.add_argument("--in-bits", type=int, metavar="N", help="run-time input precision, "
+                   "written to the SETTINGS register (default: [tile] in_bits)")
+    p.add_argument("--adc-shift", type=int, metavar="N", help="run-time ADC range select "
+                   "(default: [tile] adc_shift)")
     p.add_argument("--programmed", metavar="S.npz", help="cells hold the conductances "
                    "that cimtile program --state wrote, not the ideal levels")
     p.add_argument("--backend", choices=("cosim", "emulator"), default="cosim",
