@@ -178,8 +178,18 @@ def test_sim_refuses_unknown_waveform_format(work):
     assert not (work / "Y.npy").exists()
 
 
+def test_verilog_host_top(work):
+    proc = run("verilog", "--config", "small.toml", "-o", "host.v", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    text = (work / "host.v").read_text()
+    assert "module cim_host(" in text
+    for port in ("s_axil__awaddr", "s_axil__rresp", "s_axis_in__tkeep", "m_axis_out__tlast",
+                 "s_axis_target__tdata", "m_axis_cell__tvalid", "irq", "analog__adc_shift"):
+        assert port in text
+
+
 def test_verilog(work):
-    proc = run("verilog", "--config", "small.toml", "-o", "tile.v", cwd=work)
+    proc = run("verilog", "--config", "small.toml", "-o", "tile.v", "--top", "tile", cwd=work)
     assert proc.returncode == 0, proc.stderr
     text = (work / "tile.v").read_text()
     assert "module cim_tile(" in text

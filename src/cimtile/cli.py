@@ -149,10 +149,11 @@ def _print_json(data):
 
 
 def _cmd_verilog(args):
+    from .hdl.host import host_verilog
     from .hdl.tile import verilog_source
     cfg = load_config(args.config)
     _check_writable(args.output, "-o")
-    text = verilog_source(cfg)
+    text = (host_verilog if args.top == "host" else verilog_source)(cfg)
     with _AtomicWrites() as writes:
         writes.stage(args.output, lambda file: file.write(text.encode()))
 
@@ -463,9 +464,12 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
 
-    p = commands.add_parser("verilog", help="write the tile's Verilog (module cim_tile)")
+    p = commands.add_parser("verilog", help="write the tile's Verilog")
     p.add_argument("--config", required=True, metavar="CFG.toml")
     p.add_argument("-o", "--output", required=True, metavar="tile.v")
+    p.add_argument("--top", choices=("host", "tile"), default="host",
+                   help="host: the tile behind AXI4-Lite and AXI4-Stream (module cim_host, "
+                   "default); tile: the bare tile core (module cim_tile)")
     p.set_defaults(run=_cmd_verilog)
 
     p = commands.add_parser("regmap", help="the host register map as Markdown or a C header")

@@ -241,9 +241,11 @@ class Config:
     @property
     def adc_shift_max(self):
         """Largest run-time adc_shift: the configured one, or the smallest at which the largest
-        column count no longer clips, if larger. A coarser step would only lose precision."""
+        column count no longer clips (at most 16), if larger. A coarser step would only lose
+        precision."""
         count = self.tile.rows * self.max_level
-        cover = next(s for s in range(64) if (2 * self.max_code + 1) << s > 2 * count)
+        cover = next(s for s in range(17) if (2 * self.max_code + 1) << s > 2 * count
+                     or s == 16)
         return max(self.tile.adc_shift, cover)
 
     @property
