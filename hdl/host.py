@@ -1,7 +1,7 @@
 """The tile as an SoC peripheral: AXI4-Lite registers and AXI4-Stream data around the tile."""
 
 from amaranth.back import verilog
-from amaranth.hdl import Cat, Const, Module, ResetInserter
+from amaranth.hdl import Cat, Module, ResetInserter
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,28 +12,18 @@ from .axi_lite import AxiLiteSignature
 from .axi_stream import AxiStreamSignature
 from .output_framer import OutputFramer
 from .registers import Registers
-from .stream_pack import BeatsToLanes, BeatsToVectors, LanesToBeats, VectorsToBeats
+from .stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors, LanesToBeats,
+                          VectorsToBeats)
 from .tile import Tile
 
-__all__ = ["HostTile", "host_verilog", "HOST_TOP", "INPUT_FIFO_VECTORS", "CELL_LANE_BITS"]
+__all__ = ["HostTile", "host_verilog", "HOST_TOP", "INPUT_FIFO_VECTORS"]
 
 HOST_TOP = "cim_host"
 #: Input vectors the input FIFO holds, so a host can burst a batch without stalling.
 INPUT_FIFO_VECTORS = 8
-#: Bits of one per-cell result on ``m_axis_cell``: pulses [7:0], converged [8], code [31:16].
-CELL_LANE_BITS = 32
 #: Result vectors in flight inside the tile at most: input buffer, bit-plane sequencer,
 #: shift-and-add, output buffer. The batch-end flags of those vectors wait in a FIFO this deep.
 _IN_FLIGHT = 8
-
-
-def beats(bits, data_width):
-    return -(-bits // data_width)
-
-
-def lane_bits(width):
-    """Stream lane of an element: whole bytes."""
-    return 8 * -(-width // 8)
 
 
 class HostTile(wiring.Component):
@@ -79,10 +69,9 @@ class HostTile(wiring.Component):
 
         # Datapath blocks return to idle on a soft reset; the output framers decide when
         # their producers may.
-        in_beats = beats(tile.rows * lane_bits(tile.in_bits), width)
-        input_fifo = fifo.SyncFIFOBuffered(width=width + width // 8 + 1,
-                                           depth=INPUT_FIFO_VECTORS * in_beats)
         unpack_in = BeatsToVectors(width, tile.in_bits, tile.rows, signed=True)
+        input_fifo = fifo.SyncFIFOBuffered(width=width + width // 8 + 1,
+                                           depth=INPUT_FIFO_VECTORS * unpack_in.beats)
         core = Tile(config)
         batch_ends = fifo.SyncFIFO(width=1, depth=_IN_FLIGHT)
         unpack_target = BeatsToLanes(width, tile.bits_per_cell)
@@ -90,14 +79,13 @@ class HostTile(wiring.Component):
                             ("tile", core), ("batch_ends", batch_ends),
                             ("unpack_target", unpack_target)]:
             m.submodules[name] = ResetInserter(soft)(block)
-        m.submodules.out_framer = out_framer = OutputFramer(
-            data_width=width,
-            beats_per_item=beats(tile.cols * lane_bits(config.result_width), width))
         pack_out = VectorsToBeats(width, config.result_width, tile.cols)
+        m.submodules.out_framer = out_framer = OutputFramer(data_width=width,
+                                                            beats_per_item=pack_out.beats)
         m.submodules.pack_out = ResetInserter(out_framer.hold_reset)(pack_out)
         m.submodules.cell_framer = cell_framer = OutputFramer(data_width=width,
                                                               beats_per_item=1)
-        pack_cell = LanesToBeats(width, CELL_LANE_BITS)
+        pack_cell = LanesToBeats(width, CELL_LANE_LAYOUT)
         m.submodules.pack_cell = ResetInserter(cell_framer.hold_reset)(pack_cell)
 
         # Input vectors: port -> FIFO (a batch arrives in bursts) -> vectors -> tile.
@@ -135,9 +123,9 @@ class HostTile(wiring.Component):
             core.t_stream.valid.eq(unpack_target.o_stream.valid),
             unpack_target.o_stream.ready.eq(core.t_stream.ready),
             unpack_target.last.eq(core.prog_fetch_last),
-            pack_cell.i_stream.payload.lane.eq(Cat(
-                core.r_stream.payload.pulses, core.r_stream.payload.converged,
-                Const(0, 7), core.r_stream.payload.code)),
+            pack_cell.i_stream.payload.lane.pulses.eq(core.r_stream.payload.pulses),
+            pack_cell.i_stream.payload.lane.converged.eq(core.r_stream.payload.converged),
+            pack_cell.i_stream.payload.lane.code.eq(core.r_stream.payload.code),
             pack_cell.i_stream.payload.last.eq(core.r_stream.payload.last),
             pack_cell.i_stream.valid.eq(core.r_stream.valid),
             core.r_stream.ready.eq(pack_cell.i_stream.ready),

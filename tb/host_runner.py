@@ -59,10 +59,6 @@ class Op:
         return dict(op="send_raw", data=data, tkeep=tkeep, budget=budget)
 
     @staticmethod
-    def recv(budget):
-        return dict(op="recv", budget=budget)
-
-    @staticmethod
     def program(levels, cells, budget):
         """After CTRL.start: check STATUS for a refusal, then send the target levels (array
         name, or None in read-back mode) and collect the per-cell results."""
@@ -155,10 +151,10 @@ def _budget(cfg, vectors):
     return 4 * (vectors + 4) * (cfg.analog_cycles_per_mvm + 64) + 1000
 
 
-def _settings_ops(cfg, in_bits, adc_shift, mode=Mode.COMPUTE):
+def _settings_write(in_bits, adc_shift, mode=Mode.COMPUTE):
     settings = register("SETTINGS")
-    value = settings.pack(mode=int(mode), in_bits=in_bits, adc_shift=adc_shift)
-    return [Op.write(settings.offset, value)]
+    return Op.write(settings.offset,
+                    settings.pack(mode=int(mode), in_bits=in_bits, adc_shift=adc_shift))
 
 
 def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
@@ -193,7 +189,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     in_bits = cfg.tile.in_bits if in_bits is None else in_bits
     adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
     X = np.asarray(X, np.int64)
-    ops = _settings_ops(cfg, in_bits, adc_shift)
+    ops = [_settings_write(in_bits, adc_shift)]
     if pauses:
         ops.append(Op.pauses(*pauses))
     ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X))))
@@ -210,14 +206,13 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     Y = streamed["Y"]
     expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
                           adc_shift=adc_shift)
-    ends = np.cumsum(streamed["frame_vectors"]) - 1
     out_cycles = (streamed["frame_cycles"] if frame_vectors == 1
                   else np.array([], np.int64))
     return SimResult(
         Y=Y, in_cycles=np.array([], np.int64), out_cycles=out_cycles,
         request_cycles=played.requests, Y_after_reset=np.zeros((0, cfg.tile.cols), np.int64),
         out_cycles_after_reset=np.array([], np.int64), stale_outputs=0,
-        cycles_total=int(streamed["frame_cycles"][-1]) if len(ends) else 0,
+        cycles_total=int(streamed["frame_cycles"][-1]) if len(Y) else 0,
         golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
         build_s=played.build_s, wall_s=played.wall_s)
 
@@ -239,7 +234,7 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
                                            rect.col_first:rect.col_last + 1].reshape(-1)
     ops = [Op.write(r.offset, value) for r, value in _write_verify_words(settings, rect)]
-    ops += _settings_ops(cfg, cfg.tile.in_bits, cfg.tile.adc_shift, Mode.PROGRAM)
+    ops.append(_settings_write(cfg.tile.in_bits, cfg.tile.adc_shift, Mode.PROGRAM))
     budget = targets.size * (settings.max_pulses + 1) * (
         settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
     ctrl = register("CTRL")

@@ -111,32 +111,44 @@ class HostBench:
                                  f"{BUS_BUDGET} cycles")
         return {"resp": int(resp.resp), "value": int.from_bytes(resp.data, "little")}
 
+    def _frame(self, X):
+        """An input frame (one batch) holding the vectors `X`."""
+        return AxiStreamFrame(pack_vectors(X, self.cfg.tile.in_bits,
+                                           self.cfg.host.data_width))
+
+    def _results(self, frame):
+        """The result vectors of a result frame (null beats already dropped)."""
+        data = bytes(frame.tdata)
+        if not data:
+            return np.zeros((0, self.cfg.tile.cols), np.int64)
+        return unpack_vectors(data, self.cfg.result_width, self.cfg.tile.cols,
+                              self.cfg.host.data_width)
+
+    def _stacked(self, results):
+        return (np.concatenate(results) if results
+                else np.zeros((0, self.cfg.tile.cols), np.int64))
+
     async def op_stream(self, x, frame_vectors, window, budget):
         """Send array `x` as frames (batches) of `frame_vectors` vectors, keeping at most
         `window` vectors outstanding so the input FIFO always has room and the source never
         waits on TREADY; collect the result frames and the cycle each arrived."""
         X = self.arrays[x]
         frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
-        width, in_bits = self.cfg.host.data_width, self.cfg.tile.in_bits
         received, stamps, sent, outstanding = [], [], 0, 0
         for done in range(len(frames)):
             # A frame larger than the window goes alone (the source then waits on TREADY).
             while sent < len(frames) and (outstanding == 0
                                           or outstanding + len(frames[sent]) <= window):
-                self.source.send_nowait(AxiStreamFrame(pack_vectors(frames[sent], in_bits,
-                                                                    width)))
+                self.source.send_nowait(self._frame(frames[sent]))
                 outstanding += len(frames[sent])
                 sent += 1
             frame = await self.within(self.sink.recv(), budget)
             if frame is None:
                 break
             stamps.append(cycle_now() - self.start)
-            received.append(unpack_vectors(bytes(frame.tdata), self.cfg.result_width,
-                                           self.cfg.tile.cols, width))
+            received.append(self._results(frame))
             outstanding -= len(frames[done])
-        Y = (np.concatenate(received) if received
-             else np.zeros((0, self.cfg.tile.cols), np.int64))
-        return {"Y": Y, "frame_cycles": np.array(stamps, np.int64),
+        return {"Y": self._stacked(received), "frame_cycles": np.array(stamps, np.int64),
                 "frame_vectors": [len(r) for r in received],
                 "timeout": len(received) < len(frames)}
 
@@ -144,26 +156,19 @@ class HostBench:
         """Queue `x` as frames on the input stream and go on at once."""
         X = self.arrays[x]
         for i in range(0, len(X), frame_vectors):
-            self.source.send_nowait(AxiStreamFrame(pack_vectors(
-                X[i:i + frame_vectors], self.cfg.tile.in_bits, self.cfg.host.data_width)))
+            self.source.send_nowait(self._frame(X[i:i + frame_vectors]))
         return {}
 
     async def op_collect(self, frames, budget):
         """Receive `frames` result frames (null beats dropped); stop early on a timeout."""
-        received, lengths = [], []
+        received = []
         for _ in range(frames):
-            frame = await self.within(self.sink.recv(compact=True), budget)
+            frame = await self.within(self.sink.recv(), budget)
             if frame is None:
                 break
-            data = bytes(frame.tdata)
-            Y = (unpack_vectors(data, self.cfg.result_width, self.cfg.tile.cols,
-                                self.cfg.host.data_width) if data
-                 else np.zeros((0, self.cfg.tile.cols), np.int64))
-            received.append(Y)
-            lengths.append(len(Y))
-        Y = (np.concatenate(received) if received
-             else np.zeros((0, self.cfg.tile.cols), np.int64))
-        return {"Y": Y, "frame_vectors": lengths, "timeout": len(lengths) < frames}
+            received.append(self._results(frame))
+        return {"Y": self._stacked(received), "frame_vectors": [len(r) for r in received],
+                "timeout": len(received) < frames}
 
     async def op_send_raw(self, data, tkeep, budget):
         """One frame of raw bytes (with a per-byte TKEEP) on the input stream."""
@@ -172,12 +177,6 @@ class HostBench:
         await self.within(self.source.send(frame), budget)
         await self.within(self.source.wait(), budget)
         return {}
-
-    async def op_recv(self, budget):
-        frame = await self.within(self.sink.recv(compact=True), budget)
-        if frame is None:
-            return {"timeout": True}
-        return {"timeout": False, "data": np.frombuffer(bytes(frame.tdata), np.uint8)}
 
     async def op_program(self, levels, cells, budget, status_offset, error_mask):
         """After a start: unless STATUS shows the start refused, send the target levels of

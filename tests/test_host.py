@@ -4,11 +4,13 @@ Every expectation comes from the register map (cimtile.regmap) or the golden mod
 protocol checkers in the simulated top fail any run in which a port breaks an AXI rule.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 from cocotbext.axi import AxiResp
 
-from cimtile.config import parse_config
+from cimtile.config import AnalogConfig, parse_config
 from cimtile.golden import golden_batches, golden_mvm
 from cimtile.mapping import random_operands, weight_levels
 from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
@@ -102,7 +104,7 @@ def test_settings_and_start_refused_while_busy():
 
 @pytest.mark.parametrize("model", ["ideal", "physical"])
 def test_run_time_precision_between_batches(model):
-    cfg = parse_config({**_tables(CFG), "analog": {"model": model}})
+    cfg = dataclasses.replace(CFG, analog=AnalogConfig(model=model))
     rng = np.random.default_rng(5)
     W, _ = operands(1, cfg=cfg)
     plan = [(6, 0), (3, 0), (1, 1), (4, cfg.adc_shift_max), (6, 1)]
@@ -122,12 +124,6 @@ def test_run_time_precision_between_batches(model):
     # Lossless settings reproduce X @ W exactly.
     if model == "ideal":
         assert (played.records[1]["Y"] == batches[0][0] @ W).all()
-
-
-def _tables(cfg):
-    import dataclasses
-    return {name: dataclasses.asdict(getattr(cfg, name))
-            for name in ("tile", "timing", "host", "write_verify", "device")}
 
 
 def test_random_gaps_back_pressure_and_long_batches_keep_their_framing():
@@ -214,8 +210,7 @@ def test_soft_reset_mid_batch_leaves_nothing_half_written():
 
 
 def test_program_then_read_back_through_the_ports():
-    cfg = parse_config({**_tables(CFG), "tile": {**_tables(CFG)["tile"], "rows": 4,
-                                                 "cols": 2}})
+    cfg = CFG.replace(rows=4, cols=2)
     W, _ = operands(1, seed=6, cfg=cfg)
     levels = weight_levels(W, cfg)
     rect = Rectangle.whole(cfg.tile.rows, cfg.cols_phys)
@@ -246,7 +241,7 @@ def test_program_then_read_back_through_the_ports():
 
 
 def test_simulate_through_the_ports_matches_golden_in_physical_mode():
-    cfg = parse_config({**_tables(CFG), "analog": {"model": "physical"}})
+    cfg = dataclasses.replace(CFG, analog=AnalogConfig(model="physical"))
     W, X = operands(10, seed=8, cfg=cfg)
     result = simulate(cfg, W, X)
     assert result.golden_mismatches == 0
