@@ -3,18 +3,12 @@
 import numpy as np
 import pytest
 from amaranth.hdl import Module
-from amaranth.sim import Simulator
 
 from cimtile.hdl.axi_checker import (AxiLiteChecker, AxiStreamChecker, Rule, RULE_MESSAGES,
                                      rule_message)
 from cimtile.hdl.axi_stream import AxiStreamSignature
 
-
-def run(dut, bench):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+from amaranth_sim import run
 
 
 def test_rule_messages_cover_every_rule():

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.sim import Simulator
 
 from cimtile.hdl.axi_stream import AxiStreamSignature
 from cimtile.hdl.stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors,
@@ -12,15 +11,7 @@ from cimtile.hdl.stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVect
 from cimtile.tb.axis_frames import (pack_targets, pack_vectors, unpack_cells,
                                     unpack_vectors)
 
-
-def run(dut, *testbenches, background=()):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    for bench in background:
-        sim.add_testbench(bench, background=True)
-    for bench in testbenches:
-        sim.add_testbench(bench)
-    sim.run()
+from amaranth_sim import run
 
 
 def beats_of(frame, data_width, keep=None):

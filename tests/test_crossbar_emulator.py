@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.config import ConfigError, parse_config
@@ -19,6 +18,8 @@ from cimtile.hdl.write_verify import target_code
 from cimtile.mapping import random_operands, weight_levels
 from cimtile.tb.emulator_runner import simulate_emulator
 from cimtile.tb.runner import Scenario, simulate_tile
+
+from amaranth_sim import run
 
 
 def make_config(rows, cols, in_bits, w_bits, bits_per_cell, adc_bits, adc_shift,
@@ -38,13 +39,6 @@ BLOCK_CONFIGS = {
     "one_column_per_adc": make_config(9, 2, 2, 5, 4, 6, 2, 1, 3, 4),
     "wide_cells": make_config(17, 1, 3, 9, 8, 12, 3, 4, 1, 6),
 }
-
-
-def sim_run(dut, bench):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
 
 
 async def load(ctx, dut, cfg, levels):
@@ -83,7 +77,7 @@ def rtl_codes(cfg, levels, planes, shifts):
                         got[p, column] = codes[column]
                 await ctx.tick()
 
-    sim_run(dut, bench)
+    run(dut, bench)
     return got
 
 
@@ -143,7 +137,7 @@ def test_pulses_step_one_level_and_reads_answer_the_target_code():
             if answers != [code(model[row, col])] * 2:
                 mismatches.append((row, col, reset, answers, code(model[row, col])))
 
-    sim_run(dut, bench)
+    run(dut, bench)
     assert not mismatches
 
 

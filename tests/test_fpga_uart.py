@@ -3,19 +3,10 @@
 import numpy as np
 import pytest
 from amaranth.hdl import Module
-from amaranth.sim import Simulator
 
 from cimtile.fpga.uart import UARTRx, UARTTx, check_divisor
 
-
-def run(dut, *testbenches, background=()):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    for bench in background:
-        sim.add_testbench(bench, background=True)
-    for bench in testbenches:
-        sim.add_testbench(bench)
-    sim.run()
+from amaranth_sim import run
 
 
 def frame_bits(byte, stop=1):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from amaranth.hdl import unsigned
-from amaranth.sim import Simulator
 
 from cimtile.hdl.adc_sequencer import AdcSequencer
 from cimtile.hdl.bitplane import BitPlaneSequencer
@@ -13,15 +12,7 @@ from cimtile.hdl.shift_add import ShiftAdd
 from cimtile.config import parse_config
 from cimtile.mapping import shift_add as ref_shift_add
 
-
-def run(dut, *testbenches, background=()):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    for bench in background:
-        sim.add_testbench(bench, background=True)
-    for bench in testbenches:
-        sim.add_testbench(bench)
-    sim.run()
+from amaranth_sim import run
 
 
 def test_vector_buffer_keeps_order_under_gaps_and_back_pressure():

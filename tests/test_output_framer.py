@@ -1,9 +1,10 @@
 """The output framer: a soft reset never cuts an item and never leaves a frame open."""
 
 import pytest
-from amaranth.sim import Simulator
 
 from cimtile.hdl.output_framer import OutputFramer
+
+from amaranth_sim import run
 
 BEATS = 3
 
@@ -41,10 +42,7 @@ def _run(soft_reset_at, stall=lambda cycle: False, idle=(), cycles=60):
                     beat += 1
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    run(dut, bench)
     return seen
 
 

@@ -4,12 +4,13 @@ import dataclasses
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
 from cimtile.config import DeviceConfig, WriteVerifyConfig
 from cimtile.hdl.write_verify import WriteVerify, target_code
 from cimtile.program import Rectangle, program_golden, rectangle_cells
+
+from amaranth_sim import run
 
 ROWS, COLS, ADC_BITS, BITS_PER_CELL, T_READ = 4, 6, 6, 2, 3
 
@@ -66,12 +67,7 @@ def program_rtl(device, levels, rect, settings, *, starts=1):
                 raise AssertionError("write-verify never finished: the engine hangs")
             assert not ctx.get(dut.busy)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(analog, background=True)
-    sim.add_testbench(targets, background=True)
-    sim.add_testbench(host)
-    sim.run()
+    run(dut, host, background=[analog, targets])
     # Timing contract: a verify read lasts t_read cycles, then one cycle decides; a pulse
     # lasts pulse_width cycles before the next read.
     for (before, kind), (after, next_kind) in zip(strobes, strobes[1:]):
@@ -180,10 +176,7 @@ def test_bad_settings_are_refused_without_hanging(change):
         await ctx.tick()
         assert not ctx.get(dut.busy) and not ctx.get(dut.i_stream.ready)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    run(dut, bench)
 
 
 @pytest.mark.parametrize("rect", [Rectangle(2, 1, 0, 5), Rectangle(0, 3, 4, 3),
@@ -198,7 +191,4 @@ def test_bad_rectangle_is_refused(rect):
         await ctx.tick()
         assert ctx.get(dut.done) and ctx.get(dut.error)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    run(dut, bench)
