@@ -1,6 +1,6 @@
 """Output framing across a soft reset: no item is cut and no frame is left open."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -14,8 +14,9 @@ class OutputFramer(wiring.Component):
 
     Items (a result vector, or one beat of cell results) are ``beats_per_item`` beats long.
     On ``soft_reset`` an item already offered on the bus is completed, with TLAST forced on
-    its last beat; if the frame is open between items, a null beat (TKEEP all low, TLAST
-    high, which AXI4-Stream defines as ending a packet without data) closes it. Until then
+    its last beat unless that beat was already on the bus (AXI4-Stream forbids changing a
+    stalled beat); a frame still open after the item is closed by a null beat (TKEEP all
+    low, TLAST high, which AXI4-Stream defines as ending a packet without data). Until then
     ``hold_reset`` keeps the producer in reset, so nothing computed before the soft reset
     follows, and ``closing`` reports the state.
 
@@ -55,6 +56,10 @@ class OutputFramer(wiring.Component):
         # An item is under way from its first offer until its last beat is taken.
         under_way = (beat != 0) | self.i.tvalid
         null_beat = closing & ~under_way & frame_open
+        # A beat offered and not taken stays as it was, TLAST included.
+        stalled = Signal()
+        stalled_tlast = Signal()
+        m.d.sync += [stalled.eq(self.o.tvalid & ~self.o.tready), stalled_tlast.eq(self.o.tlast)]
 
         m.d.comb += [
             self.closing.eq(closing),
@@ -66,7 +71,8 @@ class OutputFramer(wiring.Component):
             m.d.comb += [
                 self.o.tdata.eq(self.i.tdata),
                 self.o.tkeep.eq(self.i.tkeep),
-                self.o.tlast.eq(self.i.tlast | (closing & last_beat)),
+                self.o.tlast.eq(Mux(stalled, stalled_tlast,
+                                    self.i.tlast | (closing & last_beat))),
                 self.o.tvalid.eq(self.i.tvalid),
                 self.i.tready.eq(self.o.tready),
             ]
