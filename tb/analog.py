@@ -81,5 +81,6 @@ class AnalogBinding:
                     waiter[1].set()
             await falling
             if cycle_now() != cycle + 1:
-                self.violations.append(f"analog__sample of request {len(self.stamps)} stayed "
-                                       f"high for {cycle_now() - cycle} cycles, not 1")
+                self.violations.append(f"analog__sample of request {len(self.stamps)} (cycle "
+                                       f"{cycle}) stayed high for {cycle_now() - cycle} "
+                                       "cycles, not 1")

@@ -19,9 +19,9 @@ from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
 
 from .host_top import SIM_TOP, simulation_verilog
-from .runner import ProgramRun, SimResult, SimulationError, run_testbench
+from .runner import ProgramRun, SimulationError, run_testbench
 
-__all__ = ["Op", "Played", "play", "simulate", "program"]
+__all__ = ["Op", "Played", "HostRun", "play", "simulate", "program"]
 
 TB_MODULE = "cimtile.tb.host_tb"
 
@@ -113,7 +113,60 @@ class Played:
     wall_s: float
 
 
-def play(cfg, ops, arrays, *, waves=None, verbose=False):
+@dataclass
+class HostRun:
+    """What one co-simulated batch through the host top produced.
+
+    Members
+    -------
+    Y : ndarray (N, cols) int64
+        Results in arrival order.
+    frame_cycles : ndarray int64
+        Cycle (from reset release) at which each result frame ended.
+    frame_vectors : list of int
+        Result vectors in each frame.
+    request_cycles : ndarray int64
+        Cycle of every analog sample request.
+    golden_mismatches : int
+        Result vectors that differ from the golden model.
+    build_s, wall_s : float
+    """
+    Y: np.ndarray
+    frame_cycles: np.ndarray
+    frame_vectors: list
+    request_cycles: np.ndarray
+    golden_mismatches: int
+    build_s: float
+    wall_s: float
+
+    @property
+    def mvms(self):
+        return len(self.Y)
+
+    @property
+    def cycles_total(self):
+        """Cycles from reset release to the last result (0 without one)."""
+        return int(self.frame_cycles[-1]) if len(self.frame_cycles) else 0
+
+    @property
+    def cycles_per_mvm(self):
+        """Steady-state cycles per MVM: the median spacing of one-vector frames, else the
+        mean over the frames after the first.
+
+        With a single result there is no spacing; its latency from its first analog sample
+        request is used. Without results, ``nan``.
+        """
+        cycles, vectors = self.frame_cycles, np.asarray(self.frame_vectors)
+        if len(cycles) >= 2 and (vectors == 1).all():
+            return float(np.median(np.diff(cycles)))
+        if len(cycles) >= 2:
+            return float((cycles[-1] - cycles[0]) / vectors[1:].sum())
+        if self.mvms == 1 and len(self.request_cycles):
+            return float(cycles[0] - self.request_cycles[0])
+        return float("nan")
+
+
+def play(cfg, ops, arrays, *, waves=None, verbose=False, top=None):
     """Play `ops` on the host top of `cfg`.
 
     Parameters
@@ -125,6 +178,9 @@ def play(cfg, ops, arrays, *, waves=None, verbose=False):
         Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
         their meaning for the analog side.
+    top : (callable, str), optional
+        Another simulated top with the same ports (e.g. one with a fault injected), as for
+        :func:`cimtile.tb.runner.build`.
 
     Raises
     ------
@@ -133,7 +189,8 @@ def play(cfg, ops, arrays, *, waves=None, verbose=False):
     stimulus = {"ops": np.array(json.dumps(ops))}
     stimulus |= {name: np.asarray(value) for name, value in arrays.items()}
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
-                                         verbose=verbose, top=(simulation_verilog, SIM_TOP))
+                                         verbose=verbose,
+                                         top=top or (simulation_verilog, SIM_TOP))
     records = json.loads(str(out["records"]))
     for key, value in out.items():
         index, _, name = key.partition("_")
@@ -179,7 +236,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
 
     Returns
     -------
-    SimResult
+    HostRun
 
     Raises
     ------
@@ -206,15 +263,10 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     Y = streamed["Y"]
     expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
                           adc_shift=adc_shift)
-    out_cycles = (streamed["frame_cycles"] if frame_vectors == 1
-                  else np.array([], np.int64))
-    return SimResult(
-        Y=Y, in_cycles=np.array([], np.int64), out_cycles=out_cycles,
-        request_cycles=played.requests, Y_after_reset=np.zeros((0, cfg.tile.cols), np.int64),
-        out_cycles_after_reset=np.array([], np.int64), stale_outputs=0,
-        cycles_total=int(streamed["frame_cycles"][-1]) if len(Y) else 0,
-        golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
-        build_s=played.build_s, wall_s=played.wall_s)
+    return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
+                   frame_vectors=streamed["frame_vectors"], request_cycles=played.requests,
+                   golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
+                   build_s=played.build_s, wall_s=played.wall_s)
 
 
 def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,

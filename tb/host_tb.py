@@ -257,7 +257,8 @@ async def host_play(dut):
         out |= {"state": device.state.reshape(device.shape),
                 "conductance": device.conductances(),
                 "reads": bench.cell_access.reads, "pulses_applied": bench.cell_access.pulses}
-    out["violations"] = np.array(json.dumps(
-        problems + (bench.analog.violations if bench.analog else [])))
+    # A breach of the analog timing contract fails the run as a protocol breach does.
+    problems += bench.analog.violations if bench.analog else []
+    out["violations"] = np.array(json.dumps(problems))
     np.savez(os.environ[ENV_OUT], **out)
-    assert not problems, "; ".join(problems)
+    assert not problems, "; ".join(problems[:5])

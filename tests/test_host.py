@@ -5,9 +5,13 @@ protocol checkers in the simulated top fail any run in which a port breaks an AX
 """
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
 from cocotbext.axi import AxiResp
 
 from cimtile.config import AnalogConfig, parse_config
@@ -18,7 +22,8 @@ from cimtile.tb.axis_frames import pack_vectors
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.program import Rectangle, program_golden
 from cimtile.tb.host_runner import Op, _write_verify_words, play
-from cimtile.tb.runner import simulate
+from cimtile.tb.host_top import CheckedHost
+from cimtile.tb.runner import SimulationError, simulate
 
 CFG = parse_config({
     "tile": dict(rows=12, cols=3, in_bits=6, w_bits=5, bits_per_cell=2, adc_bits=5,
@@ -272,3 +277,60 @@ def test_random_register_traffic_never_hangs_and_soft_reset_recovers():
                for r in played.records[:-1])
     assert played.records[-2]["resp"] == AxiResp.OKAY
     assert (played.records[-1]["Y"] == golden_mvm(CFG, W, X)).all()
+
+
+class StretchedSample(wiring.Component):
+    """The simulated host top with a fault: ``analog__sample`` held high for two cycles."""
+
+    def __init__(self, config):
+        self.checked = CheckedHost(config)
+        super().__init__(dict(self.checked.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.checked = checked = self.checked
+        late = Signal()
+        m.d.sync += late.eq(checked.analog.sample)
+        for (path, member, outer), (_, _, inner) in zip(self.signature.flatten(self),
+                                                        checked.signature.flatten(checked)):
+            if path == ("analog", "sample"):
+                m.d.comb += outer.eq(inner | late)
+            elif member.flow == wiring.Out:
+                m.d.comb += outer.eq(inner)
+            else:
+                m.d.comb += inner.eq(outer)
+        return m
+
+
+def stretched_sample_verilog(config):
+    return verilog.convert(StretchedSample(config), name="cim_host_stretched", emit_src=False)
+
+
+def test_analog_timing_breach_fails_the_run_naming_request_and_cycle():
+    W, X = operands(2, seed=6)
+    with pytest.raises(SimulationError, match=r"analog__sample of request 1 \(cycle \d+\) "
+                                              r"stayed high for 2 cycles, not 1"):
+        play(CFG, [Op.stream("X", 1, BUDGET)], {"W": W, "X": X},
+             top=(stretched_sample_verilog, "cim_host_stretched"))
+
+
+def test_one_vector_through_the_command_line(tmp_path, capsys):
+    from cimtile.cli import main
+    W, X = operands(1, seed=9)
+    (tmp_path / "tile.toml").write_text(
+        "[tile]\nrows = 12\ncols = 3\nin_bits = 6\nw_bits = 5\nbits_per_cell = 2\n"
+        "adc_bits = 5\nadc_shift = 0\ncols_per_adc = 2\n[timing]\nt_settle = 2\nt_adc = 3\n"
+        "[host]\ndata_width = 32\n")
+    np.save(tmp_path / "W.npy", W)
+    np.save(tmp_path / "X.npy", X)
+    status = main(["sim", "--config", str(tmp_path / "tile.toml"), "--weights",
+                   str(tmp_path / "W.npy"), "--inputs", str(tmp_path / "X.npy"), "--out",
+                   str(tmp_path / "Y.npy")])
+    assert status == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert report["mvms"] == 1 and report["golden_mismatches"] == 0
+    # The latency of the one vector from its first sample request (after the first plane's
+    # settling): the rest of its planes, then shift-and-add and the output path.
+    latency = report["cycles_per_mvm"]
+    assert CFG.analog_cycles_per_mvm - CFG.timing.t_settle <= latency < report["cycles_total"]
+    assert (np.load(tmp_path / "Y.npy") == golden_mvm(CFG, W, X)).all()
