@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/cimtile demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/cimtile bench
