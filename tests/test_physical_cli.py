@@ -113,7 +113,7 @@ def test_sweep_bad_param(work, param, fragments):
 
 def test_sweep_bad_arguments(work):
     assert_bad_input(sweep(work, "analog.read_noise=0", extra=["--n", "0"]),
-                     "--n must be at least 1")
+                     "--n must be in 1..100000, not 0")
     (work / "file").write_text("")
     assert_bad_input(sweep(work, "analog.read_noise=0", out="file"),
                      "file: --out must be a directory")

@@ -89,7 +89,8 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
 
 @pytest.mark.parametrize("state, fragment", [
     (dict(conductance=np.zeros((ROWS, 3)), window=np.array([1.0, 2.0])),
-     "S.npz: conductance must be finite, non-negative and shaped (rows=12, cols_phys=12)"),
+     "S.npz: conductance must be shaped (rows=12, cols_phys=12) and finite, in [0, 1000000] "
+     "uS"),
     (dict(conductance=np.zeros((ROWS, COLS_PHYS)), window=np.array([2.0, 1.0])),
      "S.npz: window must be [g_lo, g_hi] with 0 <= g_lo < g_hi"),
     (dict(conductance=np.zeros((ROWS, COLS_PHYS))), "S.npz: programmed state lacks window"),

@@ -19,7 +19,9 @@ class DataError(ValueError):
 
 
 def _check_values(name, array, lo, hi):
-    if not np.issubdtype(array.dtype, np.integer):
+    # By kind, not np.issubdtype(..., np.integer): numpy files timedelta64 under the
+    # integers, and its values are durations, not numbers.
+    if array.dtype.kind not in "iu":
         raise DataError(f"{name}: dtype must be integer, not {array.dtype}")
     if array.min() < lo or array.max() > hi:
         index = np.argwhere((array < lo) | (array > hi))[0]

@@ -23,15 +23,15 @@ digitally.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .cli_files import InputError, read_npz
 from .mapping import DataError
 
 __all__ = ["CLIP_PERCENTILES", "ModelError", "Layer", "QuantLayer", "Block", "load_model",
-           "save_model", "load_data", "float_forward", "quantize", "split", "block_inputs",
-           "tiled_matmul", "quant_forward", "accuracy"]
+           "save_model", "load_data", "check_range", "float_forward", "quantize", "split",
+           "block_inputs", "tiled_matmul", "quant_forward", "accuracy"]
 
 #: Percentiles of |activation| tried as the clip value of each layer's input quantizer.
 CLIP_PERCENTILES = (99.0, 99.5, 99.9, 99.99, 100.0)
@@ -72,8 +72,9 @@ def _finite_float(path, key, array, ndim):
         shape = "(inputs, outputs)" if ndim == 2 else "(outputs,)"
         raise ModelError(f"{path}: {key} must be a non-empty array shaped {shape}, "
                          f"not {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ModelError(f"{path}: {key} must be numeric, not {array.dtype}")
+    # By kind: numpy files timedelta64 under the integers and bool under neither.
+    if array.dtype.kind not in "fiu":
+        raise ModelError(f"{path}: {key} must be real numbers, not {array.dtype}")
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
@@ -83,18 +84,10 @@ def _finite_float(path, key, array, ndim):
 
 
 def _read_npz(path, what):
-    path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise ModelError(f"{path}: {what} must be an .npz archive")
-            return {key: archive[key] for key in archive.files}
-    except ModelError:
-        raise
-    except OSError as error:
-        raise ModelError(f"{path}: cannot read {what}: {error.strerror or error}") from None
-    except (ValueError, EOFError) as error:
-        raise ModelError(f"{path}: cannot read {what}: {error}") from None
+        return read_npz(path, what)
+    except InputError as error:
+        raise ModelError(str(error)) from None
 
 
 def load_model(path):
@@ -166,13 +159,32 @@ def load_data(path, inputs, classes):
         if x.shape[1] != inputs:
             raise ModelError(f"{path}: {key} must be shaped (N, {inputs}) to match W0, "
                              f"not {x.shape}")
-    if y_test.shape != (len(x_test),) or not np.issubdtype(y_test.dtype, np.integer):
+    if y_test.shape != (len(x_test),) or y_test.dtype.kind not in "iu":
         raise ModelError(f"{path}: y_test must be integer labels shaped ({len(x_test)},), "
                          f"not {y_test.dtype} {y_test.shape}")
     if y_test.min() < 0 or y_test.max() >= classes:
         raise ModelError(f"{path}: y_test labels must lie in [0, {classes - 1}] (the outputs "
                          f"of the last layer); found {y_test.min()}..{y_test.max()}")
     return x_test, y_test.astype(np.int64), x_cal
+
+
+def check_range(layers, x_test, x_cal, cfg):
+    """Check that float64 carries the network through the data: the float forward pass,
+    the calibration of the quantizer and the quantized forward pass, as a run makes them.
+
+    Raises
+    ------
+    ModelError
+        If any of them overflows or yields a value that is not a number.
+    """
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        try:
+            float_forward(layers, x_test)
+            qlayers = quantize(layers, x_cal, cfg)
+            quant_forward(qlayers, x_test, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
+        except FloatingPointError as error:
+            raise ModelError(f"the network's values exceed the float64 range ({error}); "
+                             "scale the weights or the data down") from None
 
 
 def float_forward(layers, x):
