@@ -34,10 +34,11 @@ EXIT_BAD_INPUT = 2
 
 _NPY_MAGIC = b"\x93NUMPY"
 # What reading a damaged or hostile file can raise besides OSError: numpy's header parser
-# (ValueError), a short read (EOFError), a damaged archive (BadZipFile, zlib.error), an
-# encrypted or oddly compressed member (RuntimeError, NotImplementedError).
-_READ_ERRORS = (ValueError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError,
-                NotImplementedError)
+# (ValueError, or OverflowError for dimensions beyond C integers), a short read (EOFError),
+# a damaged archive (BadZipFile, zlib.error), an encrypted or oddly compressed member
+# (RuntimeError, NotImplementedError).
+_READ_ERRORS = (ValueError, OverflowError, EOFError, zipfile.BadZipFile, zlib.error,
+                RuntimeError, NotImplementedError)
 
 
 class InputError(ValueError):
@@ -67,6 +68,8 @@ def _read_array(file, size, where):
         shape, _, dtype = npy_format.read_array_header_2_0(file)
     else:
         raise InputError(f"{where}: unsupported .npy format version {version}")
+    if any(n < 0 for n in shape):
+        raise InputError(f"{where}: the header declares shape {shape}")
     # Object arrays hold pickles, whose size says nothing; read_array refuses them below.
     if not dtype.hasobject:
         need, have = math.prod(shape) * dtype.itemsize, size - file.tell()
