@@ -11,8 +11,8 @@ from amaranth.hdl import Value
 __all__ = ["channel_rules"]
 
 
-def channel_rules(rules, name, *, valid, ready, payload, assume=False, words=("VALID",
-                                                                              "READY")):
+def channel_rules(rules, name, *, valid, ready, payload, assume=False,
+                  words=("VALID", "READY"), covers=True):
     """Add the rules of the channel `name` to `rules`: asserted when the design sends on it,
     assumed (``assume=True``) when the environment does.
 
@@ -27,6 +27,8 @@ def channel_rules(rules, name, *, valid, ready, payload, assume=False, words=("V
     assume : bool
     words : (str, str)
         How the rule texts call VALID and READY (``TVALID``, ``BVALID``, ...).
+    covers : bool
+        Add covers of a transfer and of a stall.
 
     Returns
     -------
@@ -47,6 +49,8 @@ def channel_rules(rules, name, *, valid, ready, payload, assume=False, words=("V
             [valid, ready, value, before, was_stalled, rules.after_reset])
     add(f"{name}__valid_low_after_reset", ~rules.after_reset | ~valid,
         f"{name}: {v} is low in the cycle after a reset", [valid, rules.after_reset])
-    rules.cover(f"{name}__transfer", valid & ready, f"{name}: a transfer", [valid, ready])
-    rules.cover(f"{name}__stall", valid & ~ready, f"{name}: a stalled offer", [valid, ready])
+    if covers:
+        rules.cover(f"{name}__transfer", valid & ready, f"{name}: a transfer", [valid, ready])
+        rules.cover(f"{name}__stall", valid & ~ready, f"{name}: a stalled offer",
+                    [valid, ready])
     return valid & ready

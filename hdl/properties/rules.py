@@ -58,6 +58,9 @@ class Rules:
         High in the cycle after a cycle with the hard reset high, and in the first cycle.
     skipped : list of str
         Assertions left out for ``prove``.
+    context : list of str
+        Signals every counterexample table shows besides a rule's own (the hard reset
+        first).
     """
 
     def __init__(self, m, *, prove=False):
@@ -66,6 +69,7 @@ class Rules:
         self._rules = {}
         self._names = set()
         self.skipped = []
+        self.context = ["rst"]
         self.after_reset = self.past(ResetSignal(), "rst", init=1)
 
     @property
@@ -111,6 +115,10 @@ class Rules:
                           reset_less=True)
         self._m.d.sync += register.eq(raw)
         return register
+
+    def show(self, signal):
+        """Show `signal` (a named signal of the harness) in every counterexample table."""
+        self.context.append(self._signal_name(signal))
 
     def hard_reset(self):
         """Assume the hard reset high in the first cycle; it is free afterwards."""

@@ -127,6 +127,7 @@ class HostHarness(Harness):
             rules.cover(f"{name}__null_beat", port.tvalid & (port.tkeep == 0),
                         f"{name}: a null beat closes a frame", [port.tvalid, port.tkeep])
         soft = rules.named(block(fragment, "registers").soft_reset, "soft_reset")
+        rules.show(soft)
         for name in ("m_axis_out", "m_axis_cell"):
             port = getattr(p, name)
             rules.cover(f"{name}__soft_reset_while_stalled",
@@ -155,6 +156,6 @@ class TileLatencyHarness(Harness):
         tile = Tile(self.config)
         m.submodules.tile = Fragment.get(tile, platform)
         t = expose(rules, tile)
-        inside = result_rules(rules, t)
+        inside = result_rules(rules, t, covers=False)
         tile_environment(rules, t, self.config, inside)
         latency_rules(rules, t, self.config, inside)

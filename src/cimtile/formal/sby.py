@@ -133,8 +133,11 @@ class SbyRun:
         SymbiYosys's work directory.
     failed, unreached, reached : list of str
         Witness names (``check_<n>``) of failed assertions, unreached and reached covers.
-    traces : list of Path
-        Counterexample (or cover) traces, VCD.
+    counterexample : Path or None
+        The trace (VCD) of the first failed assertion; for an induction step that fails,
+        the induction trace.
+    covers : list of Path
+        The traces that reach covers.
     log : str
         SymbiYosys's output.
     """
@@ -144,7 +147,8 @@ class SbyRun:
     failed: list = field(default_factory=list)
     unreached: list = field(default_factory=list)
     reached: list = field(default_factory=list)
-    traces: list = field(default_factory=list)
+    counterexample: Path = None
+    covers: list = field(default_factory=list)
     log: str = ""
 
 
@@ -169,8 +173,10 @@ def _read_results(run, report):
         elif kind == "COVER" and not skipped:
             run.reached.append(cell)
         trace = case.get("tracefile")
-        if trace and (failed or kind == "COVER"):
-            run.traces.append(run.directory / "sby" / trace)
+        if trace and kind == "ASSERT" and failed and run.counterexample is None:
+            run.counterexample = run.directory / "sby" / trace
+        elif trace and kind == "COVER" and not failed:
+            run.covers.append(run.directory / "sby" / trace)
 
 
 def run_sby(directory, rtlil, *, mode, depth, timeout=None):
@@ -216,8 +222,10 @@ def run_sby(directory, rtlil, *, mode, depth, timeout=None):
     report = directory / "sby" / "check.xml"
     if report.is_file():
         _read_results(run, report)
-    if not run.failed:
+    if not run.failed and mode == "prove":
         # An induction step that fails is not a failed assertion of the report: only the
         # engine's log names the assertion it could not prove.
         run.failed = list(dict.fromkeys(_INDUCTION_FAILED.findall(log)))
+        induction = sorted((directory / "sby").glob("engine_*/trace_induct.vcd"))
+        run.counterexample = induction[0] if induction else None
     return run

@@ -1,0 +1,40 @@
+"""``python -m cimtile.formal``: every property set in every mode, the k-induction proof
+included, on each configuration of :func:`~.checks.formal_configs` (what ``make formal``
+runs). Exit status 1 if any check fails."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .checks import formal_configs, run_checks
+from .sby import FormalToolError
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m cimtile.formal", description=__doc__)
+    parser.add_argument("--out", default="build/formal", metavar="DIR",
+                        help="work directory (default build/formal)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    failed = total = 0
+    for name, config in formal_configs().items():
+        t = config.tile
+        print(f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
+              f"{config.n_adcs} ADCs of {t.cols_per_adc}), in_bits {t.in_bits}, w_bits "
+              f"{t.w_bits} in {config.slices} slices, adc_bits {t.adc_bits}, t_settle "
+              f"{config.timing.t_settle}, t_adc {config.timing.t_adc}", flush=True)
+        try:
+            results = run_checks(config, modes=("bmc", "prove", "cover"),
+                                 out=Path(args.out) / name)
+        except FormalToolError as error:
+            print(f"formal: error: {error}", file=sys.stderr)
+            return 1
+        total += len(results)
+        failed += sum(not r.passed for r in results)
+    print(f"{total - failed} passed, {failed} failed in {time.perf_counter() - start:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
