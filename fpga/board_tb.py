@@ -21,7 +21,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from cimtile.config import parse_config
 from cimtile.regmap import register
-from cimtile.tb.runner import ENV_IN, ENV_OUT
+from cimtile.tb.exchange import ENV_IN, ENV_OUT
 
 from .protocol import ProtocolError
 from .run import BoardError, connect, run_weights

@@ -20,7 +20,8 @@ from amaranth.lib import wiring
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator, emulator_geometry
 from cimtile.hdl.tile import Tile
 
-from .runner import Scenario, SimResult, run_testbench
+from .exchange import run_testbench
+from .runner import Scenario, SimResult
 
 __all__ = ["EmulatedTile", "verilog_source", "TOP_NAME", "EmulatorResult",
            "simulate_emulator"]

@@ -23,7 +23,8 @@ from cimtile.program import Rectangle
 from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles
 from .packing import pack_fields
 from .program_tb import pack_settings
-from .runner import ENV_IN, ENV_OUT, Scenario
+from .exchange import ENV_IN, ENV_OUT
+from .runner import Scenario
 from .scoreboard import Scoreboard
 from .streams import StreamDriver, StreamMonitor
 

@@ -19,7 +19,8 @@ from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
 
 from .host_top import SIM_TOP, simulation_verilog
-from .runner import ProgramRun, SimulationError, run_testbench
+from .exchange import SimulationError, run_testbench
+from .runner import ProgramRun
 
 __all__ = ["Op", "Played", "HostRun", "play", "simulate", "program"]
 

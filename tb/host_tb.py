@@ -27,7 +27,7 @@ from .axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vector
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
 from .host_top import CHECKED
-from .runner import ENV_IN, ENV_OUT
+from .exchange import ENV_IN, ENV_OUT
 
 RESET_CYCLES = 4
 #: Cycles a register access may take; the register block answers in a few.

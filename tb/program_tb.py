@@ -20,7 +20,7 @@ from cimtile.program import Rectangle
 
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
-from .runner import ENV_IN, ENV_OUT
+from .exchange import ENV_IN, ENV_OUT
 from .streams import StreamDriver, StreamMonitor
 
 

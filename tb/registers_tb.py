@@ -17,7 +17,7 @@ from cimtile.config import parse_config
 from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode
 
 from .registers import HostRegisters, RegisterError
-from .runner import ENV_IN, ENV_OUT
+from .exchange import ENV_IN, ENV_OUT
 
 #: Module name of the register block in the simulated Verilog.
 TOP = "cim_regs"

@@ -20,7 +20,8 @@ from cimtile.golden import golden_mvm
 from .analog import AnalogBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles
 from .packing import pack_fields
-from .runner import ENV_IN, ENV_OUT, Scenario
+from .exchange import ENV_IN, ENV_OUT
+from .runner import Scenario
 from .scoreboard import Scoreboard
 from .streams import StreamDriver, StreamMonitor
 

@@ -13,7 +13,7 @@ import pytest
 from cimtile.config import parse_config, reference_config
 from cimtile.golden import golden_mvm
 from cimtile.hdl import tile
-from cimtile.tb import runner
+from cimtile.tb import build as runner
 from cimtile.tb.runner import Scenario, simulate_tile
 
 # Together they span rows 1..128, cols 1..16, in_bits 1..8, w_bits 2..8, bits_per_cell 1..4,

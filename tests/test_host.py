@@ -23,7 +23,8 @@ from cimtile.behavioral.device import MemdiodeArray
 from cimtile.program import Rectangle, program_golden
 from cimtile.tb.host_runner import Op, _write_verify_words, play
 from cimtile.tb.host_top import CheckedHost
-from cimtile.tb.runner import SimulationError, simulate
+from cimtile.tb.exchange import SimulationError
+from cimtile.tb.runner import simulate
 
 CFG = parse_config({
     "tile": dict(rows=12, cols=3, in_bits=6, w_bits=5, bits_per_cell=2, adc_bits=5,

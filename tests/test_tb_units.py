@@ -5,9 +5,10 @@ import pytest
 
 from cimtile.config import reference_config
 from cimtile.hdl.tile import TOP_NAME, verilog_source
-from cimtile.tb import runner
+from cimtile.tb import build as runner
 from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
-from cimtile.tb.runner import SimResult, waves_format
+from cimtile.tb.build import waves_format
+from cimtile.tb.runner import SimResult
 from cimtile.tb.scoreboard import Scoreboard
 
 
