@@ -27,6 +27,9 @@ from cimtile.tb.build import TOPLEVEL, BuildError
 from cimtile.tb.cache import DEFAULT_MAX_MB
 from cimtile.tb.runner import simulate_tile
 
+# One worker (make test: --dist loadgroup) shares the module's real build.
+pytestmark = pytest.mark.xdist_group("build_cache")
+
 TILE = dict(rows=1, cols=1, in_bits=1, w_bits=2, bits_per_cell=1, adc_bits=1, adc_shift=0,
             cols_per_adc=1)
 TIMING = dict(t_settle=1, t_adc=1)
