@@ -51,7 +51,7 @@ def _cmd_build(args):
         report.update(bitstream=bitstream.name, config=str(args.config), baud=args.baud)
         text = json.dumps(report, indent=2) + "\n"
         with OutputFiles(inputs) as outputs:
-            outputs.directory(out)
+            outputs.directory(out, "--out")
             with open(built, "rb") as source:
                 outputs.stage(bitstream, "--out",
                               lambda file: shutil.copyfileobj(source, file))

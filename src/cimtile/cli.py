@@ -356,7 +356,7 @@ def _cmd_sweep(args):
     files = {"sweep.csv": write_csv(rows).encode()} | plot_sweep(rows, keys)
     out = Path(args.out)
     with OutputFiles(inputs) as outputs:
-        outputs.directory(out)
+        outputs.directory(out, "--out")
         for name, data in files.items():
             outputs.stage(out / name, "--out", lambda file, data=data: file.write(data))
     paths = [str(out / name) for name in files]
@@ -383,7 +383,7 @@ def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
         if args.report is not None:
             _stage_json(outputs, args.report, "--report", report)
         if plots is not None:
-            outputs.directory(plots)
+            outputs.directory(plots, "--plots")
         for name, write in writers:
             outputs.stage(plots / name, "--plots", write)
     print(summary(report))

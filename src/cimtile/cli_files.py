@@ -292,17 +292,22 @@ class OutputFiles:
         self._created = []
         self._mode = 0o666 & ~_umask()
 
-    def directory(self, path):
-        """Create the directory `path` (and missing parents) for outputs."""
+    def directory(self, path, option):
+        """Create the directory `path` (and missing parents) for the outputs of
+        `option`."""
         missing = []
         for directory in [Path(path), *Path(path).parents]:
             if directory.exists():
                 break
             missing.append(directory)
         for directory in reversed(missing):
-            with _signals_deferred():
-                directory.mkdir()
-                self._created.append(directory)
+            try:
+                with _signals_deferred():
+                    directory.mkdir()
+                    self._created.append(directory)
+            except OSError as error:
+                raise InputError(f"{path}: cannot create {option}: "
+                                 f"{error.strerror or error}") from None
 
     def _claim(self, path, option):
         key = _identity(path)
