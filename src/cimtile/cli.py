@@ -25,6 +25,7 @@ from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, c
                         load_inputs, load_weights, path_arg, print_error, read_npy, read_npz)
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
+from .tb.cache_command import add_commands as add_cache_commands
 from .mapping import DataError, random_operands
 from .metrics import error_metrics
 from .tb.build import BuildError, waves_format
@@ -555,6 +556,7 @@ def _parser():
     p.set_defaults(run=_cmd_demo)
 
     add_fpga_commands(commands)
+    add_cache_commands(commands)
     return parser
 
 
