@@ -113,16 +113,25 @@ def _ports(verilog, module):
 
 def _simulation_top(verilog, tile):
     """Verilog of the simulation top: every port of `tile` but ``clk``, which a process
-    inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0)."""
+    inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0).
+
+    ``rst`` reaches the design through a falling-edge register. A testbench changes it just
+    after a rising edge, so the synchronous reset acts at the same edge as before; but the
+    design's logic no longer hangs on a top-level input, which Verilator re-evaluates on
+    every evaluation of the model (twice a cycle).
+    """
+    declared = _ports(verilog, tile)
     ports = ["  " + " ".join(filter(None, [direction, "wire", bits, name]))
-             for name, direction, bits in _ports(verilog, tile) if name != "clk"]
+             for name, direction, bits in declared if name != "clk"]
+    has_rst = any(name == "rst" for name, _, _ in declared)
     return "\n".join([
         f"module {TOPLEVEL}(",
         ",\n".join(ports),
         ");",
         "  reg clk = 1'b1;",
         f"  always #{CLOCK_PERIOD_NS / 2:g} clk = ~clk;",
-        f"  {tile} tile(.*);",
+        *(["  reg rst_at_fall = 1'b0;", "  always @(negedge clk) rst_at_fall <= rst;",
+           f"  {tile} tile(.rst(rst_at_fall), .*);"] if has_rst else [f"  {tile} tile(.*);"]),
         "endmodule",
         "",
     ])

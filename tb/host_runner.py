@@ -14,17 +14,20 @@ import numpy as np
 from cocotbext.axi import AxiResp
 
 from cimtile.golden import golden_mvm
-from cimtile.hdl.host import INPUT_FIFO_VECTORS
 from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
 
+from .bulk_top import BULK_TOP, bulk_verilog
 from .host_top import SIM_TOP, simulation_verilog
 from .exchange import SimulationError, run_testbench
 from .runner import ProgramRun
 
-__all__ = ["Op", "Played", "HostRun", "play", "simulate", "program"]
+__all__ = ["DRIVES", "Op", "Played", "HostRun", "play", "simulate", "program"]
 
 TB_MODULE = "cimtile.tb.host_tb"
+#: The simulated top of each drive mode.
+TOPS = {"vip": (simulation_verilog, SIM_TOP), "bulk": (bulk_verilog, BULK_TOP)}
+DRIVES = tuple(TOPS)
 
 
 class Op:
@@ -39,11 +42,12 @@ class Op:
         return dict(op="read", offset=offset)
 
     @staticmethod
-    def stream(x, frame_vectors, budget, window=INPUT_FIFO_VECTORS):
-        """Send array `x` as frames of `frame_vectors` vectors, at most `window` vectors
-        outstanding; collect the result frames (``Y``, ``frame_cycles``)."""
-        return dict(op="stream", x=x, frame_vectors=frame_vectors, window=window,
-                    budget=budget)
+    def stream(x, frame_vectors, budget, in_bits=None, adc_shift=None):
+        """Send array `x` as frames of `frame_vectors` vectors; collect the result frames
+        (``Y``, ``frame_cycles``). The bulk drive needs the run-time settings the tile was
+        given, `in_bits` and `adc_shift`."""
+        return dict(op="stream", x=x, frame_vectors=frame_vectors, in_bits=in_bits,
+                    adc_shift=adc_shift, budget=budget)
 
     @staticmethod
     def send(x, frame_vectors):
@@ -96,8 +100,8 @@ class Played:
         One per operation, with its arrays (e.g. ``Y``, ``pulses``) as numpy arrays.
     cycles : int
         Cycles from reset release to the end.
-    requests : ndarray
-        Cycle of every analog sample request.
+    first_request : int
+        Cycle of the first analog sample request (-1 without one).
     violations : list of str
         Analog timing or AXI protocol breaches (the run fails on any).
     arrays : dict
@@ -107,7 +111,7 @@ class Played:
     """
     records: list
     cycles: int
-    requests: np.ndarray
+    first_request: int
     violations: list
     arrays: dict
     build_s: float
@@ -126,8 +130,8 @@ class HostRun:
         Cycle (from reset release) at which each result frame ended.
     frame_vectors : list of int
         Result vectors in each frame.
-    request_cycles : ndarray int64
-        Cycle of every analog sample request.
+    first_request : int
+        Cycle of the first analog sample request (-1 without one).
     golden_mismatches : int
         Result vectors that differ from the golden model.
     build_s, wall_s : float
@@ -135,7 +139,7 @@ class HostRun:
     Y: np.ndarray
     frame_cycles: np.ndarray
     frame_vectors: list
-    request_cycles: np.ndarray
+    first_request: int
     golden_mismatches: int
     build_s: float
     wall_s: float
@@ -162,12 +166,12 @@ class HostRun:
             return float(np.median(np.diff(cycles)))
         if len(cycles) >= 2:
             return float((cycles[-1] - cycles[0]) / vectors[1:].sum())
-        if self.mvms == 1 and len(self.request_cycles):
-            return float(cycles[0] - self.request_cycles[0])
+        if self.mvms == 1 and self.first_request >= 0:
+            return float(cycles[0] - self.first_request)
         return float("nan")
 
 
-def play(cfg, ops, arrays, *, waves=None, verbose=False, top=None):
+def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
     """Play `ops` on the host top of `cfg`.
 
     Parameters
@@ -179,6 +183,11 @@ def play(cfg, ops, arrays, *, waves=None, verbose=False, top=None):
         Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
         their meaning for the analog side.
+    drive : ``"vip"`` or ``"bulk"``
+        Who drives the compute streams and answers the analog port: cocotbext-axi and the
+        analog binding, beat by beat and plane by plane, or the bulk top's player, recorder
+        and analog queue (see :mod:`cimtile.tb.bulk_top`); only ``stream`` operations
+        among the stream operations run in bulk.
     top : (callable, str), optional
         Another simulated top with the same ports (e.g. one with a fault injected), as for
         :func:`cimtile.tb.runner.build`.
@@ -187,11 +196,13 @@ def play(cfg, ops, arrays, *, waves=None, verbose=False, top=None):
     ------
     BuildError, SimulationError
     """
-    stimulus = {"ops": np.array(json.dumps(ops))}
+    if drive not in DRIVES:
+        raise ValueError(f"drive must be one of {', '.join(DRIVES)}, not {drive!r}")
+    stimulus = {"ops": np.array(json.dumps(ops)), "drive": np.array(drive)}
     stimulus |= {name: np.asarray(value) for name, value in arrays.items()}
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
                                          verbose=verbose,
-                                         top=top or (simulation_verilog, SIM_TOP))
+                                         top=top or TOPS[drive])
     records = json.loads(str(out["records"]))
     for key, value in out.items():
         index, _, name = key.partition("_")
@@ -199,7 +210,7 @@ def play(cfg, ops, arrays, *, waves=None, verbose=False, top=None):
             records[int(index)][name] = value
     device = {name: out[name] for name in ("state", "conductance", "reads", "pulses_applied")
               if name in out}
-    return Played(records=records, cycles=int(out["cycles"]), requests=out["requests"],
+    return Played(records=records, cycles=int(out["cycles"]), first_request=int(out["first_request"]),
                   violations=json.loads(str(out["violations"])), arrays=device,
                   build_s=build_s, wall_s=wall_s)
 
@@ -216,7 +227,7 @@ def _settings_write(in_bits, adc_shift, mode=Mode.COMPUTE):
 
 
 def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
-             frame_vectors=1, pauses=None, waves=None, verbose=False):
+             frame_vectors=1, pauses=None, drive="bulk", waves=None, verbose=False):
     """Co-simulate `X` through the host top of `cfg` holding weights `W`.
 
     Settings are written through AXI4-Lite, vectors sent and results received through
@@ -234,6 +245,10 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         Vectors per batch (frame); with 1, every result is time-stamped.
     pauses : (in_prob, in_max, out_prob, out_max), optional
         Random TVALID gaps on the inputs and TREADY back-pressure on the outputs.
+    drive : ``"bulk"`` or ``"vip"``
+        Stimulus, results and analog answers in bulk through the simulated top (fast), or
+        beat by beat and plane by plane from Python (see :func:`play`); both give the same
+        results in the same cycles.
 
     Returns
     -------
@@ -250,11 +265,11 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     ops = [_settings_write(in_bits, adc_shift)]
     if pauses:
         ops.append(Op.pauses(*pauses))
-    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X))))
+    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift))
     arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
     if conductances is not None:
         arrays["G"] = np.asarray(conductances, float)
-    played = play(cfg, ops, arrays, waves=waves, verbose=verbose)
+    played = play(cfg, ops, arrays, drive=drive, waves=waves, verbose=verbose)
     if played.records[0]["resp"] != AxiResp.OKAY:
         raise SimulationError(f"SETTINGS write refused (in_bits {in_bits}, adc_shift "
                               f"{adc_shift})")
@@ -265,7 +280,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
                           adc_shift=adc_shift)
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
-                   frame_vectors=streamed["frame_vectors"], request_cycles=played.requests,
+                   frame_vectors=streamed["frame_vectors"], first_request=played.first_request,
                    golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
                    build_s=played.build_s, wall_s=played.wall_s)
 

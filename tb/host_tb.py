@@ -8,6 +8,7 @@ own expectations (register map, golden model). A protocol checker in the simulat
 fails the run on the first AXI rule a port breaks.
 """
 
+import gc
 import json
 import os
 
@@ -26,47 +27,62 @@ from .analog import AnalogBinding
 from .axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
+from .bulk_driver import BulkStream
 from .host_top import CHECKED
+from .pauses import pause_pattern, replay
 from .exchange import ENV_IN, ENV_OUT
 
 RESET_CYCLES = 4
+#: Operations the bulk drive plays (the others need the bus VIP on every stream).
+BULK_OPS = ("write", "read", "stream", "pauses", "idle", "wait_irq")
 #: Cycles a register access may take; the register block answers in a few.
 BUS_BUDGET = 200
 
 
-def _pauses(rng, prob, longest):
-    """Pause pattern for a cocotbext-axi pause generator: runs of 1..longest paused cycles."""
-    while True:
-        if longest and rng.random() < prob:
-            yield from [True] * int(rng.integers(1, longest + 1))
-        yield False
-
-
 class HostBench:
-    """The host top with its VIP, analog bindings and protocol checker."""
+    """The host top with its VIP, analog bindings and protocol checker.
 
-    def __init__(self, dut, cfg, arrays, seed):
-        self.dut, self.cfg, self.arrays = dut, cfg, arrays
+    With `drive` ``"vip"`` cocotbext-axi drives the compute streams beat by beat and the
+    analog binding answers every plane; with ``"bulk"`` the bulk top's player, recorder and
+    analog queue do (:mod:`cimtile.tb.bulk_driver`), and only the other ports have VIP.
+    """
+
+    def __init__(self, dut, cfg, arrays, seed, drive):
+        self.dut, self.cfg, self.arrays, self.drive = dut, cfg, arrays, drive
         self.rng = np.random.default_rng([seed, 1])
         self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_in_"), dut.clk,
+        # In bulk drive the compute streams are the bulk top's; the programming streams get
+        # no VIP either, whose idle monitors would still cost the simulator on every step.
+        streams = []
+        if drive == "vip":
+            self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_in_"),
+                                          dut.clk, dut.rst)
+            self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out_"), dut.clk,
                                       dut.rst)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out_"), dut.clk,
-                                  dut.rst)
-        self.targets = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_target_"),
+            self.targets = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_target_"),
+                                           dut.clk, dut.rst)
+            self.cells = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cell_"),
                                        dut.clk, dut.rst)
-        self.cells = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cell_"), dut.clk,
-                                   dut.rst)
-        for vip in (self.master.write_if, self.master.read_if, self.source, self.sink,
-                    self.targets, self.cells):
+            streams = [self.source, self.sink, self.targets, self.cells]
+        else:
+            self.bulk = BulkStream(dut, cfg)
+        for vip in (self.master.write_if, self.master.read_if, *streams):
             vip.log.setLevel("WARNING")
         self.analog = None
+        self.macro = None
         self.cell_access = None
         self.records = []
 
+    def first_request(self):
+        """Cycle (from reset release) of the first analog sample request, -1 before one."""
+        if self.drive == "bulk":
+            return getattr(self, "first_sample", -1)
+        return self.analog.stamps[0] - self.start if self.analog and self.analog.stamps else -1
+
     async def reset(self):
         self.dut.rst.value = 1
-        self.dut.analog__codes.value = 0
+        if self.drive == "vip":
+            self.dut.analog__codes.value = 0
         self.dut.analog__cell__read_code.value = 0
         await ClockCycles(self.dut.clk, RESET_CYCLES)
         self.dut.rst.value = 0
@@ -75,9 +91,10 @@ class HostBench:
 
     def bind(self, W, G, seed, levels_faults):
         if W is not None:
-            macro = AnalogMacro.for_array(self.cfg, W, np.random.default_rng(seed), G)
-            self.analog = AnalogBinding(self.dut, self.cfg, macro)
-            cocotb.start_soon(self.analog.run())
+            self.macro = AnalogMacro.for_array(self.cfg, W, np.random.default_rng(seed), G)
+            if self.drive == "vip":
+                self.analog = AnalogBinding(self.dut, self.cfg, self.macro)
+                cocotb.start_soon(self.analog.run())
         if levels_faults is not None:
             device = MemdiodeArray(self.cfg.device, (self.cfg.tile.rows, self.cfg.cols_phys),
                                    np.random.default_rng(seed), levels_faults)
@@ -128,26 +145,29 @@ class HostBench:
         return (np.concatenate(results) if results
                 else np.zeros((0, self.cfg.tile.cols), np.int64))
 
-    async def op_stream(self, x, frame_vectors, window, budget):
-        """Send array `x` as frames (batches) of `frame_vectors` vectors, keeping at most
-        `window` vectors outstanding so the input FIFO always has room and the source never
-        waits on TREADY; collect the result frames and the cycle each arrived."""
+    async def op_stream(self, x, frame_vectors, in_bits, adc_shift, budget):
+        """Send array `x` as frames (batches) of `frame_vectors` vectors, all queued at once;
+        collect the result frames and the cycle each ended. `in_bits` and `adc_shift` are
+        the run-time settings the tile was given (the bulk drive computes the analog
+        answers ahead from them)."""
         X = self.arrays[x]
+        if self.drive == "bulk":
+            result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,
+                                         budget)
+            self.first_sample = result.pop("first_sample_cycle")
+            error = result.pop("error")
+            assert error is None, error
+            return result
         frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
-        received, stamps, sent, outstanding = [], [], 0, 0
-        for done in range(len(frames)):
-            # A frame larger than the window goes alone (the source then waits on TREADY).
-            while sent < len(frames) and (outstanding == 0
-                                          or outstanding + len(frames[sent]) <= window):
-                self.source.send_nowait(self._frame(frames[sent]))
-                outstanding += len(frames[sent])
-                sent += 1
+        for frame in frames:
+            self.source.send_nowait(self._frame(frame))
+        received, stamps = [], []
+        for _ in frames:
             frame = await self.within(self.sink.recv(), budget)
             if frame is None:
                 break
             stamps.append(cycle_now() - self.start)
             received.append(self._results(frame))
-            outstanding -= len(frames[done])
         return {"Y": self._stacked(received), "frame_cycles": np.array(stamps, np.int64),
                 "frame_vectors": [len(r) for r in received],
                 "timeout": len(received) < len(frames)}
@@ -208,10 +228,22 @@ class HostBench:
         return {"irq": bool(self.dut.irq.value)}
 
     async def op_pauses(self, in_prob, in_max, out_prob, out_max):
-        self.source.set_pause_generator(_pauses(self.rng, in_prob, in_max))
-        self.sink.set_pause_generator(_pauses(self.rng, out_prob, out_max))
-        self.targets.set_pause_generator(_pauses(self.rng, in_prob, in_max))
-        self.cells.set_pause_generator(_pauses(self.rng, out_prob, out_max))
+        """TVALID gaps on the input streams and TREADY back-pressure on the output streams,
+        from per-cycle patterns drawn once (the same in both drive modes)."""
+        pattern_in = pause_pattern(self.rng, in_prob, in_max)
+        pattern_out = pause_pattern(self.rng, out_prob, out_max)
+        now = cycle_now() - self.start
+        if self.drive == "bulk":
+            self.bulk.set_pauses(pattern_in, pattern_out)
+            return {}
+        for vip, pattern in [(self.source, pattern_in), (self.targets, pattern_in),
+                             (self.sink, pattern_out), (self.cells, pattern_out)]:
+            if pattern.any():
+                vip.set_pause_generator(replay(pattern, now))
+            else:
+                # Stopping a generator leaves its last value: unpause explicitly.
+                vip.set_pause_generator(None)
+                vip.pause = False
         return {}
 
 
@@ -231,7 +263,11 @@ async def host_play(dut):
         ops = json.loads(str(data["ops"]))
         arrays = {name: data[name] for name in data.files if name not in ("config", "ops")}
     seed = int(arrays.get("seed", 0))
-    bench = HostBench(dut, cfg, arrays, seed)
+    # Everything allocated so far lives for the whole run: keep the collector off it, and
+    # collect rarely (the run allocates much and frees little).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    bench = HostBench(dut, cfg, arrays, seed, str(arrays.pop("drive", "vip")))
     await bench.reset()
     bench.bind(arrays.get("W"), arrays.get("G") if "G" in arrays else None, seed,
                arrays.get("faults"))
@@ -240,6 +276,8 @@ async def host_play(dut):
     records = []
     for op in ops:
         kind = op.pop("op")
+        assert bench.drive == "vip" or kind in BULK_OPS, \
+            f"operation {kind!r} needs the vip drive"
         record = await getattr(bench, f"op_{kind}")(**op)
         records.append(record)
         if problems:
@@ -251,7 +289,7 @@ async def host_play(dut):
             if isinstance(value, np.ndarray):
                 out[f"{index}_{key}"] = value
     out["cycles"] = cycle_now() - bench.start
-    out["requests"] = np.array(bench.analog.stamps if bench.analog else [], np.int64)
+    out["first_request"] = bench.first_request()
     if bench.cell_access:
         device = bench.cell_access.device
         out |= {"state": device.state.reshape(device.shape),

@@ -11,6 +11,11 @@ reach the top's AXI ports through registers clocked on the falling edge: at a ri
 VIP reads what the tile drove in the cycle that just ended (the value the tile's own
 registers sampled), and a VIP waiting for VALID to rise is woken half a cycle before the edge
 that samples it. The checkers watch the tile's side, where the protocol is decided.
+
+Every input reaches the tile through a falling-edge register too. A testbench writes inputs
+just after a rising edge, so the tile still sees them before the next one; but no logic of
+the tile hangs on a top-level input, which Verilator would re-evaluate on every evaluation of
+the model (twice a cycle), whatever changed.
 """
 
 from amaranth.back import verilog
@@ -46,20 +51,15 @@ class CheckedHost(wiring.Component):
         m.submodules.host = host = self.host
         m.domains.mid = mid = ClockDomain("mid", clk_edge="neg", local=True)
         m.d.comb += [mid.clk.eq(ClockSignal()), mid.rst.eq(ResetSignal())]
-        for name, member in self.host.signature.members.items():
-            if name in CHECKED:
-                outer, inner = getattr(self, name), getattr(host, name)
-                for port, port_member in outer.signature.members.items():
-                    if port_member.flow == wiring.Out:
-                        m.d.mid += getattr(outer, port).eq(getattr(inner, port))
-                    else:
-                        m.d.comb += getattr(inner, port).eq(getattr(outer, port))
-            elif member.is_signature:
-                wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(host, name))
-            elif member.flow == wiring.Out:
-                m.d.comb += getattr(self, name).eq(getattr(host, name))
+        outer_ports = self.signature.flatten(self)
+        for (path, member, inner), (_, _, outer) in zip(host.signature.flatten(host),
+                                                        outer_ports):
+            if member.flow == wiring.In:
+                m.d.mid += inner.eq(outer)
+            elif path[0] in CHECKED:
+                m.d.mid += outer.eq(inner)
             else:
-                m.d.comb += getattr(host, name).eq(getattr(self, name))
+                m.d.comb += outer.eq(inner)
         width = self.config.host.data_width
         checkers = [AxiLiteChecker(12, 32)] + [AxiStreamChecker(width, keep=True)
                                                for _ in CHECKED[1:]]

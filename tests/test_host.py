@@ -344,7 +344,7 @@ def test_soft_reset_while_a_result_beat_is_stalled_keeps_the_beat():
     cfg = CFG.replace(cols=1)
     W, X = operands(8, seed=13, cfg=cfg)
     planes = cfg.tile.in_bits
-    ops = [Op.pauses(out_prob=1.0, out_max=50_000), Op.send("X", 8),
+    ops = [Op.pauses(out_prob=1.0, out_max=3000), Op.send("X", 8),
            Op.soft_reset_after(2 * planes, CTRL.offset, CTRL.pack(soft_reset=1), BUDGET),
            Op.collect(1, 200_000), Op.pauses(), Op.stream("X", 8, BUDGET)]
     played = play(cfg, ops, {"W": W, "X": X})

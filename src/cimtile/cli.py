@@ -189,10 +189,11 @@ def _cmd_sim(args):
                                        verbose=args.verbose)
         else:
             result = simulate(cfg, W, X, scenario=scenario, conductances=conductances,
-                              in_bits=in_bits, adc_shift=adc_shift, waves=waves,
-                              verbose=args.verbose)
+                              in_bits=in_bits, adc_shift=adc_shift, drive=args.drive,
+                              waves=waves, verbose=args.verbose)
         at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
-        report = ({"backend": args.backend, "in_bits": in_bits, "adc_shift": adc_shift}
+        report = ({"backend": args.backend, "drive": args.drive, "in_bits": in_bits,
+                   "adc_shift": adc_shift}
                   | _report(at, result) | error_metrics(result.Y, X, W))
         outputs.stage(args.out, "--out", lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
@@ -491,6 +492,10 @@ def _parser():
     p.add_argument("--backend", choices=("cosim", "emulator"), default="cosim",
                    help="cosim: behavioural analog models in Python (default); emulator: "
                    "the synthesizable crossbar emulator in Verilator (ideal mode only)")
+    p.add_argument("--drive", choices=("bulk", "vip"), default="bulk",
+                   help="bulk: vectors, results and analog answers cross into the simulator "
+                   "in bulk (default); vip: cocotbext-axi drives every beat and the analog "
+                   "model answers every bit plane from Python (same results, same cycles)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_sim)
 

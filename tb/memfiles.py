@@ -1,0 +1,41 @@
+"""Memory images exchanged with the bulk top, built and parsed with numpy.
+
+An entry is a row of little-endian bytes (field after field, each starting on a byte). The
+testbench writes entries as raw big-endian words for ``$fread``, and reads ``$writememh``
+files (one hexadecimal word per line, most significant digit first) and writes
+``$readmemb`` files of single bits.
+"""
+
+import numpy as np
+
+__all__ = ["field_bytes", "parse_hex_image", "bits_image"]
+
+def field_bytes(values, width):
+    """Little-endian bytes of unsigned `values` (shaped (n,) or (n, k) of `width`-bit
+    fields packed densely), as a uint8 array shaped (n, ceil(k * width / 8))."""
+    values = np.asarray(values)
+    if values.ndim == 1:
+        values = values[:, None]
+    n, k = values.shape
+    if width % 8 == 0 and width <= 64:
+        raw = values.astype("<u8").view(np.uint8).reshape(n, k, 8)[..., :width // 8]
+        return np.ascontiguousarray(raw.reshape(n, k * width // 8))
+    raw = values.astype("<u8").view(np.uint8).reshape(n, k, 8)
+    bits = np.unpackbits(raw, axis=-1, bitorder="little")[..., :width].reshape(n, k * width)
+    return np.packbits(bits, axis=-1, bitorder="little")
+
+
+def parse_hex_image(text, entry_bytes):
+    """Entries of a ``$writememh`` file as little-endian bytes, shaped (n, entry_bytes);
+    comment and address lines are skipped."""
+    words = [line for line in text.split() if not line.startswith((b"//", b"@"))]
+    digits = b"".join(word.rjust(2 * entry_bytes, b"0") for word in words)
+    raw = np.frombuffer(bytes.fromhex(digits.decode("ascii")), np.uint8)
+    return raw.reshape(len(words), entry_bytes)[:, ::-1]
+
+
+def bits_image(bits):
+    """The text of a one-bit-wide memory file for ``$readmemb``."""
+    text = np.full((len(bits), 2), ord("\n"), np.uint8)
+    text[:, 0] = np.where(np.asarray(bits, bool), ord("1"), ord("0"))
+    return text.tobytes()
