@@ -20,11 +20,14 @@ from cimtile.hdl.output_framer import OutputFramer
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
 
 MINIMAL = formal_configs()["minimal"]
+#: Seconds any one check may take here, so that a solver that hangs fails the test.
+TIMEOUT = 900
 
 
 def _check(tmp_path, name, mode, config=MINIMAL):
     pset = PROPERTY_SETS[name]
-    return run_check(config, pset, mode, pset.depth(config, mode), tmp_path / name)
+    return run_check(config, pset, mode, pset.depth(config, mode), tmp_path / name,
+                     timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("mode", ["bmc", "prove", "cover"])
@@ -63,7 +66,7 @@ class _StreamHarness(Harness):
 def test_broken_stream_fails_with_counterexample(tmp_path):
     pset = PropertySet("broken", _StreamHarness, "a transmitter that drops TVALID",
                        {"bmc": lambda config: 8})
-    result = run_check(MINIMAL, pset, "bmc", 8, tmp_path)
+    result = run_check(MINIMAL, pset, "bmc", 8, tmp_path, timeout=TIMEOUT)
     assert not result.passed
     assert [rule.name for rule in result.failed] == ["o__valid_held_until_ready"]
     assert result.trace.is_file()

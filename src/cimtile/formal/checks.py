@@ -56,12 +56,13 @@ class PropertySet:
 PROPERTY_SETS = {s.name: s for s in (
     PropertySet("axi_lite", RegistersHarness, "AXI4-Lite register block",
                 {"bmc": lambda c: 16, "prove": lambda c: 4, "cover": lambda c: 8}),
-    # Deep enough for a vector to cross the host and its result to be stalled, and for a
-    # read-back to send a cell result, with a soft reset on the way.
+    # Covers need a vector to cross the host and its result to be stalled, or a read-back
+    # to send a cell result, with a soft reset on the way; the bounded checks look a few
+    # vectors further, as deep as a run of minutes allows on the small configs.
     PropertySet("host_streams", HostHarness, "cim_host: AXI4-Lite and every AXI4-Stream port",
-                {"bmc": lambda c: _compute(c) + 16, "cover": lambda c: _compute(c) + 16}),
+                {"bmc": lambda c: _compute(c) + 24, "cover": lambda c: _compute(c) + 16}),
     PropertySet("tile", TileHarness, "tile core: results, analog port, write-verify",
-                {"bmc": lambda c: _compute(c) + 16, "cover": lambda c: _compute(c) + 16}),
+                {"bmc": lambda c: _compute(c) + 20, "cover": lambda c: _compute(c) + 16}),
     PropertySet("tile_latency", TileLatencyHarness, "tile core: result latency",
                 {"bmc": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4,
                  "cover": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4}),
