@@ -6,13 +6,15 @@ computed a ring half at a time in one vectorised call). Python wakes only when a
 must be refilled or drained, or the batch ends; the bulk top does everything per cycle.
 """
 
+import functools
+
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
 from cimtile.mapping import bit_planes
 
 from .axis_frames import pack_vectors, unpack_vectors
-from .bulk_top import RINGS, Layout
+from .bulk_top import Layout, Rings
 from .memfiles import bits_image, field_bytes, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
@@ -69,8 +71,8 @@ class BulkStream:
         Times Python was woken so far (refills, drains, the end of a batch).
     """
 
-    def __init__(self, dut, cfg, rings=RINGS):
-        self.dut, self.cfg, self.rings = dut, cfg, rings
+    def __init__(self, dut, cfg):
+        self.dut, self.cfg = dut, cfg
         self.layout = Layout.of(cfg)
         self.wakeups = 0
         for name in ("in_load0", "in_load1", "analog_load0", "analog_load1", "out_dump0",
@@ -88,6 +90,14 @@ class BulkStream:
                 file.write(bits_image(bits))
         self.dut.bulk__pauses_load.value = 1 - int(self.dut.bulk__pauses_load.value)
         self.dut.bulk__pauses_on.value = int(pattern_in.any()) | int(pattern_out.any()) << 1
+
+    @functools.cached_property
+    def rings(self):
+        """The ring sizes of this build (readable once the model has run)."""
+        dut = self.dut
+        return Rings(in_half=int(dut.bulk__in_half.value),
+                     analog_half=int(dut.bulk__analog_half.value),
+                     out_half=int(dut.bulk__out_half.value))
 
     # Entries of the rings.
 
@@ -197,8 +207,8 @@ class BulkStream:
         result["timeout"] = not bool(dut.bulk__done.value)
         result["error"] = self._error_message(in_bits, base_planes) if error else None
         result["first_sample_cycle"] = int(dut.bulk__first_sample_cycle.value)
-        if error or result["timeout"]:
-            # Let the simulator leave the read-only phase before the caller writes again.
+        if dumps:
+            # Leave the read-only phase (within the cycle) so the caller may write again.
             await Timer(1, "step")
         return result
 

@@ -163,7 +163,8 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
         "bulk__timeout", "bulk__pauses_load", "bulk__pauses_on",
         "bulk__error", "bulk__error_kind", "bulk__error_plane", "bulk__error_cycle",
         "bulk__error_wl", "bulk__error_expected_wl", "bulk__error_shift",
-        "bulk__error_expected_shift", "bulk__cycle"]
+        "bulk__error_expected_shift", "bulk__cycle", "bulk__in_half", "bulk__analog_half",
+        "bulk__out_half"]
     declarations = [f"  {direction} {bits + ' ' if bits else ''}{name};"
                     for name, direction, bits in passed]
     sw = layout.shift_width
@@ -187,6 +188,8 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
         f"  output [{sw - 1}:0] bulk__error_shift;",
         f"  output [{sw - 1}:0] bulk__error_expected_shift;",
         "  output [31:0] bulk__cycle;",
+        "  output [31:0] bulk__in_half;", "  output [31:0] bulk__analog_half;",
+        "  output [31:0] bulk__out_half;",
     ]
     connections = [f"    .{name}({name})" for name, _, _ in passed] + [
         "    .s_axis_in__tdata(in_data)", "    .s_axis_in__tkeep(in_keep)",
@@ -203,6 +206,10 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
   reg [31:0] cycle;
   always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
   assign bulk__cycle = cycle;
+  // The ring sizes of this build, for the testbench.
+  assign bulk__in_half = 32'd{rings.in_half};
+  assign bulk__analog_half = 32'd{rings.analog_half};
+  assign bulk__out_half = 32'd{rings.out_half};
 
   // Control inputs, registered where logic would read them combinationally: Verilator
   // re-evaluates logic fed straight from top-level inputs on every evaluation of the model.
