@@ -180,9 +180,9 @@ def test_command_refuses_file_as_out(tmp_path, capsys):
 
 def test_sby_script_refuses_bad_mode_and_depth():
     with pytest.raises(ValueError, match=r"^mode must be one of bmc, prove, cover, not 'live'$"):
-        sby_script(mode="live", depth=4)
+        sby_script(mode="live", depth=4, top="formal_top")
     with pytest.raises(ValueError, match=r"^depth must be a positive integer, not 0$"):
-        sby_script(mode="bmc", depth=0)
+        sby_script(mode="bmc", depth=0, top="formal_top")
 
 
 def test_trace_table(tmp_path):

@@ -93,7 +93,8 @@ def subordinate_rules(rules, bus, config, *, name="s_axil"):
     aw_open = _open(rules, f"{name}__aw_open", aw, b)
     w_open = _open(rules, f"{name}__w_open", w, b)
     ar_open = _open(rules, f"{name}__ar_open", ar, r)
-    rules.assert_(f"{name}__b_only_after_request", ~bus.bvalid | (aw_open != 0) & (w_open != 0),
+    rules.assert_(f"{name}__b_only_after_request",
+                  ~bus.bvalid | ((aw_open != 0) & (w_open != 0)),
                   f"{name}: BVALID only for a write whose address and data were taken",
                   [bus.bvalid, aw_open, w_open])
     rules.assert_(f"{name}__r_only_after_request", ~bus.rvalid | (ar_open != 0),

@@ -160,7 +160,7 @@ def run_check(config, pset, mode, depth, directory, *, timeout=None):
     text = rtlil.convert(harness, name=TOP, ports=[])
     rules = {rule.signal: rule for rule in harness.rules.rules}
     cells = check_cells(text)
-    run = run_sby(directory, text, mode=mode, depth=depth, timeout=timeout)
+    run = run_sby(directory, text, top=TOP, mode=mode, depth=depth, timeout=timeout)
     result = CheckResult(pset.name, mode, depth, run.status, run.seconds, run.directory,
                          skipped=list(harness.rules.skipped))
     result.failed = [rules[cells[c]] for c in run.failed if cells.get(c) in rules]

