@@ -15,11 +15,13 @@ import time
 
 import numpy as np
 
+from ..axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from ..hdl.host import INPUT_FIFO_VECTORS
 from ..hdl.write_verify import target_code
+from ..host_driver import SOFT_RESET, START, program_writes, settings_word
 from ..mapping import weight_levels
+from ..program import Rectangle
 from ..regmap import ErrorCause, Mode, register
-from ..tb.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
 
@@ -110,11 +112,6 @@ class Board:
             raise BoardError(f"{name} write 0x{value:08x} refused "
                              f"({ErrorCause(cause).name})") from None
 
-    def _settings(self, mode, in_bits=None, adc_shift=None):
-        tile = self.config.tile
-        self.write("SETTINGS", register("SETTINGS").pack(
-            mode=int(mode), in_bits=tile.in_bits if in_bits is None else in_bits,
-            adc_shift=tile.adc_shift if adc_shift is None else adc_shift))
 
     def _check_status(self, what):
         status = register("STATUS").unpack(self.read("STATUS"))
@@ -123,7 +120,7 @@ class Board:
 
     def soft_reset(self):
         """Return the datapath to idle and clear the counters, events and errors."""
-        self.write("CTRL", register("CTRL").pack(soft_reset=1))
+        self.write("CTRL", SOFT_RESET)
 
     def program(self, levels):
         """Program cell ``levels`` (rows x physical columns) into the whole array by
@@ -148,18 +145,10 @@ class Board:
         shape = (cfg.tile.rows, cfg.cols_phys)
         if levels.shape != shape:
             raise ValueError(f"levels must be shaped {shape}, not {levels.shape}")
-        s, (rows, cols) = cfg.write_verify, shape
-        for name, fields in [
-            ("WV_TOL", dict(tol=s.tol)),
-            ("WV_SET", dict(start=s.set_start, step=s.set_step, limit=s.set_limit)),
-            ("WV_RESET", dict(start=s.reset_start, step=s.reset_step, limit=s.reset_limit)),
-            ("WV_PULSE", dict(max_pulses=s.max_pulses, width=s.pulse_width)),
-            ("WV_ROWS", dict(first=0, last=rows - 1)),
-            ("WV_COLS", dict(first=0, last=cols - 1)),
-        ]:
-            self.write(name, register(name).pack(**fields))
-        self._settings(Mode.PROGRAM)
-        self.write("CTRL", register("CTRL").pack(start=1))
+        cols = shape[1]
+        for name, word in program_writes(cfg, cfg.write_verify, Rectangle.whole(*shape)):
+            self.write(name, word)
+        self.write("CTRL", START)
         targets = levels.reshape(-1)
         frame = pack_targets(targets, cfg.host.data_width)
         answers, read_beats, last = bytearray(), 0, False
@@ -204,7 +193,7 @@ class Board:
         """
         cfg, width = self.config, self.config.host.data_width
         X = np.asarray(X, np.int64)
-        self._settings(Mode.COMPUTE, in_bits, adc_shift)
+        self.write("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))
         frame = pack_vectors(X, cfg.tile.in_bits, width)
         in_bytes = len(frame) // len(X)
         out_beats = _padded(cfg.tile.cols * -(-cfg.result_width // 8), self.beat) // self.beat

@@ -11,9 +11,9 @@ import functools
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
+from cimtile.axis_frames import pack_vectors, unpack_vectors
 from cimtile.mapping import bit_planes
 
-from .axis_frames import pack_vectors, unpack_vectors
 from .bulk_top import Layout, Rings
 from .memfiles import bits_image, field_bytes, parse_hex_image
 

@@ -14,12 +14,13 @@ import numpy as np
 from cocotbext.axi import AxiResp
 
 from cimtile.golden import golden_mvm
+from cimtile.host_driver import START, program_writes, settings_word
 from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
 
 from .bulk_top import BULK_TOP, bulk_verilog
-from .host_top import SIM_TOP, simulation_verilog
 from .exchange import SimulationError, run_testbench
+from .host_top import SIM_TOP, simulation_verilog
 from .runner import ProgramRun
 
 __all__ = ["DRIVES", "Op", "Played", "HostRun", "play", "simulate", "program"]
@@ -135,6 +136,12 @@ class HostRun:
     golden_mismatches : int
         Result vectors that differ from the golden model.
     build_s, wall_s : float
+        Build time (0 when cached) and the simulator's whole run, start-up included.
+    stream_s : float
+        Time from sending the first vector to receiving the last result.
+    wakeups : int or None
+        Times the bulk drive woke Python during the batch (None for the VIP drive, which
+        wakes it on every beat and bit plane).
     """
     Y: np.ndarray
     frame_cycles: np.ndarray
@@ -143,6 +150,8 @@ class HostRun:
     golden_mismatches: int
     build_s: float
     wall_s: float
+    stream_s: float
+    wakeups: int | None
 
     @property
     def mvms(self):
@@ -220,10 +229,9 @@ def _budget(cfg, vectors):
     return 4 * (vectors + 4) * (cfg.analog_cycles_per_mvm + 64) + 1000
 
 
-def _settings_write(in_bits, adc_shift, mode=Mode.COMPUTE):
-    settings = register("SETTINGS")
-    return Op.write(settings.offset,
-                    settings.pack(mode=int(mode), in_bits=in_bits, adc_shift=adc_shift))
+def _writes(words):
+    """Write operations for ``(register name, word)`` pairs."""
+    return [Op.write(register(name).offset, word) for name, word in words]
 
 
 def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
@@ -262,7 +270,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     in_bits = cfg.tile.in_bits if in_bits is None else in_bits
     adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
     X = np.asarray(X, np.int64)
-    ops = [_settings_write(in_bits, adc_shift)]
+    ops = _writes([("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
     if pauses:
         ops.append(Op.pauses(*pauses))
     ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift))
@@ -282,7 +290,8 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
                    frame_vectors=streamed["frame_vectors"], first_request=played.first_request,
                    golden_mismatches=int(np.any(Y != expected, axis=1).sum()),
-                   build_s=played.build_s, wall_s=played.wall_s)
+                   build_s=played.build_s, wall_s=played.wall_s,
+                   stream_s=float(streamed["stream_s"]), wakeups=streamed.get("wakeups"))
 
 
 def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
@@ -301,14 +310,11 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     faults = np.zeros(shape, np.int64) if faults is None else np.asarray(faults, np.int64)
     targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
                                            rect.col_first:rect.col_last + 1].reshape(-1)
-    ops = [Op.write(r.offset, value) for r, value in _write_verify_words(settings, rect)]
-    ops.append(_settings_write(cfg.tile.in_bits, cfg.tile.adc_shift, Mode.PROGRAM))
+    ops = _writes(program_writes(cfg, settings, rect))
     budget = targets.size * (settings.max_pulses + 1) * (
         settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
-    ctrl = register("CTRL")
     for _ in range(runs):
-        ops += [Op.write(ctrl.offset, ctrl.pack(start=1)),
-                Op.program("targets", targets.size, budget)]
+        ops += _writes([("CTRL", START)]) + [Op.program("targets", targets.size, budget)]
     played = play(cfg, ops, {"targets": targets, "faults": faults, "seed": seed},
                   waves=waves, verbose=verbose)
     refused = [op for op, record in zip(ops, played.records)
@@ -327,22 +333,3 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
         conductance=played.arrays["conductance"], reads=int(played.arrays["reads"]),
         pulses_applied=int(played.arrays["pulses_applied"]), build_s=played.build_s,
         wall_s=played.wall_s)
-
-
-def _write_verify_words(settings, rect):
-    """(register, value) of every WV_* register for `settings` and `rect`."""
-    s = settings
-    return [
-        (register("WV_TOL"), register("WV_TOL").pack(tol=s.tol)),
-        (register("WV_SET"), register("WV_SET").pack(start=s.set_start, step=s.set_step,
-                                                      limit=s.set_limit)),
-        (register("WV_RESET"), register("WV_RESET").pack(start=s.reset_start,
-                                                          step=s.reset_step,
-                                                          limit=s.reset_limit)),
-        (register("WV_PULSE"), register("WV_PULSE").pack(max_pulses=s.max_pulses,
-                                                          width=s.pulse_width)),
-        (register("WV_ROWS"), register("WV_ROWS").pack(first=rect.row_first,
-                                                        last=rect.row_last)),
-        (register("WV_COLS"), register("WV_COLS").pack(first=rect.col_first,
-                                                        last=rect.col_last)),
-    ]

@@ -11,6 +11,7 @@ fails the run on the first AXI rule a port breaks.
 import gc
 import json
 import os
+import time
 
 import cocotb
 import numpy as np
@@ -18,13 +19,13 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, 
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSink, AxiStreamSource)
 
+from cimtile.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.config import parse_config
 from cimtile.hdl.axi_checker import rule_message
 
 from .analog import AnalogBinding
-from .axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
 from .bulk_driver import BulkStream
@@ -151,13 +152,16 @@ class HostBench:
         the run-time settings the tile was given (the bulk drive computes the analog
         answers ahead from them)."""
         X = self.arrays[x]
+        start = time.perf_counter()
         if self.drive == "bulk":
+            wakeups = self.bulk.wakeups
             result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,
                                          budget)
             self.first_sample = result.pop("first_sample_cycle")
             error = result.pop("error")
             assert error is None, error
-            return result
+            return result | {"stream_s": time.perf_counter() - start,
+                             "wakeups": self.bulk.wakeups - wakeups}
         frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
         for frame in frames:
             self.source.send_nowait(self._frame(frame))
@@ -170,7 +174,8 @@ class HostBench:
             received.append(self._results(frame))
         return {"Y": self._stacked(received), "frame_cycles": np.array(stamps, np.int64),
                 "frame_vectors": [len(r) for r in received],
-                "timeout": len(received) < len(frames)}
+                "timeout": len(received) < len(frames),
+                "stream_s": time.perf_counter() - start}
 
     async def op_send(self, x, frame_vectors):
         """Queue `x` as frames on the input stream and go on at once."""

@@ -18,10 +18,11 @@ from cimtile.config import AnalogConfig, parse_config
 from cimtile.golden import golden_batches, golden_mvm
 from cimtile.mapping import random_operands, weight_levels
 from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
-from cimtile.tb.axis_frames import pack_vectors
+from cimtile.axis_frames import pack_vectors
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.program import Rectangle, program_golden
-from cimtile.tb.host_runner import Op, _write_verify_words, play
+from cimtile.host_driver import write_verify_writes
+from cimtile.tb.host_runner import Op, play
 from cimtile.tb.host_top import CheckedHost
 from cimtile.tb.exchange import SimulationError
 from cimtile.tb.runner import simulate
@@ -220,7 +221,8 @@ def test_program_then_read_back_through_the_ports():
     W, _ = operands(1, seed=6, cfg=cfg)
     levels = weight_levels(W, cfg)
     rect = Rectangle.whole(cfg.tile.rows, cfg.cols_phys)
-    ops = [Op.write(r.offset, value) for r, value in _write_verify_words(cfg.write_verify, rect)]
+    ops = [Op.write(register(name).offset, value)
+           for name, value in write_verify_writes(cfg.write_verify, rect)]
     ops += [Op.write(SETTINGS.offset, settings(mode=Mode.PROGRAM)),
             Op.write(CTRL.offset, CTRL.pack(start=1)),
             Op.program("targets", levels.size, 50 * BUDGET),

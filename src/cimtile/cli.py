@@ -25,6 +25,7 @@ from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, c
                         load_inputs, load_weights, path_arg, print_error, read_npy, read_npz)
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
+from .formal.commands import add_commands as add_formal_commands
 from .tb.cache_command import add_commands as add_cache_commands
 from .mapping import DataError, random_operands
 from .metrics import error_metrics
@@ -562,6 +563,7 @@ def _parser():
 
     add_fpga_commands(commands)
     add_cache_commands(commands)
+    add_formal_commands(commands)
     return parser
 
 
