@@ -1,13 +1,21 @@
-"""Speed of the behavioural analog macro, as the co-simulation sees it: one bit plane a call."""
+"""Speed measurements behind ``cimtile bench``: co-simulation in each drive, the all-RTL
+emulator, the golden model against a plain numpy emulation, and the analog macro."""
 
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.wires import clear_cache
+from cimtile.golden import golden_mvm
+from cimtile.mapping import random_operands, weight_levels
 
-__all__ = ["plane_timing"]
+__all__ = ["plane_timing", "plain_bit_serial", "golden_against_numpy", "cosim_speed",
+           "SIZES", "size_table"]
+
+#: Tile sizes (rows, cols) of ``cimtile bench --sizes``.
+SIZES = ((128, 16), (256, 32), (512, 64), (1024, 256))
 
 
 def plane_timing(cfg, planes=2000, seed=0):
@@ -36,3 +44,78 @@ def plane_timing(cfg, planes=2000, seed=0):
     for plane in drive:
         macro.sample(plane)
     return {"setup_s": setup, "plane_us": (time.perf_counter() - start) / planes * 1e6}
+
+
+def plain_bit_serial(cfg, W, X):
+    """The ideal tile written plainly in numpy, the yardstick of the golden model: every bit
+    plane of every vector against the differential, sliced levels at once, an integer ADC
+    (round half up, clip), then shift-and-add."""
+    t = cfg.tile
+    levels = weight_levels(W, cfg).astype(np.float32)
+    bits = (X.astype(np.uint64)[:, None, :] >> np.arange(t.in_bits, dtype=np.uint64)[:, None])
+    counts = (bits & np.uint64(1)).astype(np.float32) @ levels
+    codes = np.minimum(np.floor(counts / 2.0 ** t.adc_shift + 0.5), cfg.max_code)
+    plane = 2.0 ** np.arange(t.in_bits)
+    plane[-1] = -plane[-1]
+    per_column = np.einsum("nic,i->nc", codes, plane) * 2.0 ** t.adc_shift
+    slices = per_column.reshape(len(X), t.cols, cfg.slices, 2)
+    weights = 2.0 ** (t.bits_per_cell * np.arange(cfg.slices))
+    return np.rint(((slices[..., 0] - slices[..., 1]) * weights).sum(axis=-1)).astype(np.int64)
+
+
+def golden_against_numpy(cfg, n=100_000, seed=0):
+    """MVMs per second of the golden model and of :func:`plain_bit_serial` on the same
+    random operands, timed in the same run, and whether they agree (ideal mode)."""
+    W, X = random_operands(cfg, n, np.random.default_rng(seed))
+    start = time.perf_counter()
+    Y = golden_mvm(cfg, W, X, seed)
+    golden_s = time.perf_counter() - start
+    # On one core, as the golden model runs.
+    with threadpool_limits(limits=1, user_api="blas"):
+        start = time.perf_counter()
+        plain = plain_bit_serial(cfg, W, X)
+        plain_s = time.perf_counter() - start
+    return {"golden_mvm_per_s": n / golden_s, "numpy_mvm_per_s": n / plain_s,
+            "agree": bool(np.array_equal(Y, plain))}
+
+
+def cosim_speed(cfg, mvms, drive, seed=0, verbose=False):
+    """One co-simulation of `mvms` random vectors through the host top in `drive`.
+
+    Returns
+    -------
+    dict
+        ``build_s``, ``wall_s`` (the simulator's whole run), ``mvm_per_s`` (vectors over
+        the time from the first vector sent to the last result received), ``wakeups_per_mvm``
+        (bulk drive) and ``golden_mismatches``.
+    """
+    from cimtile.tb.host_runner import simulate
+    W, X = random_operands(cfg, mvms, np.random.default_rng(seed))
+    run = simulate(cfg, W, X, seed=seed, drive=drive, verbose=verbose)
+    return {"build_s": round(run.build_s, 1), "wall_s": round(run.wall_s, 2),
+            "mvm_per_s": round(mvms / run.stream_s, 1),
+            "wakeups_per_mvm": None if run.wakeups is None else round(run.wakeups / mvms, 4),
+            "golden_mismatches": run.golden_mismatches}
+
+
+def size_table(cfg, mvms, vip_mvms, sizes=SIZES, progress=None):
+    """:func:`cosim_speed` in both drives for each tile size (rows, cols) of `cfg`'s
+    other parameters; the VIP drive runs only `vip_mvms` vectors (it is the slow one).
+
+    Returns
+    -------
+    list of dict
+    """
+    rows = []
+    for tile_rows, cols in sizes:
+        at = cfg.replace(rows=tile_rows, cols=cols)
+        bulk = cosim_speed(at, mvms, "bulk")
+        vip = cosim_speed(at, vip_mvms, "vip")
+        rows.append({"rows": tile_rows, "cols": cols, "build_s": bulk["build_s"],
+                     "bulk_mvm_per_s": bulk["mvm_per_s"], "vip_mvm_per_s": vip["mvm_per_s"],
+                     "wakeups_per_mvm": bulk["wakeups_per_mvm"],
+                     "golden_mismatches": bulk["golden_mismatches"]
+                     + vip["golden_mismatches"]})
+        if progress is not None:
+            progress(rows[-1])
+    return rows

@@ -8,6 +8,7 @@ co-simulation must match it bit for bit for the same seed.
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.mapping import _validated_inputs, bit_planes, random_operands, shift_add
@@ -67,7 +68,11 @@ def golden_batches(cfg, W, batches, seed=0, conductances=None):
         int64 results (N, cols) per batch.
     """
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
-    return [_run_batch(cfg, macro, X, in_bits, adc_shift) for X, in_bits, adc_shift in batches]
+    # Each step's products are too small for BLAS threads to pay: on a busy machine they
+    # make the model several times slower, so it runs on one core.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return [_run_batch(cfg, macro, X, in_bits, adc_shift)
+                for X, in_bits, adc_shift in batches]
 
 
 def _run_batch(cfg, macro, X, in_bits, adc_shift):
