@@ -64,7 +64,7 @@ def _cmd_build(args):
 
 
 def _cmd_run(args):
-    from ..golden import golden_mvm
+    from ..golden import golden_mismatches
     from .protocol import ProtocolError
     from .run import BoardError, BoardMismatch, connect, open_serial, run_weights
 
@@ -98,7 +98,7 @@ def _cmd_run(args):
             (Y,), _, report = run_weights(board, W, [X])
         except (BoardError, ProtocolError) as error:
             return print_error(f"--port {args.port}: {error}", EXIT_FAILURE)
-    mismatches = int(np.any(Y != golden_mvm(config, W, X), axis=1).sum())
+    mismatches = golden_mismatches(config, W, X, Y)
     report |= {"port": args.port, "baud": args.baud, "golden_mismatches": mismatches}
     with OutputFiles(inputs) as outputs:
         outputs.stage(args.out, "--out", lambda file: np.save(file, Y.astype(np.int64)))

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 from cimtile.behavioral import AnalogMacro
 from cimtile.mapping import _validated_inputs, bit_planes, random_operands, shift_add
 
-__all__ = ["golden_mvm", "golden_batches", "golden_throughput"]
+__all__ = ["golden_mvm", "golden_batches", "golden_mismatches", "golden_throughput"]
 
 # Vectors per step: enough to amortise numpy's per-call overhead, few enough that a step's
 # buffers (about 4 MiB for the reference tile) stay in cache. On the reference tile 64 to 256
@@ -49,6 +49,19 @@ def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=
         If `W` or `X` does not fit the tile (see :mod:`cimtile.mapping`).
     """
     return golden_batches(cfg, W, [(X, in_bits, adc_shift)], seed, conductances)[0]
+
+
+def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
+                      adc_shift=None):
+    """How many result vectors of a run, `Y` for inputs `X`, differ from the golden model
+    (arguments as for :func:`golden_mvm`): the one verdict of every co-simulation, emulator
+    and board run."""
+    expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
+                          adc_shift=adc_shift)
+    Y = np.asarray(Y)
+    if Y.shape != expected.shape:
+        return len(expected)
+    return int(np.any(Y != expected, axis=1).sum())
 
 
 def golden_batches(cfg, W, batches, seed=0, conductances=None):
