@@ -4,6 +4,7 @@ A batch of input vectors becomes a stream of beats and a stream of analog answer
 macro's codes for every bit plane of every vector, in the order the tile requests them,
 computed a ring half at a time in one vectorised call). Python wakes only when a ring half
 must be refilled or drained, or the batch ends; the bulk top does everything per cycle.
+With the crossbar emulator in the bulk top there is no analog queue to feed.
 """
 
 import functools
@@ -63,7 +64,8 @@ class _Ring:
 
 
 class BulkStream:
-    """Streams compute batches through the bulk top of `cfg`.
+    """Streams compute batches through the bulk top of `cfg`, whose analog port is answered
+    by `analog` (as for :func:`cimtile.tb.bulk_top.bulk_verilog`).
 
     Members
     -------
@@ -71,15 +73,15 @@ class BulkStream:
         Times Python was woken so far (refills, drains, the end of a batch).
     """
 
-    def __init__(self, dut, cfg):
+    def __init__(self, dut, cfg, *, analog="queue"):
         self.dut, self.cfg = dut, cfg
         self.layout = Layout.of(cfg)
+        self.queue = analog == "queue"
         self.wakeups = 0
-        for name in ("in_load0", "in_load1", "analog_load0", "analog_load1", "out_dump0",
-                     "out_dump1", "pauses_load"):
-            getattr(dut, f"bulk__{name}").value = 0
-        for name in ("in_count", "analog_count", "out_drained", "frames_expected", "budget",
-                     "pauses_on"):
+        queue_inputs = ("analog_load0", "analog_load1", "analog_count") if self.queue else ()
+        for name in ("in_load0", "in_load1", "out_dump0", "out_dump1", "pauses_load",
+                     "in_count", "out_drained", "frames_expected", "budget", "pauses_on",
+                     *queue_inputs):
             getattr(dut, f"bulk__{name}").value = 0
 
     def set_pauses(self, pattern_in, pattern_out):
@@ -96,7 +98,7 @@ class BulkStream:
         """The ring sizes of this build (readable once the model has run)."""
         dut = self.dut
         return Rings(in_half=int(dut.bulk__in_half.value),
-                     analog_half=int(dut.bulk__analog_half.value),
+                     analog_half=int(dut.bulk__analog_half.value) if self.queue else 0,
                      out_half=int(dut.bulk__out_half.value))
 
     # Entries of the rings.
@@ -142,24 +144,26 @@ class BulkStream:
         dict
             ``Y``, ``frame_cycles`` (cycle each result frame ended, from reset release),
             ``frame_vectors``, ``timeout``, ``first_sample_cycle``, and ``error`` (a message,
-            or None).
+            or None). Without an analog queue, `macro` is unused and ``error`` None.
         """
         dut, rings = self.dut, self.rings
         inputs = _halves(self._beats(X, frame_vectors), rings.in_half)
-        answers = _halves(self._answers(X, in_bits, adc_shift, macro), rings.analog_half)
         beats_in = _Ring(dut, "in_load", rings.in_half, ["bulk_in_0.bin", "bulk_in_1.bin"])
-        planes = _Ring(dut, "analog_load", rings.analog_half,
-                       ["bulk_analog_0.bin", "bulk_analog_1.bin"])
         out = _Ring(dut, "out_dump", rings.out_half, ["bulk_out_0.hex", "bulk_out_1.hex"])
+        rebased = [(beats_in, dut.bulk__in_sent, dut.bulk__in_base),
+                   (out, dut.bulk__out_taken, dut.bulk__out_base)]
+        feeds = [(beats_in, inputs, dut.bulk__in_sent, dut.bulk__in_count, dut.bulk__in_hungry)]
+        if self.queue:
+            answers = _halves(self._answers(X, in_bits, adc_shift, macro), rings.analog_half)
+            planes = _Ring(dut, "analog_load", rings.analog_half,
+                           ["bulk_analog_0.bin", "bulk_analog_1.bin"])
+            rebased.append((planes, dut.bulk__analog_used, dut.bulk__analog_base))
+            feeds.append((planes, answers, dut.bulk__analog_used, dut.bulk__analog_count,
+                          dut.bulk__analog_hungry))
         # Each batch starts its rings at entry 0, wherever the previous one ended.
-        for ring, counter, base in ((beats_in, dut.bulk__in_sent, dut.bulk__in_base),
-                                    (planes, dut.bulk__analog_used, dut.bulk__analog_base),
-                                    (out, dut.bulk__out_taken, dut.bulk__out_base)):
+        for ring, counter, base in rebased:
             ring.base = ring.done = int(counter.value)
             base.value = ring.base
-        base_planes = planes.base
-        feeds = [(beats_in, inputs, dut.bulk__in_sent, dut.bulk__in_count),
-                 (planes, answers, dut.bulk__analog_used, dut.bulk__analog_count)]
         more = {id(ring): True for ring, *_ in feeds}
         records = []
         frames = -(-len(X) // frame_vectors)
@@ -168,7 +172,7 @@ class BulkStream:
         first = True
         while True:
             self.wakeups += 1
-            for ring, feed, used, count in feeds:
+            for ring, feed, used, count, _ in feeds:
                 # Two halves ahead of what the bulk top has used.
                 while more[id(ring)] and ring.done - int(used.value) <= ring.half:
                     entries = next(feed, None)
@@ -181,7 +185,7 @@ class BulkStream:
             finished = not first and (bool(dut.bulk__done.value)
                                       or bool(dut.bulk__timeout.value))
             first = False
-            error = bool(dut.bulk__error.value)
+            error = self.queue and bool(dut.bulk__error.value)
             taken = int(dut.bulk__out_taken.value)
             dumps = []
             while taken - out.done >= out.half or ((finished or error) and taken > out.done):
@@ -198,14 +202,13 @@ class BulkStream:
             if finished or error:
                 break
             triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
-                        RisingEdge(dut.bulk__error), RisingEdge(dut.bulk__out_full)]
-            triggers += [RisingEdge(hungry) for (ring, *_), hungry in
-                         zip(feeds, (dut.bulk__in_hungry, dut.bulk__analog_hungry))
-                         if more[id(ring)]]
+                        RisingEdge(dut.bulk__out_full)]
+            triggers += [RisingEdge(dut.bulk__error)] if self.queue else []
+            triggers += [RisingEdge(hungry) for ring, *_, hungry in feeds if more[id(ring)]]
             await First(*triggers)
         result = self._results(records, len(X))
         result["timeout"] = not bool(dut.bulk__done.value)
-        result["error"] = self._error_message(in_bits, base_planes) if error else None
+        result["error"] = self._error_message(in_bits, planes.base) if error else None
         result["first_sample_cycle"] = int(dut.bulk__first_sample_cycle.value)
         if dumps:
             # Leave the read-only phase (within the cycle) so the caller may write again.

@@ -15,6 +15,12 @@ at a time through files (``$readmemh`` / ``$writememh``, started by toggling a p
   it also checks the strobe lasts one cycle. A breach latches ``bulk__error`` with the plane,
   cycle and both patterns, and the testbench stops the run.
 
+With ``analog="emulator"`` the crossbar emulator answers the analog port in RTL instead
+(:class:`EmulatedHost`), so no Python runs while a batch streams: the all-RTL ceiling of
+co-simulation speed. There is no analog queue then; a level player writes the emulator's
+cell levels through its ``l_stream``, one payload a cycle, from ``bulk_levels.bin`` on a
+toggle of ``bulk__levels_load``, and raises ``bulk__levels_done`` after the last.
+
 Pause patterns are per-cycle bits, indexed by the cycle count since reset modulo their
 length, so the event-driven mode can replay the very same ones with the bus VIP.
 
@@ -26,13 +32,26 @@ and ``bulk_pauses_out.bits``. The ring sizes are fixed per build (:class:`Rings`
 
 from dataclasses import dataclass
 
-from .host_top import SIM_TOP, simulation_verilog
+from amaranth.back import verilog
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+from cimtile.hdl.crossbar_emulator import CrossbarEmulator, load_layout
+
+from .host_top import CheckedHost, SIM_TOP, simulation_verilog
 from .pauses import PATTERN_CYCLES
 from .build import _ports
 
-__all__ = ["BULK_TOP", "Rings", "RINGS", "bulk_verilog", "Layout"]
+__all__ = ["BULK_TOP", "ANALOG", "LEVELS_FILE", "Rings", "RINGS", "bulk_verilog", "Layout",
+           "EmulatedHost", "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
+#: What may answer the analog port of the bulk top.
+ANALOG = ("queue", "emulator")
+#: The level player's file, in the simulator's working directory.
+LEVELS_FILE = "bulk_levels.bin"
+EMULATED_TOP = "cim_host_emulated"
 
 
 @dataclass(frozen=True)
@@ -129,77 +148,167 @@ def _loads(memory, port, name, half):
     return "\n".join(blocks)
 
 
-def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
+class EmulatedHost(wiring.Component):
+    """The checked host top with a :class:`CrossbarEmulator` behind its analog port, as the
+    FPGA board core wires them.
+
+    Members
+    -------
+    Every member of :class:`~cimtile.tb.host_top.CheckedHost` but ``analog``, and
+    l_stream : ``In(stream.Signature(load_layout(config)))``
+        The emulator's direct level writes.
+    sample : ``Out(1)``
+        The analog port's sample strobe, which the bulk top stamps.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self._checked = CheckedHost(config)
+        self._emulator = CrossbarEmulator(config)
+        self._forwarded = {name: member
+                           for name, member in self._checked.signature.members.items()
+                           if name != "analog"}
+        super().__init__(self._forwarded | {
+            "l_stream": self._emulator.signature.members["l_stream"],
+            "sample": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.checked = checked = self._checked
+        m.submodules.emulator = emulator = self._emulator
+        wiring.connect(m, checked.analog, emulator.analog)
+        wiring.connect(m, wiring.flipped(self.l_stream), emulator.l_stream)
+        m.d.comb += self.sample.eq(checked.analog.sample)
+        for name, member in self._forwarded.items():
+            outer, inner = getattr(self, name), getattr(checked, name)
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(outer), inner)
+            elif member.flow == wiring.In:
+                m.d.comb += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        return m
+
+
+def emulated_verilog(config):
+    """Verilog of :class:`EmulatedHost` (module ``cim_host_emulated``)."""
+    return verilog.convert(EmulatedHost(config), name=EMULATED_TOP, emit_src=False)
+
+
+def level_entries(cfg):
+    """``(count, bits)`` of the level player's entries: one ``l_stream`` payload for each row
+    and conversion (see :func:`cimtile.hdl.crossbar_emulator.load_layout`)."""
+    return cfg.tile.rows * cfg.tile.cols_per_adc, load_layout(cfg).size
+
+
+def _bulk_ports(queue, rows, shift_width):
+    """``(name, direction, range)`` of the bulk top's own ports, in declaration order."""
+    def block(*ports):
+        return [(f"bulk__{name}", direction, bits) for direction, bits, name in ports]
+    w32 = "[31:0]"
+    ports = block(("input", w32, "in_count"), ("input", "", "in_load0"),
+                  ("input", "", "in_load1"), ("output", "", "in_hungry"),
+                  ("output", w32, "in_sent"), ("input", w32, "in_base"))
+    if queue:
+        ports += block(("input", w32, "analog_count"), ("input", "", "analog_load0"),
+                       ("input", "", "analog_load1"), ("output", "", "analog_hungry"),
+                       ("output", w32, "analog_used"), ("input", w32, "analog_base"))
+    ports += block(("output", w32, "first_sample_cycle"), ("input", w32, "out_drained"),
+                   ("input", "", "out_dump0"), ("input", "", "out_dump1"),
+                   ("output", "", "out_full"), ("output", w32, "out_taken"),
+                   ("input", w32, "out_base"), ("output", w32, "frames"),
+                   ("input", w32, "frames_expected"), ("output", "", "done"),
+                   ("input", w32, "budget"), ("output", "", "timeout"),
+                   ("input", "", "pauses_load"), ("input", "[1:0]", "pauses_on"))
+    if queue:
+        ports += block(("output", "", "error"), ("output", "[1:0]", "error_kind"),
+                       ("output", w32, "error_plane"), ("output", w32, "error_cycle"),
+                       ("output", f"[{rows - 1}:0]", "error_wl"),
+                       ("output", f"[{rows - 1}:0]", "error_expected_wl"),
+                       ("output", f"[{shift_width - 1}:0]", "error_shift"),
+                       ("output", f"[{shift_width - 1}:0]", "error_expected_shift"))
+    else:
+        ports += block(("input", "", "levels_load"), ("output", "", "levels_done"))
+    ports += block(("output", w32, "cycle"), ("output", w32, "in_half"))
+    if queue:
+        ports += block(("output", w32, "analog_half"))
+    return ports + block(("output", w32, "out_half"))
+
+
+def _controls(queue):
+    """Verilog registering the control inputs that logic reads combinationally."""
+    names = ["in_count", *(["analog_count", "analog_base"] if queue else []), "out_drained",
+             "frames_expected"]
+    assigns = [f"{name}_r <= bulk__{name};" for name in names + ["budget"]]
+    lines = ["    " + " ".join(assigns[i:i + 2]) for i in range(0, len(assigns), 2)]
+    return "\n".join([
+        "  // Control inputs, registered where logic would read them combinationally: Verilator",
+        "  // re-evaluates logic fed straight from top-level inputs on every evaluation of the "
+        "model.",
+        f"  reg [31:0] {', '.join(f'{name}_r' for name in names)};",
+        "  reg [31:0] budget_r;",
+        "  always @(posedge clk) begin",
+        *lines,
+        "  end",
+    ])
+
+
+def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
     """Verilog of the bulk top (module ``cim_host_bulk``) around the checked host top.
 
     Parameters
     ----------
     cfg : Config
     rings : Rings
+        With the emulator, ``analog_half`` is unused.
+    analog : ``"queue"`` or ``"emulator"``
+        What answers the analog port: the analog queue, or the crossbar emulator of
+        :class:`EmulatedHost`, whose levels the level player loads.
     wl_fault_at : int, optional
         Self-test of the analog queue's check: flip wordline 0 as the queue sees it at this
         plane (counted from 0), so the run must stop there.
+
+    Raises
+    ------
+    ValueError
+        If `analog` is neither, or `wl_fault_at` is given with the emulator.
     """
-    inner = simulation_verilog(cfg)
+    if analog not in ANALOG:
+        raise ValueError(f"analog must be one of {', '.join(ANALOG)}, not {analog!r}")
+    queue = analog == "queue"
+    if not queue and wl_fault_at is not None:
+        raise ValueError("wl_fault_at tests the analog queue, which the emulator replaces")
+    inner, inner_top = ((simulation_verilog(cfg), SIM_TOP) if queue
+                        else (emulated_verilog(cfg), EMULATED_TOP))
     layout = Layout.of(cfg)
     driven = {"s_axis_in__tdata", "s_axis_in__tkeep", "s_axis_in__tlast", "s_axis_in__tvalid",
               "s_axis_in__tready", "m_axis_out__tready", "m_axis_out__tdata",
-              "m_axis_out__tkeep", "m_axis_out__tlast", "m_axis_out__tvalid",
-              "analog__codes", "analog__wl", "analog__sample", "analog__adc_shift"}
-    passed = [(name, direction, bits) for name, direction, bits in _ports(inner, SIM_TOP)
+              "m_axis_out__tkeep", "m_axis_out__tlast", "m_axis_out__tvalid"}
+    driven |= ({"analog__codes", "analog__wl", "analog__sample", "analog__adc_shift"} if queue
+               else {"l_stream__payload", "l_stream__valid", "l_stream__ready", "sample"})
+    passed = [(name, direction, bits) for name, direction, bits in _ports(inner, inner_top)
               if name not in driven]
     beat, beat_w = Layout.offsets(layout.beat_fields)
     out, out_w = Layout.offsets(layout.out_fields)
-    an, an_w = Layout.offsets(layout.analog_fields)
-    d, k, rows = layout.data_width, layout.keep_width, layout.rows
-    fault = ("" if wl_fault_at is None
-             else f" ^ ((an_ptr == 32'd{int(wl_fault_at)}) ? {rows}'d1 : {rows}'d0)")
-    ports = [name for name, _, _ in passed] + [
-        "bulk__in_count", "bulk__in_load0", "bulk__in_load1", "bulk__in_hungry",
-        "bulk__in_sent", "bulk__in_base", "bulk__analog_count", "bulk__analog_load0", "bulk__analog_load1",
-        "bulk__analog_hungry", "bulk__analog_used", "bulk__analog_base",
-        "bulk__first_sample_cycle", "bulk__out_drained", "bulk__out_dump0", "bulk__out_dump1", "bulk__out_full",
-        "bulk__out_taken", "bulk__out_base", "bulk__frames", "bulk__frames_expected", "bulk__done", "bulk__budget",
-        "bulk__timeout", "bulk__pauses_load", "bulk__pauses_on",
-        "bulk__error", "bulk__error_kind", "bulk__error_plane", "bulk__error_cycle",
-        "bulk__error_wl", "bulk__error_expected_wl", "bulk__error_shift",
-        "bulk__error_expected_shift", "bulk__cycle", "bulk__in_half", "bulk__analog_half",
-        "bulk__out_half"]
+    d, k = layout.data_width, layout.keep_width
+    declared = passed + _bulk_ports(queue, layout.rows, layout.shift_width)
     declarations = [f"  {direction} {bits + ' ' if bits else ''}{name};"
-                    for name, direction, bits in passed]
-    sw = layout.shift_width
-    declarations += [
-        "  input [31:0] bulk__in_count;", "  input bulk__in_load0;",
-        "  input bulk__in_load1;", "  output bulk__in_hungry;",
-        "  output [31:0] bulk__in_sent;", "  input [31:0] bulk__in_base;",
-        "  input [31:0] bulk__analog_count;", "  input bulk__analog_load0;",
-        "  input bulk__analog_load1;", "  output bulk__analog_hungry;",
-        "  output [31:0] bulk__analog_used;", "  input [31:0] bulk__analog_base;", "  output [31:0] bulk__first_sample_cycle;",
-        "  input [31:0] bulk__out_drained;", "  input bulk__out_dump0;",
-        "  input bulk__out_dump1;", "  output bulk__out_full;",
-        "  output [31:0] bulk__out_taken;", "  input [31:0] bulk__out_base;",
-        "  output [31:0] bulk__frames;", "  input [31:0] bulk__frames_expected;",
-        "  output bulk__done;", "  input [31:0] bulk__budget;", "  output bulk__timeout;",
-        "  input bulk__pauses_load;", "  input [1:0] bulk__pauses_on;",
-        "  output bulk__error;", "  output [1:0] bulk__error_kind;",
-        "  output [31:0] bulk__error_plane;", "  output [31:0] bulk__error_cycle;",
-        f"  output [{rows - 1}:0] bulk__error_wl;",
-        f"  output [{rows - 1}:0] bulk__error_expected_wl;",
-        f"  output [{sw - 1}:0] bulk__error_shift;",
-        f"  output [{sw - 1}:0] bulk__error_expected_shift;",
-        "  output [31:0] bulk__cycle;",
-        "  output [31:0] bulk__in_half;", "  output [31:0] bulk__analog_half;",
-        "  output [31:0] bulk__out_half;",
-    ]
+                    for name, direction, bits in declared]
     connections = [f"    .{name}({name})" for name, _, _ in passed] + [
         "    .s_axis_in__tdata(in_data)", "    .s_axis_in__tkeep(in_keep)",
         "    .s_axis_in__tlast(in_last)", "    .s_axis_in__tvalid(in_valid)",
         "    .s_axis_in__tready(in_ready)", "    .m_axis_out__tready(out_ready)",
         "    .m_axis_out__tdata(out_data)", "    .m_axis_out__tkeep(out_keep)",
         "    .m_axis_out__tlast(out_last)", "    .m_axis_out__tvalid(out_valid)",
+    ] + ([
         "    .analog__codes(codes)", "    .analog__wl(wl)", "    .analog__sample(sample)",
         "    .analog__adc_shift(adc_shift)",
-    ]
+    ] if queue else [
+        "    .l_stream__payload(l_payload)", "    .l_stream__valid(l_valid)",
+        "    .l_stream__ready(l_ready)", "    .sample(sample)",
+    ])
+    analog_half = f"\n  assign bulk__analog_half = 32'd{rings.analog_half};" if queue else ""
     body = f"""
   // Cycles since reset, as the testbench counts them from reset release: indexes the pause
   // patterns and stamps the output beats.
@@ -207,19 +316,10 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
   always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
   assign bulk__cycle = cycle;
   // The ring sizes of this build, for the testbench.
-  assign bulk__in_half = 32'd{rings.in_half};
-  assign bulk__analog_half = 32'd{rings.analog_half};
+  assign bulk__in_half = 32'd{rings.in_half};{analog_half}
   assign bulk__out_half = 32'd{rings.out_half};
 
-  // Control inputs, registered where logic would read them combinationally: Verilator
-  // re-evaluates logic fed straight from top-level inputs on every evaluation of the model.
-  reg [31:0] in_count_r, analog_count_r, analog_base_r, out_drained_r, frames_expected_r;
-  reg [31:0] budget_r;
-  always @(posedge clk) begin
-    in_count_r <= bulk__in_count; analog_count_r <= bulk__analog_count;
-    analog_base_r <= bulk__analog_base; out_drained_r <= bulk__out_drained;
-    frames_expected_r <= bulk__frames_expected; budget_r <= bulk__budget;
-  end
+{_controls(queue)}
 
   reg pause_in_mem [0:{PATTERN_CYCLES - 1}];
   reg pause_out_mem [0:{PATTERN_CYCLES - 1}];
@@ -296,7 +396,28 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
   assign bulk__out_full = out_taken - out_drained_r >= 32'd{rings.out_half};
   assign bulk__done = frames_expected_r != 32'd0 && frames >= frames_expected_r;
   assign bulk__timeout = budget_r != 32'd0 && since_frame >= budget_r;
+"""
+    return "\n".join([
+        inner,
+        f"module {BULK_TOP}({', '.join(name for name, _, _ in declared)});",
+        *declarations,
+        body + (_analog_queue(layout, rings, wl_fault_at) if queue else _level_player(cfg)),
+        f"  {inner_top} {'checked' if queue else 'emulated'}(",
+        ",\n".join(connections),
+        "  );",
+        "endmodule",
+        "",
+    ])
 
+
+def _analog_queue(layout, rings, wl_fault_at):
+    """Verilog of the analog queue: answers computed ahead, each checked against the request
+    it answers."""
+    an, an_w = Layout.offsets(layout.analog_fields)
+    rows, sw = layout.rows, layout.shift_width
+    fault = ("" if wl_fault_at is None
+             else f" ^ ((an_ptr == 32'd{int(wl_fault_at)}) ? {rows}'d1 : {rows}'d0)")
+    return f"""
   // Analog queue: answers computed ahead, each checked against the request it answers.
   reg [{an_w - 1}:0] an_mem [0:{2 * rings.analog_half - 1}];
 {_loads("an_mem", "bulk__analog_load", "bulk_analog", rings.analog_half)}
@@ -352,14 +473,57 @@ def bulk_verilog(cfg, rings=RINGS, *, wl_fault_at=None):
   assign bulk__error_shift = error_shift;
   assign bulk__error_expected_shift = error_expected_shift;
 """
-    return "\n".join([
-        inner,
-        f"module {BULK_TOP}({', '.join(ports)});",
-        *declarations,
-        body,
-        f"  {SIM_TOP} checked(",
-        ",\n".join(connections),
-        "  );",
-        "endmodule",
-        "",
-    ])
+
+
+def _level_player(cfg):
+    """Verilog of the level player, which loads the crossbar emulator, and the stamp of the
+    first analog request."""
+    count, bits = level_entries(cfg)
+    return f"""
+  // Level player: on a toggle of bulk__levels_load, every payload of {LEVELS_FILE} into the
+  // emulator's l_stream, one a transfer; bulk__levels_done rises after the last.
+  reg [{_bytes(bits) - 1}:0] lv_mem [0:{count - 1}];
+  integer lv_fd, lv_got;
+  always @(bulk__levels_load) if ($time > 0) begin
+    lv_fd = $fopen("{LEVELS_FILE}", "rb");
+    if (lv_fd == 0) $fatal(1, "bulk top: cannot open {LEVELS_FILE}");
+    lv_got = $fread(lv_mem, lv_fd, 0, {count});
+    $fclose(lv_fd);
+  end
+  reg lv_toggle, lv_playing, lv_done, l_valid;
+  reg [31:0] lv_ptr;
+  reg [{_bytes(bits) - 1}:0] lv_next;
+  reg [{bits - 1}:0] l_payload;
+  wire l_ready;
+  always @(posedge clk) begin
+    lv_toggle <= bulk__levels_load;
+    if (rst) begin
+      lv_playing <= 1'b0; lv_done <= 1'b0; l_valid <= 1'b0;
+    end else if (lv_toggle != bulk__levels_load) begin
+      lv_playing <= 1'b1; lv_done <= 1'b0; lv_ptr <= 32'd0;
+    end else if (lv_playing && (!l_valid || l_ready)) begin
+      if (lv_ptr != 32'd{count}) begin
+        lv_next = lv_mem[lv_ptr];
+        l_payload <= lv_next[{bits - 1}:0];
+        l_valid <= 1'b1;
+        lv_ptr <= lv_ptr + 32'd1;
+      end else begin
+        l_valid <= 1'b0; lv_playing <= 1'b0; lv_done <= 1'b1;
+      end
+    end
+  end
+  assign bulk__levels_done = lv_done;
+
+  // The first analog request, stamped as the analog queue stamps it.
+  wire sample;
+  reg sampled;
+  reg [31:0] first_sample;
+  always @(posedge clk) begin
+    if (rst) begin
+      sampled <= 1'b0; first_sample <= 32'd0;
+    end else if (sample && !sampled) begin
+      sampled <= 1'b1; first_sample <= cycle - 32'd1;
+    end
+  end
+  assign bulk__first_sample_cycle = first_sample;
+"""

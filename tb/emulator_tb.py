@@ -1,4 +1,10 @@
-"""cocotb test of the all-RTL tile: levels into the crossbar emulator, then every vector.
+"""cocotb test of the all-RTL host top: levels into the crossbar emulator, then a batch
+streamed through the bulk top's player and recorder, with no Python in the loop.
+
+The run after the level load is the bulk co-simulation's (:mod:`.host_tb`), operation for
+operation: reset, the SETTINGS write, the pause patterns, the stream. The levels go in
+first, followed by a second reset, which the emulator's non-volatile cells survive; so the
+cycles counted from that reset are the co-simulation's.
 
 The stimulus comes from the ``.npz`` file named by ``$CIMTILE_TB_IN`` (written by
 :func:`cimtile.tb.emulator_runner.simulate_emulator`); the results go to
@@ -8,30 +14,31 @@ The stimulus comes from the ``.npz`` file named by ``$CIMTILE_TB_IN`` (written b
 import gc
 import json
 import os
+import time
 
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
+from cimtile.hdl.axi_checker import rule_message
 from cimtile.hdl.crossbar_emulator import load_layout
-from cimtile.hdl.write_verify import RESULT_LAYOUT
 from cimtile.mapping import weight_levels
-from cimtile.program import Rectangle
 
-from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles
-from .packing import pack_fields
-from .program_tb import pack_settings
+from .bulk_driver import BulkStream
+from .bulk_top import LEVELS_FILE, level_entries
+from .clocking import CLOCK_PERIOD_NS, cycle_now
 from .exchange import ENV_IN, ENV_OUT
-from .runner import Scenario
-from .scoreboard import Scoreboard
-from .streams import StreamDriver, StreamMonitor
+from .host_tb import BUS_BUDGET, RESET_CYCLES
+from .host_top import CHECKED
+from .packing import pack_fields
 
-RESET_CYCLES = 2
+#: Cycles from the level player's last payload to its write into the emulator's memory.
+LOAD_LATENCY = 2
 
 
-def load_payloads(cfg, levels):
+def level_payloads(cfg, levels):
     """``l_stream`` payloads writing `levels` (rows, cols_phys): row by row, conversion by
     conversion."""
     cpa, n_adcs, layout = cfg.tile.cols_per_adc, cfg.n_adcs, load_layout(cfg)
@@ -47,117 +54,73 @@ def load_payloads(cfg, levels):
             for row, k, word in zip(rows, conversions, words)]
 
 
-async def load_levels(dut, payloads):
-    """Write one payload a cycle through ``l_stream``."""
-    dut.l_stream__valid.value = 1
-    for payload in payloads:
-        dut.l_stream__payload.value = payload
-        await RisingEdge(dut.clk)
-    dut.l_stream__valid.value = 0
-
-
-def _field(payloads, name):
-    f = RESULT_LAYOUT[name]
-    return np.array([(p >> f.offset) & ((1 << f.width) - 1) for p in payloads], np.int64)
-
-
-async def program_levels(dut, cfg, levels):
-    """Program `levels` into the whole array with the tile's write-verify engine.
-
-    Returns
-    -------
-    (pulses, converged, cycles) or None if programming did not end within its budget.
-    """
-    settings = cfg.write_verify
-    results = []
-    dut.prog_settings.value = pack_settings(cfg, settings,
-                                            Rectangle.whole(*levels.shape))
-    driver = StreamDriver(dut, "t_stream", dut.clk)
-    monitor = StreamMonitor(dut, "r_stream", dut.clk, lambda payload, _: results.append(payload))
-    start = cycle_now()
-    dut.prog_start.value = 1
+async def reset(dut):
+    """Reset as the co-simulation's player does; returns at the first edge after it."""
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, RESET_CYCLES)
+    dut.rst.value = 0
     await RisingEdge(dut.clk)
-    dut.prog_start.value = 0
-    feed = cocotb.start_soon(driver.run([int(level) for level in levels.reshape(-1)]))
-    watch = cocotb.start_soon(monitor.run())
-    t = cfg.timing
-    per_pulse = t.t_settle + t.t_adc + 2 + settings.pulse_width
-    budget = levels.size * (settings.max_pulses + 1) * per_pulse + 100
-    try:
-        await with_timeout(RisingEdge(dut.prog_done), budget * CLOCK_PERIOD_NS, "ns")
-    except SimTimeoutError:
-        return None
-    await RisingEdge(dut.clk)
-    feed.cancel()
-    watch.cancel()
-    monitor.stop()
-    return _field(results, "pulses"), _field(results, "converged") == 1, cycle_now() - start
+
+
+async def load_levels(dut, cfg, levels):
+    """Play the payloads of `levels` into the emulator from the level player's file."""
+    count, bits = level_entries(cfg)
+    payloads = level_payloads(cfg, levels)
+    assert len(payloads) == count
+    entry = -(-bits // 8)
+    with open(LEVELS_FILE, "wb") as file:
+        file.write(b"".join(payload.to_bytes(entry, "big") for payload in payloads))
+    dut.bulk__levels_load.value = 1 - int(dut.bulk__levels_load.value)
+    await RisingEdge(dut.bulk__levels_done)
+    await ClockCycles(dut.clk, LOAD_LATENCY)
+
+
+async def _watch_protocol(dut, problems):
+    await RisingEdge(dut.check__violation)
+    await ReadOnly()
+    interface = CHECKED[int(dut.check__interface.value)]
+    problems.append(f"AXI protocol violation on {interface} at cycle {cycle_now()}: "
+                    f"{rule_message(int(dut.check__rule.value))}")
 
 
 @cocotb.test()
-async def emulated_tile_mvm(dut):
-    """Levels into the emulator, then every input vector; results equal the golden model."""
+async def emulated_host_mvm(dut):
+    """Levels into the emulator, the run-time settings, then the batch in bulk."""
     with np.load(os.environ[ENV_IN]) as data:
         cfg = parse_config(json.loads(str(data["config"])))
-        scenario = Scenario(**json.loads(str(data["scenario"])))
-        W, X, program = data["W"], data["X"], bool(data["program"])
+        arrays = {name: data[name] for name in data.files if name != "config"}
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
+    for vip in (master.write_if, master.read_if):
+        vip.log.setLevel("WARNING")
+    bulk = BulkStream(dut, cfg, analog="emulator")
+    dut.bulk__levels_load.value = 0
+
+    await reset(dut)
+    await load_levels(dut, cfg, weight_levels(arrays["W"], cfg))
+    await reset(dut)
     problems = []
-
-    dut.rst.value = 1
-    dut.in_bits.value = cfg.tile.in_bits
-    dut.adc_shift.value = cfg.tile.adc_shift
-    dut.prog_start.value = 0
-    dut.l_stream__valid.value = 0
-    dut.t_stream__valid.value = 0
-    dut.r_stream__ready.value = 0
-    dut.i_stream__valid.value = 0
-    dut.o_stream__ready.value = 0
-    await ClockCycles(dut.clk, RESET_CYCLES)
-    dut.rst.value = 0
-
-    levels = weight_levels(W, cfg)
-    pulses, converged, program_cycles = np.zeros(0, np.int64), np.zeros(0, bool), 0
-    if program:
-        programmed = await program_levels(dut, cfg, levels)
-        if programmed is None:
-            problems.append("programming did not finish within its cycle budget")
-        else:
-            pulses, converged, program_cycles = programmed
-    else:
-        await load_levels(dut, load_payloads(cfg, levels))
-
-    rng = np.random.default_rng([scenario.seed, 1])
-    board = Scoreboard(cfg, golden_mvm(cfg, W, X, scenario.seed), "batch")
-    driver = StreamDriver(dut, "i_stream", dut.clk, rng=rng, gap_prob=scenario.in_gap_prob,
-                          gap_max=scenario.in_gap_max)
-    monitor = StreamMonitor(dut, "o_stream", dut.clk, board.on_transfer, rng=rng,
-                            stall_prob=scenario.out_stall_prob,
-                            stall_max=scenario.out_stall_max)
-    start = cycle_now()
-    tasks = [cocotb.start_soon(driver.run(pack_fields(X, cfg.tile.in_bits) if len(X) else [])),
-             cocotb.start_soon(monitor.run())]
-    per_mvm = cfg.analog_cycles_per_mvm + scenario.in_gap_max + scenario.out_stall_max + 4
+    cocotb.start_soon(_watch_protocol(dut, problems))
+    offset = int(arrays["settings_offset"])
     try:
-        await with_timeout(board.done.wait(), (2 * (len(X) + 2) * per_mvm + 100)
-                           * CLOCK_PERIOD_NS, "ns")
+        written = await with_timeout(master.write(offset,
+                                                  int(arrays["settings"]).to_bytes(4, "little")),
+                                     BUS_BUDGET * CLOCK_PERIOD_NS, "ns")
     except SimTimeoutError:
-        problems.append(f"only {len(board.received)} of {len(X)} results arrived in time")
-    await ReadOnly()
-    end = max(board.stamps[:len(X)], default=start) - start
-    # Nothing more may come out: the monitor keeps accepting, the scoreboard counts extras.
-    await RisingEdge(dut.clk)
-    await wait_cycles(dut.clk, cfg.analog_cycles_per_mvm + 20)
-    for task in tasks:
-        task.cancel()
+        raise AssertionError(f"register write to {offset:#x} got no response within "
+                             f"{BUS_BUDGET} cycles") from None
+    if "pause_in" in arrays:
+        bulk.set_pauses(arrays["pause_in"], arrays["pause_out"])
+    start = time.perf_counter()
+    wakeups = bulk.wakeups
+    result = await bulk.run(arrays["X"], int(arrays["frame_vectors"]), cfg.tile.in_bits,
+                            cfg.tile.adc_shift, None, int(arrays["budget"]))
+    stream_s = time.perf_counter() - start
 
-    np.savez(os.environ[ENV_OUT], Y=board.results()[:len(X)],
-             in_cycles=np.array(driver.stamps, np.int64) - start,
-             out_cycles=np.array(board.stamps[:len(X)], np.int64) - start,
-             cycles_total=end, golden_mismatches=board.mismatches, pulses=pulses,
-             converged=converged, program_cycles=program_cycles)
-    problems += board.summary()
-    if not scenario.strict:
-        problems = [p for p in problems if "golden" not in p]
-    assert not problems, "; ".join(problems)
+    np.savez(os.environ[ENV_OUT], Y=result["Y"], frame_cycles=result["frame_cycles"],
+             frame_vectors=np.array(result["frame_vectors"], np.int64),
+             first_request=result["first_sample_cycle"], timeout=result["timeout"],
+             settings_resp=int(written.resp), stream_s=stream_s,
+             wakeups=bulk.wakeups - wakeups, violations=np.array(json.dumps(problems)))
+    assert not problems, "; ".join(problems[:5])

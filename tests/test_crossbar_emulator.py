@@ -1,5 +1,6 @@
 """The crossbar emulator: block tests in the Amaranth simulator against the behavioural ideal
-macro, and the all-RTL tile (tile + emulator in Verilator) against the golden model."""
+macro, and the all-RTL host top (host tile + emulator in the bulk top, in Verilator) against
+the golden model and the bulk co-simulation."""
 
 import json
 import subprocess
@@ -15,9 +16,10 @@ from cimtile.golden import golden_mvm
 from cimtile.hdl.analog_port import Polarity
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator, emulator_geometry
 from cimtile.hdl.write_verify import target_code
-from cimtile.mapping import random_operands, weight_levels
+from cimtile.mapping import random_operands
+from cimtile.tb.bulk_top import bulk_verilog
 from cimtile.tb.emulator_runner import simulate_emulator
-from cimtile.tb.runner import Scenario, simulate_tile
+from cimtile.tb.runner import Scenario, simulate
 
 from amaranth_sim import run
 
@@ -176,13 +178,15 @@ def random_problem(cfg, n, seed):
     return W, X
 
 
-@pytest.mark.parametrize("name", RTL_CONFIGS)
-def test_all_rtl_tile_equals_the_golden_model(name):
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xdist_group(f"emulator_{name}")) for name in RTL_CONFIGS])
+def test_all_rtl_host_equals_the_golden_model(name):
     cfg = RTL_CONFIGS[name]
     W, X = random_problem(cfg, 30, seed=len(name))
     scenario = Scenario(seed=5, in_gap_prob=0.3, in_gap_max=4, out_stall_prob=0.3,
                         out_stall_max=6)
     result = simulate_emulator(cfg, W, X, scenario=scenario)
+    assert result.golden_mismatches == 0
     assert np.array_equal(result.Y, golden_mvm(cfg, W, X))
     assert cfg.lossless == (name == "lossless")
     if cfg.lossless:
@@ -191,25 +195,26 @@ def test_all_rtl_tile_equals_the_golden_model(name):
         assert not np.array_equal(result.Y, X @ W)
 
 
-def test_all_rtl_tile_equals_the_co_simulation_cycle_for_cycle():
+# The tile counts the analog timing itself and latches every conversion in the same cycle
+# whoever answers, so the emulator and the analog queue give the same cycles.
+@pytest.mark.xdist_group("emulator_lossy")
+@pytest.mark.parametrize("frame_vectors, pauses", [
+    (1, None), (1, (0.4, 5, 0.5, 9)), (7, (0.3, 30, 0.7, 20)), (25, (0.2, 3, 0.3, 60))])
+def test_all_rtl_host_equals_the_bulk_co_simulation_cycle_for_cycle(frame_vectors, pauses):
     cfg = RTL_CONFIGS["lossy"]
-    W, X = random_problem(cfg, 20, seed=11)
-    emulated = simulate_emulator(cfg, W, X)
-    cosim = simulate_tile(cfg, W, X)
+    W, X = random_problem(cfg, 25, seed=11)
+    in_prob, in_max, out_prob, out_max = pauses or (0, 0, 0, 0)
+    scenario = Scenario(seed=3, in_gap_prob=in_prob, in_gap_max=in_max,
+                        out_stall_prob=out_prob, out_stall_max=out_max)
+    emulated = simulate_emulator(cfg, W, X, scenario=scenario, frame_vectors=frame_vectors)
+    cosim = simulate(cfg, W, X, scenario=scenario, frame_vectors=frame_vectors, drive="bulk")
     assert np.array_equal(emulated.Y, cosim.Y)
-    assert np.array_equal(emulated.out_cycles - emulated.in_cycles[0],
-                          cosim.out_cycles - cosim.in_cycles[0])
-    assert emulated.cycles_per_mvm == cfg.analog_cycles_per_mvm
-
-
-def test_write_verify_programs_the_emulator_then_the_tile_computes_with_it():
-    cfg = RTL_CONFIGS["lossless"]
-    W, X = random_problem(cfg, 12, seed=2)
-    result = simulate_emulator(cfg, W, X, program=True)
-    # Fresh cells are at level 0 and every pulse raises one level.
-    assert result.converged.all()
-    assert np.array_equal(result.pulses, weight_levels(W, cfg).reshape(-1))
-    assert np.array_equal(result.Y, X @ W)
+    assert np.array_equal(emulated.frame_cycles, cosim.frame_cycles), \
+        f"frames ended in other cycles: {emulated.frame_cycles} vs {cosim.frame_cycles}"
+    assert emulated.frame_vectors == cosim.frame_vectors
+    assert emulated.first_request == cosim.first_request
+    if pauses is None:
+        assert emulated.cycles_per_mvm == cfg.analog_cycles_per_mvm
 
 
 def test_the_emulator_backend_refuses_the_physical_model():
@@ -217,6 +222,22 @@ def test_the_emulator_backend_refuses_the_physical_model():
     W, X = random_problem(cfg, 2, seed=0)
     with pytest.raises(ValueError, match="only the ideal analog model"):
         simulate_emulator(cfg, W, X)
+
+
+def test_the_emulator_backend_refuses_a_mid_run_reset():
+    cfg = RTL_CONFIGS["lossless"]
+    W, X = random_problem(cfg, 2, seed=0)
+    with pytest.raises(ValueError, match="^the emulator backend does not reset mid-run$"):
+        simulate_emulator(cfg, W, X, scenario=Scenario(reset_after_requests=3))
+
+
+def test_the_bulk_top_refuses_an_unknown_analog_side_and_a_fault_without_the_queue():
+    cfg = RTL_CONFIGS["lossless"]
+    with pytest.raises(ValueError, match="^analog must be one of queue, emulator, not 'dpi'$"):
+        bulk_verilog(cfg, analog="dpi")
+    with pytest.raises(ValueError, match="^wl_fault_at tests the analog queue, which the "
+                       "emulator replaces$"):
+        bulk_verilog(cfg, analog="emulator", wl_fault_at=3)
 
 
 CIMTILE = Path(sys.executable).parent / "cimtile"
