@@ -4,7 +4,7 @@ import pytest
 from cimtile import golden
 from cimtile.behavioral import AnalogMacro
 from cimtile.config import parse_config, reference_config
-from cimtile.golden import golden_mvm, golden_throughput
+from cimtile.golden import golden_mvm
 from cimtile.mapping import DataError, random_operands, shift_add
 
 
@@ -186,9 +186,13 @@ def test_rejects_bad_data():
         golden_mvm(cfg, np.zeros((4, 2), int), [[0, 0, 8, 0]])
 
 
-def test_throughput():
-    rate = golden_throughput(reference_config(), n=2000)
-    assert np.isfinite(rate) and rate > 0
+@pytest.mark.parametrize("tile", [dict(), dict(adc_shift=2, adc_bits=5),
+                                  dict(in_bits=3, bits_per_cell=1, w_bits=5)])
+def test_golden_model_equals_a_plain_numpy_emulation_and_outruns_it(tile):
+    from cimtile.bench import golden_against_numpy
+    figures = golden_against_numpy(reference_config().replace(**tile), n=3000)
+    assert figures["agree"]
+    assert figures["golden_mvm_per_s"] > 0 and figures["numpy_mvm_per_s"] > 0
 
 
 def test_run_time_in_bits_equals_matmul():

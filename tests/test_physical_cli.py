@@ -127,28 +127,18 @@ def test_bench_rejects_an_unknown_model(work):
                      "argument --analog: invalid choice: 'spice'")
 
 
-def test_bench_physical_reports_both_models(work, monkeypatch, capsys):
-    """The report's shape, with the co-simulations replaced by stand-ins."""
-    class Result:
-        mvms, cycles_total, cycles_per_mvm, golden_mismatches = 4, 128, 32.0, 0
-        build_s = 0.0
-
-        def __init__(self, wall_s):
-            self.wall_s = wall_s
-
-    models = []
-
-    def fake_simulate(cfg, W, X, **kwargs):
-        models.append(cfg.analog.model)
-        return Result(2.0 if cfg.analog.physical else 1.0)
-    monkeypatch.setattr(cli, "simulate", fake_simulate)
-    monkeypatch.setattr("cimtile.golden.golden_throughput", lambda cfg: 1234.5)
-    assert cli.main(["bench", "--config", str(work / "tile.toml"), "--mvms", "4",
+def test_bench_physical_reports_both_models_and_drives(work, capsys):
+    assert cli.main(["bench", "--config", str(work / "tile.toml"), "--mvms", "6",
                      "--analog", "physical"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert models == ["physical", "ideal"]
-    assert report["analog"] == "physical"
-    assert report["mvm_per_s"] == 2.0 and report["ideal_mvm_per_s"] == 4.0
-    assert report["golden_mvm_per_s"] == 1234.5
+    assert report["analog"] == "physical" and report["mvms"] == 6
+    for key in ("cosim_mvm_per_s", "vip_mvm_per_s", "ideal_mvm_per_s", "golden_mvm_per_s",
+                "numpy_mvm_per_s"):
+        assert report[key] > 0, key
+    assert report["physical_to_ideal"] == pytest.approx(
+        report["cosim_mvm_per_s"] / report["ideal_mvm_per_s"], rel=0.01)
+    assert 0 < report["wakeups_per_mvm"] < 6
+    # The small tile's conversions are too short for the emulator, which says so.
+    assert report["emulator"].startswith("not run: timing.t_adc must be at least 3")
     assert report["macro_setup_s"] >= 0
     assert 0 < report["plane_us"] and 0 < report["plane_us_without_ir_drop"]

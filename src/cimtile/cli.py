@@ -287,8 +287,12 @@ def _cmd_program(args):
                            "differ from the golden model", EXIT_FAILURE)
 
 
+#: Vectors the VIP drive runs in ``cimtile bench``: it is the slow reference.
+VIP_BENCH_MVMS = 1000
+
+
 def _cmd_bench(args):
-    from .golden import golden_throughput
+    from .bench import cosim_speed, golden_against_numpy, size_table
     from .sweep import config_with
     check_paths([(args.config, "--config")])
     if not 2 <= args.mvms <= MAX_VECTORS:
@@ -296,23 +300,40 @@ def _cmd_bench(args):
     cfg = reference_config() if args.config is None else load_config(args.config)
     if args.analog is not None:
         cfg = config_with(cfg, {"analog.model": args.analog})
+    if args.sizes:
+        rows = size_table(cfg, args.mvms, min(args.mvms, VIP_BENCH_MVMS),
+                          progress=lambda row: print(json.dumps(row), file=sys.stderr))
+        _print_json({"analog": cfg.analog.model, "mvms": args.mvms, "sizes": rows})
+        return EXIT_FAILURE if any(row["golden_mismatches"] for row in rows) else None
+    bulk = cosim_speed(cfg, args.mvms, "bulk", verbose=args.verbose)
+    vip = cosim_speed(cfg, min(args.mvms, VIP_BENCH_MVMS), "vip", verbose=args.verbose)
+    report = {"analog": cfg.analog.model, "mvms": args.mvms,
+              "analog_cycles_per_mvm": cfg.analog_cycles_per_mvm,
+              "cosim_mvm_per_s": bulk["mvm_per_s"], "cosim_wall_s": bulk["wall_s"],
+              "cosim_build_s": bulk["build_s"], "wakeups_per_mvm": bulk["wakeups_per_mvm"],
+              "vip_mvm_per_s": vip["mvm_per_s"]}
+    mismatches = bulk["golden_mismatches"] + vip["golden_mismatches"]
     W, X = random_operands(cfg, args.mvms, np.random.default_rng(0))
-    result = simulate(cfg, W, X, scenario=Scenario(seed=0, strict=False),
-                      verbose=args.verbose)
-    report = {"analog": cfg.analog.model} | _report(cfg, result)
-    report["golden_mvm_per_s"] = round(golden_throughput(cfg), 1)
-    mismatches = result.golden_mismatches
     emulator = _bench_emulator(cfg, W, X, args.verbose)
     report |= emulator
+    if "emulator_mvm_per_s" in emulator:
+        report["cosim_to_emulator"] = round(bulk["mvm_per_s"] / emulator["emulator_mvm_per_s"],
+                                            2)
     mismatches += emulator.get("emulator_golden_mismatches", 0)
+    golden = golden_against_numpy(cfg)
+    report |= {"golden_mvm_per_s": round(golden["golden_mvm_per_s"]),
+               "numpy_mvm_per_s": round(golden["numpy_mvm_per_s"]),
+               "golden_to_numpy": round(golden["golden_mvm_per_s"]
+                                        / golden["numpy_mvm_per_s"], 2)}
     if cfg.analog.physical:
         from .bench import plane_timing
-        ideal = simulate(config_with(cfg, {"analog.model": "ideal"}), W, X,
-                         scenario=Scenario(seed=0, strict=False), verbose=args.verbose)
-        mismatches += ideal.golden_mismatches
-        report["ideal_mvm_per_s"] = round(ideal.mvms / ideal.wall_s, 1)
-        # One bit-plane request of the macro, as the co-simulation makes it; the one-time
-        # setup (with IR drop: factorisation and transfer matrix) is timed apart.
+        ideal = cosim_speed(config_with(cfg, {"analog.model": "ideal"}), args.mvms, "bulk",
+                            verbose=args.verbose)
+        mismatches += ideal["golden_mismatches"]
+        report["ideal_mvm_per_s"] = ideal["mvm_per_s"]
+        report["physical_to_ideal"] = round(bulk["mvm_per_s"] / ideal["mvm_per_s"], 2)
+        # One bit-plane request of the macro, as the VIP drive makes it; the one-time setup
+        # (with IR drop: factorisation and transfer matrix) is timed apart.
         timing = plane_timing(cfg)
         report["macro_setup_s"] = round(timing["setup_s"], 3)
         report["plane_us"] = round(timing["plane_us"], 1)
@@ -526,6 +547,9 @@ def _parser():
     p.add_argument("--analog", choices=("ideal", "physical"), help="analog model (default: "
                    "the config's); physical also co-simulates the ideal one for comparison "
                    "and times single bit-plane requests")
+    p.add_argument("--sizes", action="store_true", help="tabulate build time, MVM/s per "
+                   "drive and Python wake-ups per MVM over tile sizes from 128 x 16 to "
+                   "1024 x 256 (minutes: a build per size)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_bench)
 

@@ -5,15 +5,14 @@ vector, in order, and rebuilds the results exactly as the RTL's shift-and-add do
 co-simulation must match it bit for bit for the same seed.
 """
 
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.mapping import _validated_inputs, bit_planes, random_operands, shift_add
+from cimtile.mapping import _validated_inputs, bit_planes, shift_add
 
-__all__ = ["golden_mvm", "golden_batches", "golden_mismatches", "golden_throughput"]
+__all__ = ["golden_mvm", "golden_batches", "golden_mismatches"]
 
 # Vectors per step: enough to amortise numpy's per-call overhead, few enough that a step's
 # buffers (about 4 MiB for the reference tile) stay in cache. On the reference tile 64 to 256
@@ -104,14 +103,3 @@ def _run_batch(cfg, macro, X, in_bits, adc_shift):
         macro.sample(planes[:n], out=codes[:n], adc_shift=at.tile.adc_shift)
         shift_add(codes[:n], at, out=Y[start:start + n])
     return Y
-
-
-def golden_throughput(cfg, n=100_000, seed=0):
-    """Golden-model speed in MVMs per second, on random in-range weights and inputs.
-
-    Only :func:`golden_mvm` is timed; making the data is not.
-    """
-    W, X = random_operands(cfg, n, np.random.default_rng(seed))
-    start = time.perf_counter()
-    golden_mvm(cfg, W, X, seed)
-    return n / (time.perf_counter() - start)
