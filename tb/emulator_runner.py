@@ -22,8 +22,9 @@ from cimtile.regmap import register
 
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench
-from .host_runner import HostRun, _budget
+from .host_runner import _budget
 from .pauses import pause_pattern
+from .results import HostRun
 from .runner import Scenario
 
 __all__ = ["simulate_emulator"]

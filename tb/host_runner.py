@@ -21,9 +21,9 @@ from cimtile.regmap import Mode, register
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench
 from .host_top import SIM_TOP, simulation_verilog
-from .runner import ProgramRun
+from .results import HostRun, ProgramRun
 
-__all__ = ["DRIVES", "Op", "Played", "HostRun", "play", "simulate", "program"]
+__all__ = ["DRIVES", "Op", "Played", "play", "simulate", "program"]
 
 TB_MODULE = "cimtile.tb.host_tb"
 #: The simulated top of each drive mode.
@@ -117,67 +117,6 @@ class Played:
     arrays: dict
     build_s: float
     wall_s: float
-
-
-@dataclass
-class HostRun:
-    """What one co-simulated batch through the host top produced.
-
-    Members
-    -------
-    Y : ndarray (N, cols) int64
-        Results in arrival order.
-    frame_cycles : ndarray int64
-        Cycle (from reset release) at which each result frame ended.
-    frame_vectors : list of int
-        Result vectors in each frame.
-    first_request : int
-        Cycle of the first analog sample request (-1 without one).
-    golden_mismatches : int
-        Result vectors that differ from the golden model.
-    build_s, wall_s : float
-        Build time (0 when cached) and the simulator's whole run, start-up included.
-    stream_s : float
-        Time from sending the first vector to receiving the last result.
-    wakeups : int or None
-        Times the bulk drive woke Python during the batch (None for the VIP drive, which
-        wakes it on every beat and bit plane).
-    """
-    Y: np.ndarray
-    frame_cycles: np.ndarray
-    frame_vectors: list
-    first_request: int
-    golden_mismatches: int
-    build_s: float
-    wall_s: float
-    stream_s: float
-    wakeups: int | None
-
-    @property
-    def mvms(self):
-        return len(self.Y)
-
-    @property
-    def cycles_total(self):
-        """Cycles from reset release to the last result (0 without one)."""
-        return int(self.frame_cycles[-1]) if len(self.frame_cycles) else 0
-
-    @property
-    def cycles_per_mvm(self):
-        """Steady-state cycles per MVM: the median spacing of one-vector frames, else the
-        mean over the frames after the first.
-
-        With a single result there is no spacing; its latency from its first analog sample
-        request is used. Without results, ``nan``.
-        """
-        cycles, vectors = self.frame_cycles, np.asarray(self.frame_vectors)
-        if len(cycles) >= 2 and (vectors == 1).all():
-            return float(np.median(np.diff(cycles)))
-        if len(cycles) >= 2:
-            return float((cycles[-1] - cycles[0]) / vectors[1:].sum())
-        if self.mvms == 1 and self.first_request >= 0:
-            return float(cycles[0] - self.first_request)
-        return float("nan")
 
 
 def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):

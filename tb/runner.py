@@ -1,4 +1,4 @@
-"""Entry points of the co-simulation, and what each returns.
+"""Entry points of the co-simulation (their results are in :mod:`.results`).
 
 :func:`simulate` and :func:`program` drive the tile through its AXI ports
 (:mod:`.host_runner`); :func:`simulate_tile` and :func:`program_tile` drive the bare tile
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .exchange import SimulationError, run_testbench
+from .host_runner import program as host_program
+from .host_runner import simulate as host_simulate
+from .results import ProgramRun, SimResult
 
-__all__ = ["Scenario", "SimResult", "simulate", "simulate_tile", "ProgramRun", "program",
-           "program_tile"]
+__all__ = ["Scenario", "simulate", "simulate_tile", "program", "program_tile"]
 
 TB_MODULE = "cimtile.tb.tile_tb"
 
@@ -47,58 +49,6 @@ class Scenario:
     out_stall_max: int = 0
     reset_after_requests: int = -1
     strict: bool = True
-
-
-@dataclass
-class SimResult:
-    """What one co-simulation produced.
-
-    Members
-    -------
-    Y : ndarray (N, cols) int64
-        Results in arrival order (only those that arrived before a mid-run reset).
-    in_cycles, out_cycles : ndarray (N,) int64
-        Clock cycle (counted from reset release) of each input and output transfer.
-    request_cycles : ndarray int64
-        Cycle of every analog request (rising ``analog__sample``).
-    Y_after_reset, out_cycles_after_reset : ndarray
-        The batch streamed after a mid-run reset (empty without one).
-    stale_outputs : int
-        Output transfers seen after a reset before any new input was sent.
-    cycles_total : int
-        Cycles from reset release to the last output transfer.
-    golden_mismatches : int
-        Result vectors that differ from the golden model.
-    build_s, wall_s : float
-        Verilator build time (0 when cached) and simulation wall time.
-    """
-    Y: np.ndarray
-    in_cycles: np.ndarray
-    out_cycles: np.ndarray
-    request_cycles: np.ndarray
-    Y_after_reset: np.ndarray
-    out_cycles_after_reset: np.ndarray
-    stale_outputs: int
-    cycles_total: int
-    golden_mismatches: int
-    build_s: float
-    wall_s: float
-
-    @property
-    def mvms(self):
-        return len(self.Y) + len(self.Y_after_reset)
-
-    @property
-    def cycles_per_mvm(self):
-        """Steady-state cycles per MVM: median spacing of consecutive outputs.
-
-        With a single output there is no spacing; its latency from input transfer is used.
-        """
-        if len(self.out_cycles) >= 2:
-            return float(np.median(np.diff(self.out_cycles)))
-        if len(self.out_cycles) == 1:
-            return float(self.out_cycles[0] - self.in_cycles[0])
-        return float("nan")
 
 
 def simulate_tile(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conductances=None,
@@ -145,33 +95,6 @@ def simulate_tile(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conduct
         out_cycles_after_reset=out["out_cycles_after_reset"],
         stale_outputs=int(out["stale_outputs"]), cycles_total=int(out["cycles_total"]),
         golden_mismatches=int(out["golden_mismatches"]), build_s=build_s, wall_s=wall_s)
-
-
-@dataclass
-class ProgramRun:
-    """What one co-simulated programming produced.
-
-    Members
-    -------
-    pulses, converged : ndarray
-        Per-cell results in programming order (row-major over the rectangle, run after run).
-    cycles_total : int
-        Cycles from reset release to the end of the last run.
-    state, conductance : ndarray (rows, cols_phys)
-        Memdiode state lambda and read conductance (uS) of every cell afterwards.
-    reads, pulses_applied : int
-        Analog requests answered.
-    build_s, wall_s : float
-    """
-    pulses: np.ndarray
-    converged: np.ndarray
-    cycles_total: int
-    state: np.ndarray
-    conductance: np.ndarray
-    reads: int
-    pulses_applied: int
-    build_s: float
-    wall_s: float
 
 
 def program_tile(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
@@ -232,7 +155,6 @@ def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
         If the scenario asks for a mid-run reset.
     BuildError, SimulationError
     """
-    from .host_runner import simulate as host_simulate
     if scenario.reset_after_requests >= 0:
         raise ValueError("a mid-run reset scenario runs on the bare tile: use simulate_tile")
     s = scenario
@@ -252,6 +174,5 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     """Co-simulate programming target `levels` into a memdiode array through the tile's
     AXI ports (see :func:`cimtile.tb.host_runner.program`); arguments and result as for
     :func:`program_tile`."""
-    from .host_runner import program as host_program
     return host_program(cfg, levels, faults=faults, settings=settings, rect=rect, runs=runs,
                         seed=seed, waves=waves, verbose=verbose)

@@ -8,7 +8,7 @@ from cimtile.hdl.tile import TOP_NAME, verilog_source
 from cimtile.tb import build as runner
 from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.build import waves_format
-from cimtile.tb.runner import SimResult
+from cimtile.tb.results import SimResult
 from cimtile.tb.scoreboard import Scoreboard
 
 
@@ -128,7 +128,10 @@ def test_simulation_top_clocks_the_tile_and_passes_its_other_ports():
     assert ports["analog__codes"] == ("input", f"[{cfg.cols_phys * cfg.tile.adc_bits - 1}:0]")
     assert ports["analog__wl"] == ("output", f"[{cfg.tile.rows - 1}:0]")
     top = runner._simulation_top(verilog, TOP_NAME)
-    assert f"module {runner.TOPLEVEL}(" in top and f"{TOP_NAME} tile(.*);" in top
+    assert f"module {runner.TOPLEVEL}(" in top
+    # rst reaches the design through a falling-edge register, every other port directly.
+    assert "always @(negedge clk) rst_at_fall <= rst;" in top
+    assert f"{TOP_NAME} tile(.rst(rst_at_fall), .*);" in top
     assert "  input wire [1023:0] analog__codes" in top
     assert "  output wire [127:0] analog__wl" in top
     assert " clk," not in top and f"always #{runner.CLOCK_PERIOD_NS // 2} clk = ~clk;" in top
