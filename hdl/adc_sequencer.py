@@ -1,6 +1,6 @@
 """ADC read-out sequencing: shared ADCs convert their multiplexed columns one after another."""
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -66,12 +66,14 @@ class AdcSequencer(wiring.Component):
                 m.d.sync += cycle.eq(0)
                 # Column p is converted by ADC p // cols_per_adc as its conversion
                 # p % cols_per_adc: one decoded case latches every ADC's column at once.
+                # One assignment per case: Amaranth checks each assignment's target bit by
+                # bit, so one per column costs columns x slot bits (seconds on large tiles).
                 with m.Switch(conversion):
                     for k in range(self.cols_per_adc):
+                        columns = range(k, self.cols_phys, self.cols_per_adc)
                         with m.Case(k):
-                            m.d.sync += [slots[column].eq(self.codes[column])
-                                         for column in range(k, self.cols_phys,
-                                                             self.cols_per_adc)]
+                            m.d.sync += Cat(slots[column] for column in columns).eq(
+                                Cat(self.codes[column] for column in columns))
                 with m.If(conversion == self.cols_per_adc - 1):
                     m.d.comb += self.done.eq(1)
                     m.d.sync += [conversion.eq(0), busy.eq(0)]
