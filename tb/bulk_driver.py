@@ -20,6 +20,8 @@ from .memfiles import bits_image, field_bytes, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
 
+#: ``bulk__first_sample_cycle`` before any sample request.
+NO_SAMPLE = 0xFFFFFFFF
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
                3: "sample request beyond the batch's bit planes"}
@@ -209,7 +211,8 @@ class BulkStream:
         result = self._results(records, len(X))
         result["timeout"] = not bool(dut.bulk__done.value)
         result["error"] = self._error_message(in_bits, planes.base) if error else None
-        result["first_sample_cycle"] = int(dut.bulk__first_sample_cycle.value)
+        first = int(dut.bulk__first_sample_cycle.value)
+        result["first_sample_cycle"] = -1 if first == NO_SAMPLE else first
         if dumps:
             # Leave the read-only phase (within the cycle) so the caller may write again.
             await Timer(1, "step")

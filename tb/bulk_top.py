@@ -25,33 +25,28 @@ Pause patterns are per-cycle bits, indexed by the cycle count since reset modulo
 length, so the event-driven mode can replay the very same ones with the bus VIP.
 
 Each ring has two halves, each with its own file in the simulator's working directory
-(``bulk_in_0.hex``, ``bulk_in_1.hex``, ``bulk_analog_*.hex``, ``bulk_out_*.hex``) and its own
-port whose every toggle reads or writes it; the pause patterns are ``bulk_pauses_in.bits``
+(``bulk_in_0.bin``, ``bulk_in_1.bin``, ``bulk_analog_*.bin`` read with ``$fread``;
+``bulk_out_*.hex`` written with ``$writememh``) and its own port whose every toggle reads or
+writes it; the pause patterns are ``bulk_pauses_in.bits``
 and ``bulk_pauses_out.bits``. The ring sizes are fixed per build (:class:`Rings`).
 """
 
 from dataclasses import dataclass
 
-from amaranth.back import verilog
-from amaranth.hdl import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import Out
+from cimtile.hdl.crossbar_emulator import load_layout
 
-from cimtile.hdl.crossbar_emulator import CrossbarEmulator, load_layout
-
-from .host_top import CheckedHost, SIM_TOP, simulation_verilog
-from .pauses import PATTERN_CYCLES
 from .build import _ports
+from .host_top import EMULATED_TOP, SIM_TOP, emulated_verilog, simulation_verilog
+from .pauses import PATTERN_CYCLES
 
 __all__ = ["BULK_TOP", "ANALOG", "LEVELS_FILE", "Rings", "RINGS", "bulk_verilog", "Layout",
-           "EmulatedHost", "level_entries"]
+           "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
 #: What may answer the analog port of the bulk top.
 ANALOG = ("queue", "emulator")
 #: The level player's file, in the simulator's working directory.
 LEVELS_FILE = "bulk_levels.bin"
-EMULATED_TOP = "cim_host_emulated"
 
 
 @dataclass(frozen=True)
@@ -146,54 +141,6 @@ def _loads(memory, port, name, half):
     $fclose({fd});
   end""")
     return "\n".join(blocks)
-
-
-class EmulatedHost(wiring.Component):
-    """The checked host top with a :class:`CrossbarEmulator` behind its analog port, as the
-    FPGA board core wires them.
-
-    Members
-    -------
-    Every member of :class:`~cimtile.tb.host_top.CheckedHost` but ``analog``, and
-    l_stream : ``In(stream.Signature(load_layout(config)))``
-        The emulator's direct level writes.
-    sample : ``Out(1)``
-        The analog port's sample strobe, which the bulk top stamps.
-    """
-
-    def __init__(self, config):
-        self.config = config
-        self._checked = CheckedHost(config)
-        self._emulator = CrossbarEmulator(config)
-        self._forwarded = {name: member
-                           for name, member in self._checked.signature.members.items()
-                           if name != "analog"}
-        super().__init__(self._forwarded | {
-            "l_stream": self._emulator.signature.members["l_stream"],
-            "sample": Out(1),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.checked = checked = self._checked
-        m.submodules.emulator = emulator = self._emulator
-        wiring.connect(m, checked.analog, emulator.analog)
-        wiring.connect(m, wiring.flipped(self.l_stream), emulator.l_stream)
-        m.d.comb += self.sample.eq(checked.analog.sample)
-        for name, member in self._forwarded.items():
-            outer, inner = getattr(self, name), getattr(checked, name)
-            if member.is_signature:
-                wiring.connect(m, wiring.flipped(outer), inner)
-            elif member.flow == wiring.In:
-                m.d.comb += inner.eq(outer)
-            else:
-                m.d.comb += outer.eq(inner)
-        return m
-
-
-def emulated_verilog(config):
-    """Verilog of :class:`EmulatedHost` (module ``cim_host_emulated``)."""
-    return verilog.convert(EmulatedHost(config), name=EMULATED_TOP, emit_src=False)
 
 
 def level_entries(cfg):
@@ -312,6 +259,8 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
     body = f"""
   // Cycles since reset, as the testbench counts them from reset release: indexes the pause
   // patterns and stamps the output beats.
+  // The first-sample stamp before any sample.
+  localparam [31:0] NO_SAMPLE = 32'hFFFFFFFF;
   reg [31:0] cycle;
   always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
   assign bulk__cycle = cycle;
@@ -437,7 +386,7 @@ def _analog_queue(layout, rings, wl_fault_at):
   reg [{sw - 1}:0] error_shift, error_expected_shift;
   always @(posedge clk) begin
     if (rst) begin
-      an_ptr <= 32'd0; sample_before <= 1'b0; error <= 1'b0; first_sample <= 32'd0;
+      an_ptr <= 32'd0; sample_before <= 1'b0; error <= 1'b0; first_sample <= NO_SAMPLE;
     end else begin
       sample_before <= sample;
       if (sample) begin
@@ -520,7 +469,7 @@ def _level_player(cfg):
   reg [31:0] first_sample;
   always @(posedge clk) begin
     if (rst) begin
-      sampled <= 1'b0; first_sample <= 32'd0;
+      sampled <= 1'b0; first_sample <= NO_SAMPLE;
     end else if (sample && !sampled) begin
       sampled <= 1'b1; first_sample <= cycle - 32'd1;
     end

@@ -24,11 +24,14 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, Rule
+from cimtile.hdl.crossbar_emulator import CrossbarEmulator
 from cimtile.hdl.host import HostTile
 
-__all__ = ["CHECKED", "SIM_TOP", "simulation_verilog"]
+__all__ = ["CHECKED", "SIM_TOP", "EMULATED_TOP", "CheckedHost", "EmulatedHost",
+           "simulation_verilog", "emulated_verilog"]
 
 SIM_TOP = "cim_host_checked"
+EMULATED_TOP = "cim_host_emulated"
 #: The checked interfaces, in the order of ``check__interface``.
 CHECKED = ("s_axil", "s_axis_in", "m_axis_out", "s_axis_target", "m_axis_cell")
 
@@ -78,3 +81,51 @@ class CheckedHost(wiring.Component):
 def simulation_verilog(config):
     """Verilog of the checked host top (module ``cim_host_checked``)."""
     return verilog.convert(CheckedHost(config), name=SIM_TOP, emit_src=False)
+
+
+class EmulatedHost(wiring.Component):
+    """The checked host top with a :class:`CrossbarEmulator` behind its analog port, as the
+    FPGA board core wires them.
+
+    Members
+    -------
+    Every member of :class:`~cimtile.tb.host_top.CheckedHost` but ``analog``, and
+    l_stream : ``In(stream.Signature(load_layout(config)))``
+        The emulator's direct level writes.
+    sample : ``Out(1)``
+        The analog port's sample strobe, which the bulk top stamps.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self._checked = CheckedHost(config)
+        self._emulator = CrossbarEmulator(config)
+        self._forwarded = {name: member
+                           for name, member in self._checked.signature.members.items()
+                           if name != "analog"}
+        super().__init__(self._forwarded | {
+            "l_stream": self._emulator.signature.members["l_stream"],
+            "sample": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.checked = checked = self._checked
+        m.submodules.emulator = emulator = self._emulator
+        wiring.connect(m, checked.analog, emulator.analog)
+        wiring.connect(m, wiring.flipped(self.l_stream), emulator.l_stream)
+        m.d.comb += self.sample.eq(checked.analog.sample)
+        for name, member in self._forwarded.items():
+            outer, inner = getattr(self, name), getattr(checked, name)
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(outer), inner)
+            elif member.flow == wiring.In:
+                m.d.comb += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        return m
+
+
+def emulated_verilog(config):
+    """Verilog of :class:`EmulatedHost` (module ``cim_host_emulated``)."""
+    return verilog.convert(EmulatedHost(config), name=EMULATED_TOP, emit_src=False)
