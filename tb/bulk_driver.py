@@ -22,6 +22,8 @@ __all__ = ["BulkStream", "ERROR_KINDS"]
 
 #: ``bulk__first_sample_cycle`` before any sample request.
 NO_SAMPLE = 0xFFFFFFFF
+#: ``bulk__wl_fault_at`` of no plane.
+NO_FAULT = 0xFFFFFFFF
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
                3: "sample request beyond the batch's bit planes"}
@@ -85,6 +87,13 @@ class BulkStream:
                      "in_count", "out_drained", "frames_expected", "budget", "pauses_on",
                      *queue_inputs):
             getattr(dut, f"bulk__{name}").value = 0
+        if self.queue:
+            dut.bulk__wl_fault_at.value = NO_FAULT
+
+    def inject_wl_fault(self, plane):
+        """Self-test of the analog queue's check: flip wordline 0 as the queue sees it at
+        `plane` (counted from reset)."""
+        self.dut.bulk__wl_fault_at.value = plane
 
     def set_pauses(self, pattern_in, pattern_out):
         """Pause TVALID and TREADY by the per-cycle patterns (bool arrays of the pattern

@@ -160,7 +160,8 @@ def _bulk_ports(queue, rows, shift_width):
     if queue:
         ports += block(("input", w32, "analog_count"), ("input", "", "analog_load0"),
                        ("input", "", "analog_load1"), ("output", "", "analog_hungry"),
-                       ("output", w32, "analog_used"), ("input", w32, "analog_base"))
+                       ("output", w32, "analog_used"), ("input", w32, "analog_base"),
+                       ("input", w32, "wl_fault_at"))
     ports += block(("output", w32, "first_sample_cycle"), ("input", w32, "out_drained"),
                    ("input", "", "out_dump0"), ("input", "", "out_dump1"),
                    ("output", "", "out_full"), ("output", w32, "out_taken"),
@@ -201,7 +202,7 @@ def _controls(queue):
     ])
 
 
-def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
+def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
     """Verilog of the bulk top (module ``cim_host_bulk``) around the checked host top.
 
     Parameters
@@ -212,20 +213,15 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
     analog : ``"queue"`` or ``"emulator"``
         What answers the analog port: the analog queue, or the crossbar emulator of
         :class:`EmulatedHost`, whose levels the level player loads.
-    wl_fault_at : int, optional
-        Self-test of the analog queue's check: flip wordline 0 as the queue sees it at this
-        plane (counted from 0), so the run must stop there.
 
     Raises
     ------
     ValueError
-        If `analog` is neither, or `wl_fault_at` is given with the emulator.
+        If `analog` is neither.
     """
     if analog not in ANALOG:
         raise ValueError(f"analog must be one of {', '.join(ANALOG)}, not {analog!r}")
     queue = analog == "queue"
-    if not queue and wl_fault_at is not None:
-        raise ValueError("wl_fault_at tests the analog queue, which the emulator replaces")
     inner, inner_top = ((simulation_verilog(cfg), SIM_TOP) if queue
                         else (emulated_verilog(cfg), EMULATED_TOP))
     layout = Layout.of(cfg)
@@ -350,7 +346,7 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
         inner,
         f"module {BULK_TOP}({', '.join(name for name, _, _ in declared)});",
         *declarations,
-        body + (_analog_queue(layout, rings, wl_fault_at) if queue else _level_player(cfg)),
+        body + (_analog_queue(layout, rings) if queue else _level_player(cfg)),
         f"  {inner_top} {'checked' if queue else 'emulated'}(",
         ",\n".join(connections),
         "  );",
@@ -359,13 +355,12 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue", wl_fault_at=None):
     ])
 
 
-def _analog_queue(layout, rings, wl_fault_at):
+def _analog_queue(layout, rings):
     """Verilog of the analog queue: answers computed ahead, each checked against the request
-    it answers."""
+    it answers. ``bulk__wl_fault_at`` is the check's self-test: at that plane (counted from
+    reset) wordline 0 is flipped as the queue sees it, so the run must stop there."""
     an, an_w = Layout.offsets(layout.analog_fields)
     rows, sw = layout.rows, layout.shift_width
-    fault = ("" if wl_fault_at is None
-             else f" ^ ((an_ptr == 32'd{int(wl_fault_at)}) ? {rows}'d1 : {rows}'d0)")
     return f"""
   // Analog queue: answers computed ahead, each checked against the request it answers.
   reg [{an_w - 1}:0] an_mem [0:{2 * rings.analog_half - 1}];
@@ -374,7 +369,9 @@ def _analog_queue(layout, rings, wl_fault_at):
   wire [{an_w - 1}:0] answer = an_mem[(an_ptr - analog_base_r) % 32'd{2 * rings.analog_half}];
   wire sample;
   wire [{rows - 1}:0] wl;
-  wire [{rows - 1}:0] wl_seen = wl{fault};
+  reg [31:0] wl_fault_at_r;
+  always @(posedge clk) wl_fault_at_r <= bulk__wl_fault_at;
+  wire [{rows - 1}:0] wl_seen = wl ^ ((an_ptr == wl_fault_at_r) ? {rows}'d1 : {rows}'d0);
   wire [{sw - 1}:0] adc_shift;
   reg [{layout.codes_width - 1}:0] codes_held;
   wire [{layout.codes_width - 1}:0] codes = sample ? answer{_slice(an, "codes")} : codes_held;

@@ -86,6 +86,12 @@ class Op:
         return dict(op="idle", cycles=cycles)
 
     @staticmethod
+    def wl_fault(plane):
+        """Bulk drive: flip wordline 0 as the analog queue sees it at `plane` (its check's
+        self-test)."""
+        return dict(op="wl_fault", plane=plane)
+
+    @staticmethod
     def pauses(in_prob=0.0, in_max=0, out_prob=0.0, out_max=0):
         return dict(op="pauses", in_prob=in_prob, in_max=in_max, out_prob=out_prob,
                     out_max=out_max)

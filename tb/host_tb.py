@@ -35,7 +35,7 @@ from .exchange import ENV_IN, ENV_OUT
 
 RESET_CYCLES = 4
 #: Operations the bulk drive plays (the others need the bus VIP on every stream).
-BULK_OPS = ("write", "read", "stream", "pauses", "idle", "wait_irq")
+BULK_OPS = ("write", "read", "stream", "pauses", "idle", "wait_irq", "wl_fault")
 #: Cycles a register access may take; the register block answers in a few.
 BUS_BUDGET = 200
 
@@ -231,6 +231,12 @@ class HostBench:
     async def op_idle(self, cycles):
         await ClockCycles(self.dut.clk, cycles)
         return {"irq": bool(self.dut.irq.value)}
+
+    async def op_wl_fault(self, plane):
+        """Bulk drive only: the analog queue's self-test (see
+        :meth:`~cimtile.tb.bulk_driver.BulkStream.inject_wl_fault`)."""
+        self.bulk.inject_wl_fault(plane)
+        return {}
 
     async def op_pauses(self, in_prob, in_max, out_prob, out_max):
         """TVALID gaps on the input streams and TREADY back-pressure on the output streams,

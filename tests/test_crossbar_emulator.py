@@ -231,13 +231,10 @@ def test_the_emulator_backend_refuses_a_mid_run_reset():
         simulate_emulator(cfg, W, X, scenario=Scenario(reset_after_requests=3))
 
 
-def test_the_bulk_top_refuses_an_unknown_analog_side_and_a_fault_without_the_queue():
+def test_the_bulk_top_refuses_an_unknown_analog_side():
     cfg = RTL_CONFIGS["lossless"]
     with pytest.raises(ValueError, match="^analog must be one of queue, emulator, not 'dpi'$"):
         bulk_verilog(cfg, analog="dpi")
-    with pytest.raises(ValueError, match="^wl_fault_at tests the analog queue, which the "
-                       "emulator replaces$"):
-        bulk_verilog(cfg, analog="emulator", wl_fault_at=3)
 
 
 CIMTILE = Path(sys.executable).parent / "cimtile"
