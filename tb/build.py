@@ -321,28 +321,31 @@ def _runner_class():
 
 
 def _make_with_runtime(runner, make, work, stdout):
-    """Run `make`, the build of the verilated design in `work`, with Verilator's runtime
-    linked from its cache entry, which is filled first if it is absent or damaged."""
+    """Run `make`, the build of the verilated design in `work`, linking Verilator's runtime
+    from its cache entry. When the entry is absent or damaged, the build makes the runtime's
+    objects too, as it would without the cache, and they fill the entry."""
     classes = _GLOBAL_CLASSES.findall((work / "Vtop_classes.mk").read_text())
     runtime = [f"{name}.o" for block in classes for name in block.split() if name != "\\"]
     if not runtime:
         runner.run(make, work, stdout)
         return
+    built = []
 
     def fill(entry):
-        # The objects are made by the design's own makefile, so with its very flags.
-        runner.run([*make, *runtime], work, stdout)
+        runner.run(make, work, stdout)
         runner.run(["ar", "rcs", str(entry / _RUNTIME_ARCHIVE), *runtime], work, stdout)
         for name in runtime:
             (work / name).unlink()
             (work / name).with_suffix(".d").unlink(missing_ok=True)
+        built.append(entry)
 
     key = _runtime_key(runner, make, runtime, work)
     with cache.holding(key, fill, binary=_RUNTIME_ARCHIVE,
                        marker={"runtime": runtime}) as (entry, _):
-        runner.run([*make, "VM_GLOBAL_FAST=", "VM_GLOBAL_SLOW=",
-                    f"LOADLIBES=-Wl,--whole-archive {entry / _RUNTIME_ARCHIVE} "
-                    f"-Wl,--no-whole-archive"], work, stdout)
+        if not built:
+            runner.run([*make, "VM_GLOBAL_FAST=", "VM_GLOBAL_SLOW=",
+                        f"LOADLIBES=-Wl,--whole-archive {entry / _RUNTIME_ARCHIVE} "
+                        f"-Wl,--no-whole-archive"], work, stdout)
 
 
 def _runtime_key(runner, make, runtime, work):
