@@ -18,20 +18,18 @@ import time
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from cimtile.config import parse_config
-from cimtile.hdl.axi_checker import rule_message
 from cimtile.hdl.crossbar_emulator import load_layout
 from cimtile.mapping import weight_levels
 
 from .bulk_driver import BulkStream
 from .bulk_top import LEVELS_FILE, level_entries
-from .clocking import CLOCK_PERIOD_NS, cycle_now
+from .clocking import CLOCK_PERIOD_NS
 from .exchange import ENV_IN, ENV_OUT
-from .host_tb import BUS_BUDGET, RESET_CYCLES
-from .host_top import CHECKED
+from .host_tb import BUS_BUDGET, RESET_CYCLES, watch_protocol
 from .packing import pack_fields
 
 #: Cycles from the level player's last payload to its write into the emulator's memory.
@@ -75,14 +73,6 @@ async def load_levels(dut, cfg, levels):
     await ClockCycles(dut.clk, LOAD_LATENCY)
 
 
-async def _watch_protocol(dut, problems):
-    await RisingEdge(dut.check__violation)
-    await ReadOnly()
-    interface = CHECKED[int(dut.check__interface.value)]
-    problems.append(f"AXI protocol violation on {interface} at cycle {cycle_now()}: "
-                    f"{rule_message(int(dut.check__rule.value))}")
-
-
 @cocotb.test()
 async def emulated_host_mvm(dut):
     """Levels into the emulator, the run-time settings, then the batch in bulk."""
@@ -101,7 +91,7 @@ async def emulated_host_mvm(dut):
     await load_levels(dut, cfg, weight_levels(arrays["W"], cfg))
     await reset(dut)
     problems = []
-    cocotb.start_soon(_watch_protocol(dut, problems))
+    cocotb.start_soon(watch_protocol(dut, problems))
     offset = int(arrays["settings_offset"])
     try:
         written = await with_timeout(master.write(offset,

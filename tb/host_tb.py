@@ -258,7 +258,8 @@ class HostBench:
         return {}
 
 
-async def _watch_protocol(dut, problems):
+async def watch_protocol(dut, problems):
+    """Append the first AXI rule the simulated top's checkers flag to `problems`."""
     await RisingEdge(dut.check__violation)
     await ReadOnly()
     interface = CHECKED[int(dut.check__interface.value)]
@@ -283,7 +284,7 @@ async def host_play(dut):
     bench.bind(arrays.get("W"), arrays.get("G") if "G" in arrays else None, seed,
                arrays.get("faults"))
     problems = []
-    cocotb.start_soon(_watch_protocol(dut, problems))
+    cocotb.start_soon(watch_protocol(dut, problems))
     records = []
     for op in ops:
         kind = op.pop("op")

@@ -12,7 +12,6 @@ An interrupt (SIGINT) ends with status 130 and ``cimtile: interrupted``, SIGTERM
 """
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys

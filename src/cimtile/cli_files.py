@@ -20,7 +20,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import numpy as np
 from numpy.lib import format as npy_format
 
 from .mapping import DataError, check_inputs, check_weights
