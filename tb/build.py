@@ -79,9 +79,9 @@ def _verilator_on_path():
 #   every time step; at -O2 the simulation loop takes a third less time.
 _MAKE_VARIABLES = {"CFG_CXXFLAGS_PCH_I": "-include", "OPT_FAST": "-O2", "OPT_GLOBAL": "-O2"}
 # GCC's instruction combiner, trying up to four instructions at a time (its default), takes
-# nine tenths of the compile of the largest generated functions: 24 of the 68 CPU seconds
-# of a 1024 x 256 tile's build. At two it takes a fifth of that time, and the model runs
-# as fast. The first of these candidates the compiler accepts is added to OPT_FAST.
+# nine tenths of the compile of the largest generated file of a 1024 x 256 tile (one huge
+# function, 24 s: a third of the whole compile). Trying up to two, the file compiles in
+# 5 s and the model runs as fast. The first candidate the compiler accepts joins OPT_FAST.
 _FAST_FLAGS = ("--param=max-combine-insns=2", "")
 # The wheel's verilated.mk also leaves the compiler's coroutine flag empty, which the clock
 # process (--timing) needs; the first of these candidates the compiler accepts is used.
