@@ -238,13 +238,32 @@ def _build_key(sources, flags):
     return h.hexdigest()[:20]
 
 
-def _kill_group(process):
-    """Kill the process group that `process` leads, and wait until it is gone."""
-    # The leader is not reaped yet, so its pid still names the group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    _wait_for_group_exit(process.pid)
+def _kill_child_sessions():
+    """Kill the process group of every child of this process that leads a session of its
+    own (a build or a simulator), reap it, and wait until its group is gone."""
+    for pid in _child_session_leaders():
+        # The leader is not reaped yet, so its pid still names the group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        _wait_for_group_exit(pid)
+
+
+def _child_session_leaders():
+    leaders = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
+        _, ppid, _, session = stat.rpartition(")")[2].split()[:4]
+        if int(ppid) == os.getpid() and int(session) == int(entry.name):
+            leaders.append(int(entry.name))
+    return leaders
 
 
 def _wait_for_group_exit(pgid, timeout=5.0):
@@ -304,15 +323,16 @@ def _runner_class():
             try:
                 process = subprocess.Popen(cmd, cwd=cwd, env=self.env, stdout=stdout,
                                            stderr=stderr, start_new_session=True)
+                status = process.wait()
             except OSError as error:
                 raise RuntimeError(f"Command failed to start: {error}") from None
-            try:
-                status = process.wait()
             except BaseException:
                 # Lets the caller tell an interruption from cocotb's own failure exits,
                 # which are SystemExit too.
                 self.interrupted = True
-                _kill_group(process)
+                # An interruption may land inside Popen, after the child started but
+                # before its handle was returned: kill every session this process leads.
+                _kill_child_sessions()
                 raise
             if status != 0:
                 raise RuntimeError(f"Command failed with return code: {status}")

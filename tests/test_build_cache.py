@@ -291,7 +291,8 @@ def processes_under(directory):
     for proc in Path("/proc").iterdir():
         try:
             name, _, rest = (proc / "stat").read_text().rpartition(")")
-            cwd = os.readlink(proc / "cwd")
+            # A process whose working directory was removed still counts.
+            cwd = os.readlink(proc / "cwd").removesuffix(" (deleted)")
         except (OSError, ValueError):
             continue
         if rest.split()[0] not in "ZX" and Path(cwd).is_relative_to(directory):
