@@ -251,19 +251,9 @@ def _kill_child_sessions():
 
 
 def _child_session_leaders():
-    leaders = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
-        _, ppid, _, session = stat.rpartition(")")[2].split()[:4]
-        if int(ppid) == os.getpid() and int(session) == int(entry.name):
-            leaders.append(int(entry.name))
-    return leaders
+    me = os.getpid()
+    return [pid for pid, _, ppid, _, session in _processes()
+            if ppid == me and session == pid]
 
 
 def _wait_for_group_exit(pgid, timeout=5.0):
@@ -276,7 +266,12 @@ def _wait_for_group_exit(pgid, timeout=5.0):
 
 def _group_members(pgid):
     """Pids of the live (not zombie) processes in process group `pgid`."""
-    members = []
+    return [pid for pid, state, _, pgrp, _ in _processes()
+            if pgrp == pgid and state not in "ZX"]
+
+
+def _processes():
+    """``(pid, state, ppid, pgrp, session)`` of every process in /proc."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -284,11 +279,9 @@ def _group_members(pgid):
             stat = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        # Fields after the parenthesised command name: state, ppid, pgrp, ...
-        state, _, pgrp = stat.rpartition(")")[2].split()[:3]
-        if int(pgrp) == pgid and state not in "ZX":
-            members.append(int(entry.name))
-    return members
+        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
+        state, *ids = stat.rpartition(")")[2].split()[:4]
+        yield (int(entry.name), state, *map(int, ids))
 
 
 # Made on first use: testbenches import this module inside the simulator, where loading
