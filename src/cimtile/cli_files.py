@@ -91,6 +91,20 @@ def _regular_file(path, where):
     return info.st_size
 
 
+@contextlib.contextmanager
+def _reading(where):
+    """Turn what reading a file can raise into one :class:`InputError` line starting with
+    `where`."""
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as error:
+        raise InputError(f"{where}: {error.strerror or error}") from None
+    except _READ_ERRORS as error:
+        raise InputError(f"{where}: {error}") from None
+
+
 def read_npy(path, what):
     """The array in the ``.npy`` file `path`; `what` names it in messages.
 
@@ -104,19 +118,13 @@ def read_npy(path, what):
     if path.suffix != ".npy":
         raise InputError(f"{path}: {what} must be a .npy file")
     where = f"{path}: cannot read {what}"
-    try:
+    with _reading(where):
         size = _regular_file(path, where)
         with open(path, "rb") as file:
             if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
                 raise InputError(f"{path}: {what} file is not in .npy format")
             file.seek(0)
             return _read_array(file, size, where)
-    except InputError:
-        raise
-    except OSError as error:
-        raise InputError(f"{where}: {error.strerror or error}") from None
-    except _READ_ERRORS as error:
-        raise InputError(f"{where}: {error}") from None
 
 
 def read_npz(path, what):
@@ -131,7 +139,7 @@ def read_npz(path, what):
     """
     path = Path(path)
     where = f"{path}: cannot read {what}"
-    try:
+    with _reading(where):
         _regular_file(path, where)
         with open(path, "rb") as file:
             if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
@@ -145,12 +153,6 @@ def read_npz(path, what):
                 with archive.open(info) as member:
                     arrays[key] = _read_array(member, info.file_size, f"{where}: {key}")
         return arrays
-    except InputError:
-        raise
-    except OSError as error:
-        raise InputError(f"{where}: {error.strerror or error}") from None
-    except _READ_ERRORS as error:
-        raise InputError(f"{where}: {error}") from None
 
 
 def _checked(path, what, check, cfg):
