@@ -13,7 +13,7 @@ from pathlib import Path
 
 from amaranth._toolchain import tool_env_var
 
-__all__ = ["ToolchainError", "TOOLS", "tool_path", "tool_environment"]
+__all__ = ["ToolchainError", "TOOLS", "tool_path", "console_script", "tool_environment"]
 
 # Amaranth's tool name -> (console script, the PyPI package that installs it).
 TOOLS = {
@@ -37,16 +37,29 @@ def tool_path(tool):
     ToolchainError
         No installed distribution declares the script.
     """
-    script, package = TOOLS[tool]
-    points = metadata.entry_points(group="console_scripts", name=script)
-    for point in points:
+    try:
+        return console_script(*TOOLS[tool])
+    except ToolchainError as error:
+        raise ToolchainError(f"{tool}: {error}") from None
+
+
+def console_script(script, package):
+    """Path of the console script `script` that the PyPI package `package` installs (found
+    through the installed distributions, so a virtual environment need not be active).
+
+    Raises
+    ------
+    ToolchainError
+        No installed distribution declares the script.
+    """
+    for point in metadata.entry_points(group="console_scripts", name=script):
         for file in point.dist.files or ():
             if file.name == script and file.parent.name in ("bin", "Scripts"):
                 path = Path(point.dist.locate_file(file)).resolve()
                 if path.is_file():
                     return path
-    raise ToolchainError(f"{tool}: {script} is not installed (it comes with the PyPI "
-                         f"package {package})")
+    raise ToolchainError(f"{script} is not installed (it comes with the PyPI package "
+                         f"{package})")
 
 
 def tool_environment(tools, environ=None):

@@ -18,9 +18,10 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from xml.etree import ElementTree
+
+from ..fpga.toolchain import ToolchainError, console_script
 
 __all__ = ["FormalToolError", "MODES", "TOOLS", "SbyRun", "tool_directory", "sby_script",
            "check_cells", "run_sby"]
@@ -42,14 +43,10 @@ class FormalToolError(RuntimeError):
 
 
 def _script(script, package):
-    for point in metadata.entry_points(group="console_scripts", name=script):
-        for file in point.dist.files or ():
-            if file.name == script and file.parent.name in ("bin", "Scripts"):
-                path = Path(point.dist.locate_file(file)).resolve()
-                if path.is_file():
-                    return path
-    raise FormalToolError(f"{script} is not installed (it comes with the PyPI package "
-                          f"{package})")
+    try:
+        return console_script(script, package)
+    except ToolchainError as error:
+        raise FormalToolError(str(error)) from None
 
 
 def tool_directory(directory):
