@@ -53,21 +53,33 @@ class MemdiodeArray:
         self.pulses_applied = np.zeros(size, np.int64)
         self._c2c = np.empty((16, size))
         self._c2c_drawn = 0
-        lo, hi = self.conductance_of(np.array([0.0, 1.0]))
-        #: Conductance (uS) of a nominal device at lambda 0 and 1: the programming window.
-        self.window = (float(lo), float(hi))
+        #: Conductance (uS) of a nominal device at lambda 0 and 1: the programming window,
+        #: which is the analog read window (see :class:`~cimtile.config.DeviceConfig`).
+        self.window = (device.g_min, device.g_max)
 
     def conductance_of(self, state):
-        """Read conductance (uS) at device.v_read for states lambda."""
+        """Read conductance (uS) at the read voltage for states lambda."""
         d = self.device
-        i0 = d.i_min + (d.i_max - d.i_min) * np.asarray(state)        # uA
-        current = np.zeros_like(i0)
-        # The series resistance lowers the voltage across the diode by I * r_s; a few
-        # fixed-point steps converge since I * r_s << v_read.
-        for _ in range(4):
-            v = d.v_read - current * 1e-6 * d.r_s
-            current = i0 * (np.exp(d.beta * d.alpha * v) - np.exp(-(1 - d.beta) * d.alpha * v))
-        return current / d.v_read
+        return self.current_at(state, d.v_read) / d.v_read
+
+    def current_at(self, state, volts):
+        """Current (uA) through devices in states lambda with `volts` across device and
+        series resistance."""
+        d = self.device
+        i0 = d.i_min + (d.i_max - d.i_min) * np.asarray(state, np.float64)     # uA
+        current = np.zeros(np.broadcast_shapes(i0.shape, np.shape(volts)))
+        # The series resistance lowers the voltage across the diode by I * r_s: Newton's
+        # method on I - I0 h(V - I r_s) = 0 converges in a few steps from I = 0 (h is
+        # monotonic and I r_s stays below V).
+        r = d.r_s * 1e-6                                                      # V per uA
+        a, b = d.alpha, d.beta
+        for _ in range(6):
+            v = volts - current * r
+            up, down = np.exp(b * a * v), np.exp(-(1 - b) * a * v)
+            residual = current - i0 * (up - down)
+            slope = 1 + i0 * r * a * (b * up + (1 - b) * down)
+            current = current - residual / slope
+        return current
 
     def conductances(self):
         """Conductance (uS) of every cell, shaped like the array."""

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "DeviceConfig",
            "WriteVerifyConfig", "HostConfig", "Config",
            "load_config", "parse_config", "reference_config", "REFERENCE_CONFIG"]
@@ -52,6 +54,10 @@ class TimingConfig:
     t_adc: int = _int_field(1, 1024, "cycles per ADC conversion")
 
 
+# The read window's defaults, cited where [analog] declares them.
+_G_MIN, _G_MAX, _V_READ = 0.75, 40.0, 0.2
+
+
 @dataclass(frozen=True)
 class DeviceConfig:
     """Dynamic memdiode model of one memristor (Miranda et al.; Aguirre et al., Front. Phys.
@@ -60,14 +66,19 @@ class DeviceConfig:
     I0 = i_min + (i_max - i_min) lambda; during a pulse of amplitude V,
     dlambda/dt = (1 - lambda) / tau_S (SET) or -lambda / tau_R (RESET), with
     tau_S = tau0 exp(-eta_set (V - v_set)) and tau_R = tau0 exp(-eta_res (V - v_res)).
+
+    The conductance window is not a device key: ``g_min``, ``g_max`` and ``v_read`` are the
+    ``[analog]`` values, which :class:`Config` attaches to its device (a table built on its
+    own has the ``[analog]`` defaults), and the current prefactors ``i_min``, ``i_max``
+    follow from them. So the device that write-verify programs reads exactly ``g_min`` at
+    lambda 0 and ``g_max`` at lambda 1, the window the crossbar, the wires and the energy
+    model read. Being no field, the window stays out of ``dataclasses.asdict``, and a
+    configuration written out and parsed again keeps one source.
     """
-    # Current prefactors and series resistance: the fitted HfO2 device of Aguirre et al. 2021.
-    i_min: float = _float_field(1.8, 0, 1e6, "I0 at lambda = 0, uA", open_low=True)
-    i_max: float = _float_field(95.8, 0, 1e6, "I0 at lambda = 1, uA", open_low=True)
+    # Series resistance and I-V shape: the fitted HfO2 device of Aguirre et al. 2021.
     r_s: float = _float_field(30.0, 0, 1e6, "series resistance, ohm")
     alpha: float = _float_field(5.0, 0, 100, "I-V exponent, 1/V", open_low=True)
     beta: float = _float_field(0.5, 0, 1, "I-V asymmetry (0.5 = symmetric, as in the source)")
-    v_read: float = _float_field(0.1, 0, 1, "verify-read voltage, V (0.1-0.2 V)", open_low=True)
     # Switching kinetics: amplitudes near v_set / |v_res| switch in about tau0, each 0.1 V
     # more (NeuRRAM's ISPP increment) about e times faster.
     eta_set: float = _float_field(10.0, 0, 100, "SET voltage sensitivity, 1/V", open_low=True)
@@ -84,6 +95,43 @@ class DeviceConfig:
     d2d_sigma: float = _float_field(0.1, 0, 2, "lognormal sigma of each device's switching rate")
     c2c_sigma: float = _float_field(0.05, 0, 2, "lognormal sigma of each pulse's effect")
     initial_state: float = _float_field(0.0, 0, 1, "lambda of a fresh device (0 = HRS)")
+    _window = (_G_MIN, _G_MAX, _V_READ)
+
+    @property
+    def g_min(self):
+        """Read conductance at lambda 0, uS (``analog.g_min``)."""
+        return self._window[0]
+
+    @property
+    def g_max(self):
+        """Read conductance at lambda 1, uS (``analog.g_max``)."""
+        return self._window[1]
+
+    @property
+    def v_read(self):
+        """Read voltage, V (``analog.v_read``)."""
+        return self._window[2]
+
+    def _diode(self, volts):
+        """I / I0 of the diode alone at `volts` across it."""
+        return (np.exp(self.beta * self.alpha * volts)
+                - np.exp(-(1 - self.beta) * self.alpha * volts))
+
+    def _prefactor(self, g):
+        """I0 (uA) whose read current at v_read is ``g * v_read``: the series drop is known
+        once the current is, so the inversion is exact."""
+        current = g * self.v_read                                    # uA
+        return float(current / self._diode(self.v_read - current * 1e-6 * self.r_s))
+
+    @property
+    def i_min(self):
+        """I0 at lambda 0, uA."""
+        return self._prefactor(self.g_min)
+
+    @property
+    def i_max(self):
+        """I0 at lambda 1, uA."""
+        return self._prefactor(self.g_max)
 
 
 @dataclass(frozen=True)
@@ -137,11 +185,13 @@ class AnalogConfig:
     model: str = _choice_field("ideal", ANALOG_MODELS, "ideal or physical")
     # Read voltage 0.1-0.2 V keeps reads non-disturbing (memdiode model, Aguirre et al.,
     # Front. Phys. 9, 735021, 2021).
-    v_read: float = _float_field(0.2, 0, 10, "wordline read voltage, V", open_low=True)
+    v_read: float = _float_field(_V_READ, 0, 10, "wordline read voltage, V", open_low=True)
     # g_max 40 uS: NeuRRAM's RRAM (Wan et al., Nature 608, 504, 2022). g_min keeps the
     # on/off ratio of the fitted memdiode, Imax / Imin = 95.8 / 1.8 uA (Aguirre et al. 2021).
-    g_min: float = _float_field(0.75, 0, 10**6, "conductance of level 0, uS")
-    g_max: float = _float_field(40.0, 0, 10**6, "conductance of the top level, uS",
+    # This is the tile's one conductance window: write-verify's memdiode takes its current
+    # prefactors from it (DeviceConfig), and reads, IR drop and energy use it.
+    g_min: float = _float_field(_G_MIN, 0, 10**6, "conductance of level 0, uS")
+    g_max: float = _float_field(_G_MAX, 0, 10**6, "conductance of the top level, uS",
                                 open_low=True)
     # Device-to-device sigma 0.05-0.3 is the range swept in memristive-array studies
     # (review: Aguirre et al., Nat. Commun. 15, 1974, 2024); 0.05 is its low end, what
@@ -206,6 +256,14 @@ class Config:
     device: DeviceConfig = DeviceConfig()
     write_verify: WriteVerifyConfig = WriteVerifyConfig()
     host: HostConfig = HostConfig()
+
+    def __post_init__(self):
+        # The device reads the analog window, however the Config was made (parsed, built
+        # directly or by dataclasses.replace).
+        a = self.analog
+        device = dataclasses.replace(self.device)
+        object.__setattr__(device, "_window", (a.g_min, a.g_max, a.v_read))
+        object.__setattr__(self, "device", device)
 
     @property
     def slices(self):
@@ -345,8 +403,10 @@ def parse_config(data):
     host = _build(HostConfig, "host", data.get("host", {}))
     if host.data_width % 32:
         raise ConfigError(f"host.data_width must be a multiple of 32, not {host.data_width}")
-    return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog,
-                  _build(DeviceConfig, "device", data.get("device", {})), write_verify, host)
+    device = _build(DeviceConfig, "device", data.get("device", {}))
+    _check_device(device, analog)
+    return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog, device,
+                  write_verify, host)
 
 
 def _check_analog(analog, tile):
@@ -357,6 +417,14 @@ def _check_analog(analog, tile):
     if analog.adc_inl and len(analog.adc_inl) != transitions:
         raise ConfigError(f"analog.adc_inl must have 2**adc_bits - 1 = {transitions} entries "
                           f"(one per code transition), not {len(analog.adc_inl)}")
+
+
+def _check_device(device, analog):
+    # The read current must leave some voltage across the diode: g_max r_s < 1.
+    limit = 1e6 / analog.g_max
+    if device.r_s >= limit:
+        raise ConfigError(f"device.r_s must be below 1 / analog.g_max = {limit:g} ohm, "
+                          f"not {device.r_s}")
 
 
 def _check_write_verify(settings):
