@@ -68,3 +68,12 @@ def test_window_follows_every_way_a_config_is_made():
 def test_window_is_set_in_one_place(device, analog, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         config(analog, device)
+
+
+def test_pulse_width_unit_is_the_clock():
+    cfg = config()
+    assert cfg.device.cycle_s == 1e-8 == 1e-6 / cfg.ppa.clock_mhz
+    fast = parse_config({"tile": TILE, "timing": TIMING, "ppa": {"clock_mhz": 1200}})
+    assert fast.device.cycle_s == 1e-6 / 1200
+    with pytest.raises(ConfigError, match=r"unknown key device\.cycle_s"):
+        config(device={"cycle_s": 1e-9})

@@ -1,7 +1,9 @@
 """Tile configuration: one TOML file parsed once into frozen, validated dataclasses.
 
-The TOML tables are ``[tile]`` and ``[timing]`` (elaboration-time: they shape the RTL) and
-``[analog]`` (how the behavioural models answer). Every validation error names the offending
+The TOML tables are ``[tile]`` and ``[timing]`` (elaboration-time: they shape the RTL),
+``[analog]`` (how the behavioural models answer), ``[device]`` and ``[write_verify]``
+(programming), ``[host]`` (bus widths) and ``[ppa]`` (technology, clock and the per-event
+figures of the energy and area model). Every validation error names the offending
 field and the allowed range, so a user can fix the file without reading code.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "DeviceConfig",
-           "WriteVerifyConfig", "HostConfig", "Config",
+           "WriteVerifyConfig", "HostConfig", "PpaConfig", "Config",
            "load_config", "parse_config", "reference_config", "REFERENCE_CONFIG"]
 
 
@@ -54,8 +56,9 @@ class TimingConfig:
     t_adc: int = _int_field(1, 1024, "cycles per ADC conversion")
 
 
-# The read window's defaults, cited where [analog] declares them.
+# The read window's and the clock's defaults, cited where [analog] and [ppa] declare them.
 _G_MIN, _G_MAX, _V_READ = 0.75, 40.0, 0.2
+_CLOCK_MHZ = 100.0
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,10 @@ class DeviceConfig:
     tau_S = tau0 exp(-eta_set (V - v_set)) and tau_R = tau0 exp(-eta_res (V - v_res)).
 
     The conductance window is not a device key: ``g_min``, ``g_max`` and ``v_read`` are the
-    ``[analog]`` values, which :class:`Config` attaches to its device (a table built on its
-    own has the ``[analog]`` defaults), and the current prefactors ``i_min``, ``i_max``
-    follow from them. So the device that write-verify programs reads exactly ``g_min`` at
+    ``[analog]`` values, and the clock period ``cycle_s`` (the pulse-width unit) is
+    ``[ppa] clock_mhz``'s; :class:`Config` attaches them to its device (a table built on its
+    own has their defaults), and the current prefactors ``i_min``, ``i_max`` follow from
+    them. So the device that write-verify programs reads exactly ``g_min`` at
     lambda 0 and ``g_max`` at lambda 1, the window the crossbar, the wires and the energy
     model read. Being no field, the window stays out of ``dataclasses.asdict``, and a
     configuration written out and parsed again keeps one source.
@@ -89,28 +93,31 @@ class DeviceConfig:
     tau0: float = _float_field(1e-6, 0, 1, "switching time at threshold, s", open_low=True)
     v_per_code: float = _float_field(0.01, 0, 1, "pulse DAC step, V per amplitude code",
                                      open_low=True)
-    cycle_s: float = _float_field(1e-8, 0, 1, "clock period, s (pulse width unit)",
-                                  open_low=True)
     # Variability: device-to-device sigma 0.05-0.3 is the range swept in the literature.
     d2d_sigma: float = _float_field(0.1, 0, 2, "lognormal sigma of each device's switching rate")
     c2c_sigma: float = _float_field(0.05, 0, 2, "lognormal sigma of each pulse's effect")
     initial_state: float = _float_field(0.0, 0, 1, "lambda of a fresh device (0 = HRS)")
-    _window = (_G_MIN, _G_MAX, _V_READ)
+    _shared = (_G_MIN, _G_MAX, _V_READ, 1e-6 / _CLOCK_MHZ)
 
     @property
     def g_min(self):
         """Read conductance at lambda 0, uS (``analog.g_min``)."""
-        return self._window[0]
+        return self._shared[0]
 
     @property
     def g_max(self):
         """Read conductance at lambda 1, uS (``analog.g_max``)."""
-        return self._window[1]
+        return self._shared[1]
 
     @property
     def v_read(self):
         """Read voltage, V (``analog.v_read``)."""
-        return self._window[2]
+        return self._shared[2]
+
+    @property
+    def cycle_s(self):
+        """Clock period, s: the pulse-width unit (``1 / ppa.clock_mhz``)."""
+        return self._shared[3]
 
     def _diode(self, volts):
         """I / I0 of the diode alone at `volts` across it."""
@@ -248,6 +255,52 @@ class AnalogConfig:
 
 
 @dataclass(frozen=True)
+class PpaConfig:
+    """Technology, clock and per-event figures of the energy, latency and area model.
+
+    Every default is a published figure (cited beside it and in the README) at a 32 nm node,
+    ISAAC's (Shafiee et al., ISCA 2016, Table 2), the same node for every figure so that they
+    add up. Energies are per event; the model multiplies them by the events a run counted.
+    """
+    node_nm: float = _float_field(32.0, 0, 1000, "technology node (feature size F), nm",
+                                  open_low=True)
+    # 100 MHz: the 10 ns pulse-width unit write-verify is specified in. ISAAC clocks its
+    # digital units at 1.2 GHz; latency, throughput and leakage follow whatever is set.
+    clock_mhz: float = _float_field(_CLOCK_MHZ, 0, 10**5, "clock frequency, MHz (also the "
+                                    "write-verify pulse-width unit)", open_low=True)
+    # ISAAC Table 2: 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2, i.e. 1.67 pJ per
+    # conversion and 1200 um2 per ADC (after Kull et al., ISSCC 2013, 32 nm SOI): a Walden
+    # figure of merit of 6.5 fJ per conversion step. Energy and area double per extra bit.
+    adc_energy_pj: float = _float_field(1.667, 0, 10**6, "ADC energy per conversion at "
+                                        "adc_ref_bits, pJ")
+    adc_area_um2: float = _float_field(1200.0, 0, 10**9, "area of one ADC at adc_ref_bits, "
+                                       "um2")
+    adc_ref_bits: int = _int_field(1, 16, "resolution the ADC figures are given at", 8)
+    # ISAAC Table 2: 8 x 128 one-bit DACs take 4 mW and 170 um2 at one crossbar read per
+    # 100 ns: 0.39 pJ per driven wordline per read, 0.166 um2 each.
+    wl_drive_pj: float = _float_field(0.391, 0, 10**6, "wordline driver (1-bit DAC) energy "
+                                      "per driven row per bit plane, pJ")
+    dac_area_um2: float = _float_field(0.166, 0, 10**6, "area of one wordline driver, um2")
+    # ISAAC Table 2: 8 x 128 sample-and-holds take 10 uW and 40 um2: 0.98 fJ per column per
+    # read, 0.039 um2 each.
+    sh_energy_fj: float = _float_field(0.977, 0, 10**9, "sample-and-hold energy per column "
+                                       "per bit plane, fJ")
+    sh_area_um2: float = _float_field(0.039, 0, 10**6, "area of one sample-and-hold, um2")
+    # 4 F2 is the cross-point (1R) cell's minimum; a 1T1R cell is larger (set it here).
+    cell_area_f2: float = _float_field(4.0, 0, 10**6, "area of one cell, F2", open_low=True)
+    # Digital periphery, from the NanGate 45 nm Open Cell Library (typical corner, 1.1 V):
+    # a NAND2_X1 (one gate equivalent) is 0.798 um2, scaled by (32/45)**2 to 0.404 um2; a
+    # transition charges about three NAND2 input loads of 1.6 fF, C V**2 / 2 = 2.9 fJ at
+    # 45 nm, scaled by 32/45 to 2.1 fJ; leakage 14.4 nW, the library's INV_X1 (the same
+    # order as its NAND2_X1), not scaled.
+    ge_area_um2: float = _float_field(0.404, 0, 10**6, "area of one gate equivalent (NAND2), "
+                                      "um2", open_low=True)
+    ge_toggle_fj: float = _float_field(2.1, 0, 10**6, "energy per gate-equivalent output "
+                                       "transition, fJ")
+    ge_leak_nw: float = _float_field(14.4, 0, 10**6, "leakage per gate equivalent, nW")
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole tile description, with the quantities derived from it."""
     tile: TileConfig
@@ -256,13 +309,15 @@ class Config:
     device: DeviceConfig = DeviceConfig()
     write_verify: WriteVerifyConfig = WriteVerifyConfig()
     host: HostConfig = HostConfig()
+    ppa: PpaConfig = PpaConfig()
 
     def __post_init__(self):
         # The device reads the analog window, however the Config was made (parsed, built
         # directly or by dataclasses.replace).
         a = self.analog
         device = dataclasses.replace(self.device)
-        object.__setattr__(device, "_window", (a.g_min, a.g_max, a.v_read))
+        object.__setattr__(device, "_shared",
+                           (a.g_min, a.g_max, a.v_read, 1e-6 / self.ppa.clock_mhz))
         object.__setattr__(self, "device", device)
 
     @property
@@ -387,7 +442,8 @@ def parse_config(data):
         If a table or key is unknown, missing or out of range.
     """
     tables = {"tile": TileConfig, "timing": TimingConfig, "analog": AnalogConfig,
-              "device": DeviceConfig, "write_verify": WriteVerifyConfig, "host": HostConfig}
+              "device": DeviceConfig, "write_verify": WriteVerifyConfig, "host": HostConfig,
+              "ppa": PpaConfig}
     for name in data:
         if name not in tables:
             raise ConfigError(f"unknown table [{name}]; expected one of "
@@ -406,7 +462,7 @@ def parse_config(data):
     device = _build(DeviceConfig, "device", data.get("device", {}))
     _check_device(device, analog)
     return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog, device,
-                  write_verify, host)
+                  write_verify, host, _build(PpaConfig, "ppa", data.get("ppa", {})))
 
 
 def _check_analog(analog, tile):
