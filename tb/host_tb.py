@@ -310,5 +310,8 @@ async def host_play(dut):
     # A breach of the analog timing contract fails the run as a protocol breach does.
     problems += bench.analog.violations if bench.analog else []
     out["violations"] = np.array(json.dumps(problems))
+    if "coverage_out" in arrays:    # the coverage monitor's counters, read once per run
+        with open(str(arrays["coverage_out"]), "w") as file:
+            file.write(str(dut.cov__counts.value))
     np.savez(os.environ[ENV_OUT], **out)
     assert not problems, "; ".join(problems[:5])

@@ -27,6 +27,8 @@ from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, Rule
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator
 from cimtile.hdl.host import HostTile
 
+from .coverage_monitor import COUNT_BITS, CoverageMonitor, declare_bins
+
 __all__ = ["CHECKED", "SIM_TOP", "EMULATED_TOP", "CheckedHost", "EmulatedHost",
            "simulation_verilog", "emulated_verilog"]
 
@@ -46,6 +48,10 @@ class CheckedHost(wiring.Component):
                 "violation": Out(1),
                 "rule": Out(Rule),
                 "interface": Out(range(len(CHECKED))),
+            })),
+            # Functional coverage (see cimtile.tb.coverage_monitor), read once per run.
+            "cov": Out(wiring.Signature({
+                "counts": Out(len(declare_bins(config)) * COUNT_BITS),
             })),
         })
 
@@ -69,6 +75,9 @@ class CheckedHost(wiring.Component):
         for index, (name, checker) in enumerate(zip(CHECKED, checkers)):
             m.submodules[f"check_{name}"] = checker
             checker.watch(m, getattr(host, name))
+        m.submodules.coverage = coverage = CoverageMonitor(self.config, host.signature)
+        coverage.watch(m, host)
+        m.d.comb += self.cov.counts.eq(coverage.counts)
         # The first checker to fire names the interface; later findings do not overwrite.
         with m.If(~self.check.violation):
             for index, checker in enumerate(checkers):
