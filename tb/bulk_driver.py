@@ -12,10 +12,11 @@ import functools
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from cimtile.axis_frames import pack_vectors, unpack_vectors
+from cimtile.axis_frames import pack_targets, pack_vectors, unpack_vectors
+from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.mapping import bit_planes
 
-from .bulk_top import Layout, Rings
+from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from .memfiles import bits_image, field_bytes, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
@@ -24,6 +25,8 @@ __all__ = ["BulkStream", "ERROR_KINDS"]
 NO_SAMPLE = 0xFFFFFFFF
 #: ``bulk__wl_fault_at`` of no plane.
 NO_FAULT = 0xFFFFFFFF
+#: Rings whose progress is counted in ``bulk__{name}_used`` (the others': ``_sent``).
+QUEUES = ("analog", "cell")
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
                3: "sample request beyond the batch's bit planes"}
@@ -67,6 +70,37 @@ class _Ring:
         self.done += len(entries)
 
 
+class _Feed:
+    """A ring of the bulk top and the entries that feed it (see :meth:`BulkStream._pump`)."""
+
+    def __init__(self, dut, name, half, entries, after_start):
+        self.ring = _Ring(dut, f"{name}_load", half, [f"bulk_{name}_0.bin",
+                                                     f"bulk_{name}_1.bin"])
+        self.entries = _halves(entries, half)
+        self.after_start = after_start
+        self.used = getattr(dut, f"bulk__{name}_{'used' if name in QUEUES else 'sent'}")
+        self.count = getattr(dut, f"bulk__{name}_count")
+        self.hungry = getattr(dut, f"bulk__{name}_hungry")
+        self.base = getattr(dut, f"bulk__{name}_base")
+        self.more = True
+
+    def rebase(self):
+        """Start the ring at entry 0 where the bulk top's counter stands."""
+        self.ring.base = self.ring.done = int(self.used.value)
+        self.base.value = self.ring.base
+
+    def refill(self):
+        """Load halves until two are ahead of what the bulk top has used."""
+        ring = self.ring
+        while self.more and ring.done - int(self.used.value) <= ring.half:
+            entries = next(self.entries, None)
+            if entries is None:
+                self.more = False
+                break
+            ring.load(entries)
+            self.count.value = ring.done
+
+
 class BulkStream:
     """Streams compute batches through the bulk top of `cfg`, whose analog port is answered
     by `analog` (as for :func:`cimtile.tb.bulk_top.bulk_verilog`).
@@ -82,10 +116,11 @@ class BulkStream:
         self.layout = Layout.of(cfg)
         self.queue = analog == "queue"
         self.wakeups = 0
-        queue_inputs = ("analog_load0", "analog_load1", "analog_count") if self.queue else ()
-        for name in ("in_load0", "in_load1", "out_dump0", "out_dump1", "pauses_load",
-                     "in_count", "out_drained", "frames_expected", "budget", "pauses_on",
-                     *queue_inputs):
+        feeds = ["in", *(["analog", "target", "cell"] if self.queue else [])]
+        drains = ["out", *(["result"] if self.queue else [])]
+        inputs = [f"{p}_{port}" for p in feeds for port in ("load0", "load1", "count")]
+        inputs += [f"{p}_{port}" for p in drains for port in ("dump0", "dump1", "drained")]
+        for name in inputs + ["pauses_load", "frames_expected", "budget", "pauses_on"]:
             getattr(dut, f"bulk__{name}").value = 0
         if self.queue:
             dut.bulk__wl_fault_at.value = NO_FAULT
@@ -108,9 +143,9 @@ class BulkStream:
     def rings(self):
         """The ring sizes of this build (readable once the model has run)."""
         dut = self.dut
-        return Rings(in_half=int(dut.bulk__in_half.value),
-                     analog_half=int(dut.bulk__analog_half.value) if self.queue else 0,
-                     out_half=int(dut.bulk__out_half.value))
+        names = ["in_half", "out_half"]
+        names += ["analog_half", "target_half", "cell_half", "result_half"] if self.queue else []
+        return Rings(**{name: int(getattr(dut, f"bulk__{name}").value) for name in names})
 
     # Entries of the rings.
 
@@ -145,7 +180,84 @@ class BulkStream:
                                   np.packbits(planes, axis=1, bitorder="little"),
                                   np.repeat(shift, len(planes), axis=0)], axis=1)
 
-    # The batch.
+    # The pump: rings fed and drained until the expected frames have ended.
+
+    def _feed(self, name, entries, *, after_start=False):
+        """A ring of the bulk top fed from `entries` (an iterator of entry arrays)."""
+        return _Feed(self.dut, name, getattr(self.rings, f"{name}_half"), entries,
+                     after_start)
+
+    async def _pump(self, feeds, drained, frames, budget, error, start=None):
+        """Run until `frames` more frames have ended on the recorder `drained` (or the
+        budget of cycles without a frame end ran out, or the `error` port rose), keeping the
+        rings of `feeds` (:class:`_Feed`) two halves ahead.
+
+        With `start` (a coroutine function returning a dict), the feeds not marked
+        ``after_start`` are filled first, then `start` is awaited (if it answers
+        ``refused``, the pump stops at once), then the others are filled: a stream the
+        event-driven drive would send only after the start begins in the same cycle.
+
+        Returns
+        -------
+        (list of uint8 arrays, bool, dict or None)
+            The entries recorded, whether `error` rose, and what `start` answered.
+        """
+        dut = self.dut
+        half = getattr(self.rings, f"{drained}_half")
+        out = _Ring(dut, f"{drained}_dump", half,
+                    [f"bulk_{drained}_0.hex", f"bulk_{drained}_1.hex"])
+        taken_port = getattr(dut, f"bulk__{drained}_taken")
+        drained_port = getattr(dut, f"bulk__{drained}_drained")
+        # Each run starts its rings at entry 0, wherever the previous one ended.
+        for feed in feeds:
+            feed.rebase()
+        out.base = out.done = int(taken_port.value)
+        getattr(dut, f"bulk__{drained}_base").value = out.base
+        records = []
+        dut.bulk__frames_expected.value = int(dut.bulk__frames.value) + frames
+        dut.bulk__budget.value = int(budget)
+        first = True
+        started = None
+        while True:
+            self.wakeups += 1
+            if start is not None and started is None:
+                for feed in feeds:
+                    if not feed.after_start:
+                        feed.refill()
+                started = await start()
+                if started.get("refused"):
+                    return [], False, started
+            for feed in feeds:
+                feed.refill()
+            # Outputs computed from ports written just now are stale until the model runs.
+            finished = not first and (bool(dut.bulk__done.value)
+                                      or bool(dut.bulk__timeout.value))
+            first = False
+            failed = error is not None and bool(error.value)
+            taken = int(taken_port.value)
+            dumps = []
+            while taken - out.done >= out.half or ((finished or failed) and taken > out.done):
+                index = ((out.done - out.base) // out.half) % 2
+                out.toggle(index)
+                dumps.append((out.files[index], min(out.half, taken - out.done)))
+                out.done += dumps[-1][1]
+            if dumps:
+                drained_port.value = out.done
+                await ReadOnly()
+                for name, count in dumps:
+                    with open(name, "rb") as file:
+                        records.append(parse_hex_image(file.read(), self._out_bytes)[:count])
+            if finished or failed:
+                break
+            triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
+                        RisingEdge(getattr(dut, f"bulk__{drained}_full"))]
+            triggers += [RisingEdge(error)] if error is not None else []
+            triggers += [RisingEdge(feed.hungry) for feed in feeds if feed.more]
+            await First(*triggers)
+        if dumps:
+            # Leave the read-only phase (within the cycle) so the caller may write again.
+            await Timer(1, "step")
+        return records, failed, started
 
     async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget):
         """Stream `X` as frames of `frame_vectors` vectors; collect the result frames.
@@ -157,98 +269,71 @@ class BulkStream:
             ``frame_vectors``, ``timeout``, ``first_sample_cycle``, and ``error`` (a message,
             or None). Without an analog queue, `macro` is unused and ``error`` None.
         """
-        dut, rings = self.dut, self.rings
-        inputs = _halves(self._beats(X, frame_vectors), rings.in_half)
-        beats_in = _Ring(dut, "in_load", rings.in_half, ["bulk_in_0.bin", "bulk_in_1.bin"])
-        out = _Ring(dut, "out_dump", rings.out_half, ["bulk_out_0.hex", "bulk_out_1.hex"])
-        rebased = [(beats_in, dut.bulk__in_sent, dut.bulk__in_base),
-                   (out, dut.bulk__out_taken, dut.bulk__out_base)]
-        feeds = [(beats_in, inputs, dut.bulk__in_sent, dut.bulk__in_count, dut.bulk__in_hungry)]
+        feeds = [self._feed("in", self._beats(X, frame_vectors))]
         if self.queue:
-            answers = _halves(self._answers(X, in_bits, adc_shift, macro), rings.analog_half)
-            planes = _Ring(dut, "analog_load", rings.analog_half,
-                           ["bulk_analog_0.bin", "bulk_analog_1.bin"])
-            rebased.append((planes, dut.bulk__analog_used, dut.bulk__analog_base))
-            feeds.append((planes, answers, dut.bulk__analog_used, dut.bulk__analog_count,
-                          dut.bulk__analog_hungry))
-        # Each batch starts its rings at entry 0, wherever the previous one ended.
-        for ring, counter, base in rebased:
-            ring.base = ring.done = int(counter.value)
-            base.value = ring.base
-        more = {id(ring): True for ring, *_ in feeds}
-        records = []
-        frames = -(-len(X) // frame_vectors)
-        dut.bulk__frames_expected.value = int(dut.bulk__frames.value) + frames
-        dut.bulk__budget.value = int(budget)
-        first = True
-        while True:
-            self.wakeups += 1
-            for ring, feed, used, count, _ in feeds:
-                # Two halves ahead of what the bulk top has used.
-                while more[id(ring)] and ring.done - int(used.value) <= ring.half:
-                    entries = next(feed, None)
-                    if entries is None:
-                        more[id(ring)] = False
-                        break
-                    ring.load(entries)
-                    count.value = ring.done
-            # Outputs computed from ports written just now are stale until the model runs.
-            finished = not first and (bool(dut.bulk__done.value)
-                                      or bool(dut.bulk__timeout.value))
-            first = False
-            error = self.queue and bool(dut.bulk__error.value)
-            taken = int(dut.bulk__out_taken.value)
-            dumps = []
-            while taken - out.done >= out.half or ((finished or error) and taken > out.done):
-                index = ((out.done - out.base) // out.half) % 2
-                out.toggle(index)
-                dumps.append((out.files[index], min(out.half, taken - out.done)))
-                out.done += dumps[-1][1]
-            if dumps:
-                dut.bulk__out_drained.value = out.done
-                await ReadOnly()
-                for name, count in dumps:
-                    with open(name, "rb") as file:
-                        records.append(parse_hex_image(file.read(), self._out_bytes)[:count])
-            if finished or error:
-                break
-            triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
-                        RisingEdge(dut.bulk__out_full)]
-            triggers += [RisingEdge(dut.bulk__error)] if self.queue else []
-            triggers += [RisingEdge(hungry) for ring, *_, hungry in feeds if more[id(ring)]]
-            await First(*triggers)
+            feeds.append(self._feed("analog", self._answers(X, in_bits, adc_shift, macro)))
+        records, failed, _ = await self._pump(feeds, "out", -(-len(X) // frame_vectors),
+                                              budget,
+                                              self.dut.bulk__error if self.queue else None)
         result = self._results(records, len(X))
-        result["timeout"] = not bool(dut.bulk__done.value)
-        result["error"] = self._error_message(in_bits, planes.base) if error else None
-        first = int(dut.bulk__first_sample_cycle.value)
+        result["timeout"] = not bool(self.dut.bulk__done.value)
+        result["error"] = self._error_message(in_bits, feeds[1].ring.base) if failed else None
+        first = int(self.dut.bulk__first_sample_cycle.value)
         result["first_sample_cycle"] = -1 if first == NO_SAMPLE else first
-        if dumps:
-            # Leave the read-only phase (within the cycle) so the caller may write again.
-            await Timer(1, "step")
         return result
+
+    async def program(self, targets, requests, pulse_width, budget, start):
+        """Program (or read back) a rectangle: `targets` (levels in rectangle order, or None
+        to read back) on ``s_axis_target``, the verify reads and pulses `requests` (a
+        :class:`cimtile.program.Requests`, pulses `pulse_width` cycles long) in the cell
+        queue, both loaded before `start` (a coroutine function writing the start, see
+        :meth:`_pump`) is awaited.
+
+        Returns
+        -------
+        dict
+            ``started`` (what `start` answered), ``data`` (the bytes of the cell-result
+            frame), ``timeout``, ``error`` (a message, or None).
+        """
+        feeds = [self._feed("cell", [self._cell_entries(requests, pulse_width)])]
+        if targets is not None:
+            frame = pack_targets(targets, self.layout.data_width)
+            feeds.append(self._feed("target", [self._beat_entries(frame)], after_start=True))
+        records, failed, started = await self._pump(feeds, "result", 1, budget,
+                                                    self.dut.bulk__cell_error, start)
+        data, _, _, _ = self._recorded(records)
+        return {"started": started, "data": data.tobytes(), "timeout": not bool(self.dut.bulk__done.value),
+                "error": self._cell_error_message(requests, feeds[0].ring.base) if failed
+                else None}
 
     @property
     def _out_bytes(self):
         return Layout.offsets(self.layout.out_fields)[1] // 8
 
-    def _results(self, records, vectors):
-        """Result vectors and frame ends from recorded output entries."""
-        cfg, layout = self.cfg, self.layout
-        offsets, _ = Layout.offsets(layout.out_fields)
+    def _recorded(self, records):
+        """``(data, keep, last, cycles)`` of recorded output entries: the kept bytes of every
+        beat in order, kept bytes per beat, TLAST and the cycle of every beat."""
+        offsets, _ = Layout.offsets(self.layout.out_fields)
         entries = (np.concatenate(records) if records
                    else np.zeros((0, self._out_bytes), np.uint8))
-        beat_bytes = layout.data_width // 8
 
         def field(name):
             at, width = offsets[name]
             return entries[:, at // 8:at // 8 + -(-width // 8)]
 
-        keep = np.unpackbits(field("tkeep"), axis=1, bitorder="little")[:, :beat_bytes]
+        keep = np.unpackbits(field("tkeep"), axis=1, bitorder="little")
+        keep = keep[:, :self.layout.data_width // 8]
         data = field("tdata")[keep.astype(bool)]
         last = field("tlast")[:, 0].astype(bool)
         cycles = field("cycle").copy().view("<u4")[:, 0].astype(np.int64)
-        Y = unpack_vectors(data.tobytes(), cfg.result_width, cfg.tile.cols, layout.data_width)
-        kept_per_beat = keep.sum(axis=1)
+        return data, keep.sum(axis=1), last, cycles
+
+    def _results(self, records, vectors):
+        """Result vectors and frame ends from recorded output entries."""
+        cfg = self.cfg
+        data, kept_per_beat, last, cycles = self._recorded(records)
+        Y = unpack_vectors(data.tobytes(), cfg.result_width, cfg.tile.cols,
+                           self.layout.data_width)
         per_vector = len(data) // max(len(Y), 1) if len(Y) else 1
         ends = np.flatnonzero(last)
         bytes_to_end = np.cumsum(kept_per_beat)[ends] if len(ends) else np.zeros(0, np.int64)
@@ -256,6 +341,61 @@ class BulkStream:
         frame_vectors = np.diff(vectors_to_end, prepend=0)
         return {"Y": Y[:vectors], "frame_cycles": cycles[ends],
                 "frame_vectors": [int(v) for v in frame_vectors]}
+
+    def _beat_entries(self, frame):
+        """Input beat entries of one frame of bytes (whole beats), TLAST on the last."""
+        beat_bytes = self.layout.data_width // 8
+        data = np.frombuffer(frame, np.uint8).reshape(-1, beat_bytes)
+        keep = field_bytes(np.full(len(data), (1 << self.layout.keep_width) - 1),
+                           self.layout.keep_width)
+        last = np.zeros((len(data), 1), np.uint8)
+        last[-1] = 1
+        return np.concatenate([data, keep, last], axis=1)
+
+    def _cell_entries(self, requests, pulse_width):
+        """Cell queue entries of `requests` (pulses of `pulse_width` cycles), in order."""
+        layout, cols = self.layout, self.cfg.cols_phys
+        r = requests
+        flags = np.where(r.pulse, CELL_PULSE | np.where(r.polarity == 1, CELL_RESET, 0),
+                         CELL_READ)
+        width = np.where(r.pulse, pulse_width, 0)
+        fields = [(flags, 3), (r.cell // cols, layout.row_width), (r.cell % cols, layout.col_width),
+                  (r.amplitude, AMPLITUDE_BITS), (width, WIDTH_BITS), (r.code, layout.adc_bits)]
+        return np.concatenate([field_bytes(values, bits) for values, bits in fields], axis=1)
+
+    def _cell_error_message(self, requests, base):
+        """What the cell queue's check found, naming the cell, its request number and both
+        requests."""
+        dut, cols = self.dut, self.cfg.cols_phys
+        index = int(dut.bulk__cell_error_index.value) - base
+        if int(dut.bulk__cell_error_kind.value) == 2:
+            return (f"cell queue: a request beyond the {len(requests.cell)} expected at cycle "
+                    f"{int(dut.bulk__cell_error_cycle.value)}: "
+                    f"{self._request_text(int(dut.bulk__cell_error_seen.value))}")
+        cell = int(requests.cell[index])
+        first = int(np.argmax(requests.cell == cell))
+        return (f"cell queue: request mismatch at cycle {int(dut.bulk__cell_error_cycle.value)}, "
+                f"request {index - first} of cell ({cell // cols}, {cell % cols}): the tile "
+                f"issued {self._request_text(int(dut.bulk__cell_error_seen.value))}, the queue "
+                f"expected {self._request_text(int(dut.bulk__cell_error_expected.value))}")
+
+    def _request_text(self, word):
+        """A cell request word (the cell queue's entry without its code) in words."""
+        offsets, _ = Layout.offsets(self.layout.cell_fields)
+
+        def field(name):
+            at, width = offsets[name]
+            return (word >> at) & ((1 << width) - 1)
+
+        where = f"({field('row')}, {field('col')})"
+        flags = field("flags")
+        if flags == CELL_READ:
+            return f"read {where}"
+        if flags & CELL_PULSE and not flags & CELL_READ:
+            polarity = "RESET" if flags & CELL_RESET else "SET"
+            return (f"{polarity} pulse {where} amplitude {field('amplitude')} "
+                    f"width {field('width')}")
+        return f"read and pulse at once {where}"
 
     def _error_message(self, in_bits, base_planes):
         dut, rows = self.dut, self.cfg.tile.rows

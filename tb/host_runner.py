@@ -6,6 +6,7 @@ returns what each one answered. The callers (:func:`cimtile.tb.runner.simulate`,
 check the answers against their own expectations.
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -65,12 +66,18 @@ class Op:
         return dict(op="send_raw", data=data, tkeep=tkeep, budget=budget)
 
     @staticmethod
-    def program(levels, cells, budget):
-        """After CTRL.start: check STATUS for a refusal, then send the target levels (array
-        name, or None in read-back mode) and collect the per-cell results."""
-        status = register("STATUS")
+    def program(levels, cells, budget, settings=None, rect=None):
+        """Start write-verify with CTRL.start; unless STATUS shows the start refused, send
+        the target levels (array name, or None in read-back mode) and collect the per-cell
+        results. The bulk drive needs the write-verify `settings` (WriteVerifyConfig) and
+        the Rectangle `rect` the tile was given, from which it computes every verify read
+        and pulse ahead, before the start."""
+        status, ctrl = register("STATUS"), register("CTRL")
         return dict(op="program", levels=levels, cells=cells, budget=budget,
-                    status_offset=status.offset, error_mask=status.pack(error=1))
+                    ctrl_offset=ctrl.offset, start=START, status_offset=status.offset,
+                    error_mask=status.pack(error=1),
+                    settings=None if settings is None else dataclasses.asdict(settings),
+                    rect=None if rect is None else dataclasses.astuple(rect))
 
     @staticmethod
     def soft_reset_after(requests, ctrl_offset, value, budget):
@@ -138,10 +145,10 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
         their meaning for the analog side.
     drive : ``"vip"`` or ``"bulk"``
-        Who drives the compute streams and answers the analog port: cocotbext-axi and the
-        analog binding, beat by beat and plane by plane, or the bulk top's player, recorder
-        and analog queue (see :mod:`cimtile.tb.bulk_top`); only ``stream`` operations
-        among the stream operations run in bulk.
+        Who drives the streams and answers the analog port: cocotbext-axi and the
+        analog bindings, beat by beat, plane by plane and request by request, or the bulk
+        top's players, recorders and queues (see :mod:`cimtile.tb.bulk_top`); of the stream
+        operations only ``stream`` and ``program`` run in bulk.
     top : (callable, str), optional
         Another simulated top with the same ports (e.g. one with a fault injected), as for
         :func:`cimtile.tb.runner.build`.
@@ -240,14 +247,18 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
 
 
 def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
-            waves=None, verbose=False):
+            drive="bulk", waves=None, verbose=False):
     """Co-simulate programming target `levels` into a memdiode array through the host top.
 
     The write-verify settings and rectangle are written to the WV_* registers, the mode set
-    to program, and each run started with CTRL.start; targets go out on ``s_axis_target``
+    to program, and each run started with CTRL.start (see :meth:`Op.program`); targets go out on ``s_axis_target``
     and the per-cell results come back on ``m_axis_cell``.
 
-    Parameters and result as for :func:`cimtile.tb.runner.program`.
+    With `drive` ``"bulk"`` the targets, the results and the device's answers cross in bulk:
+    the golden write-verify computes every verify read and pulse ahead and the bulk top
+    checks each request the tile makes against it; ``"vip"`` answers every request from
+    Python as it comes. Both give the same results in the same cycles. Other parameters and
+    the result as for :func:`cimtile.tb.runner.program`.
     """
     shape = (cfg.tile.rows, cfg.cols_phys)
     settings = settings or cfg.write_verify
@@ -259,14 +270,16 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     budget = targets.size * (settings.max_pulses + 1) * (
         settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
     for _ in range(runs):
-        ops += _writes([("CTRL", START)]) + [Op.program("targets", targets.size, budget)]
+        ops.append(Op.program("targets", targets.size, budget, settings, rect))
     played = play(cfg, ops, {"targets": targets, "faults": faults, "seed": seed},
-                  waves=waves, verbose=verbose)
+                  drive=drive, waves=waves, verbose=verbose)
     refused = [op for op, record in zip(ops, played.records)
                if op["op"] == "write" and record["resp"] != AxiResp.OKAY]
     if refused:
         raise SimulationError(f"{len(refused)} register writes refused while programming")
     runs_played = [record for op, record in zip(ops, played.records) if op["op"] == "program"]
+    if any(record["start_resp"] != AxiResp.OKAY for record in runs_played):
+        raise SimulationError("CTRL.start refused while programming")
     if any(record["refused"] for record in runs_played):
         raise SimulationError("the tile refused the write-verify settings")
     if any(record["timeout"] for record in runs_played):

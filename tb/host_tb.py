@@ -8,6 +8,7 @@ own expectations (register map, golden model). A protocol checker in the simulat
 fails the run on the first AXI rule a port breaks.
 """
 
+import copy
 import gc
 import json
 import os
@@ -22,8 +23,9 @@ from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFra
 from cimtile.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import parse_config
+from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.hdl.axi_checker import rule_message
+from cimtile.program import Rectangle, program_golden, read_back_golden
 
 from .analog import AnalogBinding
 from .cell_access import CellAccessBinding
@@ -35,7 +37,7 @@ from .exchange import ENV_IN, ENV_OUT
 
 RESET_CYCLES = 4
 #: Operations the bulk drive plays (the others need the bus VIP on every stream).
-BULK_OPS = ("write", "read", "stream", "pauses", "idle", "wait_irq", "wl_fault")
+BULK_OPS = ("write", "read", "stream", "program", "pauses", "idle", "wait_irq", "wl_fault")
 #: Cycles a register access may take; the register block answers in a few.
 BUS_BUDGET = 200
 
@@ -72,6 +74,8 @@ class HostBench:
         self.analog = None
         self.macro = None
         self.cell_access = None
+        self.device = None
+        self.requests = {"reads": 0, "pulses": 0}
         self.records = []
 
     def first_request(self):
@@ -84,7 +88,7 @@ class HostBench:
         self.dut.rst.value = 1
         if self.drive == "vip":
             self.dut.analog__codes.value = 0
-        self.dut.analog__cell__read_code.value = 0
+            self.dut.analog__cell__read_code.value = 0
         await ClockCycles(self.dut.clk, RESET_CYCLES)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
@@ -97,10 +101,18 @@ class HostBench:
                 self.analog = AnalogBinding(self.dut, self.cfg, self.macro)
                 cocotb.start_soon(self.analog.run())
         if levels_faults is not None:
-            device = MemdiodeArray(self.cfg.device, (self.cfg.tile.rows, self.cfg.cols_phys),
-                                   np.random.default_rng(seed), levels_faults)
-            self.cell_access = CellAccessBinding(self.dut, self.cfg, device)
-            cocotb.start_soon(self.cell_access.run())
+            self.device = MemdiodeArray(self.cfg.device,
+                                        (self.cfg.tile.rows, self.cfg.cols_phys),
+                                        np.random.default_rng(seed), levels_faults)
+            if self.drive == "vip":
+                self.cell_access = CellAccessBinding(self.dut, self.cfg, self.device)
+                cocotb.start_soon(self.cell_access.run())
+
+    def device_requests(self):
+        """Verify reads and pulses the device answered so far."""
+        if self.cell_access:
+            return {"reads": self.cell_access.reads, "pulses": self.cell_access.pulses}
+        return self.requests
 
     async def within(self, trigger, cycles):
         try:
@@ -203,20 +215,64 @@ class HostBench:
         await self.within(self.source.wait(), budget)
         return {}
 
-    async def op_program(self, levels, cells, budget, status_offset, error_mask):
-        """After a start: unless STATUS shows the start refused, send the target levels of
-        `cells` cells and collect their per-cell results."""
+    async def _start(self, ctrl_offset, start, status_offset, error_mask):
+        """Write CTRL.start and read STATUS: the start's record, ``refused`` if the tile
+        refused the settings."""
+        written = await self.op_write(ctrl_offset, start)
         status = await self.op_read(status_offset)
-        if status["value"] & error_mask:
-            return {"timeout": False, "refused": True, "status": status["value"]}
+        return {"start_resp": written["resp"], "status": status["value"],
+                "refused": bool(status["value"] & error_mask)}
+
+    async def op_program(self, levels, cells, budget, ctrl_offset, start, status_offset,
+                         error_mask, settings=None, rect=None):
+        """Start write-verify; unless STATUS shows the start refused, send the target levels
+        of `cells` cells and collect their per-cell results. The bulk drive needs the
+        write-verify `settings` and the rectangle `rect` the tile was given."""
+        starting = (ctrl_offset, start, status_offset, error_mask)
+        if self.drive == "bulk":
+            return await self._program_bulk(levels, cells, budget, settings, rect, starting)
+        started = await self._start(*starting)
+        if started["refused"]:
+            return started | {"timeout": False}
         width = self.cfg.host.data_width
         if levels is not None:
             await self.targets.send(AxiStreamFrame(pack_targets(self.arrays[levels], width)))
         frame = await self.within(self.cells.recv(compact=True), budget)
         if frame is None:
-            return {"timeout": True}
+            return started | {"timeout": True}
         result = unpack_cells(bytes(frame.tdata), cells, width)
-        return {"timeout": False, "refused": False, **result._asdict()}
+        return started | {"timeout": False, **result._asdict()}
+
+    async def _program_bulk(self, levels, cells, budget, settings, rect, starting):
+        """Program or read back with the bulk top. The golden write-verify, run on a copy of
+        the device before the start (a read-back needs its answers at once), gives every
+        request the tile must make, in order, with the answers to its reads; the copy
+        becomes the device unless the start is refused."""
+        assert settings is not None and rect is not None, \
+            "the bulk drive programs only with the settings and rectangle given"
+        settings, rect = WriteVerifyConfig(**settings), Rectangle(*rect)
+        tile = self.cfg.tile
+        device = copy.deepcopy(self.device)
+        targets = None if levels is None else self.arrays[levels]
+        if targets is None:
+            _, requests = read_back_golden(device, rect, adc_bits=tile.adc_bits)
+        else:
+            requests = program_golden(device, targets.reshape(rect.shape), rect, settings,
+                                      bits_per_cell=tile.bits_per_cell,
+                                      adc_bits=tile.adc_bits).requests
+        result = await self.bulk.program(targets, requests, settings.pulse_width, budget,
+                                         lambda: self._start(*starting))
+        started = result["started"]
+        if started["refused"]:
+            return started | {"timeout": False}
+        assert result["error"] is None, result["error"]
+        self.device = device
+        self.requests["pulses"] += int(requests.pulse.sum())
+        self.requests["reads"] += int((~requests.pulse).sum())
+        if result["timeout"]:
+            return started | {"timeout": True}
+        cells_out = unpack_cells(result["data"], cells, self.cfg.host.data_width)
+        return started | {"timeout": False, **cells_out._asdict()}
 
     async def op_soft_reset_after(self, requests, ctrl_offset, value, budget):
         """Soft-reset once `requests` analog requests have been answered."""
@@ -302,11 +358,11 @@ async def host_play(dut):
                 out[f"{index}_{key}"] = value
     out["cycles"] = cycle_now() - bench.start
     out["first_request"] = bench.first_request()
-    if bench.cell_access:
-        device = bench.cell_access.device
+    if bench.device is not None:
+        device, requests = bench.device, bench.device_requests()
         out |= {"state": device.state.reshape(device.shape),
                 "conductance": device.conductances(),
-                "reads": bench.cell_access.reads, "pulses_applied": bench.cell_access.pulses}
+                "reads": requests["reads"], "pulses_applied": requests["pulses"]}
     # A breach of the analog timing contract fails the run as a protocol breach does.
     problems += bench.analog.violations if bench.analog else []
     out["violations"] = np.array(json.dumps(problems))

@@ -224,18 +224,17 @@ def test_program_then_read_back_through_the_ports():
     ops = [Op.write(register(name).offset, value)
            for name, value in write_verify_writes(cfg.write_verify, rect)]
     ops += [Op.write(SETTINGS.offset, settings(mode=Mode.PROGRAM)),
-            Op.write(CTRL.offset, CTRL.pack(start=1)),
             Op.program("targets", levels.size, 50 * BUDGET),
             Op.read(register("PULSE_COUNT").offset),
             Op.write(SETTINGS.offset, settings(mode=Mode.READ_BACK)),
-            Op.write(CTRL.offset, CTRL.pack(start=1)),
             Op.program(None, levels.size, BUDGET),
             Op.read(register("PULSE_COUNT").offset)]
     played = play(cfg, ops, {"targets": levels.reshape(-1), "faults": np.zeros_like(levels),
                              "seed": 3})
     assert all(r["resp"] == AxiResp.OKAY for op, r in zip(ops, played.records)
                if op["op"] == "write")
-    programmed, pulsed, readback, unchanged = (played.records[i] for i in (-6, -5, -2, -1))
+    programmed, pulsed, readback, unchanged = (played.records[i] for i in (-5, -4, -2, -1))
+    assert programmed["start_resp"] == readback["start_resp"] == AxiResp.OKAY
     expected = program_golden(
         MemdiodeArray(cfg.device, levels.shape, np.random.default_rng(3)), levels, rect,
         cfg.write_verify, bits_per_cell=cfg.tile.bits_per_cell, adc_bits=cfg.tile.adc_bits)

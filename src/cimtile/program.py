@@ -2,16 +2,20 @@
 
 Each cell's outcome depends only on its own device and its own noise (see
 :class:`cimtile.behavioral.device.MemdiodeArray`), so stepping all cells together gives the
-same pulses, outcomes and final states as the RTL's cell-by-cell order.
+same pulses, outcomes and final states as the RTL's cell-by-cell order. The golden run also
+lists every verify read and pulse in the RTL's order (:class:`Requests`), which the bulk
+co-simulation queues ahead and checks against the requests the RTL issues.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from cimtile.hdl.write_verify import target_code
 
-__all__ = ["Rectangle", "ProgramOutcome", "program_golden", "rectangle_cells"]
+__all__ = ["Rectangle", "Requests", "ProgramOutcome", "program_golden", "read_back_golden",
+           "rectangle_cells"]
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,30 @@ class Rectangle:
         return (self.row_last - self.row_first + 1, self.col_last - self.col_first + 1)
 
 
+class Requests(NamedTuple):
+    """Verify reads and pulses in the order the write-verify engine issues them: cell by
+    cell in programming order, each cell's in time order. One entry per request (arrays).
+
+    Members
+    -------
+    cell : flat cell index (``row * cols_phys + col``)
+    pulse : True for a pulse, False for a verify read
+    polarity, amplitude : the pulse's (0 for a read)
+    code : the read's answer (0 for a pulse)
+    """
+    cell: np.ndarray
+    pulse: np.ndarray
+    polarity: np.ndarray
+    amplitude: np.ndarray
+    code: np.ndarray
+
+
 @dataclass(frozen=True)
 class ProgramOutcome:
-    """Per-cell results in the rectangle's row-major order."""
+    """Per-cell results in the rectangle's row-major order, and every request made."""
     pulses: np.ndarray
     converged: np.ndarray
+    requests: Requests
 
 
 def rectangle_cells(rect, cols_phys):
@@ -67,8 +90,12 @@ def program_golden(device, levels, rect, settings, *, bits_per_cell, adc_bits):
     amplitude = np.zeros(cells.size, np.int64)
     polarity = np.full(cells.size, -1)            # no pulse yet: the next one starts afresh
     active = np.arange(cells.size)
+    # Per step: (position in the rectangle, step number, pulse?, polarity, amplitude, code).
+    steps = []
+    step = 0
     while active.size:
         code = device.read(cells[active], adc_bits)
+        steps.append((active, step, False, 0, 0, code))
         inside = (code >= low[active]) & (code <= high[active])
         converged[active[inside]] = True
         keep = ~inside & (pulses[active] < s.max_pulses)
@@ -85,5 +112,31 @@ def program_golden(device, levels, rect, settings, *, bits_per_cell, adc_bits):
         polarity[active] = new_polarity
         device.pulse(cells[active], new_polarity, amplitude[active],
                      np.full(active.size, s.pulse_width))
+        steps.append((active, step + 1, True, new_polarity, amplitude[active], 0))
+        step += 2
         pulses[active] += 1
-    return ProgramOutcome(pulses=pulses, converged=converged)
+    return ProgramOutcome(pulses=pulses, converged=converged, requests=_in_order(cells, steps))
+
+
+def read_back_golden(device, rect, *, adc_bits):
+    """The codes a read-back of `rect` reports, and its requests (one read per cell)."""
+    cells = rectangle_cells(rect, device.shape[1])
+    code = device.read(cells, adc_bits)
+    zero = np.zeros(cells.size, np.int64)
+    return code, Requests(cell=cells, pulse=zero.astype(bool), polarity=zero, amplitude=zero,
+                          code=code)
+
+
+def _in_order(cells, steps):
+    """:class:`Requests` of the golden run's `steps`, sorted into the RTL's order."""
+    def column(index, dtype):
+        return np.concatenate([np.broadcast_to(np.asarray(entry[index], dtype),
+                                               entry[0].shape) for entry in steps])
+    if not steps:
+        zero = np.zeros(0, np.int64)
+        return Requests(zero, zero.astype(bool), zero, zero, zero)
+    position, step = column(0, np.int64), column(1, np.int64)
+    order = np.lexsort((step, position))
+    return Requests(cell=cells[position[order]], pulse=column(2, bool)[order],
+                    polarity=column(3, np.int64)[order],
+                    amplitude=column(4, np.int64)[order], code=column(5, np.int64)[order])
