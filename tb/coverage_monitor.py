@@ -25,8 +25,8 @@ from cimtile.hdl.axi_lite import AxiResp
 from cimtile.hdl.stream_pack import lane_width
 from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
 
-__all__ = ["Bin", "COUNT_BITS", "SOFT_RESET_STATES", "CoverageMonitor", "declare_bins",
-           "unpack_counts"]
+__all__ = ["Bin", "COUNT_BITS", "SOFT_RESET_STATES", "CoverageMonitor", "clip_reachable",
+           "declare_bins", "unpack_counts"]
 
 #: Bits of each bin's saturating counter.
 COUNT_BITS = 16
@@ -59,7 +59,7 @@ def declare_bins(cfg):
         f"refused adc_shift={shift_max + 1}", "refused mode=3")]
     bins += [("arithmetic", f"code 0 at adc_shift={s}") for s in range(shift_max + 1)]
     bins += [("arithmetic", f"code max (clipped) at adc_shift={s}")
-             for s in range(shift_max + 1)]
+             for s in range(shift_max + 1) if clip_reachable(cfg, s)]
     bins += [("arithmetic", name) for name in (
         "plane all zero", "plane all ones", "input most negative", "input most positive")]
     bins += [("stream", name) for name in (
@@ -82,6 +82,14 @@ def declare_bins(cfg):
         "RESET amplitude at limit", "run with tol=0", "run with max_pulses=1",
         "single-cell rectangle", "read-back run")]
     return [Bin(*b) for b in bins]
+
+
+def clip_reachable(cfg, adc_shift):
+    """Whether the largest column count (every wordline on, every cell at its top level)
+    reaches the ADC's top code at `adc_shift` (round half up, as the ideal ADC does): at the
+    largest shifts it may not, and that bin is then not declared."""
+    count = cfg.tile.rows * cfg.max_level
+    return (count + (1 << adc_shift >> 1)) >> adc_shift >= cfg.max_code
 
 
 def unpack_counts(value, count):
@@ -327,8 +335,9 @@ class CoverageMonitor(wiring.Component):
             any_max |= code == cfg.max_code
         for s in range(cfg.adc_shift_max + 1):
             hits[("arithmetic", f"code 0 at adc_shift={s}")] = sample & (shift == s) & any_zero
-            hits[("arithmetic", f"code max (clipped) at adc_shift={s}")] = (
-                sample & (shift == s) & any_max)
+            if clip_reachable(cfg, s):
+                hits[("arithmetic", f"code max (clipped) at adc_shift={s}")] = (
+                    sample & (shift == s) & any_max)
         for i in range(1, cfg.tile.in_bits + 1):
             for s in range(cfg.adc_shift_max + 1):
                 hits[("settings", f"in_bits={i},adc_shift={s}")] = (

@@ -1,0 +1,460 @@
+"""Constrained-random scenarios for the host tile, each reproducible from one integer seed.
+
+A seed picks a configuration from a small pool (random legal tiles drawn once, so the
+Verilator builds of a long regression stay few and cached), a drive mode, and a sequence of
+episodes: batches at random run-time settings with corner-biased operands, gaps and
+back-pressure; register traffic with edge values; interrupts; TKEEP and early-TLAST errors;
+soft resets in the middle of computing, programming and read-back; write-verify runs with
+edge settings and stuck cells. Every operation that has an expected answer gets a check,
+computed here from the register map, the golden model and the golden write-verify, never
+from the RTL.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cimtile.axis_frames import pack_vectors
+from cimtile.behavioral.device import MemdiodeArray
+from cimtile.config import WriteVerifyConfig, parse_config
+from cimtile.golden import golden_mvm
+from cimtile.mapping import weight_levels
+from cimtile.program import Rectangle, program_golden
+from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
+
+from .host_runner import Op
+
+__all__ = ["POOL_SIZE", "PYTHON_BINS", "Scenario", "pool_config", "scenario"]
+
+#: Configurations in the pool; a seed uses ``pool_config(seed % POOL_SIZE)``.
+POOL_SIZE = 3
+_POOL_TAG = 0x5EED
+_UNMAPPED = (0x018, 0x050, 0x7FC, 0xFFC)
+_SETTINGS, _STATUS, _CTRL = register("SETTINGS"), register("STATUS"), register("CTRL")
+_IRQ_ENABLE, _IRQ_STATUS = register("IRQ_ENABLE"), register("IRQ_STATUS")
+_OKAY, _SLVERR, _DECERR = 0, 2, 3
+#: Bins only the stimulus knows: the weights it drew and the stuck cells it programmed.
+PYTHON_BINS = ("operands/weight most negative", "operands/weight most positive",
+               "operands/weight column all zero", "operands/stuck at g_min cell programmed",
+               "operands/stuck at g_max cell programmed")
+
+
+def pool_config(index):
+    """The `index`-th configuration of the pool: a random legal tile, small enough to build
+    in seconds, drawn from a fixed generator so every machine has the same pool."""
+    rng = np.random.default_rng([_POOL_TAG, index])
+    pick = lambda *values: int(rng.choice(values))      # noqa: E731
+    tile = dict(rows=pick(3, 5, 8, 12, 16), cols=pick(1, 2, 3), in_bits=pick(3, 4, 5, 6),
+                w_bits=pick(3, 4, 5), bits_per_cell=pick(1, 2), adc_bits=pick(3, 4, 5),
+                adc_shift=0, cols_per_adc=pick(1, 2, 4))
+    return parse_config({"tile": tile, "timing": dict(t_settle=pick(1, 2), t_adc=pick(1, 2)),
+                         "host": dict(data_width=pick(32, 64))})
+
+
+@dataclass
+class Scenario:
+    """One seed's stimulus and expectations.
+
+    Members
+    -------
+    seed, pool_index : int
+    cfg : Config
+    drive : ``"bulk"`` or ``"vip"``
+    ops : list of dict
+        For :func:`cimtile.tb.host_runner.play`.
+    arrays : dict of str to numpy.ndarray
+    checks : list of dict
+        ``{"op": index, "kind": ..., ...}``: what each answer must be (see
+        :func:`cimtile.tb.scenario_check.check`).
+    python_bins : dict of str to int
+        Bins only the stimulus knows (weights and stuck cells drawn), with their hits.
+    """
+    seed: int
+    pool_index: int
+    cfg: object
+    drive: str
+    ops: list = field(default_factory=list)
+    arrays: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)
+    python_bins: dict = field(default_factory=dict)
+
+
+class _Builder:
+    """Appends operations and their expectations, keeping the register state a host would
+    know (the reference model of the register map for an idle tile)."""
+
+    def __init__(self, sc, rng):
+        self.sc, self.rng, self.cfg = sc, rng, sc.cfg
+        self.regs = {r.name: r.reset_value(sc.cfg) for r in REGISTERS
+                     if r.access is Access.RW}
+        self.budget = 40 * (sc.cfg.analog_cycles_per_mvm + 64) + 4000
+        self.names = 0
+        # Analog requests so far (Op.soft_reset_after counts from the start), while known.
+        self.requests = 0
+
+    # Operations with their checks.
+
+    def op(self, operation, **check):
+        self.sc.ops.append(operation)
+        if check:
+            self.sc.checks.append({"op": len(self.sc.ops) - 1, **check})
+        return len(self.sc.ops) - 1
+
+    def array(self, value):
+        self.names += 1
+        name = f"a{self.names}"
+        self.sc.arrays[name] = np.asarray(value)
+        return name
+
+    def expected_write(self, reg, value, strobe):
+        """``(resp, cause, new value)`` of writing `value` with `strobe` to an idle tile."""
+        if reg.access is Access.RO:
+            return _SLVERR, ErrorCause.READ_ONLY, None
+        if reg.access is not Access.RW:
+            return _OKAY, None, None
+        mask = sum(0xFF << 8 * lane for lane in range(4) if strobe >> lane & 1)
+        word = (self.regs[reg.name] & ~mask) | (value & mask)
+        for f in reg.fields:
+            lo, hi = f.valid_range(self.cfg)
+            if not lo <= (word & f.mask) >> f.lsb <= hi:
+                return _SLVERR, f.cause, None
+        return _OKAY, None, word & sum(f.mask for f in reg.fields)
+
+    def write(self, name, value, strobe=0xF):
+        reg = register(name)
+        resp, cause, word = self.expected_write(reg, value, strobe)
+        self.op(Op.write(reg.offset, value, strobe), kind="resp", expect=resp)
+        if word is not None:
+            self.regs[name] = word
+        return cause
+
+    def read(self, name):
+        reg = register(name)
+        if reg.access is Access.RW:
+            self.op(Op.read(reg.offset), kind="read", expect=self.regs[name])
+        elif reg.access is Access.WO:
+            self.op(Op.read(reg.offset), kind="read", expect=0)
+        elif not reg.volatile:
+            self.op(Op.read(reg.offset), kind="read", expect=reg.reset_value(self.cfg))
+        else:
+            self.op(Op.read(reg.offset), kind="resp", expect=_OKAY)
+
+    def status_cause(self, cause):
+        """Read STATUS expecting error set with `cause`, then clear the error."""
+        self.op(Op.read(_STATUS.offset), kind="cause", expect=int(cause))
+        self.op(Op.write(_IRQ_STATUS.offset, _IRQ_STATUS.pack(error=1)), kind="resp",
+                expect=_OKAY)
+
+    def settings(self, in_bits, adc_shift, mode=Mode.COMPUTE):
+        self.write("SETTINGS", _SETTINGS.pack(mode=int(mode), in_bits=in_bits,
+                                              adc_shift=adc_shift))
+
+    # Operands, biased to the corners.
+
+    def inputs(self, n, in_bits):
+        lo, hi = -2 ** (in_bits - 1), 2 ** (in_bits - 1) - 1
+        rows = self.cfg.tile.rows
+        X = self.rng.integers(lo, hi, (n, rows), endpoint=True)
+        for i in range(n):
+            corner = self.rng.integers(0, 7)
+            if corner == 0:
+                X[i] = lo                   # every plane all ones
+            elif corner == 1:
+                X[i] = 0                    # every plane all zero
+            elif corner == 2:
+                X[i] = hi
+            elif corner == 3:
+                X[i] = -1                   # all ones, at every in_bits
+            elif corner == 4:
+                X[i, self.rng.random(rows) < 0.5] = lo
+        return X
+
+    def run_settings(self):
+        in_max, shift_max = self.cfg.tile.in_bits, self.cfg.adc_shift_max
+        in_bits = int(self.rng.choice([1, in_max, self.rng.integers(1, in_max + 1)]))
+        shift = int(self.rng.choice([0, shift_max, self.rng.integers(0, shift_max + 1)]))
+        return in_bits, shift
+
+    def pauses(self, longest_in=None):
+        rng = self.rng
+        mvm = self.cfg.analog_cycles_per_mvm
+        in_max = int(rng.choice([0, 1, 4, longest_in or 2 * mvm + 8]))
+        out_max = int(rng.choice([0, 1, 2, 12]))
+        self.op(Op.pauses(float(rng.choice([0.1, 0.4])) if in_max else 0.0, in_max,
+                          float(rng.choice([0.2, 0.6, 0.9])) if out_max else 0.0, out_max))
+
+    def stream(self, W, n, frame, in_bits, shift):
+        X = self.inputs(n, in_bits)
+        expected = golden_mvm(self.cfg, W, X, in_bits=in_bits, adc_shift=shift)
+        self.op(Op.stream(self.array(X), frame, self.budget * (1 + n // 8), in_bits, shift),
+                kind="results", expect=expected, frames=-(-n // frame))
+        if self.requests is not None:
+            self.requests += n * in_bits
+        return X, expected
+
+
+def _weights(cfg, rng, sc):
+    limit = 2 ** (cfg.tile.w_bits - 1) - 1
+    W = rng.integers(-limit, limit, (cfg.tile.rows, cfg.tile.cols), endpoint=True)
+    corner = rng.random((cfg.tile.rows, cfg.tile.cols))
+    W[corner < 0.15] = -limit
+    W[corner > 0.85] = limit
+    if rng.random() < 0.3:
+        W[:, int(rng.integers(cfg.tile.cols))] = 0
+    sc.python_bins["operands/weight most negative"] = int((W == -limit).sum())
+    sc.python_bins["operands/weight most positive"] = int((W == limit).sum())
+    sc.python_bins["operands/weight column all zero"] = int((W == 0).all(axis=0).sum())
+    return W
+
+
+# Episodes.
+
+def _batches(b, W):
+    for _ in range(int(b.rng.integers(1, 4))):
+        in_bits, shift = b.run_settings()
+        b.settings(in_bits, shift)
+        if b.rng.random() < 0.6:
+            b.pauses()
+        n = int(b.rng.choice([1, 2, 5, 9, 20]))
+        b.stream(W, n, int(b.rng.choice([1, n, max(1, n // 2)])), in_bits, shift)
+
+
+def _registers(b):
+    rng, cfg = b.rng, b.cfg
+    for _ in range(int(rng.integers(4, 14))):
+        reg = REGISTERS[int(rng.integers(len(REGISTERS)))]
+        if rng.random() < 0.3:
+            offset = int(rng.choice(_UNMAPPED))
+            if rng.random() < 0.5:
+                b.op(Op.read(offset), kind="read_decerr")
+            else:
+                b.op(Op.write(offset, int(rng.integers(2 ** 32))), kind="resp", expect=_DECERR)
+        elif rng.random() < 0.45 or reg.name in ("CTRL", "IRQ_STATUS"):
+            b.read(reg.name)
+        else:
+            word = 0
+            for f in reg.fields:
+                lo, hi = f.valid_range(cfg)
+                top = (1 << f.width) - 1
+                value = int(rng.choice([lo, hi, min(hi + 1, top), max(lo - 1, 0), 0,
+                                        rng.integers(lo, hi + 1)]))
+                word |= value << f.lsb
+            strobe = int(rng.choice([0xF, 0xF, 0x1, 0x2, 0x3, 0x4, 0xC]))
+            cause = b.write(reg.name, word, strobe)
+            if cause is not None:
+                b.status_cause(cause)
+    b.settings(*b.run_settings())
+
+
+def _interrupts(b, W):
+    rng = b.rng
+    enable = int(rng.choice([1, 2, 3]))
+    b.write("IRQ_STATUS", 3)
+    b.write("IRQ_ENABLE", enable)
+    in_bits, shift = b.run_settings()
+    b.settings(in_bits, shift)
+    b.stream(W, 2, 2, in_bits, shift)
+    b.op(Op.wait_irq(200), kind="irq", expect=bool(enable & 1))
+    # An error beside the done: a refused write.
+    b.write("SETTINGS", _SETTINGS.pack(mode=0, in_bits=0, adc_shift=0))
+    b.op(Op.idle(3), kind="irq", expect=True)
+    b.op(Op.read(_IRQ_STATUS.offset), kind="read", expect=3)
+    first = int(rng.choice([1, 2]))
+    b.write("IRQ_STATUS", first)
+    b.op(Op.idle(2), kind="irq", expect=bool(enable & (3 ^ first)))
+    b.op(Op.read(_IRQ_STATUS.offset), kind="read", expect=3 ^ first)
+    b.write("IRQ_STATUS", 3 ^ first)
+    b.op(Op.idle(2), kind="irq", expect=False)
+    if rng.random() < 0.5:
+        # Pending events cleared by a soft reset instead.
+        b.op(Op.write(_IRQ_STATUS.offset, 0), kind="resp", expect=_OKAY)
+        b.write("SETTINGS", _SETTINGS.pack(mode=3, in_bits=1, adc_shift=0))
+        b.op(Op.idle(2), kind="irq", expect=bool(enable & 2))
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+        b.op(Op.idle(2), kind="irq", expect=False)
+
+
+def _stream_errors(b, W):
+    cfg, rng = b.cfg, b.rng
+    b.requests = None       # a dropped vector's planes may or may not have been requested
+    b.settings(cfg.tile.in_bits, 0)
+    n = int(rng.integers(2, 5))
+    X = b.inputs(n, cfg.tile.in_bits)
+    expected = golden_mvm(cfg, W, X)
+    data = np.frombuffer(pack_vectors(X, cfg.tile.in_bits, cfg.host.data_width), np.uint8)
+    vector_bytes = data.size // n
+    beat = cfg.host.data_width // 8
+    lane = -(-cfg.tile.in_bits // 8)
+    if rng.random() < 0.5 or vector_bytes == beat:
+        # Not the last vector: a dropped vector takes its TLAST with it.
+        bad = int(rng.integers(n - 1))
+        keep = np.ones(data.size, np.uint8)
+        keep[bad * vector_bytes + int(rng.integers(cfg.tile.rows * lane))] = 0
+        b.op(Op.send_raw(b.array(data), b.array(keep), b.budget))
+        b.op(Op.collect(1, b.budget * 2), kind="results",
+             expect=np.delete(expected, bad, axis=0), frames=1)
+        b.status_cause(ErrorCause.STREAM_KEEP)
+    else:
+        # A frame that ends one beat into its second vector, then a whole batch: the first
+        # vector's result, which left without TLAST, leads the next frame.
+        short = data[:vector_bytes + beat]
+        b.op(Op.send_raw(b.array(short), b.array(np.ones(short.size, np.uint8)), b.budget))
+        X2, expected2 = b.stream(W, n, n, cfg.tile.in_bits, 0)
+        b.sc.checks[-1]["expect"] = np.concatenate([expected[:1], expected2])
+        b.status_cause(ErrorCause.STREAM_LAST)
+
+
+def _drain(b, vectors):
+    """After a cut: let the input's stray beats (up to `vectors` vectors) finish, reset
+    again, and empty the sink's queue."""
+    b.op(Op.pauses())
+    b.op(Op.idle((vectors + 4) * (b.cfg.analog_cycles_per_mvm + 16) + 400))
+    b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+    for _ in range(3):
+        b.op(Op.collect(1, 300))
+
+
+def _soft_reset_compute(b, W):
+    cfg, rng = b.cfg, b.rng
+    if b.requests is None:
+        return
+    in_bits, shift = b.run_settings()
+    b.settings(in_bits, shift)
+    stall = rng.random() < 0.4
+    if stall:
+        b.op(Op.pauses(out_prob=1.0, out_max=3000))
+    n = int(rng.choice([3, 8, 24]))
+    X = b.inputs(n, in_bits)
+    expected = golden_mvm(cfg, W, X, in_bits=in_bits, adc_shift=shift)
+    b.op(Op.send(b.array(X), n))
+    after = b.requests + int(rng.integers(1, in_bits * min(n, 4) + 1))
+    b.requests = None       # how far the cut vectors got is the tile's to decide
+    b.op(Op.soft_reset_after(after, _CTRL.offset, _CTRL.pack(soft_reset=1), b.budget),
+         kind="resp", expect=_OKAY)
+    b.op(Op.collect(1, 250_000 if stall else 4 * cfg.analog_cycles_per_mvm + 400),
+         kind="prefix", expect=expected)
+    _drain(b, n)
+    b.stream(W, n, n, in_bits, shift)
+
+
+def _wv_settings(b):
+    rng = b.rng
+    s = dict(tol=int(rng.choice([0, 1, 2, 3])), set_start=int(rng.integers(60, 120)),
+             set_step=int(rng.choice([1, 10, 40])), reset_start=int(rng.integers(60, 120)),
+             reset_step=int(rng.choice([1, 10, 40])), max_pulses=int(rng.choice([1, 3, 8, 24])),
+             pulse_width=int(rng.choice([1, 5, 20])))
+    s["set_limit"] = min(255, s["set_start"] + int(rng.choice([0, 20, 80])))
+    s["reset_limit"] = min(255, s["reset_start"] + int(rng.choice([0, 20, 80])))
+    return s
+
+
+def _rectangle(b):
+    rng, cfg = b.rng, b.cfg
+    r0 = int(rng.integers(cfg.tile.rows))
+    c0 = int(rng.integers(cfg.cols_phys))
+    if rng.random() < 0.25:
+        return Rectangle(r0, r0, c0, c0)
+    return Rectangle(r0, min(cfg.tile.rows - 1, r0 + int(rng.integers(0, 2))), c0,
+                     min(cfg.cols_phys - 1, c0 + int(rng.integers(0, 4))))
+
+
+def _program(b, device, levels, reset_after=None):
+    """One write-verify run (or a read-back without `levels`) over a random rectangle,
+    checked against the golden write-verify on `device`; with `reset_after` the run is cut
+    by a soft reset after that many cycles instead."""
+    cfg, rng = b.cfg, b.rng
+    s = _wv_settings(b)
+    rect = _rectangle(b)
+    regs = [("WV_TOL", dict(tol=s["tol"])),
+            ("WV_SET", dict(start=s["set_start"], step=s["set_step"], limit=s["set_limit"])),
+            ("WV_RESET", dict(start=s["reset_start"], step=s["reset_step"],
+                              limit=s["reset_limit"])),
+            ("WV_PULSE", dict(max_pulses=s["max_pulses"], width=s["pulse_width"])),
+            ("WV_ROWS", dict(first=rect.row_first, last=rect.row_last)),
+            ("WV_COLS", dict(first=rect.col_first, last=rect.col_last))]
+    for name, fields in regs:
+        b.write(name, register(name).pack(**fields))
+    mode = Mode.PROGRAM if levels is not None else Mode.READ_BACK
+    b.settings(cfg.tile.in_bits, 0, mode)
+    # Op.program starts the run and reads STATUS.error as the start's refusal: clear
+    # earlier errors first.
+    b.write("IRQ_STATUS", _IRQ_STATUS.pack(done=1, error=1))
+    settings = WriteVerifyConfig(**s)
+    cells = rect.shape[0] * rect.shape[1]
+    budget = cells * (s["max_pulses"] + 1) * (s["pulse_width"] + cfg.timing.t_settle
+                                              + cfg.timing.t_adc + 8) + 1000
+    targets = None
+    if levels is not None:
+        targets = levels[rect.row_first:rect.row_last + 1, rect.col_first:rect.col_last + 1]
+        faults = b.sc.arrays["faults"][rect.row_first:rect.row_last + 1,
+                                       rect.col_first:rect.col_last + 1]
+        for kind, name in ((1, "g_min"), (2, "g_max")):
+            key = f"operands/stuck at {name} cell programmed"
+            b.sc.python_bins[key] = b.sc.python_bins.get(key, 0) + int((faults == kind).sum())
+    if reset_after is not None:
+        if rng.random() < 0.5:
+            b.op(Op.pauses(out_prob=1.0, out_max=2000))
+        name = None if targets is None else b.array(targets.reshape(-1))
+        b.op(Op.program(name, cells, reset_after, settings, rect))
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+        b.op(Op.pauses())
+        return
+    if targets is None:
+        b.op(Op.program(None, cells, budget, settings, rect), kind="read_back", cells=cells)
+        return
+    outcome = program_golden(device, targets, rect, settings,
+                             bits_per_cell=cfg.tile.bits_per_cell, adc_bits=cfg.tile.adc_bits)
+    b.op(Op.program(b.array(targets.reshape(-1)), cells, budget, settings, rect),
+         kind="program",
+         pulses=outcome.pulses, converged=outcome.converged)
+
+
+def _programming(b, W):
+    cfg, rng = b.cfg, b.rng
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    faults = np.where(rng.random(shape) < 0.1, rng.integers(1, 3, shape), 0)
+    b.sc.arrays["faults"] = faults
+    device = MemdiodeArray(cfg.device, shape, np.random.default_rng(b.sc.seed), faults)
+    levels = weight_levels(W, cfg)
+    for _ in range(int(rng.integers(1, 3))):
+        _program(b, device, levels)
+        if rng.random() < 0.5:
+            # Lower targets next: cells now above their window take RESET pulses.
+            levels = np.maximum(levels - int(rng.integers(1, cfg.max_level + 1)), 0)
+    if rng.random() < 0.5:
+        _program(b, device, None)
+    if rng.random() < 0.6:
+        cut = int(rng.integers(5, 200))
+        _program(b, device, levels if rng.random() < 0.6 else None, reset_after=cut)
+    b.settings(cfg.tile.in_bits, 0)
+
+
+def scenario(seed):
+    """The scenario of `seed` (any non-negative integer)."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    rng = np.random.default_rng([seed, 0x12])
+    index = seed % POOL_SIZE
+    cfg = pool_config(index)
+    drive = "vip" if rng.random() < 0.55 else "bulk"
+    sc = Scenario(seed=seed, pool_index=index, cfg=cfg, drive=drive,
+                  python_bins=dict.fromkeys(PYTHON_BINS, 0))
+    b = _Builder(sc, rng)
+    W = _weights(cfg, rng, sc)
+    sc.arrays |= {"W": W, "seed": seed}
+    episodes = [_batches, _registers, _interrupts]
+    if drive == "vip":
+        episodes += [_stream_errors, _soft_reset_compute, _programming]
+    order = list(rng.permutation(len(episodes)))
+    if drive == "vip" and order.index(3) < order.index(4):
+        order.remove(4)     # the cut batch counts requests: before any dropped vector
+        order.insert(order.index(3), 4)
+    for index in order + list(rng.integers(0, len(episodes), int(rng.integers(0, 3)))):
+        episode = episodes[index]
+        if episode is _programming and "faults" in sc.arrays:
+            continue                # one device per run; its golden cannot follow two
+        if episode is _registers:
+            episode(b)
+        else:
+            episode(b, W)
+    return sc
