@@ -170,9 +170,9 @@ def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
 
 
 def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
-            waves=None, verbose=False):
+            drive="bulk", waves=None, verbose=False):
     """Co-simulate programming target `levels` into a memdiode array through the tile's
-    AXI ports (see :func:`cimtile.tb.host_runner.program`); arguments and result as for
-    :func:`program_tile`."""
+    AXI ports (see :func:`cimtile.tb.host_runner.program`, which says what `drive` does);
+    other arguments and the result as for :func:`program_tile`."""
     return host_program(cfg, levels, faults=faults, settings=settings, rect=rect, runs=runs,
-                        seed=seed, waves=waves, verbose=verbose)
+                        seed=seed, drive=drive, waves=waves, verbose=verbose)

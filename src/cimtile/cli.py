@@ -267,8 +267,9 @@ def _cmd_program(args):
     shape = (cfg.tile.rows, cfg.cols_phys)
     faults = (np.zeros(shape, np.int64) if args.faults is None
               else _load_faults(args.faults, cfg))
-    run = program(cfg, levels, faults=faults, seed=args.seed, verbose=args.verbose)
-    report = programming_report(cfg, levels, faults, args.seed, run)
+    run = program(cfg, levels, faults=faults, seed=args.seed, drive=args.drive,
+                  verbose=args.verbose)
+    report = programming_report(cfg, levels, faults, args.seed, run) | {"drive": args.drive}
     window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
     with OutputFiles(inputs) as outputs:
         _stage_json(outputs, args.report, "--report", report)
@@ -536,6 +537,11 @@ def _parser():
                    help="programmed conductances, for cimtile sim --programmed")
     p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="device model "
                    f"seed, 0..{SEED_MAX} (default 0)")
+    p.add_argument("--drive", choices=("bulk", "vip"), default="bulk",
+                   help="bulk: targets, cell results and the device's answers cross into the "
+                   "simulator in bulk, every request checked in RTL (default); vip: "
+                   "cocotbext-axi drives every beat and the device model answers every read "
+                   "and pulse from Python (same results, same cycles)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_program)
 
