@@ -10,7 +10,8 @@ from cimtile.config import parse_config
 from cimtile.golden import golden_mvm
 from cimtile.mapping import random_operands
 from cimtile.metrics import error_metrics
-from cimtile.sweep import (COSIM_VECTORS, Progress, SweepError, config_with, parse_param,
+from cimtile.engine import progress_bar
+from cimtile.sweep import (COSIM_VECTORS, SweepError, config_with, parse_param,
                            plot_sweep, run_sweep, sweep_points, write_csv,
                            write_outputs)
 
@@ -133,22 +134,29 @@ class TestRun:
 
 
 class TestProgress:
-    def test_draws_in_place(self):
+    def test_draws_each_job(self):
         stream = io.StringIO()
-        progress = Progress(4, stream=stream, enabled=True, width=8)
-        for i in range(4):
-            progress.update(f"p={i}")
+        with progress_bar("sweep", 4, enabled=True, stream=stream) as advance:
+            for i in range(4):
+                advance(f"p={i}")
         text = stream.getvalue()
-        assert text.count("\r") == 4 and text.endswith("\n")
-        assert "\rsweep [##......] 1/4 p=0" in text
-        assert "\rsweep [########] 4/4 p=3" in text
+        assert "sweep" in text and "4/4" in text and "p=3" in text
 
     def test_silent_when_not_a_terminal(self):
         stream = io.StringIO()
-        progress = Progress(2, stream=stream)
-        progress.update()
-        progress.update()
-        assert stream.getvalue() == "" and progress.done == 2
+        with progress_bar("sweep", 2, stream=stream) as advance:
+            advance()
+            advance()
+        assert stream.getvalue() == ""
+
+
+def test_the_same_rows_on_two_dask_workers_as_in_process():
+    points = sweep_points(BASE, [("analog.read_noise", [0.0, 0.05, 0.1])])
+    here = run_sweep(points, n=16, seed=4)
+    there = run_sweep(points, n=16, seed=4, workers=2)
+    for a, b in zip(here, there):
+        assert {k: v for k, v in a.items() if k != "golden_s"} == \
+            {k: v for k, v in b.items() if k != "golden_s"}
 
 
 def test_random_operands_are_in_range_and_seeded():

@@ -25,6 +25,7 @@ from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, c
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
 from .formal.commands import add_commands as add_formal_commands
+from .regress_command import add_commands as add_regress_commands
 from .ppa.command import add_commands as add_ppa_commands
 from .tb.cache_command import add_commands as add_cache_commands
 from .mapping import DataError, random_operands
@@ -369,8 +370,8 @@ def _bench_emulator(cfg, W, X, verbose):
 
 
 def _cmd_sweep(args):
-    from .sweep import (Progress, SweepError, parse_param, plot_sweep, run_sweep,
-                        sweep_points, write_csv)
+    from .engine import EngineError, progress_bar
+    from .sweep import SweepError, parse_param, plot_sweep, run_sweep, sweep_points, write_csv
     inputs = [(args.config, "--config")]
     check_paths(inputs, directories=[(args.out, "--out")])
     if not 1 <= args.n <= MAX_VECTORS:
@@ -382,8 +383,14 @@ def _cmd_sweep(args):
     except SweepError as error:
         raise InputError(str(error)) from None
     keys = [key for key, _ in params]
-    rows = run_sweep(points, n=args.n, seed=args.seed, cosim=args.cosim,
-                     progress=Progress(len(points)))
+    if args.workers < 0:
+        raise InputError(f"--workers must be >= 0, not {args.workers}")
+    with progress_bar("sweep", len(points)) as advance:
+        try:
+            rows = run_sweep(points, n=args.n, seed=args.seed, cosim=args.cosim,
+                             workers=args.workers, scheduler=args.scheduler, progress=advance)
+        except EngineError as error:
+            raise InputError(str(error)) from None
     files = {"sweep.csv": write_csv(rows).encode()} | plot_sweep(rows, keys)
     out = Path(args.out)
     with OutputFiles(inputs) as outputs:
@@ -584,6 +591,10 @@ def _parser():
                    f"1..{MAX_VECTORS} (default 256)")
     p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="data and analog "
                    f"model seed, 0..{SEED_MAX} (default 0)")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="processes of the "
+                   "local Dask cluster running the points (default 2; 0 runs them here)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:PORT) instead")
     p.set_defaults(run=_cmd_sweep)
 
     p = commands.add_parser("run", help="a multilayer perceptron on co-simulated tiles: "
@@ -605,6 +616,7 @@ def _parser():
     add_fpga_commands(commands)
     add_cache_commands(commands)
     add_formal_commands(commands)
+    add_regress_commands(commands)
     add_ppa_commands(commands)
     return parser
 

@@ -13,7 +13,6 @@ import dataclasses
 import io
 import itertools
 import os
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -26,8 +25,7 @@ from .mapping import random_operands
 from .metrics import error_metrics
 
 __all__ = ["SweepError", "COSIM_VECTORS", "parse_param", "config_with", "sweep_points",
-           "run_sweep", "write_csv", "plot_sweep", "write_outputs",
-           "Progress"]
+           "run_sweep", "write_csv", "plot_sweep", "write_outputs"]
 
 #: Vectors co-simulated at each point of a sweep with co-simulated spot checks.
 COSIM_VECTORS = 8
@@ -118,63 +116,58 @@ def sweep_points(cfg, params):
     return points
 
 
-class Progress:
-    """A one-line text progress bar, redrawn in place (only when `stream` is a terminal,
-    unless `enabled` says otherwise)."""
-
-    def __init__(self, total, stream=None, enabled=None, width=30):
-        self.total = total
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.width = width
-        self.done = 0
-
-    def update(self, label=""):
-        self.done += 1
-        if not self.enabled:
-            return
-        filled = self.width * self.done // max(self.total, 1)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\rsweep [{bar}] {self.done}/{self.total} {label}\033[K")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+def _point(job):
+    """One point of a sweep (a job of :func:`cimtile.engine.run_jobs`)."""
+    values, cfg, n, seed, cosim = job
+    W, X = random_operands(cfg, n, np.random.default_rng(seed))
+    start = time.perf_counter()
+    Y = golden_mvm(cfg, W, X, seed)
+    row = dict(values) | error_metrics(Y, X, W)
+    row["golden_s"] = round(time.perf_counter() - start, 4)
+    if cosim:
+        from .tb.runner import Scenario, simulate
+        k = min(COSIM_VECTORS, n)
+        result = simulate(cfg, W, X[:k], scenario=Scenario(seed=seed, strict=False))
+        row["cosim_vectors"] = k
+        row["cosim_golden_mismatches"] = result.golden_mismatches
+        row["cosim_equals_sweep"] = bool(np.array_equal(result.Y, Y[:k]))
+    return row
 
 
-def run_sweep(points, n=256, seed=0, cosim=False, progress=None):
-    """Evaluate every point of a sweep.
+def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
+              progress=None):
+    """Evaluate every point of a sweep, on Dask (see :func:`cimtile.engine.run_jobs`:
+    `workers` local processes, or the cluster at `scheduler`; 0 workers run here).
 
     Each point gets its own random problem from `seed` (equal for points of equal shape) and
     runs the golden model with analog seed `seed`. With `cosim`, the first
     :data:`COSIM_VECTORS` vectors are also co-simulated through the RTL
     (:func:`cimtile.tb.runner.simulate`) and compared with the golden results.
+    ``progress(text)``, when given, is called after each point.
 
     Returns
     -------
     list of dict
-        Per point: the swept values, the :func:`~cimtile.metrics.error_metrics`, ``golden_s``
-        and, with `cosim`, ``cosim_vectors``, ``cosim_golden_mismatches`` (result vectors the
-        testbench's scoreboard found different from the golden model) and
-        ``cosim_equals_sweep`` (the co-simulated results equal this process's golden run).
+        Per point, in the order of `points`: the swept values, the
+        :func:`~cimtile.metrics.error_metrics`, ``golden_s`` and, with `cosim`,
+        ``cosim_vectors``, ``cosim_golden_mismatches`` (result vectors the testbench's
+        scoreboard found different from the golden model) and ``cosim_equals_sweep`` (the
+        co-simulated results equal this process's golden run).
     """
-    rows = []
-    for values, cfg in points:
-        W, X = random_operands(cfg, n, np.random.default_rng(seed))
-        start = time.perf_counter()
-        Y = golden_mvm(cfg, W, X, seed)
-        row = dict(values) | error_metrics(Y, X, W)
-        row["golden_s"] = round(time.perf_counter() - start, 4)
-        if cosim:
-            from .tb.runner import Scenario, simulate
-            k = min(COSIM_VECTORS, n)
-            result = simulate(cfg, W, X[:k], scenario=Scenario(seed=seed, strict=False))
-            row["cosim_vectors"] = k
-            row["cosim_golden_mismatches"] = result.golden_mismatches
-            row["cosim_equals_sweep"] = bool(np.array_equal(result.Y, Y[:k]))
-        rows.append(row)
+    from .engine import run_jobs
+    jobs = [(index, (values, cfg, n, seed, cosim))
+            for index, (values, cfg) in enumerate(points)]
+    rows = [None] * len(jobs)
+    for (index, job), row in run_jobs(_indexed_point, jobs, workers=workers,
+                                      scheduler=scheduler):
+        rows[index] = row
         if progress is not None:
-            progress.update(", ".join(f"{key}={value}" for key, value in values.items()))
+            progress(", ".join(f"{key}={value}" for key, value in job[0].items()))
     return rows
+
+
+def _indexed_point(indexed):
+    return _point(indexed[1])
 
 
 def write_csv(rows):

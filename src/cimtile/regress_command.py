@@ -1,0 +1,96 @@
+"""The ``cimtile regress`` command: constrained-random seeds, coverage, JUnit XML.
+
+``--seeds N`` runs seeds ``FIRST..FIRST+N-1``; ``--until-covered`` runs seeds from FIRST on
+until every declared bin is hit (or ``--time-budget`` is spent); ``--seed S`` runs one seed
+in this process, with ``--waves FILE`` recording it: the command every failure prints.
+Bad options or output paths exit with status 2 and one line before any work; a failing
+seed, or holes left by ``--until-covered``, exit with status 1.
+"""
+
+from .cli_files import EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths
+
+__all__ = ["add_commands"]
+
+#: Seeds run when neither --seeds, --until-covered nor --seed is given.
+DEFAULT_SEEDS = 8
+
+
+def _positive(option, value):
+    if value is not None and value < 1:
+        raise InputError(f"{option} must be at least 1, not {value}")
+
+
+def _one_seed(args):
+    from .coverage import Coverage
+    from .tb.scenario_check import run_seed
+    result = run_seed(args.seed, waves=args.waves)
+    coverage = Coverage(result["coverage"]).add(result["coverage"])
+    status = "passed" if result["passed"] else f"FAILED: {result['message']}"
+    print(f"seed {args.seed} (config {result['config']}, {result['drive']}): {status}")
+    print(f"coverage of this seed: {coverage.hit}/{coverage.total} bins")
+    return 0 if result["passed"] else EXIT_FAILURE
+
+
+def _cmd_regress(args):
+    _positive("--seeds", args.seeds)
+    _positive("--workers", args.workers)
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise InputError(f"--time-budget must be positive, not {args.time_budget}")
+    if args.first_seed < 0:
+        raise InputError(f"--first-seed must be >= 0, not {args.first_seed}")
+    if args.waves is not None and args.seed is None:
+        raise InputError("--waves records one seed: give it with --seed")
+    check_paths(outputs=[(args.junit, "--junit"), (args.coverage, "--coverage"),
+                         (args.waves, "--waves")])
+    if args.seed is not None:
+        if args.seed < 0:
+            raise InputError(f"--seed must be >= 0, not {args.seed}")
+        return _one_seed(args)
+    from .engine import EngineError, progress_bar
+    from .regress import MAX_SEEDS, junit_xml, regress, report
+    count = MAX_SEEDS if args.until_covered else args.seeds or DEFAULT_SEEDS
+    seeds = range(args.first_seed, args.first_seed + count)
+    with progress_bar("regress", None if args.until_covered else count) as advance:
+        try:
+            outcome = regress(seeds, until_covered=args.until_covered,
+                              time_budget=args.time_budget, workers=args.workers,
+                              scheduler=args.scheduler, progress=advance)
+        except EngineError as error:
+            raise InputError(str(error)) from None
+    print(report(outcome))
+    with OutputFiles() as outputs:
+        if args.junit:
+            outputs.stage(args.junit, "--junit", lambda f: f.write(junit_xml(outcome).encode()))
+        if args.coverage:
+            text = outcome.coverage.to_json(seeds=[r["seed"] for r in outcome.results],
+                                             failed=[r["seed"] for r in outcome.failures])
+            outputs.stage(args.coverage, "--coverage", lambda f: f.write(text.encode()))
+    holes = args.until_covered and outcome.coverage.holes()
+    return EXIT_FAILURE if outcome.failures or holes else 0
+
+
+def add_commands(commands):
+    """Add ``regress`` to the ``cimtile`` subparsers ``commands``."""
+    p = commands.add_parser("regress", help="constrained-random co-simulation seeds with "
+                            "functional coverage, on Dask")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--seeds", type=int, default=None, metavar="N",
+                       help="run N seeds (default 8)")
+    which.add_argument("--until-covered", action="store_true",
+                       help="run seeds until every declared bin is hit")
+    which.add_argument("--seed", type=int, default=None, metavar="S",
+                       help="run seed S alone in this process (the reproduce command)")
+    p.add_argument("--first-seed", type=int, default=0, metavar="K",
+                   help="first seed of --seeds or --until-covered (default 0)")
+    p.add_argument("--time-budget", type=float, default=None, metavar="S",
+                   help="submit no seed after S seconds")
+    p.add_argument("--junit", default=None, metavar="FILE.xml", help="JUnit XML report")
+    p.add_argument("--coverage", default=None, metavar="FILE.json",
+                   help="merged coverage, every bin's count")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="processes of the local Dask cluster (default 2)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:PORT) instead")
+    p.add_argument("--waves", default=None, metavar="FILE",
+                   help="with --seed: record a VCD or FST trace")
+    p.set_defaults(run=_cmd_regress)
