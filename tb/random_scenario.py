@@ -337,6 +337,30 @@ def _soft_reset_compute(b, W):
     b.stream(W, n, n, in_bits, shift)
 
 
+def _busy(b, W):
+    """Settings and a start written while a batch computes are refused (cause BUSY) and
+    change nothing; the batch still completes."""
+    cfg = b.cfg
+    in_bits, shift = b.run_settings()
+    b.settings(in_bits, shift)
+    n = int(b.rng.integers(3, 9))
+    X = b.inputs(n, in_bits)
+    b.op(Op.send(b.array(X), n))
+    b.op(Op.idle(cfg.analog_cycles_per_mvm // 2 + 4))
+    if b.rng.random() < 0.5:
+        word = _SETTINGS.pack(mode=0, in_bits=1, adc_shift=0)
+        b.op(Op.write(_SETTINGS.offset, word), kind="resp", expect=_SLVERR)
+    else:
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(start=1)), kind="resp", expect=_SLVERR)
+    b.op(Op.read(_STATUS.offset), kind="cause", expect=int(ErrorCause.BUSY))
+    b.op(Op.collect(1, b.budget * (1 + n // 8)), kind="results",
+         expect=golden_mvm(cfg, W, X, in_bits=in_bits, adc_shift=shift), frames=1)
+    b.read("SETTINGS")
+    b.write("IRQ_STATUS", _IRQ_STATUS.pack(error=1))
+    if b.requests is not None:
+        b.requests += n * in_bits
+
+
 def _wv_settings(b):
     rng = b.rng
     s = dict(tol=int(rng.choice([0, 1, 2, 3])), set_start=int(rng.integers(60, 120)),
@@ -358,13 +382,12 @@ def _rectangle(b):
                      min(cfg.cols_phys - 1, c0 + int(rng.integers(0, 4))))
 
 
-def _program(b, device, levels, reset_after=None):
+def _program(b, device, levels, rect, reset_after=None):
     """One write-verify run (or a read-back without `levels`) over a random rectangle,
     checked against the golden write-verify on `device`; with `reset_after` the run is cut
     by a soft reset after that many cycles instead."""
     cfg, rng = b.cfg, b.rng
     s = _wv_settings(b)
-    rect = _rectangle(b)
     regs = [("WV_TOL", dict(tol=s["tol"])),
             ("WV_SET", dict(start=s["set_start"], step=s["set_step"], limit=s["set_limit"])),
             ("WV_RESET", dict(start=s["reset_start"], step=s["reset_step"],
@@ -397,7 +420,9 @@ def _program(b, device, levels, reset_after=None):
         name = None if targets is None else b.array(targets.reshape(-1))
         b.op(Op.program(name, cells, reset_after, settings, rect))
         b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+        # A stalled result beat survives the reset (and keeps the tile busy) until taken.
         b.op(Op.pauses())
+        b.op(Op.idle(16))
         return
     if targets is None:
         b.op(Op.program(None, cells, budget, settings, rect), kind="read_back", cells=cells)
@@ -416,16 +441,22 @@ def _programming(b, W):
     b.sc.arrays["faults"] = faults
     device = MemdiodeArray(cfg.device, shape, np.random.default_rng(b.sc.seed), faults)
     levels = weight_levels(W, cfg)
-    for _ in range(int(rng.integers(1, 3))):
-        _program(b, device, levels)
-        if rng.random() < 0.5:
-            # Lower targets next: cells now above their window take RESET pulses.
+    rect = _rectangle(b)
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.3:
+            _program(b, device, None, rect)
+            continue
+        _program(b, device, levels, rect)
+        if rng.random() < 0.6:
+            # Lower targets on the same cells next: cells now above their window take
+            # RESET pulses.
             levels = np.maximum(levels - int(rng.integers(1, cfg.max_level + 1)), 0)
-    if rng.random() < 0.5:
-        _program(b, device, None)
+        else:
+            rect = _rectangle(b)
     if rng.random() < 0.6:
         cut = int(rng.integers(5, 200))
-        _program(b, device, levels if rng.random() < 0.6 else None, reset_after=cut)
+        _program(b, device, levels if rng.random() < 0.6 else None, _rectangle(b),
+                 reset_after=cut)
     b.settings(cfg.tile.in_bits, 0)
 
 
@@ -444,7 +475,7 @@ def scenario(seed):
     sc.arrays |= {"W": W, "seed": seed}
     episodes = [_batches, _registers, _interrupts]
     if drive == "vip":
-        episodes += [_stream_errors, _soft_reset_compute, _programming]
+        episodes += [_stream_errors, _soft_reset_compute, _programming, _busy]
     order = list(rng.permutation(len(episodes)))
     if drive == "vip" and order.index(3) < order.index(4):
         order.remove(4)     # the cut batch counts requests: before any dropped vector
