@@ -2,8 +2,8 @@
 
 Driving a stream beat by beat from Python, or answering the analog port plane by plane,
 costs a crossing between Verilator and Python for every few cycles of RTL work. Here the
-simulated top holds three ring buffers, each filled or emptied by the testbench half a ring
-at a time through files (``$readmemh`` / ``$writememh``, started by toggling a port):
+simulated top holds ring buffers, each filled or emptied by the testbench half a ring at a
+time through files, started by toggling a port (the parts are in :mod:`.bulk_rtl`):
 
 - the input player drives ``s_axis_in`` from a ring of beats, as cocotbext-axi's
   AxiStreamSource would (a beat is loaded when the bus is free or its beat was taken, unless
@@ -13,11 +13,15 @@ at a time through files (``$readmemh`` / ``$writememh``, started by toggling a p
 - the analog queue answers every ``analog__sample`` with the codes the testbench computed
   ahead, and checks that the wordlines and ADC range select are the ones the answer assumed;
   it also checks the strobe lasts one cycle. A breach latches ``bulk__error`` with the plane,
-  cycle and both patterns, and the testbench stops the run.
+  cycle and both patterns, and the testbench stops the run;
+- for programming, a target player drives ``s_axis_target``, a result recorder takes
+  ``m_axis_cell``, and the cell queue holds every verify read and pulse write-verify must
+  make, checks each request as the tile makes it and answers the reads
+  (``bulk__cell_error`` on the first difference).
 
 With ``analog="emulator"`` the crossbar emulator answers the analog port in RTL instead
 (:class:`EmulatedHost`), so no Python runs while a batch streams: the all-RTL ceiling of
-co-simulation speed. There is no analog queue then; a level player writes the emulator's
+co-simulation speed. There are no queues then; a level player writes the emulator's
 cell levels through its ``l_stream``, one payload a cycle, from ``bulk_levels.bin`` on a
 toggle of ``bulk__levels_load``, and raises ``bulk__levels_done`` after the last.
 
@@ -25,10 +29,10 @@ Pause patterns are per-cycle bits, indexed by the cycle count since reset modulo
 length, so the event-driven mode can replay the very same ones with the bus VIP.
 
 Each ring has two halves, each with its own file in the simulator's working directory
-(``bulk_in_0.bin``, ``bulk_in_1.bin``, ``bulk_analog_*.bin`` read with ``$fread``;
-``bulk_out_*.hex`` written with ``$writememh``) and its own port whose every toggle reads or
-writes it; the pause patterns are ``bulk_pauses_in.bits``
-and ``bulk_pauses_out.bits``. The ring sizes are fixed per build (:class:`Rings`).
+(``bulk_<ring>_0.bin`` and ``_1.bin`` read with ``$fread``; ``bulk_<ring>_*.hex`` written
+with ``$writememh``) and its own port whose every toggle reads or writes it; the pause
+patterns are ``bulk_pauses_in.bits`` and ``bulk_pauses_out.bits``. The ring sizes are fixed
+per build (:class:`Rings`).
 """
 
 from cimtile.hdl.crossbar_emulator import load_layout
