@@ -6,8 +6,10 @@ __all__ = ["HEALTHY", "STUCK_GMIN", "STUCK_GMAX", "MemdiodeArray", "read_code"]
 
 HEALTHY, STUCK_GMIN, STUCK_GMAX = 0, 1, 2
 
-# Gauss-Legendre nodes and weights on [-1, 1] for the pulse-energy integral.
+# Gauss-Legendre nodes and weights on [-1, 1] for the pulse-energy integral, and the
+# segment edges in units of the state's relaxation time (the last one is the pulse's end).
 _GAUSS = np.polynomial.legendre.leggauss(8)
+_EDGES = np.array([0, 0.25, 0.5, 1, 2, 4, 8, 16, 32, np.inf])
 
 
 def read_code(conductance, window, adc_bits):
@@ -152,12 +154,22 @@ class MemdiodeArray:
 
     def _pulse_energy(self, state, rate, reset, volts, seconds):
         """Energy (pJ) of pulses of `volts` lasting `seconds` while lambda relaxes at `rate`
-        (1/s) from `state`: Gauss-Legendre quadrature of V I(lambda(t)) over the pulse,
-        exact to far below a percent for these smooth exponentials."""
+        (1/s) from `state`: V I(lambda(t)) integrated by Gauss-Legendre quadrature on
+        segments that widen geometrically in units of 1 / rate, so a state that settles in a
+        small part of the pulse is resolved as well as one that moves throughout."""
         nodes, weights = _GAUSS
-        t = (np.asarray(seconds)[..., None] * (nodes + 1) / 2)
-        decay = np.exp(-np.asarray(rate)[..., None] * t)
-        state = np.asarray(state)[..., None]
-        moving = np.where(np.asarray(reset)[..., None], state * decay, 1 - (1 - state) * decay)
-        power = np.asarray(volts)[..., None] * self.current_at(moving, np.asarray(volts)[..., None])
-        return (power @ weights) * np.asarray(seconds) / 2 * 1e6          # uW s -> pJ
+        seconds = np.broadcast_to(np.asarray(seconds, np.float64), np.shape(state))
+        rate = np.asarray(rate, np.float64)
+        # A stuck cell does not move: any finite scale spans its pulse.
+        scale = seconds / np.where(rate > 0, rate * seconds, 1.0)
+        edges = np.minimum(scale[:, None] * _EDGES, seconds[:, None])
+        edges[:, -1] = seconds
+        start, width = edges[:, :-1, None], np.diff(edges, axis=1)[..., None]
+        t = start + width * (nodes + 1) / 2                     # (cells, segments, nodes)
+        decay = np.exp(-np.asarray(rate)[:, None, None] * t)
+        lam = np.asarray(state)[:, None, None]
+        moving = np.where(np.asarray(reset)[:, None, None], lam * decay,
+                          1 - (1 - lam) * decay)
+        v = np.asarray(volts)[:, None, None]
+        power = v * self.current_at(moving, v)                        # uW
+        return (power * width / 2 * weights).sum(axis=(1, 2)) * 1e6        # uW s -> pJ

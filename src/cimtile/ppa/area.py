@@ -25,7 +25,7 @@ from cimtile.tb.cache import cache_root
 from .figures import figures
 
 __all__ = ["SynthesisError", "CELL_UM2", "DFF_UM2", "DFFR_UM2", "NAND2_UM2", "BLOCKS", "gate_equivalents",
-           "synthesise", "digital_blocks", "Area", "tile_area"]
+           "synthesise", "digital_blocks", "Area", "analog_area", "tile_area"]
 
 
 class SynthesisError(BuildError):
@@ -166,15 +166,22 @@ def digital_blocks(cells, top="cim_host"):
     return blocks
 
 
-def tile_area(cfg):
-    """The :class:`Area` of `cfg`'s tile behind its host interface (synthesises on first
-    use)."""
+def analog_area(cfg):
+    """Area (um2) of the array and the analog periphery: cells, one wordline driver per row,
+    one sample-and-hold per physical column, one ADC per ``cols_per_adc`` columns."""
     fig = figures(cfg)
-    ge = digital_blocks(synthesise(host_verilog(cfg), "cim_host"))
-    parts = {
+    return {
         "array": cfg.tile.rows * cfg.cols_phys * fig.cell_um2,
         "wordline_drivers": cfg.tile.rows * fig.dac_um2,
         "sample_hold": cfg.cols_phys * fig.sh_um2,
         "adcs": cfg.n_adcs * fig.adc_um2,
-    } | {f"digital_{block}": n * fig.ge_um2 for block, n in ge.items()}
+    }
+
+
+def tile_area(cfg):
+    """The :class:`Area` of `cfg`'s tile behind its host interface (synthesises on first
+    use)."""
+    ge = digital_blocks(synthesise(host_verilog(cfg), "cim_host"))
+    ge_um2 = figures(cfg).ge_um2
+    parts = analog_area(cfg) | {f"digital_{block}": n * ge_um2 for block, n in ge.items()}
     return Area(digital_ge=ge, parts=parts)

@@ -137,11 +137,12 @@ def plot_ppa(report):
     energy = {k: v["pj"] / report["mvms"] for k, v in report["energy"]["breakdown"].items()}
     area = report["area"]["parts_um2"]
     figure, axes = pyplot.subplots(1, 2, figsize=(10, 4.5))
+    colours = pyplot.get_cmap("tab20").colors
     for ax, parts, label in ((axes[0], energy, "energy per MVM (pJ)"),
                              (axes[1], area, "area (um2)")):
         bottom = 0.0
-        for name, value in sorted(parts.items(), key=lambda kv: -kv[1]):
-            ax.bar(0, value, bottom=bottom, width=0.5, label=name)
+        for i, (name, value) in enumerate(sorted(parts.items(), key=lambda kv: -kv[1])):
+            ax.bar(0, value, bottom=bottom, width=0.5, label=name, color=colours[i % 20])
             bottom += value
         ax.set(ylabel=label, xticks=[], xlim=(-0.6, 1.6))
         ax.legend(loc="upper right", fontsize=8)

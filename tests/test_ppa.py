@@ -1,0 +1,251 @@
+"""Energy, latency and area: every figure a count times a per-event figure, checked against
+independent computations and the scaling the model must show."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.back import verilog
+from scipy.integrate import quad
+
+from cimtile.behavioral import AnalogMacro
+from cimtile.behavioral.device import MemdiodeArray
+from cimtile.config import ConfigError, parse_config
+from cimtile.mapping import random_operands, weight_levels
+from cimtile.ppa.activity import compute_activity, program_activity
+from cimtile.ppa.area import (DFF_UM2, NAND2_UM2, CELL_UM2, analog_area, gate_equivalents,
+                              synthesise, tile_area)
+from cimtile.ppa.digital import count_toggles
+from cimtile.ppa.energy import compute_energy, program_energy
+from cimtile.ppa.figures import figures
+from cimtile.program import Rectangle, program_golden
+
+from test_cli import SMALL, assert_bad_input, run
+
+TILE = dict(rows=8, cols=2, in_bits=4, w_bits=5, bits_per_cell=2, adc_bits=6, adc_shift=0,
+            cols_per_adc=4)
+TIMING = {"t_settle": 2, "t_adc": 3}
+PHYSICAL = dict(model="physical", fault_rate=0.0)
+
+
+def config(analog=None, ppa=None, **tile):
+    return parse_config({"tile": TILE | tile, "timing": TIMING, "analog": analog or {},
+                         "ppa": ppa or {}})
+
+
+def workload(cfg, n=12, seed=0):
+    return random_operands(cfg, n, np.random.default_rng(seed))
+
+
+def crossbar_pj(cfg, W, X, seed=0):
+    """Crossbar read energy by hand: for every vector, plane and driven row, the row's
+    conductances as the columns read them, held for the plane's cycles at v_read."""
+    macro = AnalogMacro.from_weights(cfg, W, np.random.default_rng(seed))
+    T = (macro.crossbar.transfer if cfg.analog.physical
+         else cfg.analog.g_min + weight_levels(W, cfg) * (cfg.analog.g_max - cfg.analog.g_min)
+         / cfg.max_level)
+    seconds = cfg.plane_cycles / (cfg.ppa.clock_mhz * 1e6)
+    total = 0.0
+    for x in X:
+        for b in range(cfg.tile.in_bits):
+            for r, value in enumerate(x):
+                if (int(value) >> b) & 1:
+                    total += cfg.analog.v_read ** 2 * T[r].sum() * 1e-6 * seconds
+    return total * 1e12
+
+
+@pytest.mark.parametrize("analog", [{}, PHYSICAL])
+def test_crossbar_energy_is_the_driven_conductance_times_the_read(analog):
+    cfg = config(analog)
+    W, X = workload(cfg)
+    energy = compute_energy(cfg, compute_activity(cfg, W, X))
+    assert energy.pj("crossbar") == pytest.approx(crossbar_pj(cfg, W, X), rel=1e-12)
+    # The breakdown is the total, and every item a count times a per-event figure.
+    assert math.fsum(item.pj for item in energy.items) == energy.total_pj
+    for item in energy.items:
+        assert item.pj == item.count * item.pj_per
+
+
+@pytest.mark.parametrize("effect", [{"r_wl": 20.0, "r_bl": 20.0}, {"drift_time": 1e6},
+                                    {"d2d_sigma": 0.3}])
+def test_physical_effects_change_the_crossbar_energy(effect):
+    cfg = config(PHYSICAL | {"d2d_sigma": 0, "r_wl": 0, "r_bl": 0})
+    changed = config(PHYSICAL | {"d2d_sigma": 0, "r_wl": 0, "r_bl": 0} | effect)
+    W, X = workload(cfg)
+    before = compute_energy(cfg, compute_activity(cfg, W, X)).pj("crossbar")
+    after = compute_energy(changed, compute_activity(changed, W, X)).pj("crossbar")
+    assert after == pytest.approx(crossbar_pj(changed, W, X), rel=1e-12)
+    assert abs(after - before) > 1e-3 * before
+    if "drift_time" in effect or "r_wl" in effect:
+        assert after < before          # drift and IR drop both lower the read current
+
+
+def test_all_zero_inputs_cost_no_crossbar_or_wordline_energy():
+    cfg = config(PHYSICAL)
+    W, _ = workload(cfg)
+    activity = compute_activity(cfg, W, np.zeros((5, cfg.tile.rows), np.int64))
+    energy = compute_energy(cfg, activity)
+    assert energy.pj("crossbar") == 0 and energy.pj("wordline_drivers") == 0
+    # The RTL still samples and converts every column of every plane.
+    assert activity.planes == 5 * cfg.tile.in_bits
+    assert sum(activity.conversions) == activity.planes * cfg.cols_phys
+    assert energy.pj("adcs") == activity.planes * cfg.cols_phys * figures(cfg).adc_pj
+
+
+@pytest.mark.parametrize("bits", [5, 6, 7])
+def test_adc_energy_doubles_per_bit_at_a_fixed_figure_of_merit(bits):
+    low, high = config(adc_bits=bits), config(adc_bits=bits + 1)
+    W, X = workload(low)
+    e_low = compute_energy(low, compute_activity(low, W, X)).pj("adcs")
+    e_high = compute_energy(high, compute_activity(high, W, X)).pj("adcs")
+    assert e_high == 2 * e_low
+    assert analog_area(high)["adcs"] == 2 * analog_area(low)["adcs"]
+
+
+def test_doubling_adc_sharing_halves_the_adcs_and_doubles_the_conversion_time():
+    shared, more = config(cols_per_adc=4), config(cols_per_adc=8)
+    assert more.n_adcs * 2 == shared.n_adcs
+    assert analog_area(more)["adcs"] * 2 == analog_area(shared)["adcs"]
+    t_settle = shared.timing.t_settle
+    assert more.plane_cycles - t_settle == 2 * (shared.plane_cycles - t_settle)
+    W, X = workload(shared)
+    a, b = compute_activity(shared, W, X), compute_activity(more, W, X)
+    assert sum(a.conversions) == sum(b.conversions)      # every column, once per plane
+    assert max(b.conversions) == 2 * max(a.conversions)  # each ADC converts twice as many
+
+
+def test_pulse_energy_is_the_integral_of_the_model_current():
+    cfg = config()
+    device = MemdiodeArray(cfg.device, (1, 3), np.random.default_rng(4))
+    device.state[:] = [0.1, 0.5, 0.9]
+    start = device.state.copy()
+    polarity, amplitude, width = np.array([0, 0, 1]), np.array([120, 180, 150]), 10
+    device.pulse(np.arange(3), polarity, amplitude, np.full(3, width))
+    d = cfg.device
+    factor = device.rate * np.exp(d.c2c_sigma * device._c2c[0])
+    for i in range(3):
+        volts = amplitude[i] * d.v_per_code
+        eta, threshold = (d.eta_res, d.v_res) if polarity[i] else (d.eta_set, d.v_set)
+        rate = factor[i] / (d.tau0 * np.exp(-eta * (volts - threshold)))
+        signed = -volts if polarity[i] else volts
+
+        def power(t):
+            moved = (start[i] * np.exp(-rate * t) if polarity[i]
+                     else 1 - (1 - start[i]) * np.exp(-rate * t))
+            return signed * device.current_at(moved, signed)
+        expected = quad(power, 0, width * d.cycle_s, epsrel=1e-10)[0] * 1e6
+        assert device.pulse_energy[i] == pytest.approx(expected, rel=1e-8)
+    assert device.pulse_volts_sq.tolist() == pytest.approx(list((amplitude * 0.01) ** 2))
+    # A stuck cell does not move: constant power over the pulse.
+    stuck = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(4), faults=[[2]])
+    stuck.pulse(np.array([0]), np.array([0]), np.array([150]), np.array([width]))
+    current = stuck.current_at(1.0, 1.5)
+    assert stuck.pulse_energy[0] == pytest.approx(1.5 * current * width * d.cycle_s * 1e6,
+                                                  rel=1e-12)
+
+
+def test_programming_activity_is_the_write_verify_run():
+    cfg = config()
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    levels = np.random.default_rng(2).integers(0, cfg.max_level + 1, shape)
+    device = MemdiodeArray(cfg.device, shape, np.random.default_rng(5))
+    outcome = program_golden(device, levels, Rectangle.whole(*shape), cfg.write_verify,
+                             bits_per_cell=cfg.tile.bits_per_cell, adc_bits=cfg.tile.adc_bits)
+    activity = program_activity(cfg, device, cycles=1000)
+    # One verify read before every pulse and one that ends each cell.
+    assert activity.pulses == outcome.pulses.sum()
+    assert activity.verify_reads == outcome.pulses.sum() + levels.size
+    energy = program_energy(cfg, activity)
+    assert math.fsum(item.pj for item in energy.items) == energy.total_pj
+    assert energy.pj("cell_pulses") == pytest.approx(device.pulse_energy.sum())
+    assert energy.pj("verify_read_adcs") == activity.verify_reads * figures(cfg).adc_pj
+
+
+def test_vcd_toggles_are_counted_per_bit_and_scope():
+    vcd = """$timescale 1 ns $end
+$scope module top $end
+$var wire 4 ! bus $end
+$scope module child $end
+$var wire 1 " flag $end
+$var wire 4 ! bus $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+b1010 !
+0"
+#10
+b0110 !
+1"
+#20
+b0111 !
+0"
+"""
+    transitions, bits = count_toggles(vcd)
+    # bus: 1010 -> 0110 -> 0111 is 2 + 1 bit flips; flag flips twice.
+    assert transitions == {("top",): 3, ("top", "child"): 5}
+    assert bits == {("top",): 4, ("top", "child"): 5}
+
+
+def test_gate_equivalents_of_a_synthesised_register():
+    m = Module()
+    data, enable = Signal(8), Signal()
+    register = Signal(8, reset_less=True)
+    with m.If(enable):
+        m.d.sync += register.eq(data)
+    text = verilog.convert(m, ports=[data, enable, register], name="reg8", emit_src=False)
+    cells = synthesise(text, "reg8")
+    assert cells["reg8"] == {"$_DFFE_PP_": 8}
+    assert gate_equivalents(cells["reg8"]) == pytest.approx(
+        8 * (DFF_UM2 + CELL_UM2["MUX"]) / NAND2_UM2)
+
+
+def test_digital_area_grows_with_rows_and_columns():
+    small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
+                 cols_per_adc=2)
+    base = tile_area(config(**small))
+    rows = tile_area(config(**small | {"rows": 4}))
+    cols = tile_area(config(**small | {"cols": 2}))
+    for grown in (rows, cols):
+        assert grown.ge > base.ge
+    # The blocks that hold a row per wordline grow with rows; those per column with columns.
+    assert rows.digital_ge["bitplane_sequencer"] > base.digital_ge["bitplane_sequencer"]
+    assert cols.digital_ge["shift_add"] > base.digital_ge["shift_add"]
+    assert cols.digital_ge["adc_sequencer"] > base.digital_ge["adc_sequencer"]
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"clock_mhz": 0}, "ppa.clock_mhz must be a number in (0, 100000], not 0"),
+    ({"adc_ref_bits": 17}, "ppa.adc_ref_bits must be an integer in 1..16, not 17"),
+    ({"ge_area_um2": "1"}, "ppa.ge_area_um2 must be a number in (0, 1000000], not '1'"),
+    ({"tops": 1}, "unknown key ppa.tops"),
+])
+def test_bad_ppa_values_name_the_field(table, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace(".", r"\.")):
+        config(ppa=table)
+
+
+def test_ppa_command_report_plot_and_bad_input(tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    proc = run("ppa", "--config", "small.toml", "--n", "0", "--report", "R.json",
+               cwd=tmp_path)
+    assert_bad_input(proc, "--n must be in 1..10000, not 0")
+    assert not (tmp_path / "R.json").exists()
+    proc = run("ppa", "--config", "small.toml", "--n", "6", "--report", "R.json", "--plot",
+               "P.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "R.json").read_text())
+    cfg = parse_config(__import__("tomllib").loads(SMALL))
+    assert report["golden_mismatches"] == 0
+    energy = report["energy"]
+    assert math.fsum(item["pj"] for item in energy["breakdown"].values()) == energy["total_pj"]
+    # The co-simulated RTL made the golden model's activity: one plane per input bit.
+    assert energy["activity"]["planes"] == 6 * cfg.tile.in_bits
+    assert report["throughput"]["cycles_per_mvm"] == cfg.analog_cycles_per_mvm
+    assert report["area"]["total_mm2"] * 1e6 == pytest.approx(
+        sum(report["area"]["parts_um2"].values()))
+    assert (tmp_path / "P.png").read_bytes()[:4] == b"\x89PNG"
+    assert "TOPS/W" in proc.stdout
