@@ -54,28 +54,27 @@ class Toggles:
 
 @dataclass(frozen=True)
 class DigitalActivity:
-    """The digital periphery in a run.
+    """The digital periphery in a run, block by block.
 
     Members
     -------
-    ge : float
-        Gate equivalents of the whole synthesised periphery (all of it leaks).
-    ge_toggles : float or None
-        Gate-equivalent transitions in the run: per tile block, its measured activity factor
-        per vector times its gate equivalents times the run's vectors (None when not
-        measured).
+    ge : dict
+        Gate equivalents of every synthesised block (all of them leak).
+    ge_toggles : dict
+        Gate-equivalent transitions of each tile block in the run: its measured activity
+        factor per vector times its gate equivalents times the run's vectors (empty when
+        not measured; the host interface is never in it).
     """
-    ge: float
-    ge_toggles: float | None
+    ge: dict
+    ge_toggles: dict
 
 
 def digital_activity(area, toggles=None, mvms=0):
     """:class:`DigitalActivity` of a run of `mvms` vectors from a tile's
     :class:`~cimtile.ppa.area.Area` and, if measured, its :class:`Toggles`."""
-    if toggles is None:
-        return DigitalActivity(ge=area.ge, ge_toggles=None)
-    per_vector = sum(toggles.activity(block) * area.digital_ge[block] for block in BLOCKS)
-    return DigitalActivity(ge=area.ge, ge_toggles=per_vector * mvms)
+    switching = {} if toggles is None else {
+        block: toggles.activity(block) * area.digital_ge[block] * mvms for block in BLOCKS}
+    return DigitalActivity(ge=dict(area.digital_ge), ge_toggles=switching)
 
 
 def count_toggles(vcd_text):

@@ -50,15 +50,16 @@ class Energy:
 
 
 def _digital(items, fig, digital, cycles):
-    """Digital items: leakage of the synthesised gates over the run, and their switching
-    when a toggle count is given."""
+    """Digital items, per block: its switching when a toggle count is given, and the
+    leakage of its synthesised gates over the run."""
     if digital is None:
         return items
-    if digital.ge_toggles is not None:
-        items.append(Item.of("digital_switching", digital.ge_toggles, "gate-equivalent "
-                             "transitions", fig.ge_toggle_pj))
-    items.append(Item.of("digital_leakage", digital.ge * cycles, "gate-equivalent cycles",
-                         fig.ge_leak_cycle_pj))
+    for block, transitions in digital.ge_toggles.items():
+        items.append(Item.of(f"switching_{block}", transitions,
+                             "gate-equivalent transitions", fig.ge_toggle_pj))
+    for block, ge in digital.ge.items():
+        items.append(Item.of(f"leakage_{block}", ge * cycles, "gate-equivalent cycles",
+                             fig.ge_leak_cycle_pj))
     return items
 
 

@@ -11,8 +11,8 @@ from .digital import WINDOW, digital_activity, tile_toggles
 from .energy import compute_energy, program_energy
 from .figures import figures
 
-__all__ = ["compute_section", "program_section", "summary_of", "ppa_report", "ppa_text",
-           "plot_ppa"]
+__all__ = ["compute_section", "program_section", "summary_of", "power_mw", "ppa_report",
+           "ppa_text", "plot_ppa"]
 
 
 def _energy_dict(energy):
@@ -61,6 +61,12 @@ def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycle
     return section, activity, energy, area
 
 
+def power_mw(energy, activity, cfg):
+    """Average power (mW) of each item over the run's cycles."""
+    seconds = activity.cycles * figures(cfg).cycle_s
+    return {item.name: item.pj * 1e-12 / seconds * 1e3 for item in energy.items}
+
+
 def program_section(cfg, device, run):
     """The ``energy`` section of a write-verify run whose golden twin is `device` (a
     programmed :class:`~cimtile.behavioral.device.MemdiodeArray`) and whose co-simulation is
@@ -84,7 +90,8 @@ def ppa_report(cfg, W, X, run, *, seed=0):
                                                       cycles=run.cycles_total)
     fig = figures(cfg)
     cycles_per_mvm = run.cycles_per_mvm
-    latency = int(run.frame_cycles[0]) - run.first_request
+    # The first sample request comes t_settle cycles after the wordlines are driven.
+    latency = int(run.frame_cycles[0]) - run.first_request + cfg.timing.t_settle
     mvm_per_s = 1 / (cycles_per_mvm * fig.cycle_s)
     ops = section["ops_per_mvm"]
     return {
@@ -93,6 +100,7 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "clock_mhz": cfg.ppa.clock_mhz, "node_nm": cfg.ppa.node_nm, "mvms": activity.mvms,
         "seed": seed, "golden_mismatches": run.golden_mismatches,
         "energy": section,
+        "power_mw": power_mw(energy, activity, cfg),
         "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
                     "analog_cycles": cfg.analog_cycles_per_mvm},
         "throughput": {"cycles_per_mvm": cycles_per_mvm, "mvm_per_s": mvm_per_s,
@@ -100,6 +108,17 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "area": {"total_mm2": area.total_um2 * 1e-6, "parts_um2": area.parts,
                  "digital_ge": area.digital_ge},
     }
+
+
+def _grouped(breakdown):
+    """Energy (pJ) of the breakdown's analog items, and of its digital switching and
+    leakage each summed over the blocks."""
+    groups = {}
+    for name, item in breakdown.items():
+        group = ("digital switching" if name.startswith("switching_")
+                 else "leakage" if name.startswith("leakage_") else name)
+        groups[group] = groups.get(group, 0.0) + item["pj"]
+    return groups
 
 
 def _shares(parts):
@@ -117,8 +136,7 @@ def ppa_text(report):
         f"tile {tile['rows']} x {tile['cols']} ({tile['cols_phys']} physical columns, "
         f"{tile['adcs']} ADCs, {tile['analog']}), {report['node_nm']:g} nm, "
         f"{report['clock_mhz']:g} MHz, {report['mvms']} random MVMs",
-        f"energy per MVM  {e['per_mvm_pj'] / 1e3:.3f} nJ: "
-        + _shares({k: v["pj"] for k, v in e["breakdown"].items()}),
+        f"energy per MVM  {e['per_mvm_pj'] / 1e3:.3f} nJ: " + _shares(_grouped(e["breakdown"])),
         f"efficiency      {e['tops_per_w']:.3f} TOPS/W ({e['ops_per_mvm']} ops per MVM)",
         f"latency         {report['latency']['cycles']} cycles = "
         f"{report['latency']['ns']:.1f} ns",
@@ -134,7 +152,7 @@ def plot_ppa(report):
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    energy = {k: v["pj"] / report["mvms"] for k, v in report["energy"]["breakdown"].items()}
+    energy = {k: pj / report["mvms"] for k, pj in _grouped(report["energy"]["breakdown"]).items()}
     area = report["area"]["parts_um2"]
     figure, axes = pyplot.subplots(1, 2, figsize=(10, 4.5))
     colours = pyplot.get_cmap("tab20").colors
