@@ -15,6 +15,7 @@ from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 from cimtile.axis_frames import pack_targets, pack_vectors, unpack_vectors
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.mapping import bit_planes
+from cimtile.npy_rows import row_chunks
 
 from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from .memfiles import bits_image, field_bytes, parse_hex_image
@@ -101,6 +102,64 @@ class _Feed:
             self.count.value = ring.done
 
 
+class _ResultFrames:
+    """Result vectors and frame ends from the output recorder's entries, taken a drained
+    half at a time: a vector may span two halves, and frames are counted across them.
+
+    Parameters
+    ----------
+    stream : BulkStream
+    vectors : int
+        Vectors expected; any beyond are dropped.
+    writer : NpyRowWriter, optional
+        Takes the vectors as they are complete, instead of keeping them.
+    """
+
+    def __init__(self, stream, vectors, writer=None):
+        cfg, layout = stream.cfg, stream.layout
+        self.stream, self.vectors, self.writer = stream, vectors, writer
+        beat = layout.data_width // 8
+        lane = -(-cfg.result_width // 8)
+        self.vector_bytes = -(-cfg.tile.cols * lane // beat) * beat
+        self.carry = np.zeros(0, np.uint8)
+        self.kept = 0               # bytes received so far
+        self.done = 0               # vectors completed so far
+        self.vectors_ended = 0      # vectors in the frames ended so far
+        self.Y, self.cycles, self.frames = [], [], []
+
+    def add(self, entries):
+        """Take one drained half of recorded entries."""
+        cfg, layout = self.stream.cfg, self.stream.layout
+        data, kept_per_beat, last, cycles = self.stream._recorded([entries])
+        ends = np.flatnonzero(last)
+        vectors_to_end = (self.kept + np.cumsum(kept_per_beat)[ends]) // self.vector_bytes
+        self.frames.append(np.diff(vectors_to_end, prepend=self.vectors_ended))
+        self.vectors_ended = int(vectors_to_end[-1]) if len(ends) else self.vectors_ended
+        self.cycles.append(cycles[ends])
+        self.kept += int(kept_per_beat.sum())
+        data = np.concatenate([self.carry, data])
+        whole = len(data) // self.vector_bytes * self.vector_bytes
+        self.carry = data[whole:]
+        Y = unpack_vectors(data[:whole].tobytes(), cfg.result_width, cfg.tile.cols,
+                           layout.data_width)[:self.vectors - self.done]
+        self.done += len(Y)
+        if self.writer is not None:
+            self.writer.write(Y)
+        else:
+            self.Y.append(Y)
+
+    def finish(self):
+        """``Y`` (without a writer), ``frame_cycles`` and ``frame_vectors``."""
+        def joined(parts):
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        result = {"frame_cycles": joined(self.cycles).astype(np.int64),
+                  "frame_vectors": joined(self.frames).astype(np.int64)}
+        if self.writer is None:
+            result["Y"] = (np.concatenate(self.Y) if self.Y
+                           else np.zeros((0, self.stream.cfg.tile.cols), np.int64))
+        return result
+
+
 class BulkStream:
     """Streams compute batches through the bulk top of `cfg`, whose analog port is answered
     by `analog` (as for :func:`cimtile.tb.bulk_top.bulk_verilog`).
@@ -150,15 +209,17 @@ class BulkStream:
     # Entries of the rings.
 
     def _beats(self, X, frame_vectors):
-        """Input beat entries of `X` sent as frames of `frame_vectors` vectors."""
+        """Input beat entries of `X` (an array or :class:`NpyRows`) sent as frames of
+        `frame_vectors` vectors."""
         cfg, width = self.cfg, self.layout.data_width
         beat_bytes = width // 8
-        per_vector = len(pack_vectors(X[:1], cfg.tile.in_bits, width)) // beat_bytes
+        per_vector = len(pack_vectors(np.zeros((1, cfg.tile.rows), np.int64), cfg.tile.in_bits,
+                                      width)) // beat_bytes
         step = max(1, self.rings.in_half // per_vector)
         keep = field_bytes(np.array([(1 << self.layout.keep_width) - 1]),
                            self.layout.keep_width)
-        for start in range(0, len(X), step):
-            x = X[start:start + step]
+        start = 0
+        for x in row_chunks(X, step):
             data = np.frombuffer(pack_vectors(x, cfg.tile.in_bits, width), np.uint8)
             data = data.reshape(-1, beat_bytes)
             index = np.arange(start, start + len(x))
@@ -167,14 +228,15 @@ class BulkStream:
             last[:, -1] = ends_frame
             yield np.concatenate([data, np.repeat(keep, len(data), axis=0),
                                   last.reshape(-1, 1)], axis=1)
+            start += len(x)
 
     def _answers(self, X, in_bits, adc_shift, macro):
         """Analog answer entries for every bit plane of `X`, in request order."""
         layout, rows = self.layout, self.cfg.tile.rows
         step = max(1, self.rings.analog_half // in_bits)
         shift = field_bytes(np.array([adc_shift]), layout.shift_width)
-        for start in range(0, len(X), step):
-            planes = bit_planes(X[start:start + step], in_bits).reshape(-1, rows)
+        for x in row_chunks(X, step):
+            planes = bit_planes(x, in_bits).reshape(-1, rows)
             codes = macro.sample(planes.astype(np.float32), adc_shift=adc_shift)
             yield np.concatenate([field_bytes(codes, self.cfg.tile.adc_bits),
                                   np.packbits(planes, axis=1, bitorder="little"),
@@ -187,10 +249,11 @@ class BulkStream:
         return _Feed(self.dut, name, getattr(self.rings, f"{name}_half"), entries,
                      after_start)
 
-    async def _pump(self, feeds, drained, frames, budget, error, start=None):
+    async def _pump(self, feeds, drained, sink, frames, budget, error, start=None):
         """Run until `frames` more frames have ended on the recorder `drained` (or the
         budget of cycles without a frame end ran out, or the `error` port rose), keeping the
-        rings of `feeds` (:class:`_Feed`) two halves ahead.
+        rings of `feeds` (:class:`_Feed`) two halves ahead and handing every drained half
+        of recorded entries to `sink`.
 
         With `start` (a coroutine function returning a dict), the feeds not marked
         ``after_start`` are filled first, then `start` is awaited (if it answers
@@ -199,8 +262,8 @@ class BulkStream:
 
         Returns
         -------
-        (list of uint8 arrays, bool, dict or None)
-            The entries recorded, whether `error` rose, and what `start` answered.
+        (bool, dict or None)
+            Whether `error` rose, and what `start` answered.
         """
         dut = self.dut
         half = getattr(self.rings, f"{drained}_half")
@@ -213,7 +276,6 @@ class BulkStream:
             feed.rebase()
         out.base = out.done = int(taken_port.value)
         getattr(dut, f"bulk__{drained}_base").value = out.base
-        records = []
         dut.bulk__frames_expected.value = int(dut.bulk__frames.value) + frames
         dut.bulk__budget.value = int(budget)
         first = True
@@ -226,7 +288,7 @@ class BulkStream:
                         feed.refill()
                 started = await start()
                 if started.get("refused"):
-                    return [], False, started
+                    return False, started
             for feed in feeds:
                 feed.refill()
             # Outputs computed from ports written just now are stale until the model runs.
@@ -246,7 +308,7 @@ class BulkStream:
                 await ReadOnly()
                 for name, count in dumps:
                     with open(name, "rb") as file:
-                        records.append(parse_hex_image(file.read(), self._out_bytes)[:count])
+                        sink(parse_hex_image(file.read(), self._out_bytes)[:count])
             if finished or failed:
                 break
             triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
@@ -257,25 +319,32 @@ class BulkStream:
         if dumps:
             # Leave the read-only phase (within the cycle) so the caller may write again.
             await Timer(1, "step")
-        return records, failed, started
+        return failed, started
 
-    async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget):
-        """Stream `X` as frames of `frame_vectors` vectors; collect the result frames.
+    async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget, writer=None):
+        """Stream `X` (an array or :class:`~cimtile.npy_rows.NpyRows`) as frames of
+        `frame_vectors` vectors; collect the result frames.
+
+        Parameters
+        ----------
+        writer : NpyRowWriter, optional
+            Takes the result vectors as they arrive, instead of the returned ``Y``.
 
         Returns
         -------
         dict
-            ``Y``, ``frame_cycles`` (cycle each result frame ended, from reset release),
-            ``frame_vectors``, ``timeout``, ``first_sample_cycle``, and ``error`` (a message,
-            or None). Without an analog queue, `macro` is unused and ``error`` None.
+            ``Y`` (unless `writer`), ``frame_cycles`` (cycle each result frame ended, from
+            reset release), ``frame_vectors``, ``timeout``, ``first_sample_cycle``, and
+            ``error`` (a message, or None). Without an analog queue, `macro` is unused and
+            ``error`` None.
         """
         feeds = [self._feed("in", self._beats(X, frame_vectors))]
         if self.queue:
             feeds.append(self._feed("analog", self._answers(X, in_bits, adc_shift, macro)))
-        records, failed, _ = await self._pump(feeds, "out", -(-len(X) // frame_vectors),
-                                              budget,
-                                              self.dut.bulk__error if self.queue else None)
-        result = self._results(records, len(X))
+        results = _ResultFrames(self, len(X), writer)
+        failed, _ = await self._pump(feeds, "out", results.add, -(-len(X) // frame_vectors),
+                                     budget, self.dut.bulk__error if self.queue else None)
+        result = results.finish()
         result["timeout"] = not bool(self.dut.bulk__done.value)
         result["error"] = self._error_message(in_bits, feeds[1].ring.base) if failed else None
         first = int(self.dut.bulk__first_sample_cycle.value)
@@ -299,8 +368,9 @@ class BulkStream:
         if targets is not None:
             frame = pack_targets(targets, self.layout.data_width)
             feeds.append(self._feed("target", [self._beat_entries(frame)], after_start=True))
-        records, failed, started = await self._pump(feeds, "result", 1, budget,
-                                                    self.dut.bulk__cell_error, start)
+        records = []
+        failed, started = await self._pump(feeds, "result", records.append, 1, budget,
+                                           self.dut.bulk__cell_error, start)
         data, _, _, _ = self._recorded(records)
         return {"started": started, "data": data.tobytes(), "timeout": not bool(self.dut.bulk__done.value),
                 "error": self._cell_error_message(requests, feeds[0].ring.base) if failed
@@ -327,20 +397,6 @@ class BulkStream:
         last = field("tlast")[:, 0].astype(bool)
         cycles = field("cycle").copy().view("<u4")[:, 0].astype(np.int64)
         return data, keep.sum(axis=1), last, cycles
-
-    def _results(self, records, vectors):
-        """Result vectors and frame ends from recorded output entries."""
-        cfg = self.cfg
-        data, kept_per_beat, last, cycles = self._recorded(records)
-        Y = unpack_vectors(data.tobytes(), cfg.result_width, cfg.tile.cols,
-                           self.layout.data_width)
-        per_vector = len(data) // max(len(Y), 1) if len(Y) else 1
-        ends = np.flatnonzero(last)
-        bytes_to_end = np.cumsum(kept_per_beat)[ends] if len(ends) else np.zeros(0, np.int64)
-        vectors_to_end = bytes_to_end // per_vector
-        frame_vectors = np.diff(vectors_to_end, prepend=0)
-        return {"Y": Y[:vectors], "frame_cycles": cycles[ends],
-                "frame_vectors": [int(v) for v in frame_vectors]}
 
     def _beat_entries(self, frame):
         """Input beat entries of one frame of bytes (whole beats), TLAST on the last."""

@@ -93,7 +93,7 @@ def simulate_emulator(cfg, W, X, *, scenario=Scenario(), frame_vectors=1, waves=
     if s.strict and mismatches:
         raise SimulationError(f"{mismatches} result vectors differ from the golden model")
     return HostRun(Y=Y, frame_cycles=out["frame_cycles"],
-                   frame_vectors=[int(v) for v in out["frame_vectors"]],
+                   frame_vectors=out["frame_vectors"],
                    first_request=int(out["first_request"]), golden_mismatches=mismatches,
                    build_s=build_s, wall_s=wall_s, stream_s=float(out["stream_s"]),
                    wakeups=int(out["wakeups"]))

@@ -9,6 +9,7 @@ check the answers against their own expectations.
 import dataclasses
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from cocotbext.axi import AxiResp
 
 from cimtile.golden import golden_mismatches
 from cimtile.host_driver import START, program_writes, settings_word
+from cimtile.npy_rows import NpyRows
 from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
 
@@ -44,12 +46,14 @@ class Op:
         return dict(op="read", offset=offset)
 
     @staticmethod
-    def stream(x, frame_vectors, budget, in_bits=None, adc_shift=None):
+    def stream(x, frame_vectors, budget, in_bits=None, adc_shift=None, out=None):
         """Send array `x` as frames of `frame_vectors` vectors; collect the result frames
         (``Y``, ``frame_cycles``). The bulk drive needs the run-time settings the tile was
-        given, `in_bits` and `adc_shift`."""
+        given, `in_bits` and `adc_shift`; with `out` (a path) it writes the results there
+        as a ``.npy`` file as they arrive (``Y_rows`` of them) instead of recording ``Y``."""
         return dict(op="stream", x=x, frame_vectors=frame_vectors, in_bits=in_bits,
-                    adc_shift=adc_shift, budget=budget)
+                    adc_shift=adc_shift, budget=budget,
+                    out=None if out is None else str(Path(out).resolve()))
 
     @staticmethod
     def send(x, frame_vectors):
@@ -140,10 +144,11 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
     cfg : Config
     ops : list of dict
         From :class:`Op`.
-    arrays : dict of name -> array
+    arrays : dict of name -> array or NpyRows
         Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
-        their meaning for the analog side.
+        their meaning for the analog side. An :class:`~cimtile.npy_rows.NpyRows` is not
+        copied: the simulator reads its file a chunk at a time.
     drive : ``"vip"`` or ``"bulk"``
         Who drives the streams and answers the analog port: cocotbext-axi and the
         analog bindings, beat by beat, plane by plane and request by request, or the bulk
@@ -159,8 +164,11 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
     """
     if drive not in DRIVES:
         raise ValueError(f"drive must be one of {', '.join(DRIVES)}, not {drive!r}")
-    stimulus = {"ops": np.array(json.dumps(ops)), "drive": np.array(drive)}
-    stimulus |= {name: np.asarray(value) for name, value in arrays.items()}
+    streamed = [name for name, value in arrays.items() if isinstance(value, NpyRows)]
+    stimulus = {"ops": np.array(json.dumps(ops)), "drive": np.array(drive),
+                "streamed": np.array(json.dumps(streamed))}
+    stimulus |= {name: np.array(str(Path(value.path).resolve())) if name in streamed
+                 else np.asarray(value) for name, value in arrays.items()}
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
                                          verbose=verbose,
                                          top=top or TOPS[drive])
@@ -187,7 +195,7 @@ def _writes(words):
 
 
 def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
-             frame_vectors=1, pauses=None, drive="bulk", waves=None, verbose=False):
+             frame_vectors=1, pauses=None, drive="bulk", out=None, waves=None, verbose=False):
     """Co-simulate `X` through the host top of `cfg` holding weights `W`.
 
     Settings are written through AXI4-Lite, vectors sent and results received through
@@ -209,6 +217,11 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         Stimulus, results and analog answers in bulk through the simulated top (fast), or
         beat by beat and plane by plane from Python (see :func:`play`); both give the same
         results in the same cycles.
+    out : path, optional
+        Bulk drive: write the results there (``.npy``) as they arrive; the run's ``Y`` is
+        then an :class:`~cimtile.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
+        too, neither the inputs nor the results are ever held whole, in this process or
+        the simulator's, so memory does not grow with the run.
 
     Returns
     -------
@@ -221,11 +234,13 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     """
     in_bits = cfg.tile.in_bits if in_bits is None else in_bits
     adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
-    X = np.asarray(X, np.int64)
+    if out is not None and drive != "bulk":
+        raise ValueError("out needs the bulk drive")
+    X = X if isinstance(X, NpyRows) else np.asarray(X, np.int64)
     ops = _writes([("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
     if pauses:
         ops.append(Op.pauses(*pauses))
-    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift))
+    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift, out))
     arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
     if conductances is not None:
         arrays["G"] = np.asarray(conductances, float)
@@ -234,9 +249,9 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         raise SimulationError(f"SETTINGS write refused (in_bits {in_bits}, adc_shift "
                               f"{adc_shift})")
     streamed = played.records[-1]
+    Y = streamed["Y"] if out is None else NpyRows(out)
     if streamed["timeout"]:
-        raise SimulationError(f"only {len(streamed['Y'])} of {len(X)} results arrived")
-    Y = streamed["Y"]
+        raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
     mismatches = golden_mismatches(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
                                    adc_shift=adc_shift)
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],

@@ -25,6 +25,7 @@ from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.hdl.axi_checker import rule_message
+from cimtile.npy_rows import NpyRowWriter, NpyRows
 from cimtile.program import Rectangle, program_golden, read_back_golden
 
 from .analog import AnalogBinding
@@ -158,22 +159,30 @@ class HostBench:
         return (np.concatenate(results) if results
                 else np.zeros((0, self.cfg.tile.cols), np.int64))
 
-    async def op_stream(self, x, frame_vectors, in_bits, adc_shift, budget):
+    async def op_stream(self, x, frame_vectors, in_bits, adc_shift, budget, out=None):
         """Send array `x` as frames (batches) of `frame_vectors` vectors, all queued at once;
         collect the result frames and the cycle each ended. `in_bits` and `adc_shift` are
         the run-time settings the tile was given (the bulk drive computes the analog
-        answers ahead from them)."""
+        answers ahead from them). With `out` (a path), the bulk drive writes the results
+        there as they arrive, as a ``.npy`` file, instead of recording ``Y``."""
         X = self.arrays[x]
         start = time.perf_counter()
         if self.drive == "bulk":
             wakeups = self.bulk.wakeups
-            result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,
-                                         budget)
+            if out is None:
+                result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,
+                                             budget)
+            else:
+                with NpyRowWriter(out, np.int64, (self.cfg.tile.cols,)) as writer:
+                    result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift,
+                                                 self.macro, budget, writer)
+                result["Y_rows"] = writer.rows
             self.first_sample = result.pop("first_sample_cycle")
             error = result.pop("error")
             assert error is None, error
             return result | {"stream_s": time.perf_counter() - start,
                              "wakeups": self.bulk.wakeups - wakeups}
+        X = X.read() if isinstance(X, NpyRows) else X
         frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
         for frame in frames:
             self.source.send_nowait(self._frame(frame))
@@ -185,7 +194,7 @@ class HostBench:
             stamps.append(cycle_now() - self.start)
             received.append(self._results(frame))
         return {"Y": self._stacked(received), "frame_cycles": np.array(stamps, np.int64),
-                "frame_vectors": [len(r) for r in received],
+                "frame_vectors": np.array([len(r) for r in received], np.int64),
                 "timeout": len(received) < len(frames),
                 "stream_s": time.perf_counter() - start}
 
@@ -204,7 +213,8 @@ class HostBench:
             if frame is None:
                 break
             received.append(self._results(frame))
-        return {"Y": self._stacked(received), "frame_vectors": [len(r) for r in received],
+        return {"Y": self._stacked(received),
+                "frame_vectors": np.array([len(r) for r in received], np.int64),
                 "timeout": len(received) < frames}
 
     async def op_send_raw(self, data, tkeep, budget):
@@ -329,7 +339,11 @@ async def host_play(dut):
     with np.load(os.environ[ENV_IN]) as data:
         cfg = parse_config(json.loads(str(data["config"])))
         ops = json.loads(str(data["ops"]))
-        arrays = {name: data[name] for name in data.files if name not in ("config", "ops")}
+        streamed = json.loads(str(data["streamed"])) if "streamed" in data.files else []
+        arrays = {name: data[name] for name in data.files
+                  if name not in ("config", "ops", "streamed")}
+    # Streamed arrays come as paths of .npy files, read a chunk at a time.
+    arrays |= {name: NpyRows(str(arrays[name])) for name in streamed}
     seed = int(arrays.get("seed", 0))
     # Everything allocated so far lives for the whole run: keep the collector off it, and
     # collect rarely (the run allocates much and frees little).

@@ -70,11 +70,12 @@ class HostRun:
 
     Members
     -------
-    Y : ndarray (N, cols) int64
-        Results in arrival order.
+    Y : ndarray (N, cols) int64, or NpyRows
+        Results in arrival order (in a file, read a chunk at a time, when the run wrote
+        them to one).
     frame_cycles : ndarray int64
         Cycle (from reset release) at which each result frame ended.
-    frame_vectors : list of int
+    frame_vectors : ndarray int64
         Result vectors in each frame.
     first_request : int
         Cycle of the first analog sample request (-1 without one).
@@ -90,7 +91,7 @@ class HostRun:
     """
     Y: np.ndarray
     frame_cycles: np.ndarray
-    frame_vectors: list
+    frame_vectors: np.ndarray
     first_request: int
     golden_mismatches: int
     build_s: float

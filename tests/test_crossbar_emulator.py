@@ -211,7 +211,7 @@ def test_all_rtl_host_equals_the_bulk_co_simulation_cycle_for_cycle(frame_vector
     assert np.array_equal(emulated.Y, cosim.Y)
     assert np.array_equal(emulated.frame_cycles, cosim.frame_cycles), \
         f"frames ended in other cycles: {emulated.frame_cycles} vs {cosim.frame_cycles}"
-    assert emulated.frame_vectors == cosim.frame_vectors
+    assert np.array_equal(emulated.frame_vectors, cosim.frame_vectors)
     assert emulated.first_request == cosim.first_request
     if pauses is None:
         assert emulated.cycles_per_mvm == cfg.analog_cycles_per_mvm

@@ -144,7 +144,7 @@ def test_random_gaps_back_pressure_and_long_batches_keep_their_framing():
         ops.append(Op.stream(f"X{index}", size, 4 * BUDGET))
     played = play(CFG, ops, arrays)
     Y = np.concatenate([r["Y"] for r in played.records[1:]])
-    assert [r["frame_vectors"] for r in played.records[1:]] == [[s] for s in sizes]
+    assert [list(r["frame_vectors"]) for r in played.records[1:]] == [[s] for s in sizes]
     assert (Y == golden_mvm(CFG, W, X)).all()
 
 

@@ -11,13 +11,17 @@ from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.mapping import _validated_inputs, bit_planes, shift_add
+from cimtile.npy_rows import row_chunks
 
-__all__ = ["golden_mvm", "golden_batches", "golden_mismatches"]
+__all__ = ["golden_mvm", "golden_batches", "golden_chunks", "golden_mismatches"]
 
 # Vectors per step: enough to amortise numpy's per-call overhead, few enough that a step's
 # buffers (about 4 MiB for the reference tile) stay in cache. On the reference tile 64 to 256
 # run fastest; 4096 runs about 2.5 times slower.
 CHUNK = 128
+# Vectors per chunk of a streamed verdict: large enough that the per-chunk work is all
+# numpy, small enough (about 1 MiB of reference-tile inputs) to keep memory flat.
+VERDICT_ROWS = 1024
 
 
 def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None):
@@ -54,13 +58,28 @@ def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
                       adc_shift=None):
     """How many result vectors of a run, `Y` for inputs `X`, differ from the golden model
     (arguments as for :func:`golden_mvm`): the one verdict of every co-simulation, emulator
-    and board run."""
-    expected = golden_mvm(cfg, W, X, seed, conductances, in_bits=in_bits,
-                          adc_shift=adc_shift)
-    Y = np.asarray(Y)
-    if Y.shape != expected.shape:
-        return len(expected)
-    return int(np.any(Y != expected, axis=1).sum())
+    and board run. `X` and `Y` may be :class:`~cimtile.npy_rows.NpyRows`, compared a chunk
+    at a time."""
+    Y = Y if hasattr(Y, "shape") else np.asarray(Y)
+    if Y.shape != (len(X), cfg.tile.cols):
+        return len(X)
+    mismatches = 0
+    for expected, y in zip(golden_chunks(cfg, W, X, seed, conductances, in_bits=in_bits,
+                                         adc_shift=adc_shift),
+                           row_chunks(Y, VERDICT_ROWS)):
+        mismatches += int(np.any(y != expected, axis=1).sum())
+    return mismatches
+
+
+def golden_chunks(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None):
+    """Golden results of `X` (an array or :class:`~cimtile.npy_rows.NpyRows`) in chunks of
+    ``VERDICT_ROWS`` vectors, from one macro in order: the same results as
+    :func:`golden_mvm`, never all held at once."""
+    macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
+    for x in row_chunks(X, VERDICT_ROWS):
+        with threadpool_limits(limits=1, user_api="blas"):
+            y = _run_batch(cfg, macro, x, in_bits, adc_shift)
+        yield y
 
 
 def golden_batches(cfg, W, batches, seed=0, conductances=None):

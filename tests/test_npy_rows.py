@@ -1,0 +1,52 @@
+"""Row-chunked .npy reading and writing, against numpy's own loader and writer."""
+
+import numpy as np
+import pytest
+
+from cimtile.npy_rows import NpyRowWriter, NpyRows, row_chunks
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.float32])
+def test_chunks_read_every_row_in_order(tmp_path, dtype):
+    data = np.arange(7 * 3 * 2, dtype=dtype).reshape(7, 3, 2)
+    np.save(tmp_path / "a.npy", data)
+    rows = NpyRows(tmp_path / "a.npy")
+    assert rows.shape == data.shape and rows.dtype == data.dtype and len(rows) == 7
+    chunks = list(rows.chunks(3))
+    assert [len(c) for c in chunks] == [3, 3, 1]
+    assert np.array_equal(np.concatenate(chunks), data)
+    assert np.array_equal(rows.read(), data)
+    assert [len(c) for c in row_chunks(data, 4)] == [4, 3]
+
+
+def test_a_fortran_ordered_or_truncated_file_is_refused(tmp_path):
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.ones((4, 3))))
+    with pytest.raises(ValueError, match="not a C-ordered array of rows"):
+        NpyRows(tmp_path / "f.npy")
+    np.save(tmp_path / "t.npy", np.ones((4, 3)))
+    raw = (tmp_path / "t.npy").read_bytes()
+    (tmp_path / "t.npy").write_bytes(raw[:-8])
+    with pytest.raises(ValueError, match="file ends before row 4"):
+        list(NpyRows(tmp_path / "t.npy").chunks(2))
+
+
+@pytest.mark.parametrize("count", [0, 1, 10_000_019])
+def test_the_writer_sets_the_row_count_numpy_reads(tmp_path, count):
+    path = tmp_path / "w.npy"
+    with NpyRowWriter(path, np.int64, (2,)) as writer:
+        writer.write(np.arange(2 * min(count, 5)).reshape(-1, 2))
+        # A huge count needs as many header digits as any run; the rows are not written.
+        writer.rows = count
+    header = path.read_bytes()[:128]
+    assert header.endswith(b"\n") and len(header) % 64 == 0
+    with open(path, "rb") as file:
+        version = np.lib.format.read_magic(file)
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+    assert version == (1, 0) and shape == (count, 2) and not fortran and dtype == np.int64
+    with NpyRowWriter(path, np.int64, (2,)) as writer:
+        writer.write(np.arange(6).reshape(3, 2))
+        writer.write(np.arange(6, 10).reshape(2, 2))
+    assert np.array_equal(np.load(path), np.arange(10).reshape(5, 2))
+    with NpyRowWriter(path, np.int64, (2,)) as writer, \
+            pytest.raises(ValueError, match=r"rows shaped \(3,\), expected \(2,\)"):
+        writer.write(np.zeros((1, 3)))
