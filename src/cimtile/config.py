@@ -47,6 +47,9 @@ class TileConfig:
     adc_shift: int = _int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
                                 "the run-time setting)")
     cols_per_adc: int = _int_field(1, 64, "physical columns multiplexed onto one ADC")
+    # Column redundancy, as every memory ships with: spare physical columns that the column
+    # remap table can substitute for any data column (0: none, the array of earlier configs).
+    spare_cols: int = _int_field(0, 256, "spare physical columns for column repair", 0)
 
 
 @dataclass(frozen=True)
@@ -326,9 +329,14 @@ class Config:
         return math.ceil((self.tile.w_bits - 1) / self.tile.bits_per_cell)
 
     @property
-    def cols_phys(self):
-        """Physical columns: every logical column has `slices` differential pairs."""
+    def cols_data(self):
+        """Data columns: every logical column has `slices` differential pairs."""
         return self.tile.cols * self.slices * 2
+
+    @property
+    def cols_phys(self):
+        """Physical columns: the data columns, then the spares."""
+        return self.cols_data + self.tile.spare_cols
 
     @property
     def n_adcs(self):
