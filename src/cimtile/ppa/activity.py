@@ -16,6 +16,7 @@ import numpy as np
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.conductance import level_conductances
 from cimtile.mapping import _validated_inputs, bit_planes
+from cimtile.npy_rows import row_chunks
 
 __all__ = ["ComputeActivity", "ProgramActivity", "read_conductances", "compute_activity",
            "program_activity"]
@@ -105,7 +106,8 @@ def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycl
     Parameters
     ----------
     cfg : Config
-    W, X : integer arrays (rows, cols) and (N, rows)
+    W, X : integer arrays (rows, cols) and (N, rows); `X` may be an
+        :class:`~cimtile.npy_rows.NpyRows`, read a chunk at a time
     seed, conductances, in_bits :
         As for :func:`cimtile.golden.golden_mvm`: the same macro, the same conductances.
     cycles : int, optional
@@ -113,22 +115,28 @@ def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycl
     """
     in_bits = cfg.tile.in_bits if in_bits is None else in_bits
     at = cfg.replace(in_bits=in_bits)
-    X = _validated_inputs(X, at)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     row_conductance = read_conductances(cfg, macro.crossbar).sum(axis=1)
-    planes = bit_planes(X, in_bits).reshape(-1, cfg.tile.rows)
-    driven_rows = planes.sum(axis=1)
+    # Planes each row was driven in, counted a chunk of vectors at a time: the counts are
+    # all the energy needs, and a long run's planes would not fit in memory.
+    driven = np.zeros(cfg.tile.rows, np.int64)
+    mvms = 0
+    for x in row_chunks(X, 4096):
+        planes = bit_planes(_validated_inputs(x, at), in_bits)
+        driven += planes.reshape(-1, cfg.tile.rows).sum(axis=0, dtype=np.int64)
+        mvms += len(x)
+    planes = mvms * in_bits
     cpa = cfg.tile.cols_per_adc
     per_adc = [min(cpa, cfg.cols_phys - a * cpa) for a in range(cfg.n_adcs)]
     drive_cycles = cfg.plane_cycles
-    busy = len(planes) * drive_cycles
+    busy = planes * drive_cycles
     return ComputeActivity(
-        mvms=len(X), in_bits=in_bits, planes=len(planes),
-        driven_rows=int(driven_rows.sum()),
-        sampled_columns=len(planes) * cfg.cols_phys,
-        conversions=tuple(len(planes) * n for n in per_adc),
+        mvms=mvms, in_bits=in_bits, planes=planes,
+        driven_rows=int(driven.sum()),
+        sampled_columns=planes * cfg.cols_phys,
+        conversions=tuple(planes * n for n in per_adc),
         drive_cycles=drive_cycles,
-        driven_conductance_us=float((planes.astype(np.float64) @ row_conductance).sum()),
+        driven_conductance_us=float(driven @ row_conductance),
         busy_cycles=busy, cycles=busy if cycles is None else int(cycles))
 
 

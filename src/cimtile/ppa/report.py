@@ -3,7 +3,7 @@ and ``demo``, and the whole report of ``cimtile ppa``."""
 
 import io
 
-import numpy as np
+from cimtile.npy_rows import row_chunks
 
 from .activity import compute_activity, program_activity
 from .area import tile_area
@@ -48,7 +48,7 @@ def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycle
     activity = compute_activity(cfg, W, X, seed=seed, conductances=conductances,
                                 in_bits=in_bits, cycles=cycles)
     area = tile_area(cfg)
-    toggles = (tile_toggles(at, W, np.asarray(X)[:WINDOW], seed=seed,
+    toggles = (tile_toggles(at, W, next(row_chunks(X, WINDOW)), seed=seed,
                             conductances=conductances) if activity.mvms else None)
     energy = compute_energy(at, activity, digital_activity(area, toggles, activity.mvms))
     section = summary_of(cfg, energy, activity.mvms) | {
