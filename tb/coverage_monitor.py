@@ -36,6 +36,8 @@ SOFT_RESET_STATES = ("idle", "computing", "out_stalled", "in_full", "programming
 _MODES = {Mode.COMPUTE: "compute", Mode.PROGRAM: "program", Mode.READ_BACK: "read_back"}
 #: Result beats a stalled output beat waits before it counts as "many" cycles.
 _MANY = 8
+#: Cycles within which a write is taken as the cause of an interrupt's fall.
+_RECENT = 4
 
 
 class Bin(NamedTuple):
@@ -291,14 +293,16 @@ class CoverageMonitor(wiring.Component):
         hits[("interrupts", "irq raised on done")] = rise & enable_done & ~enable_error
         hits[("interrupts", "irq raised on error")] = rise & enable_error & ~enable_done
         hits[("interrupts", "irq raised, both enabled")] = rise & enable_done & enable_error
-        w1c_recent, reset_recent = Signal(), Signal()
-        m.d.sync += [w1c_recent.eq(b_fire & at(pend_addr, IRQ_STATUS)),
-                     reset_recent.eq(self.soft_reset)]
-        hits[("interrupts", "irq cleared by W1C")] = fall & (w1c_recent
-                                                             | (b_fire & at(pend_addr,
-                                                                            IRQ_STATUS)))
-        hits[("interrupts", "irq cleared by soft reset")] = fall & (reset_recent
-                                                                    | self.soft_reset)
+        # The cause of a fall: a W1C write or a soft reset in the last few cycles.
+        w1c_recent, reset_recent = Signal(range(_RECENT + 1)), Signal(range(_RECENT + 1))
+        for recent, event in ((w1c_recent, accept & at(addr, IRQ_STATUS)),
+                              (reset_recent, self.soft_reset)):
+            with m.If(event):
+                m.d.sync += recent.eq(_RECENT)
+            with m.Elif(recent != 0):
+                m.d.sync += recent.eq(recent - 1)
+        hits[("interrupts", "irq cleared by W1C")] = fall & (w1c_recent != 0)
+        hits[("interrupts", "irq cleared by soft reset")] = fall & (reset_recent != 0)
         pending_read = r_fire & (at(rd_addr, IRQ_STATUS) | at(rd_addr, STATUS))
         pending = Signal(2)
         m.d.comb += pending.eq(Cat(field(rdata, STATUS, "done"), field(rdata, STATUS, "error")))

@@ -18,6 +18,7 @@ from cimtile.axis_frames import pack_vectors
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.golden import golden_mvm
+from cimtile.hdl.host import INPUT_FIFO_VECTORS
 from cimtile.mapping import weight_levels
 from cimtile.program import Rectangle, program_golden
 from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
@@ -201,6 +202,9 @@ def _weights(cfg, rng, sc):
     W[corner > 0.85] = limit
     if rng.random() < 0.3:
         W[:, int(rng.integers(cfg.tile.cols))] = 0
+    if rng.random() < 0.3:
+        # A column at full scale: with all-ones planes its count is the largest there is.
+        W[:, int(rng.integers(cfg.tile.cols))] = limit * int(rng.choice([-1, 1]))
     sc.python_bins["operands/weight most negative"] = int((W == -limit).sum())
     sc.python_bins["operands/weight most positive"] = int((W == limit).sum())
     sc.python_bins["operands/weight column all zero"] = int((W == 0).all(axis=0).sum())
@@ -327,12 +331,23 @@ def _soft_reset_compute(b, W):
     X = b.inputs(n, in_bits)
     expected = golden_mvm(cfg, W, X, in_bits=in_bits, adc_shift=shift)
     b.op(Op.send(b.array(X), n))
-    after = b.requests + int(rng.integers(1, in_bits * min(n, 4) + 1))
+    # The cut frame holds a prefix of the batch only if every beat was taken before the
+    # reset: beats sent later make vectors of their own (with the early-TLAST error).
+    plane_cycles = cfg.timing.t_settle + cfg.tile.cols_per_adc * cfg.timing.t_adc
+    beats = -(-cfg.tile.rows * 8 * -(-cfg.tile.in_bits // 8) // cfg.host.data_width)
+    settled = -(-(n * beats + 16) // plane_cycles)
+    after = int(rng.integers(1, in_bits * min(n, 4) + 1))
+    whole = n <= INPUT_FIFO_VECTORS and settled <= n * in_bits and rng.random() < 0.7
+    if whole:
+        after = int(rng.integers(settled, n * in_bits + 1))
+    b.op(Op.soft_reset_after(b.requests + after, _CTRL.offset, _CTRL.pack(soft_reset=1),
+                             b.budget), kind="resp", expect=_OKAY)
     b.requests = None       # how far the cut vectors got is the tile's to decide
-    b.op(Op.soft_reset_after(after, _CTRL.offset, _CTRL.pack(soft_reset=1), b.budget),
-         kind="resp", expect=_OKAY)
-    b.op(Op.collect(1, 250_000 if stall else 4 * cfg.analog_cycles_per_mvm + 400),
-         kind="prefix", expect=expected)
+    budget = 250_000 if stall else 4 * cfg.analog_cycles_per_mvm + 400
+    if whole:
+        b.op(Op.collect(1, budget), kind="prefix", expect=expected)
+    else:
+        b.op(Op.collect(1, budget))
     _drain(b, n)
     b.stream(W, n, n, in_bits, shift)
 
@@ -343,10 +358,12 @@ def _busy(b, W):
     cfg = b.cfg
     in_bits, shift = b.run_settings()
     b.settings(in_bits, shift)
-    n = int(b.rng.integers(3, 9))
+    n = int(b.rng.integers(4, 9))
     X = b.inputs(n, in_bits)
+    b.op(Op.pauses())       # no TVALID gap before the batch is inside
     b.op(Op.send(b.array(X), n))
-    b.op(Op.idle(cfg.analog_cycles_per_mvm // 2 + 4))
+    # A few cycles: even at in_bits 1 the batch is still inside.
+    b.op(Op.idle(2))
     if b.rng.random() < 0.5:
         word = _SETTINGS.pack(mode=0, in_bits=1, adc_shift=0)
         b.op(Op.write(_SETTINGS.offset, word), kind="resp", expect=_SLVERR)

@@ -21,6 +21,7 @@ from .build import BuildError
 from .coverage_monitor import declare_bins, unpack_counts
 from .exchange import SimulationError
 from .host_runner import play
+from .mutants import mutated_top
 from .random_scenario import scenario
 
 __all__ = ["check", "first_difference", "run_seed", "repro_command", "declared_bins"]
@@ -120,13 +121,15 @@ def declared_bins(pool_index):
     return [str(b) for b in declare_bins(pool_config(pool_index))] + list(PYTHON_BINS)
 
 
-def repro_command(seed):
+def repro_command(seed, mutant=None):
     """The command that reproduces `seed` alone, with waves."""
-    return f"cimtile regress --seed {seed} --waves seed{seed}.vcd"
+    bug = f" --mutant {mutant}" if mutant else ""
+    return f"cimtile regress --seed {seed}{bug} --waves seed{seed}.vcd"
 
 
-def run_seed(seed, *, waves=None, top=None):
-    """Play seed `seed` and check it.
+def run_seed(seed, *, waves=None, mutant=None):
+    """Play seed `seed` and check it; with `mutant` (a name of
+    :data:`cimtile.tb.mutants.MUTANTS`) on RTL with that bug.
 
     Returns
     -------
@@ -136,6 +139,7 @@ def run_seed(seed, *, waves=None, top=None):
     """
     start = time.perf_counter()
     sc = scenario(seed)
+    top = None if mutant is None else mutated_top(mutant, sc.drive)
     result = {"seed": seed, "config": sc.pool_index, "drive": sc.drive, "passed": False,
               "message": "", "coverage": {}, "mvms": 0}
     with tempfile.TemporaryDirectory(prefix="cimtile-cov-") as work:

@@ -24,20 +24,20 @@ class EngineError(RuntimeError):
 def progress_bar(label, total, *, enabled=None, stream=None):
     """A progress bar on `stream` (standard error) when it is a terminal.
 
-    Yields a function ``advance(text="")`` to call once per finished job.
+    Yields a function ``advance(text="", amount=1)`` to call as jobs finish.
     """
     stream = sys.stderr if stream is None else stream
     if enabled is None:
         enabled = stream.isatty()
     if not enabled:
-        yield lambda text="": None
+        yield lambda text="", amount=1: None
         return
     from rich.console import Console
     columns = (TextColumn(f"{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[text]}"))
     with Progress(*columns, console=Console(file=stream), transient=False) as bar:
         task = bar.add_task(label, total=total, text="")
-        yield lambda text="": bar.update(task, advance=1, text=str(text))
+        yield lambda text="", amount=1: bar.update(task, advance=amount, text=str(text))
 
 
 @contextlib.contextmanager

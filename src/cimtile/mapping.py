@@ -10,8 +10,8 @@ import functools
 
 import numpy as np
 
-__all__ = ["DataError", "check_weights", "check_inputs", "weight_levels", "bit_planes",
-           "shift_add", "random_operands"]
+__all__ = ["DataError", "check_weights", "check_inputs", "weight_levels", "check_remap",
+           "column_sources", "array_levels", "bit_planes", "shift_add", "random_operands"]
 
 
 class DataError(ValueError):
@@ -90,7 +90,8 @@ def weight_levels(W, cfg):
     """Cell levels that program weights `W` into the crossbar.
 
     Column j, slice s, polarity p (0 for w+, 1 for w-) lands on physical column
-    (j * slices + s) * 2 + p, which is C order over (j, s, p).
+    (j * slices + s) * 2 + p, which is C order over (j, s, p). The spare columns after the
+    data columns hold level 0 (see :func:`array_levels` for repaired columns).
 
     Returns
     -------
@@ -106,7 +107,61 @@ def weight_levels(W, cfg):
     magnitudes = np.stack([np.maximum(W, 0), np.maximum(-W, 0)], axis=-1)
     shifts = np.arange(cfg.slices)[:, None] * cfg.tile.bits_per_cell
     levels = (magnitudes[:, :, None, :] >> shifts) & cfg.max_level
-    return levels.reshape(cfg.tile.rows, cfg.cols_phys)
+    levels = levels.reshape(cfg.tile.rows, cfg.cols_data)
+    if cfg.tile.spare_cols:
+        levels = np.pad(levels, ((0, 0), (0, cfg.tile.spare_cols)))
+    return levels
+
+
+def check_remap(remap, cfg):
+    """Validate a column remap table (None: no column repaired).
+
+    Entry ``c`` of the table says where data column ``c`` is read: 0 from itself, ``k``
+    from spare ``k - 1`` (physical column ``cols_data + k - 1``), as the tile's REMAP_SPARE
+    register holds it.
+
+    Returns
+    -------
+    numpy.ndarray
+        An int64 copy, shaped (cols_data,).
+
+    Raises
+    ------
+    DataError
+        If the table is not (cols_data,) integers in [0, spare_cols].
+    """
+    if remap is None:
+        return np.zeros(cfg.cols_data, np.int64)
+    remap = np.asarray(remap)
+    if remap.shape != (cfg.cols_data,):
+        raise DataError(f"remap: shape must be (cols_data={cfg.cols_data},), not "
+                        f"{remap.shape}")
+    _check_values("remap", remap, 0, cfg.tile.spare_cols)
+    return remap.astype(np.int64)
+
+
+def column_sources(cfg, remap=None):
+    """The physical column each data column is read from under `remap`, shaped
+    (cols_data,)."""
+    remap = check_remap(remap, cfg)
+    return np.where(remap == 0, np.arange(cfg.cols_data), cfg.cols_data + remap - 1)
+
+
+def array_levels(W, cfg, remap=None):
+    """Cell levels of the whole array when `remap` repairs columns: the data columns hold
+    :func:`weight_levels`, each spare a copy of the data column remapped to it (the last
+    such column, should several share it), unused spares level 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, shaped (rows, cols_phys).
+    """
+    levels = weight_levels(W, cfg)
+    sources = column_sources(cfg, remap)
+    repaired = np.flatnonzero(sources >= cfg.cols_data)
+    levels[:, sources[repaired]] = levels[:, repaired]
+    return levels
 
 
 def bit_planes(X, in_bits, out=None):
@@ -157,13 +212,16 @@ def _shift_add_weights(cfg):
     return plane, column
 
 
-def shift_add(codes, cfg, out=None):
+def shift_add(codes, cfg, out=None, remap=None):
     """Rebuild results from the ADC codes of every bit plane.
 
     Parameters
     ----------
     codes : array of integers in [0, max_code], shaped (N, in_bits, cols_phys)
     out : int64 array shaped (N, cols), optional
+    remap : array (cols_data,), optional
+        Column remap table (see :func:`check_remap`): each data column takes the codes of
+        the physical column it is read from, as the tile's column remap does.
 
     Returns
     -------
@@ -186,6 +244,8 @@ def shift_add(codes, cfg, out=None):
     if not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"codes: dtype must be integer, not {codes.dtype}")
     plane, column = _shift_add_weights(cfg)
+    if cfg.tile.spare_cols or remap is not None:
+        codes = codes[..., column_sources(cfg, remap)]
     per_column = np.einsum("nic,i->nc", codes.astype(np.int64, copy=False), plane)
     per_column *= column
     return per_column.reshape(len(codes), t.cols, -1).sum(axis=-1, out=out)

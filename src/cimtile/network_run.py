@@ -11,7 +11,6 @@ the two must agree bit for bit on every sample.
 """
 
 import dataclasses
-import sys
 import time
 from dataclasses import dataclass
 
@@ -19,40 +18,15 @@ import numpy as np
 
 from .behavioral.conductance import fault_map
 from .behavioral.device import MemdiodeArray
+from .engine import progress_bar
 from .golden import golden_mvm
 from .mapping import weight_levels
 from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
 from .program_report import programming_report
 from .tb.runner import Scenario, program, simulate
 
-__all__ = ["Progress", "Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
+__all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
            "run_network", "summary", "failures"]
-
-
-class Progress:
-    """A one-line text progress bar on stderr, redrawn in place when it is a terminal."""
-
-    def __init__(self, title, total, stream=None, enabled=None, width=30):
-        self.title = title
-        self.total = total
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.width = width
-        self.done = 0
-        self.start = time.perf_counter()
-
-    def update(self, amount, label=""):
-        self.done += amount
-        if not self.enabled:
-            return
-        filled = self.width * self.done // max(self.total, 1)
-        bar = "#" * filled + "." * (self.width - filled)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.title} [{bar}] {self.done}/{self.total} {label} "
-                          f"{elapsed:.0f} s\033[K")
-        if self.done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 @dataclass
@@ -122,7 +96,7 @@ def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbo
                 if physical:
                     tile.conductances = run.conductance
                 if progress is not None:
-                    progress.update(1, f"layer {l} tile {i}")
+                    progress(f"layer {l} tile {i}")
             layer.append(tile)
         tiles.append(layer)
     return tiles
@@ -157,7 +131,7 @@ def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
             stats["build_s"] += result.build_s
             stats["tile_golden_mismatches"] += result.golden_mismatches
             if progress is not None:
-                progress.update(len(X), f"layer {l} tile {i}")
+                progress(f"layer {l} tile {i}", len(X))
             return result.Y
         n_out = tiles[l][-1].block.col1
         return tiled_matmul(Xq, [t.block for t in tiles[l]], n_out, cfg.tile.rows, mvm)
@@ -196,23 +170,24 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
     float_out, _ = float_forward(layers, x_test)
     exact_out, _ = quant_forward(qlayers, x_test, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
     n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
-    bar = Progress("program", n_tiles, enabled=None if progress else False)
     program_start = time.perf_counter()
-    tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
-                          verbose=verbose)
+    with progress_bar("program", n_tiles, enabled=None if progress else False) as bar:
+        tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
+                              verbose=verbose)
     program_s = time.perf_counter() - program_start
     golden_out, golden_ints = quant_forward(qlayers, x_test, cfg, golden_layer_mvm(tiles, cfg))
     stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0,
                  tile_golden_mismatches=0)
-    bar = Progress("infer  ", n_tiles * len(x_test), enabled=None if progress else False)
     infer_start = time.perf_counter()
-    cosim = _cosim_layer_mvm(tiles, cfg, stats, bar, verbose)
     inputs = []
+    with progress_bar("infer  ", n_tiles * len(x_test),
+                      enabled=None if progress else False) as bar:
+        cosim = _cosim_layer_mvm(tiles, cfg, stats, bar, verbose)
 
-    def record_inputs(l, Xq):
-        inputs.append(Xq)
-        return cosim(l, Xq)
-    cosim_out, cosim_ints = quant_forward(qlayers, x_test, cfg, record_inputs)
+        def record_inputs(l, Xq):
+            inputs.append(Xq)
+            return cosim(l, Xq)
+        cosim_out, cosim_ints = quant_forward(qlayers, x_test, cfg, record_inputs)
     infer_s = time.perf_counter() - infer_start
     same = np.all([np.all(c == g, axis=1) for c, g in zip(cosim_ints, golden_ints)], axis=0)
     n = len(x_test)

@@ -37,21 +37,30 @@ class RegressionResult:
     results: list = field(default_factory=list)
     coverage: Coverage = None
     wall_s: float = 0.0
+    mutant: str = None
 
     @property
     def failures(self):
         return [r for r in self.results if not r["passed"]]
 
 
+def _seed_job(job):
+    from .tb.scenario_check import run_seed
+    seed, mutant = job
+    return run_seed(seed, mutant=mutant)
+
+
 def regress(seeds, *, until_covered=False, time_budget=None, workers=2, scheduler=None,
-            progress=None):
+            mutant=None, stop_on_failure=False, progress=None):
     """Run `seeds` (an iterable of ints) and merge their coverage.
 
-    With `until_covered`, stop as soon as every declared bin is hit; with `time_budget`
-    (seconds), submit no seed after it is spent. Returns a :class:`RegressionResult`.
+    With `until_covered`, stop as soon as every declared bin is hit; with
+    `stop_on_failure`, at the first failing seed; with `time_budget` (seconds), submit no
+    seed after it is spent. `mutant` names a deliberate RTL bug
+    (:data:`cimtile.tb.mutants.MUTANTS`) to run the seeds against. Returns a
+    :class:`RegressionResult`.
     """
     from .engine import run_jobs
-    from .tb.scenario_check import run_seed
     start = time.perf_counter()
     outcome = RegressionResult(coverage=declared_coverage())
 
@@ -59,17 +68,20 @@ def regress(seeds, *, until_covered=False, time_budget=None, workers=2, schedule
         for seed in seeds:
             if time_budget is not None and time.perf_counter() - start > time_budget:
                 return
-            yield seed
+            yield seed, mutant
 
-    jobs = run_jobs(run_seed, seed_stream(), workers=workers, scheduler=scheduler)
+    outcome.mutant = mutant
+    jobs = run_jobs(_seed_job, seed_stream(), workers=workers, scheduler=scheduler)
     try:
-        for seed, result in jobs:
+        for (seed, _), result in jobs:
             outcome.results.append(result)
             outcome.coverage.add(result["coverage"])
             if progress:
                 progress(f"seed {seed} {'ok' if result['passed'] else 'FAIL'}, "
                          f"{outcome.coverage.percent:.1f} % covered")
             if until_covered and not outcome.coverage.holes():
+                break
+            if stop_on_failure and not result["passed"]:
                 break
     finally:
         jobs.close()
@@ -93,7 +105,8 @@ def junit_xml(outcome):
         if not r["passed"]:
             failure = ElementTree.SubElement(case, "failure", message=r["message"],
                                              type="CheckFailed")
-            failure.text = f"{r['message']}\nreproduce: {repro_command(r['seed'])}\n"
+            failure.text = (f"{r['message']}\nreproduce: "
+                            f"{repro_command(r['seed'], outcome.mutant)}\n")
     ElementTree.SubElement(suite, "properties")
     prop = suite.find("properties")
     ElementTree.SubElement(prop, "property", name="coverage_percent",
@@ -112,7 +125,7 @@ def report(outcome):
     for r in outcome.failures:
         lines.append(f"FAIL seed {r['seed']} (config {r['config']}, {r['drive']}): "
                      f"{r['message']}")
-        lines.append(f"  reproduce: {repro_command(r['seed'])}")
+        lines.append(f"  reproduce: {repro_command(r['seed'], outcome.mutant)}")
     lines.append(outcome.coverage.table())
     passed = len(outcome.results) - len(outcome.failures)
     mvms = sum(r["mvms"] for r in outcome.results)

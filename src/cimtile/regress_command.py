@@ -23,7 +23,7 @@ def _positive(option, value):
 def _one_seed(args):
     from .coverage import Coverage
     from .tb.scenario_check import run_seed
-    result = run_seed(args.seed, waves=args.waves)
+    result = run_seed(args.seed, waves=args.waves, mutant=args.mutant)
     coverage = Coverage(result["coverage"]).add(result["coverage"])
     status = "passed" if result["passed"] else f"FAILED: {result['message']}"
     print(f"seed {args.seed} (config {result['config']}, {result['drive']}): {status}")
@@ -42,6 +42,9 @@ def _cmd_regress(args):
         raise InputError("--waves records one seed: give it with --seed")
     check_paths(outputs=[(args.junit, "--junit"), (args.coverage, "--coverage"),
                          (args.waves, "--waves")])
+    from .tb.mutants import MUTANTS
+    if args.mutant is not None and args.mutant not in MUTANTS:
+        raise InputError(f"--mutant must be one of {', '.join(MUTANTS)}, not {args.mutant!r}")
     if args.seed is not None:
         if args.seed < 0:
             raise InputError(f"--seed must be >= 0, not {args.seed}")
@@ -54,7 +57,8 @@ def _cmd_regress(args):
         try:
             outcome = regress(seeds, until_covered=args.until_covered,
                               time_budget=args.time_budget, workers=args.workers,
-                              scheduler=args.scheduler, progress=advance)
+                              scheduler=args.scheduler, mutant=args.mutant,
+                              stop_on_failure=args.stop_on_failure, progress=advance)
         except EngineError as error:
             raise InputError(str(error)) from None
     print(report(outcome))
@@ -93,4 +97,10 @@ def add_commands(commands):
                    help="an existing Dask scheduler (tcp://HOST:PORT) instead")
     p.add_argument("--waves", default=None, metavar="FILE",
                    help="with --seed: record a VCD or FST trace")
+    p.add_argument("--mutant", default=None, metavar="NAME",
+                   help="run against the RTL with a deliberate bug (mutation analysis): "
+                   "adc_off_by_one, tlast_dropped, msb_sign, wv_step_kept_on_flip, "
+                   "soft_reset_cuts_result")
+    p.add_argument("--stop-on-failure", action="store_true",
+                   help="stop at the first failing seed")
     p.set_defaults(run=_cmd_regress)

@@ -1,0 +1,135 @@
+"""The coverage model: bins, merging, reports; and the monitor's bins are honest.
+
+The honesty tests play a stimulus that cannot reach a set of bins and check that the RTL
+monitor leaves each of them at zero, then a stimulus that can, and check that it counts them;
+the same stimulus counts the same in both drive modes.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from cimtile.coverage import Coverage, CoverageError
+from cimtile.regmap import register
+from cimtile.tb.coverage_monitor import (Bin, clip_reachable, declare_bins, unpack_counts)
+from cimtile.tb.host_runner import Op, play
+from cimtile.tb.random_scenario import pool_config
+from cimtile.tb.scenario_check import first_difference
+
+CFG = pool_config(0)
+SETTINGS, CTRL, IRQ_ENABLE = register("SETTINGS"), register("CTRL"), register("IRQ_ENABLE")
+BUDGET = 50_000
+
+
+class TestCoverage:
+    def test_merge_adds_counts_and_unions_bins(self):
+        a = Coverage(["g/a", "g/b"]).add({"g/a": 2})
+        b = Coverage(["g/b", "h/c"]).add({"g/b": 1, "h/c": 0})
+        merged = a.merged(b)
+        assert merged.counts == {"g/a": 2, "g/b": 1, "h/c": 0}
+        assert (merged.hit, merged.total, merged.holes()) == (2, 3, ["h/c"])
+        assert merged.groups() == {"g": (2, 2), "h": (0, 1)}
+
+    def test_table_lists_groups_total_and_holes(self):
+        text = Coverage(["g/a", "g/b", "h/c"]).add({"g/a": 5}).table()
+        assert "g" in text and "1/2" in text and "1/3" in text and " 33.3 %" in text
+        assert text.splitlines()[-2:] == ["holes (2):", "  g/b"] or "  h/c" in text
+
+    def test_json_round_trip(self):
+        cov = Coverage(["g/a", "g/b"]).add({"g/b": 3})
+        data = json.loads(cov.to_json(seeds=[1, 2]))
+        assert data["hit"] == 1 and data["total"] == 2 and data["holes"] == ["g/a"]
+        assert data["seeds"] == [1, 2]
+        assert Coverage.from_json(cov.to_json()).counts == cov.counts
+
+    @pytest.mark.parametrize("bad, message", [
+        (lambda: Coverage(["nogroup"]), "bin names are 'group/name'"),
+        (lambda: Coverage(["g/a"]).add({"g/z": 1}), "undeclared bin 'g/z'"),
+        (lambda: Coverage(["g/a"]).add({"g/a": -1}), "hits must be >= 0"),
+        (lambda: Coverage.from_json("[1]", "cov.json"), "cov.json: not a coverage file"),
+    ])
+    def test_refusals_name_the_problem(self, bad, message):
+        with pytest.raises(CoverageError, match=message):
+            bad()
+
+
+def test_first_difference_is_one_short_line():
+    got = np.zeros((1000, 16), np.int64)
+    expected = got.copy()
+    expected[417, 3] = 99
+    assert first_difference(got, expected) == "at [417, 3]: got 0, expected 99"
+    assert first_difference(got[:10], expected).startswith("10 results, expected 1000")
+    assert first_difference(got, got) is None
+
+
+def test_top_code_bins_only_where_the_largest_count_reaches_the_top_code():
+    names = {b.name for b in declare_bins(CFG)}
+    for shift in range(CFG.adc_shift_max + 1):
+        count = CFG.tile.rows * CFG.max_level
+        reachable = min((count + (1 << shift >> 1)) >> shift, CFG.max_code) == CFG.max_code
+        assert clip_reachable(CFG, shift) == reachable
+        assert (f"code max (clipped) at adc_shift={shift}" in names) == reachable
+
+
+def _counts(tmp_path, ops, arrays, drive):
+    path = str(tmp_path / f"counts_{drive}.txt")
+    played = play(CFG, ops, arrays | {"coverage_out": path}, drive=drive)
+    assert not played.violations
+    bins = declare_bins(CFG)
+    with open(path) as file:
+        counts = unpack_counts(int(file.read(), 2), len(bins))
+    os.remove(path)
+    return played, {str(b): c for b, c in zip(bins, counts)}
+
+
+#: Bins the quiet stimulus cannot reach, and why.
+UNREACHED = {
+    "arithmetic/plane all ones": "every input is 0, so every plane is all zero",
+    "arithmetic/input most negative": "no input is negative",
+    f"arithmetic/code max (clipped) at adc_shift=0": "all-zero planes give code 0",
+    "stream/input gap": "no TVALID pause",
+    "stream/output stall 1": "TREADY never drops",
+    "stream/batch of 1": "every batch has 4 vectors",
+    "reset/soft reset while idle": "no soft reset",
+    "interrupts/irq raised on done": "no interrupt enabled",
+    "settings/in_bits=1,adc_shift=0": "in_bits stays at its maximum",
+    "registers/cause IN_BITS": "no refused write",
+}
+
+
+def test_bins_a_stimulus_cannot_reach_stay_unhit_and_are_hit_when_it_can(tmp_path):
+    W = np.full((CFG.tile.rows, CFG.tile.cols), 2 ** (CFG.tile.w_bits - 1) - 1)
+    in_max = CFG.tile.in_bits
+    quiet = [Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=in_max, adc_shift=0)),
+             Op.stream("Z", 4, BUDGET, in_max, 0), Op.read(register("STATUS").offset)]
+    zeros = np.zeros((8, CFG.tile.rows), np.int64)
+    _, counts = _counts(tmp_path, quiet, {"W": W, "Z": zeros}, "bulk")
+    assert counts["arithmetic/plane all zero"] > 0, "the quiet run computed nothing"
+    for name, reason in UNREACHED.items():
+        assert name in counts, name
+        assert counts[name] == 0, f"{name} counted {counts[name]} times, yet {reason}"
+    lowest = -2 ** (in_max - 1)
+    X = np.full((5, CFG.tile.rows), lowest)
+    busy = [Op.write(IRQ_ENABLE.offset, IRQ_ENABLE.pack(done=1)),
+            Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=in_max, adc_shift=0)),
+            Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=0, adc_shift=0)),
+            Op.read(register("STATUS").offset),
+            Op.pauses(0.5, 3, 0.5, 1), Op.stream("X", 1, BUDGET, in_max, 0),
+            Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=1, adc_shift=0)),
+            Op.stream("Y", 4, BUDGET, 1, 0),
+            Op.write(CTRL.offset, CTRL.pack(soft_reset=1))]
+    arrays = {"W": W, "X": X, "Y": np.full((4, CFG.tile.rows), -1)}
+    played, bulk = _counts(tmp_path, busy, arrays, "bulk")
+    assert played.records[1]["resp"] == 0 and played.records[2]["resp"] == 2
+    for name in UNREACHED:
+        assert bulk[name] > 0, f"{name} never counted by a stimulus that reaches it"
+    _, vip = _counts(tmp_path, busy, arrays, "vip")
+    assert vip == bulk, [b for b in bulk if vip[b] != bulk[b]][:5]
+
+
+def test_every_declared_bin_has_its_condition():
+    bins = declare_bins(CFG)
+    assert len(set(bins)) == len(bins)
+    assert all(isinstance(b, Bin) and "/" not in b.group for b in bins)

@@ -1,0 +1,138 @@
+"""The regression: a short run of seeds on Dask, its reports, a real scheduler, a bug caught.
+
+Seeds 0 and 3 share pool configuration 0, so the short run needs that configuration's two
+builds only (one per drive mode).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from cimtile.cli import main
+from cimtile.regress import declared_coverage, junit_xml, regress
+from cimtile.tb.random_scenario import POOL_SIZE, scenario
+from cimtile.tb.scenario_check import run_seed
+
+SHORT = [0, 3]
+BIN = Path(sys.executable).parent
+
+
+def test_a_seed_is_reproducible():
+    a, b = scenario(5), scenario(5)
+    assert (a.drive, a.pool_index, len(a.ops)) == (b.drive, b.pool_index, len(b.ops))
+    assert json.dumps(a.ops, default=str) == json.dumps(b.ops, default=str)
+    assert scenario(6).ops != a.ops
+    assert {scenario(s).pool_index for s in range(POOL_SIZE)} == set(range(POOL_SIZE))
+
+
+def test_short_regression_passes_with_junit_and_coverage(tmp_path, capsys):
+    outcome = regress(SHORT, workers=2)
+    assert [r["seed"] for r in outcome.results] == SHORT
+    assert not outcome.failures, outcome.failures[0]["message"]
+    assert {r["drive"] for r in outcome.results} == {"bulk", "vip"}
+    assert outcome.coverage.hit > 0.5 * outcome.coverage.total
+    root = ElementTree.fromstring(junit_xml(outcome))
+    suite = root.find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "0"
+    assert [case.get("name") for case in suite.iter("testcase")] == ["seed 0", "seed 3"]
+
+
+def test_the_command_writes_valid_junit_and_coverage(tmp_path, capsys):
+    junit, cov = tmp_path / "r.xml", tmp_path / "c.json"
+    status = main(["regress", "--seeds", "1", "--workers", "1", "--junit", str(junit),
+                   "--coverage", str(cov)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "1 seeds: 1 passed, 0 failed" in out and "holes" in out
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "1" and suite.find("testcase").get("name") == "seed 0"
+    data = json.loads(cov.read_text())
+    assert data["total"] == declared_coverage().total and data["seeds"] == [0]
+    assert data["hit"] == sum(1 for v in data["bins"].values() if v)
+
+
+def test_a_broken_rtl_fails_with_a_reproduce_command(tmp_path, capsys):
+    junit = tmp_path / "r.xml"
+    status = main(["regress", "--seeds", "1", "--workers", "1", "--mutant", "msb_sign",
+                   "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL seed 0" in out
+    assert "reproduce: cimtile regress --seed 0 --mutant msb_sign --waves seed0.vcd" in out
+    failure = ElementTree.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert "results differ from the golden model at" in failure.get("message")
+    assert len(failure.get("message")) < 300
+    assert main(["regress", "--seed", "0", "--mutant", "msb_sign"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "0"], "--seeds must be at least 1, not 0"),
+    (["--workers", "0"], "--workers must be at least 1, not 0"),
+    (["--time-budget", "-1"], "--time-budget must be positive"),
+    (["--waves", "w.vcd"], "--waves records one seed: give it with --seed"),
+    (["--mutant", "nothing"], "--mutant must be one of adc_off_by_one"),
+    (["--junit", "missing/r.xml"], "missing/r.xml"),
+    (["--seed", "-3"], "--seed must be >= 0, not -3"),
+])
+def test_bad_options_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["regress", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_seeds_run_on_a_separately_started_dask_scheduler_and_worker(tmp_path, capsys):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = os.environ | {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    scheduler = subprocess.Popen([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    worker = subprocess.Popen([BIN / "dask", "worker", address, "--nthreads", "1",
+                               "--no-dashboard"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the scheduler did not start"
+                time.sleep(0.5)
+        status = main(["regress", "--seeds", "1", "--scheduler", address])
+        out = capsys.readouterr().out
+        assert status == 0, out
+        assert "1 seeds: 1 passed, 0 failed" in out
+    finally:
+        for process in (worker, scheduler):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+
+
+def test_an_unreachable_scheduler_exits_2(capsys):
+    assert main(["regress", "--seeds", "1", "--scheduler", f"tcp://127.0.0.1:{_free_port()}"]) \
+        == 2
+    assert "cannot connect" in capsys.readouterr().err
+
+
+def test_run_seed_reports_coverage_of_its_own_bins():
+    result = run_seed(3)
+    assert result["passed"], result["message"]
+    assert set(result["coverage"]) <= set(declared_coverage().counts)
+    assert result["coverage"]["arithmetic/plane all zero"] > 0
