@@ -153,6 +153,8 @@ class HostTile(wiring.Component):
             regs.pulse.eq(core.analog.cell.pulse),
             self.irq.eq(regs.irq),
         ]
+        if tile.spare_cols:
+            m.d.comb += core.remap.eq(regs.remap)
         with m.If(unpack_in.keep_error | unpack_target.keep_error):
             m.d.comb += [regs.error.eq(1), regs.error_cause.eq(ErrorCause.STREAM_KEEP)]
         with m.Elif(unpack_in.last_error | unpack_target.last_error):

@@ -1,4 +1,5 @@
-"""The tile top: input buffer, controller, wordline drive, ADC sequencing, shift-and-add."""
+"""The tile top: input buffer, controller, wordline drive, ADC sequencing, column remap,
+shift-and-add."""
 
 from amaranth.back import verilog
 from amaranth.hdl import Module, signed
@@ -9,6 +10,7 @@ from .adc_sequencer import AdcSequencer
 from .analog_port import AnalogMacroSignature
 from .bitplane import BitPlaneSequencer
 from .buffers import VectorBuffer
+from .column_remap import ColumnRemap, remap_layout
 from .controller import Controller
 from .shift_add import ShiftAdd
 from .write_verify import RESULT_LAYOUT, WriteVerify, settings_layout
@@ -49,6 +51,9 @@ class Tile(wiring.Component):
         Target levels, row-major over the programmed rectangle.
     r_stream : ``Out(stream.Signature(RESULT_LAYOUT))``
         Per-cell programming results, in the same order.
+    remap : ``In(remap_layout(...))``
+        Only with spare columns: the column remap table (see :class:`ColumnRemap`); stable
+        while any vector is in the tile (the host interface refuses writes while busy).
     """
 
     def __init__(self, config):
@@ -74,7 +79,9 @@ class Tile(wiring.Component):
             "prog_error": Out(1),
             "t_stream": In(stream.Signature(tile.bits_per_cell)),
             "r_stream": Out(stream.Signature(RESULT_LAYOUT)),
-        })
+        } | ({"remap": In(remap_layout(cols_data=config.cols_data,
+                                        spare_cols=tile.spare_cols))}
+             if tile.spare_cols else {}))
 
     def elaborate(self, platform):
         config, tile = self.config, self.config.tile
@@ -134,8 +141,14 @@ class Tile(wiring.Component):
             shift_add.plane.eq(controller.acc_plane),
             shift_add.first.eq(controller.acc_first),
             shift_add.last.eq(controller.acc_last),
-            shift_add.slots.eq(adc_sequencer.slots),
         ]
+        if tile.spare_cols:
+            m.submodules.column_remap = remap = ColumnRemap(
+                cols_data=config.cols_data, spare_cols=tile.spare_cols, adc_bits=tile.adc_bits)
+            m.d.comb += [remap.table.eq(self.remap), remap.slots.eq(adc_sequencer.slots),
+                         shift_add.slots.eq(remap.remapped)]
+        else:
+            m.d.comb += shift_add.slots.eq(adc_sequencer.slots)
         return m
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.mapping import _validated_inputs, bit_planes, shift_add
+from cimtile.mapping import _validated_inputs, bit_planes, check_remap, shift_add
 from cimtile.npy_rows import row_chunks
 
 __all__ = ["golden_mvm", "golden_batches", "golden_chunks", "golden_mismatches"]
@@ -24,7 +24,8 @@ CHUNK = 128
 VERDICT_ROWS = 1024
 
 
-def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None):
+def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None,
+               remap=None):
     """Results the tile must produce for weights `W` and input vectors `X`.
 
     Parameters
@@ -39,6 +40,9 @@ def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=
         cells hold the ideal levels of `W`.
     in_bits, adc_shift : int, optional
         Run-time settings of the tile (default: the configured ones).
+    remap : array (cols_data,), optional
+        The column remap table the tile holds (see :func:`cimtile.mapping.check_remap`);
+        by default no column is repaired.
 
     Returns
     -------
@@ -51,11 +55,12 @@ def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=
     DataError
         If `W` or `X` does not fit the tile (see :mod:`cimtile.mapping`).
     """
-    return golden_batches(cfg, W, [(X, in_bits, adc_shift)], seed, conductances)[0]
+    return golden_batches(cfg, W, [(X, in_bits, adc_shift)], seed, conductances,
+                          remap=remap)[0]
 
 
 def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
-                      adc_shift=None):
+                      adc_shift=None, remap=None):
     """How many result vectors of a run, `Y` for inputs `X`, differ from the golden model
     (arguments as for :func:`golden_mvm`): the one verdict of every co-simulation, emulator
     and board run. `X` and `Y` may be :class:`~cimtile.npy_rows.NpyRows`, compared a chunk
@@ -65,24 +70,26 @@ def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
         return len(X)
     mismatches = 0
     for expected, y in zip(golden_chunks(cfg, W, X, seed, conductances, in_bits=in_bits,
-                                         adc_shift=adc_shift),
+                                         adc_shift=adc_shift, remap=remap),
                            row_chunks(Y, VERDICT_ROWS)):
         mismatches += int(np.any(y != expected, axis=1).sum())
     return mismatches
 
 
-def golden_chunks(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None):
+def golden_chunks(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None,
+                  remap=None):
     """Golden results of `X` (an array or :class:`~cimtile.npy_rows.NpyRows`) in chunks of
     ``VERDICT_ROWS`` vectors, from one macro in order: the same results as
     :func:`golden_mvm`, never all held at once."""
+    remap = check_remap(remap, cfg)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     for x in row_chunks(X, VERDICT_ROWS):
         with threadpool_limits(limits=1, user_api="blas"):
-            y = _run_batch(cfg, macro, x, in_bits, adc_shift)
+            y = _run_batch(cfg, macro, x, in_bits, adc_shift, remap)
         yield y
 
 
-def golden_batches(cfg, W, batches, seed=0, conductances=None):
+def golden_batches(cfg, W, batches, seed=0, conductances=None, *, remap=None):
     """Results of consecutive batches, each at its own run-time settings, from one macro.
 
     The batches share the macro's generator in order, as they share the array in the
@@ -92,21 +99,24 @@ def golden_batches(cfg, W, batches, seed=0, conductances=None):
     ----------
     batches : sequence of (X, in_bits, adc_shift)
         Input vectors (N, rows) and run-time settings (None: the configured value).
+    remap : array (cols_data,), optional
+        The column remap table, as for :func:`golden_mvm`.
 
     Returns
     -------
     list of numpy.ndarray
         int64 results (N, cols) per batch.
     """
+    remap = check_remap(remap, cfg)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     # Each step's products are too small for BLAS threads to pay: on a busy machine they
     # make the model several times slower, so it runs on one core.
     with threadpool_limits(limits=1, user_api="blas"):
-        return [_run_batch(cfg, macro, X, in_bits, adc_shift)
+        return [_run_batch(cfg, macro, X, in_bits, adc_shift, remap)
                 for X, in_bits, adc_shift in batches]
 
 
-def _run_batch(cfg, macro, X, in_bits, adc_shift):
+def _run_batch(cfg, macro, X, in_bits, adc_shift, remap):
     at = cfg.replace(in_bits=cfg.tile.in_bits if in_bits is None else in_bits,
                      adc_shift=cfg.tile.adc_shift if adc_shift is None else adc_shift)
     X = _validated_inputs(X, at)
@@ -120,5 +130,5 @@ def _run_batch(cfg, macro, X, in_bits, adc_shift):
         n = len(x)
         bit_planes(x, at.tile.in_bits, out=planes[:n])
         macro.sample(planes[:n], out=codes[:n], adc_shift=at.tile.adc_shift)
-        shift_add(codes[:n], at, out=Y[start:start + n])
+        shift_add(codes[:n], at, out=Y[start:start + n], remap=remap)
     return Y

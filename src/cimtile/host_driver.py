@@ -5,9 +5,11 @@ The co-simulation (:mod:`cimtile.tb.host_runner`) and a board session
 they differ only in how a write reaches the bus.
 """
 
+from .mapping import check_remap
 from .regmap import Mode, register
 
-__all__ = ["settings_word", "write_verify_writes", "program_writes", "START", "SOFT_RESET"]
+__all__ = ["settings_word", "write_verify_writes", "program_writes", "remap_writes",
+           "START", "SOFT_RESET"]
 
 #: CTRL words.
 START = register("CTRL").pack(start=1)
@@ -42,3 +44,17 @@ def program_writes(cfg, settings, rect, *, read_back=False):
     each run then starts with CTRL = :data:`START`."""
     mode = Mode.READ_BACK if read_back else Mode.PROGRAM
     return write_verify_writes(settings, rect) + [("SETTINGS", settings_word(cfg, mode))]
+
+
+def remap_writes(cfg, remap, *, every=False):
+    """``(register name, word)`` pairs that load the column remap table `remap` (see
+    :func:`cimtile.mapping.check_remap`): REMAP_COL then REMAP_SPARE per entry. After a
+    hard reset every entry is 0, so only the others need writing; `every` writes all of
+    them, for a tile whose table may hold an earlier run's entries."""
+    remap = check_remap(remap, cfg)
+    col, spare = register("REMAP_COL"), register("REMAP_SPARE")
+    writes = []
+    for column in range(cfg.cols_data) if every else map(int, remap.nonzero()[0]):
+        writes += [("REMAP_COL", col.pack(col=column)),
+                   ("REMAP_SPARE", spare.pack(spare=int(remap[column])))]
+    return writes

@@ -40,11 +40,12 @@ class ErrorCause(hdl_enum.IntEnum, shape=4):
     STREAM_KEEP = 6
     STREAM_LAST = 7
     READ_ONLY = 8
+    REMAP = 9
 
 
 CAUSE_DOCS = {
     ErrorCause.NONE: "no error since STATUS.error was last cleared",
-    ErrorCause.BUSY: "a write to SETTINGS or WV_*, or CTRL.start, while busy",
+    ErrorCause.BUSY: "a write to SETTINGS, WV_* or REMAP_SPARE, or CTRL.start, while busy",
     ErrorCause.IN_BITS: "SETTINGS.in_bits 0 or above in_bits_max",
     ErrorCause.ADC_SHIFT: "SETTINGS.adc_shift above adc_shift_max",
     ErrorCause.MODE: "unknown SETTINGS.mode, or CTRL.start in compute mode",
@@ -53,6 +54,8 @@ CAUSE_DOCS = {
     ErrorCause.STREAM_KEEP: "an input vector with a data byte whose tkeep is 0 (dropped)",
     ErrorCause.STREAM_LAST: "TLAST before a vector's (or the rectangle's) last beat",
     ErrorCause.READ_ONLY: "a write to a read-only register",
+    ErrorCause.REMAP: "REMAP_COL.col beyond the data columns, or REMAP_SPARE.spare beyond "
+                      "the spare columns",
 }
 
 
@@ -80,6 +83,8 @@ REFUSAL_RULES = (
     "'refused while busy', or CTRL.start, while STATUS.busy), then "
     "each field's valid range from bit 0 upward, then CTRL.start in compute mode (MODE).",
     "CTRL.soft_reset is never refused and wins over CTRL.start written with it.",
+    "The remap table (REMAP_SPARE) resets to 0 in every entry (no column repaired) and, "
+    "like SETTINGS and WV_*, keeps its entries across a soft reset.",
     "Any write to a RO register is refused with cause READ_ONLY.",
     "Unmapped addresses: reads and writes answer DECERR (RDATA 0) and flag nothing.",
     "WSTRB: on RW registers only the strobed bytes are written; the resulting whole value "
@@ -252,7 +257,7 @@ REGISTERS = (
     Register("ID", 0x000, _RO, "identifies a cimtile", (
         Field("value", 0, 32, '"CIMT"', ID_VALUE),)),
     Register("VERSION", 0x004, _RO, "version of this register map", (
-        Field("minor", 0, 16, "compatible additions", 0),
+        Field("minor", 0, 16, "compatible additions", 1),
         Field("major", 16, 16, "incompatible changes", 1))),
     Register("CAP_ARRAY", 0x008, _RO, "array size", (
         Field("rows", 0, 16, "wordlines", lambda cfg: cfg.tile.rows),
@@ -274,7 +279,7 @@ REGISTERS = (
     Register("CTRL", 0x020, _WO, "commands (one-cycle pulses)", (
         Field("start", 0, 1, "launch write-verify (program or read-back mode)"),
         Field("soft_reset", 1, 1, "return the datapath to idle; clear counters, IRQ_STATUS "
-              "and STATUS (SETTINGS, IRQ_ENABLE and WV_* are kept)"))),
+              "and STATUS (SETTINGS, IRQ_ENABLE, WV_* and the remap table are kept)"))),
     Register("SETTINGS", 0x024, _RW, "run-time settings", (
         Field("mode", 0, 2, "operating mode (see Modes)", Mode.COMPUTE,
               lambda cfg: (0, max(Mode)), ErrorCause.MODE),
@@ -321,6 +326,20 @@ REGISTERS = (
     Register("WV_COLS", 0x074, _RW, "physical columns of the write-verify rectangle",
              _span("col", lambda cfg: cfg.cols_phys, "physical column"),
              busy_guarded=True, port="wv_settings"),
+    Register("CAP_SPARES", 0x080, _RO, "column redundancy", (
+        Field("spare_cols", 0, 16, "spare physical columns (after the data columns)",
+              lambda cfg: cfg.tile.spare_cols),
+        Field("data_cols", 16, 16, "data physical columns (entries of the remap table)",
+              lambda cfg: cfg.cols_data))),
+    Register("REMAP_COL", 0x084, _RW, "remap table entry that REMAP_SPARE accesses", (
+        Field("col", 0, 16, "data physical column", 0,
+              lambda cfg: (0, cfg.cols_data - 1), ErrorCause.REMAP),)),
+    Register("REMAP_SPARE", 0x088, _RW, "remap table entry of data column REMAP_COL.col "
+             "(reads and writes the table, not a register of its own)", (
+        Field("spare", 0, 16, "0: the column reads itself; k: it reads spare column k - 1 "
+              "(physical column data_cols + k - 1)", 0,
+              lambda cfg: (0, cfg.tile.spare_cols), ErrorCause.REMAP),),
+        busy_guarded=True),
 )
 
 _BY_NAME = {r.name: r for r in REGISTERS}
@@ -358,7 +377,8 @@ def _config_line(cfg):
     t = cfg.tile
     return (f"rows {t.rows}, cols {t.cols}, in_bits {t.in_bits}, w_bits {t.w_bits}, "
             f"bits_per_cell {t.bits_per_cell}, adc_bits {t.adc_bits}, adc_shift {t.adc_shift}, "
-            f"cols_per_adc {t.cols_per_adc}, host data_width {cfg.host.data_width}")
+            f"cols_per_adc {t.cols_per_adc}, spare_cols {t.spare_cols}, "
+            f"host data_width {cfg.host.data_width}")
 
 
 def markdown(cfg):
