@@ -45,7 +45,7 @@ def _client(workers, scheduler):
     from distributed import Client, LocalCluster
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="3s")
         except (OSError, TimeoutError) as error:
             raise EngineError(f"--scheduler {scheduler}: cannot connect ({error})") from None
         with client:
