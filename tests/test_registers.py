@@ -165,11 +165,12 @@ def test_map_matches_contract():
                 "CAP_ADC": 0x010, "CAP_STREAM": 0x014, "CTRL": 0x020, "SETTINGS": 0x024,
                 "STATUS": 0x028, "IRQ_ENABLE": 0x02C, "IRQ_STATUS": 0x030, "MVM_COUNT": 0x040,
                 "BUSY_CYCLES": 0x044, "PULSE_COUNT": 0x048, "WV_TOL": 0x060, "WV_SET": 0x064,
-                "WV_RESET": 0x068, "WV_PULSE": 0x06C, "WV_ROWS": 0x070, "WV_COLS": 0x074}
+                "WV_RESET": 0x068, "WV_PULSE": 0x06C, "WV_ROWS": 0x070, "WV_COLS": 0x074,
+                "CAP_SPARES": 0x080, "REMAP_COL": 0x084, "REMAP_SPARE": 0x088}
     assert {r.name: r.offset for r in REGISTERS} == expected
     assert register("SETTINGS").pack(mode=2, in_bits=5, adc_shift=3) == 0x00030502
     assert register("STATUS").unpack(0x605) == {"busy": 1, "done": 0, "error": 1, "cause": 6}
-    assert [c.value for c in ErrorCause] == list(range(9))
+    assert [c.value for c in ErrorCause] == list(range(10))
     assert (Mode.COMPUTE, Mode.PROGRAM, Mode.READ_BACK) == (0, 1, 2)
 
 
@@ -318,6 +319,10 @@ def _refusals():
         ("STATUS", None, "STATUS", 0, False, ErrorCause.READ_ONLY),
         ("counter", None, "MVM_COUNT", 0, False, ErrorCause.READ_ONLY),
         ("capability", None, "CAP_PRECISION", 0xFF, False, ErrorCause.READ_ONLY),
+        ("spare without spares", None, "REMAP_SPARE", 1, False, ErrorCause.REMAP),
+        ("remap col beyond data", None, "REMAP_COL", SMALL.cols_data, False,
+         ErrorCause.REMAP),
+        ("busy remap", None, "REMAP_SPARE", 0, True, ErrorCause.BUSY),
     ]
 
 
@@ -577,3 +582,48 @@ def test_soft_reset_wins_over_events_in_its_cycle():
             assert await bus.get(name) == {"value": 0}, name
         assert await bus.status() == {"busy": 0, "done": 0, "error": 0, "cause": 0}
     simulate(bench)
+
+
+# -- The column remap table -----------------------------------------------------------------
+
+SPARES = SMALL.replace(spare_cols=3)
+
+
+def test_remap_table_resets_reads_back_and_drives_the_datapath():
+    cols, spares = SPARES.cols_data, SPARES.tile.spare_cols
+    # An independent expectation: a plain list, written entry by entry.
+    table = [0] * cols
+    wanted = {0: 3, 5: 1, cols - 1: 2, 7: spares}
+
+    async def entries(bus):
+        values = []
+        for column in range(cols):
+            assert await bus.set("REMAP_COL", col=column) == OKAY
+            values.append((await bus.get("REMAP_SPARE"))["spare"])
+        return values
+
+    async def bench(bus, ctx, dut):
+        assert await bus.get("CAP_SPARES") == {"spare_cols": spares, "data_cols": cols}
+        assert await entries(bus) == table, "the table does not reset to 0"
+        for column, spare in wanted.items():
+            assert await bus.set("REMAP_COL", col=column) == OKAY
+            assert await bus.set("REMAP_SPARE", spare=spare) == OKAY
+            table[column] = spare
+        assert await entries(bus) == table
+        assert [ctx.get(dut.remap[c]) for c in range(cols)] == table
+        # Refusals change nothing: a spare beyond the spares, a column beyond the data
+        # columns, a write while busy.
+        assert await bus.set("REMAP_COL", col=5) == OKAY
+        assert await bus.set("REMAP_SPARE", spare=spares + 1) == SLVERR
+        assert (await bus.status())["cause"] == ErrorCause.REMAP
+        assert await bus.set("REMAP_COL", col=cols) == SLVERR
+        assert await bus.get("REMAP_COL") == {"col": 5}
+        ctx.set(dut.busy, 1)
+        assert await bus.set("REMAP_SPARE", spare=0) == SLVERR
+        assert (await bus.status())["cause"] == ErrorCause.BUSY
+        ctx.set(dut.busy, 0)
+        # A soft reset keeps the table, as it keeps SETTINGS and WV_*.
+        assert await bus.set("CTRL", soft_reset=1) == OKAY
+        assert await entries(bus) == table
+        assert [ctx.get(dut.remap[c]) for c in range(cols)] == table
+    simulate(bench, SPARES)
