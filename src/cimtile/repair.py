@@ -1,0 +1,210 @@
+"""Column repair driven by write-verify: find the columns whose cells failed, move them to
+spare columns, and say what could not be repaired.
+
+The flow is the host's, the same for every array behind it: a co-simulated tile
+(:class:`cimtile.tb.repair_runner.SimulatedArray`), a board (:class:`cimtile.fpga.run.Board`
+through :class:`BoardArray`) or the golden model (:class:`GoldenArray`, for studies). Each
+offers three operations, the ones a host driver has:
+
+``program(levels, rect)``
+    Program the rectangle of the (rows, cols_phys) target `levels` by write-verify; return
+    each cell's ``converged`` flag, row-major over the rectangle.
+``set_remap(remap)``
+    Write the column remap table (REMAP_COL / REMAP_SPARE).
+``read_remap()``
+    Read the whole table back.
+
+Write-verify already decides which cells need repair. A stuck cell whose stuck level lies
+inside its target's verify window converges like a healthy one, so it needs no spare: the
+fault-aware part of the mapping comes for free. A column is replaced when any of its cells
+did not converge; a spare is used only if every one of its cells converges to the column's
+targets (again, a stuck spare cell that happens to hold its target is fine); a spare that
+fails is never used again and the column tries the next one, until the spares run out.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .behavioral.device import MemdiodeArray
+from .host_driver import remap_writes
+from .mapping import check_remap
+from .program import Rectangle, program_golden
+
+__all__ = ["RepairError", "RepairOutcome", "repair", "GoldenArray", "BoardArray"]
+
+
+class RepairError(RuntimeError):
+    """The array did not hold the remap table written to it."""
+
+
+@dataclass
+class RepairOutcome:
+    """What a repair did.
+
+    Members
+    -------
+    remap : ndarray (cols_data,)
+        The remap table written (and read back).
+    levels : ndarray (rows, cols_phys)
+        The targets the array now holds: data columns, and in each used spare the levels of
+        the column it replaces.
+    failed_cells : list of [row, col]
+        Cells of the data columns that did not converge in the first programming pass.
+    repaired_columns : list of int
+        Data columns now read from a spare.
+    spares_used : list of int
+        Spare indices holding a repaired column (spare ``k`` is physical column
+        ``cols_data + k``).
+    spares_rejected : list of int
+        Spares tried and left unused because a cell failed.
+    unrepaired_cells : list of [row, col]
+        Failed cells still read by the tile: those of the columns no spare could take.
+    passes : int
+        Write-verify runs made (the first over the data columns, then one per round of
+        spares).
+    """
+    remap: np.ndarray
+    levels: np.ndarray
+    failed_cells: list
+    repaired_columns: list
+    spares_used: list
+    spares_rejected: list
+    unrepaired_cells: list
+    passes: int = 1
+    details: dict = field(default_factory=dict)
+
+    def report(self):
+        """The JSON-ready summary ``cimtile program --repair`` prints."""
+        return {
+            "repaired_columns": self.repaired_columns,
+            "spares_used": self.spares_used,
+            "spares_rejected": self.spares_rejected,
+            "unrepaired_cells": self.unrepaired_cells,
+            "failed_cells_before_repair": len(self.failed_cells),
+            "repair_passes": self.passes,
+        }
+
+
+def repair(cfg, levels, array):
+    """Program the data `levels` into `array` by write-verify and repair what failed.
+
+    Parameters
+    ----------
+    cfg : Config
+    levels : integer array (rows, cols_phys) or (rows, cols_data)
+        Target levels of the data columns (spare columns, if given, are ignored).
+    array
+        The array behind the host (see the module's description).
+
+    Returns
+    -------
+    RepairOutcome
+
+    Raises
+    ------
+    RepairError
+        The remap table read back differs from the one written.
+    """
+    rows, cols_data, spares = cfg.tile.rows, cfg.cols_data, cfg.tile.spare_cols
+    targets = np.zeros((rows, cfg.cols_phys), np.int64)
+    targets[:, :cols_data] = np.asarray(levels, np.int64)[:, :cols_data]
+    remap = np.zeros(cols_data, np.int64)
+    converged = np.asarray(array.program(targets, Rectangle(0, rows - 1, 0, cols_data - 1)))
+    failed = ~converged.reshape(rows, cols_data).astype(bool)
+    pending = [int(c) for c in np.flatnonzero(failed.any(axis=0))]
+    free, used, rejected, passes = list(range(spares)), [], [], 1
+    while pending and free:
+        # The columns still failing try the lowest free spares, one round of write-verify
+        # over those spares (contiguous: spares are only ever taken from the front).
+        count = min(len(pending), len(free))
+        columns, chosen, free = pending[:count], free[:count], free[count:]
+        physical = [cols_data + s for s in chosen]
+        targets[:, physical] = targets[:, columns]
+        tentative = remap.copy()
+        tentative[columns] = np.array(chosen) + 1
+        array.set_remap(tentative)
+        result = np.asarray(array.program(
+            targets, Rectangle(0, rows - 1, physical[0], physical[-1])))
+        passes += 1
+        good = result.reshape(rows, count).astype(bool).all(axis=0)
+        retry = []
+        for column, spare, ok in zip(columns, chosen, good):
+            if ok:
+                remap[column] = spare + 1
+                used.append(spare)
+            else:
+                rejected.append(spare)
+                retry.append(column)
+        pending = retry + pending[count:]
+    array.set_remap(remap)
+    back = np.asarray(array.read_remap())
+    if not np.array_equal(back, remap):
+        raise RepairError(f"the remap table read back differs from the one written in "
+                          f"{int((back != remap).sum())} entries")
+    # Spares left untried keep level 0 as a target; those tried and rejected keep the
+    # targets they were programmed with, which nothing reads.
+    unrepaired = [[int(r), int(c)] for r, c in np.argwhere(failed) if c in set(pending)]
+    return RepairOutcome(
+        remap=remap, levels=targets,
+        failed_cells=[[int(r), int(c)] for r, c in np.argwhere(failed)],
+        repaired_columns=[int(c) for c in np.flatnonzero(remap)],
+        spares_used=sorted(used), spares_rejected=sorted(rejected),
+        unrepaired_cells=unrepaired, passes=passes)
+
+
+class GoldenArray:
+    """The golden program-and-verify as the array behind the flow (studies, tests): the
+    device array keeps its state from one pass to the next, as a real one does.
+
+    Parameters
+    ----------
+    cfg : Config
+    faults : array (rows, cols_phys) of 0/1/2, optional
+    seed : int
+        Seeds the device array as the co-simulation does.
+    """
+
+    def __init__(self, cfg, faults=None, seed=0):
+        self.cfg = cfg
+        self.device = MemdiodeArray(cfg.device, (cfg.tile.rows, cfg.cols_phys),
+                                    np.random.default_rng(seed), faults)
+        self.remap = np.zeros(cfg.cols_data, np.int64)
+
+    def program(self, levels, rect):
+        r = rect
+        outcome = program_golden(self.device,
+                                 levels[r.row_first:r.row_last + 1, r.col_first:r.col_last + 1],
+                                 rect, self.cfg.write_verify,
+                                 bits_per_cell=self.cfg.tile.bits_per_cell,
+                                 adc_bits=self.cfg.tile.adc_bits)
+        return outcome.converged
+
+    def set_remap(self, remap):
+        self.remap = check_remap(remap, self.cfg)
+
+    def read_remap(self):
+        return self.remap.copy()
+
+
+class BoardArray:
+    """A board's tile (:class:`cimtile.fpga.run.Board`) as the array behind the flow."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def program(self, levels, rect):
+        return self.board.program_rect(levels, rect).converged
+
+    def set_remap(self, remap):
+        for name, word in remap_writes(self.board.config, remap, every=True):
+            self.board.write(name, word)
+
+    def read_remap(self):
+        from .regmap import register
+        col, spare = register("REMAP_COL"), register("REMAP_SPARE")
+        table = []
+        for c in range(self.board.config.cols_data):
+            self.board.write("REMAP_COL", col.pack(col=c))
+            table.append(spare.unpack(self.board.read("REMAP_SPARE"))["spare"])
+        return np.array(table, np.int64)

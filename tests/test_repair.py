@@ -1,0 +1,99 @@
+"""Column repair: spare columns, the remap table and the write-verify-driven repair flow.
+
+The flow's choices are checked against fault maps built so that the outcome is known in
+advance; the co-simulated flow against the golden one; the co-simulated tile with a remap
+table against the golden model under the same table, in both drives.
+"""
+
+import numpy as np
+import pytest
+
+from cimtile.config import parse_config
+from cimtile.mapping import (DataError, array_levels, check_remap, column_sources,
+                             random_operands, shift_add, weight_levels)
+from cimtile.repair import GoldenArray, repair
+from cimtile.tb.repair_runner import SimulatedArray, compute
+
+CFG = parse_config({
+    "tile": dict(rows=6, cols=2, in_bits=3, w_bits=3, bits_per_cell=1, adc_bits=3,
+                 adc_shift=0, cols_per_adc=4, spare_cols=3),
+    "timing": dict(t_settle=1, t_adc=2),
+    "host": dict(data_width=32),
+})
+SHAPE = (CFG.tile.rows, CFG.cols_phys)
+SA0, SA1 = 1, 2
+
+
+def test_geometry_and_mapping_with_spares():
+    assert (CFG.cols_data, CFG.cols_phys, CFG.n_adcs) == (8, 11, 3)
+    W = np.array([[3, -2], [1, 0], [0, 1], [-3, 3], [2, -1], [0, 0]])
+    levels = weight_levels(W, CFG)
+    assert levels.shape == SHAPE and not levels[:, 8:].any()
+    remap = np.zeros(8, np.int64)
+    remap[[1, 6]] = [3, 1]
+    assert column_sources(CFG, remap).tolist() == [0, 10, 2, 3, 4, 5, 8, 7]
+    held = array_levels(W, CFG, remap)
+    assert np.array_equal(held[:, 10], levels[:, 1]) and np.array_equal(held[:, 8], levels[:, 6])
+    assert not held[:, 9].any()
+    # Codes of a spare replace those of the column remapped to it, nothing else.
+    codes = np.zeros((1, 3, 11), np.int64)
+    codes[0, 0, 10] = 1             # spare 2, read as data column 1: w- slice 0 of column 0
+    assert shift_add(codes, CFG, remap=remap).tolist() == [[-1, 0]]
+    assert shift_add(codes, CFG).tolist() == [[0, 0]]
+    with pytest.raises(DataError, match=r"remap: values must lie in \[0, 3\]; found 4 at \[2\]"):
+        check_remap([0, 0, 4, 0, 0, 0, 0, 0], CFG)
+    with pytest.raises(DataError, match=r"remap: shape must be \(cols_data=8,\)"):
+        check_remap(np.zeros(11, int), CFG)
+
+
+def _zero_targets_with_faults():
+    """All targets level 0 (weights 0); stuck-at-g_max cells cannot reach it."""
+    faults = np.zeros(SHAPE, np.int64)
+    # Data columns 1, 2, 4, 7 fail; column 3 has a cell stuck at g_min, its target: it
+    # converges and needs no spare. Spare 0 fails too.
+    for row, col in [(0, 1), (3, 1), (2, 2), (5, 4), (1, 7), (4, 3), (2, 8)]:
+        faults[row, col] = SA0 if col == 3 else SA1
+    return np.zeros((CFG.tile.rows, CFG.cols_data), np.int64), faults
+
+
+def test_more_faulty_columns_than_spares():
+    levels, faults = _zero_targets_with_faults()
+    outcome = repair(CFG, levels, GoldenArray(CFG, faults, seed=1))
+    # Written out from the fault map: columns 1, 2, 4 take spares 0, 1, 2; spare 0 fails,
+    # so column 1 stays; no spare is left for columns 1 and 7.
+    assert outcome.failed_cells == [[0, 1], [1, 7], [2, 2], [3, 1], [5, 4]]
+    assert outcome.repaired_columns == [2, 4]
+    assert outcome.remap.tolist() == [0, 0, 2, 0, 3, 0, 0, 0]
+    assert (outcome.spares_used, outcome.spares_rejected) == ([1, 2], [0])
+    assert outcome.unrepaired_cells == [[0, 1], [1, 7], [3, 1]]
+    assert outcome.passes == 2
+
+
+def test_cosimulated_repair_and_compute_equal_the_golden_model():
+    rng = np.random.default_rng(11)
+    W, X = random_operands(CFG, 6, rng)
+    faults = (rng.random(SHAPE) < 0.08) * rng.integers(1, 3, SHAPE)
+    faults[1, 9] = SA1              # a fault in a spare
+    levels = weight_levels(W, CFG)
+    golden = GoldenArray(CFG, faults, seed=5)
+    expected = repair(CFG, levels, golden)
+    # Some columns repaired, a spare rejected for its own fault, a cell left unrepaired.
+    assert (expected.repaired_columns, expected.spares_rejected,
+            expected.unrepaired_cells) == ([3, 7], [1], [[4, 5]])
+    array = SimulatedArray(CFG, faults, seed=5)
+    outcome = repair(CFG, levels, array)
+    assert outcome.report() == expected.report()
+    assert np.array_equal(outcome.remap, expected.remap)
+    G = array.last.conductance
+    assert np.array_equal(G, golden.device.conductances())
+    runs = {drive: compute(CFG, W, X, outcome.remap, seed=3, conductances=G, drive=drive)
+            for drive in ("bulk", "vip")}
+    for run in runs.values():
+        assert run.golden_mismatches == 0
+    assert np.array_equal(runs["bulk"].Y, runs["vip"].Y)
+    assert np.array_equal(runs["bulk"].frame_cycles, runs["vip"].frame_cycles)
+    # Repair pays: the golden model reads the faulty columns without the table.
+    ideal = X @ W
+    from cimtile.golden import golden_mvm
+    unrepaired = golden_mvm(CFG, W, X, 3, G)
+    assert np.abs(runs["bulk"].Y - ideal).sum() < np.abs(unrepaired - ideal).sum()
