@@ -82,6 +82,24 @@ class SimulatedArray:
             self._play()
         return self._read_back[1]
 
+    def cell_results(self):
+        """Per cell of the array, from the last pass that programmed it: ``(pulses,
+        converged, programmed)``, each shaped (rows, cols_phys); ``programmed`` is False
+        for cells no pass reached (untried spares)."""
+        shape = (self.cfg.tile.rows, self.cfg.cols_phys)
+        pulses, converged = np.zeros(shape, np.int64), np.zeros(shape, bool)
+        programmed = np.zeros(shape, bool)
+        first = 0
+        for _, rect, _ in self.passes:
+            n = rect.shape[0] * rect.shape[1]
+            window = (slice(rect.row_first, rect.row_last + 1),
+                      slice(rect.col_first, rect.col_last + 1))
+            pulses[window] = self.last.pulses[first:first + n].reshape(rect.shape)
+            converged[window] = self.last.converged[first:first + n].reshape(rect.shape)
+            programmed[window] = True
+            first += n
+        return pulses, converged, programmed
+
     def _play(self):
         """One run: every pass so far, each after the remap table written before it, then
         the current table written and read back."""

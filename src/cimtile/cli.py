@@ -12,6 +12,7 @@ An interrupt (SIGINT) ends with status 130 and ``cimtile: interrupted``, SIGTERM
 """
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -225,6 +226,10 @@ def _load_programmed(path, cfg):
     missing = [key for key in ("conductance", "window") if key not in state]
     if missing:
         raise InputError(f"{path}: programmed state lacks {', '.join(missing)}")
+    if "remap" in state and np.any(state["remap"]):
+        raise InputError(f"{path}: the state holds a column remap table (program --repair), "
+                         "which cimtile sim does not write to the tile; run the network "
+                         "with cimtile run or demo")
     G = _real_array(path, "conductance", state["conductance"])
     window = _real_array(path, "window", state["window"])
     shape = (cfg.tile.rows, cfg.cols_phys)
@@ -273,20 +278,42 @@ def _cmd_program(args):
     shape = (cfg.tile.rows, cfg.cols_phys)
     faults = (np.zeros(shape, np.int64) if args.faults is None
               else _load_faults(args.faults, cfg))
-    run = program(cfg, levels, faults=faults, seed=args.seed, drive=args.drive,
-                  verbose=args.verbose)
-    report = programming_report(cfg, levels, faults, args.seed, run) | {"drive": args.drive}
+    remap = np.zeros(cfg.cols_data, np.int64)
+    if args.repair:
+        from .repair import repair, repair_report
+        from .tb.repair_runner import SimulatedArray
+        if not cfg.tile.spare_cols:
+            raise InputError(f"{args.config}: --repair needs spare columns ([tile] "
+                             "spare_cols >= 1)")
+        array = SimulatedArray(cfg, faults, seed=args.seed, drive=args.drive,
+                               verbose=args.verbose)
+        outcome = repair(cfg, levels, array)
+        run, levels, remap = array.last, outcome.levels, outcome.remap
+        report = repair_report(cfg, levels, faults, args.seed, run, outcome)
+        report |= {"failed": outcome.failed_cells, "simulator_runs": array.runs,
+                   "wall_s": round(array.wall_s, 3), "build_s": round(array.build_s, 3)}
+        # The plot shows each programmed cell once, with its last pass.
+        pulses, converged, reached = array.cell_results()
+        plotted = (levels[reached], dataclasses.replace(
+            run, pulses=pulses[reached], converged=converged[reached],
+            conductance=run.conductance[reached]))
+    else:
+        run = program(cfg, levels, faults=faults, seed=args.seed, drive=args.drive,
+                      verbose=args.verbose)
+        report = programming_report(cfg, levels, faults, args.seed, run)
+        plotted = (levels, run)
+    report |= {"drive": args.drive}
     window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
     with OutputFiles(inputs) as outputs:
         _stage_json(outputs, args.report, "--report", report)
         if args.plot is not None:
             outputs.stage(args.plot, "--plot", lambda file: plot_programming(
-                file, cfg, levels, run, window))
+                file, cfg, *plotted, window))
         if args.state is not None:
             outputs.stage(args.state, "--state", lambda file: np.savez(
-                file, conductance=run.conductance, window=np.array(window)))
+                file, conductance=run.conductance, window=np.array(window), remap=remap))
     _print_json({key: value for key, value in report.items()
-                 if key not in ("failed", "pulses_histogram")}
+                 if key not in ("failed", "pulses_histogram", "remap")}
                 | {"failed_cells": len(report["failed"])})
     if report["golden_mismatches"]:
         return print_error(f"{report['golden_mismatches']} of {report['cells']} cells "
@@ -559,6 +586,9 @@ def _parser():
                    "simulator in bulk, every request checked in RTL (default); vip: "
                    "cocotbext-axi drives every beat and the device model answers every read "
                    "and pulse from Python (same results, same cycles)")
+    p.add_argument("--repair", action="store_true", help="repair the columns with failed "
+                   "cells on spare columns (needs [tile] spare_cols): reports "
+                   "repaired_columns, spares_used and unrepaired_cells")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_program)
 

@@ -31,7 +31,8 @@ from .host_driver import remap_writes
 from .mapping import check_remap
 from .program import Rectangle, program_golden
 
-__all__ = ["RepairError", "RepairOutcome", "repair", "GoldenArray", "BoardArray"]
+__all__ = ["RepairError", "RepairOutcome", "repair", "repair_report", "GoldenArray",
+           "BoardArray"]
 
 
 class RepairError(RuntimeError):
@@ -153,6 +154,42 @@ def repair(cfg, levels, array):
         unrepaired_cells=unrepaired, passes=passes)
 
 
+def repair_report(cfg, levels, faults, seed, run, outcome):
+    """The JSON-ready report of a co-simulated repair: its :class:`RepairOutcome`, the
+    programming figures over every pass, and the cells whose pulses, outcome or final state
+    differ from the same repair on the golden model (``golden_mismatches``).
+
+    Parameters
+    ----------
+    run : ProgramRun
+        The last simulator run (every pass, in order, and the device afterwards).
+    """
+    from .ppa.report import program_section
+    golden = GoldenArray(cfg, faults, seed)
+    expected = repair(cfg, levels, golden)
+    pulses = np.concatenate([o.pulses for o in golden.outcomes])
+    converged = np.concatenate([o.converged for o in golden.outcomes])
+    if run.pulses.shape != pulses.shape:
+        differs = max(run.pulses.size, pulses.size)
+    else:
+        differs = int(((run.pulses != pulses) | (run.converged != converged)).sum())
+    differs += int((run.state.reshape(-1) != golden.device.state).sum())
+    differs += int(not np.array_equal(expected.remap, outcome.remap))
+    return outcome.report() | {
+        "remap": outcome.remap.tolist(),
+        "cells": int(run.pulses.size),
+        "converged": int(run.converged.sum()),
+        "pulses_total": int(run.pulses.sum()),
+        "pulses_mean": round(float(run.pulses.mean()), 3),
+        "pulses_max": int(run.pulses.max()),
+        "cycles_total": run.cycles_total,
+        "build_s": round(run.build_s, 3),
+        "wall_s": round(run.wall_s, 3),
+        "golden_mismatches": differs,
+        "energy": program_section(cfg, golden.device, run),
+    }
+
+
 class GoldenArray:
     """The golden program-and-verify as the array behind the flow (studies, tests): the
     device array keeps its state from one pass to the next, as a real one does.
@@ -170,6 +207,7 @@ class GoldenArray:
         self.device = MemdiodeArray(cfg.device, (cfg.tile.rows, cfg.cols_phys),
                                     np.random.default_rng(seed), faults)
         self.remap = np.zeros(cfg.cols_data, np.int64)
+        self.outcomes = []
 
     def program(self, levels, rect):
         r = rect
@@ -178,6 +216,7 @@ class GoldenArray:
                                  rect, self.cfg.write_verify,
                                  bits_per_cell=self.cfg.tile.bits_per_cell,
                                  adc_bits=self.cfg.tile.adc_bits)
+        self.outcomes.append(outcome)
         return outcome.converged
 
     def set_remap(self, remap):
