@@ -249,3 +249,4 @@ def test_ppa_command_report_plot_and_bad_input(tmp_path):
         sum(report["area"]["parts_um2"].values()))
     assert (tmp_path / "P.png").read_bytes()[:4] == b"\x89PNG"
     assert "TOPS/W" in proc.stdout
+

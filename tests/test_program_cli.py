@@ -1,6 +1,7 @@
 """``cimtile program``: bad input and one whole co-simulated programming run."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -71,6 +72,13 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
     assert report["pulses_total"] == sum(k * n for k, n in enumerate(report["pulses_histogram"]))
     assert report["cycles_total"] > 0 and report["wall_s"] > 0
     assert (work / "P.png").read_bytes()[:4] == b"\x89PNG"
+    # The energy of the run's own reads and pulses, which the co-simulation made as well.
+    energy = report["energy"]
+    assert energy["cosim_requests_agree"] is True
+    assert energy["breakdown"]["cell_pulses"]["count"] == energy["pulses"] == \
+        report["pulses_total"]
+    assert energy["verify_reads"] == report["pulses_total"] + report["cells"]
+    assert math.fsum(item["pj"] for item in energy["breakdown"].values()) == energy["total_pj"]
     with np.load(work / "S.npz") as state:
         assert state["conductance"].shape == (ROWS, COLS_PHYS)
     # The programmed conductances, not the ideal levels, feed the crossbar: the stuck cells
@@ -85,6 +93,15 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
     assert sim_report["golden_mismatches"] == 0
     Y = np.load(work / "Y.npy")
     assert sim_report["max_abs_error"] == np.abs(Y - X @ np.load(work / "W.npy")).max() > 0
+    # The crossbar energy is that of the conductances programming left, plane by plane.
+    with np.load(work / "S.npz") as state:
+        G = state["conductance"]
+    driven = sum(G[r].sum() for x in X for b in range(cfg.tile.in_bits)
+                 for r in range(ROWS) if (int(x[r]) >> b) & 1)
+    expected = cfg.analog.v_read ** 2 * driven * 1e-6 * cfg.plane_cycles * 1e-8 * 1e12
+    energy = sim_report["energy"]
+    assert energy["breakdown"]["crossbar"]["pj"] == pytest.approx(expected, rel=1e-12)
+    assert energy["activity"]["planes"] == len(X) * cfg.tile.in_bits
 
 
 @pytest.mark.parametrize("state, fragment", [
