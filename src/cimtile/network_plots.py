@@ -31,7 +31,7 @@ def _layer_counts(tiles, qlayers, cfg, x_cal):
         planes = [bit_planes(block_inputs(Xq, t.block, cfg.tile.rows), cfg.tile.in_bits)
                   for t in tiles[l]]
         counts.append(np.concatenate([
-            (p.astype(np.int64) @ weight_levels(t.block.W, cfg)).reshape(-1)
+            (p.astype(np.int64) @ weight_levels(t.block.W, cfg)[:, :cfg.cols_data]).reshape(-1)
             for p, t in zip(planes, tiles[l])]))
         return Xq @ qlayers[l].Wq
     quant_forward(qlayers, x_cal, cfg, layer_mvm)

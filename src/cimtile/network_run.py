@@ -23,6 +23,8 @@ from .golden import golden_mvm
 from .mapping import weight_levels
 from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
 from .program_report import programming_report
+from .repair import repair, repair_report
+from .tb.repair_runner import SimulatedArray, compute
 from .tb.runner import Scenario, program, simulate
 
 __all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
@@ -45,7 +47,10 @@ class Tile:
     conductances : ndarray (rows, cols_phys) or None
         What write-verify left in the cells, when the physical model reads them.
     programming : dict or None
-        :func:`cimtile.program_report.programming_report` of its write-verify run.
+        :func:`cimtile.program_report.programming_report` of its write-verify run, or with
+        spare columns :func:`cimtile.repair.repair_report` of its repair.
+    remap : ndarray (cols_data,) or None
+        The column remap table its repair wrote (with spare columns).
     """
     layer: int
     index: int
@@ -54,6 +59,7 @@ class Tile:
     cfg: object
     conductances: np.ndarray = None
     programming: dict = None
+    remap: np.ndarray = None
 
 
 def tile_seed(seed, layer, index):
@@ -72,8 +78,10 @@ def read_config(cfg):
 def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbose=False):
     """Program every block of every layer into its tile.
 
-    Stuck cells are drawn per tile from ``analog.fault_rate`` in physical mode. With
-    `write_verify` false the tiles hold their ideal levels and nothing is co-simulated.
+    Stuck cells are drawn per tile from ``analog.fault_rate`` in physical mode. With spare
+    columns each tile is repaired (:func:`cimtile.repair.repair`): the columns whose cells
+    failed write-verify move to spares. With `write_verify` false the tiles hold their
+    ideal levels and nothing is co-simulated.
 
     Returns
     -------
@@ -91,8 +99,18 @@ def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbo
                 levels = weight_levels(block.W, cfg)
                 faults = (fault_map(cfg, np.random.default_rng([tile.seed, 1])) if physical
                           else np.zeros(levels.shape, np.int8))
-                run = program(cfg, levels, faults=faults, seed=tile.seed, verbose=verbose)
-                tile.programming = programming_report(cfg, levels, faults, tile.seed, run)
+                if cfg.tile.spare_cols:
+                    array = SimulatedArray(cfg, faults, seed=tile.seed, verbose=verbose)
+                    outcome = repair(cfg, levels, array)
+                    run, tile.remap = array.last, outcome.remap
+                    tile.programming = repair_report(cfg, levels, faults, tile.seed, run,
+                                                     outcome)
+                    tile.programming |= {"wall_s": array.wall_s}
+                else:
+                    run = program(cfg, levels, faults=faults, seed=tile.seed,
+                                  verbose=verbose)
+                    tile.programming = programming_report(cfg, levels, faults, tile.seed,
+                                                          run)
                 if physical:
                     tile.conductances = run.conductance
                 if progress is not None:
@@ -112,7 +130,8 @@ def golden_layer_mvm(tiles, cfg, layer_cfg=None):
         def mvm(i, block, X):
             tile = tiles[l][i]
             tile_cfg = tile.cfg if layer_cfg is None else layer_cfg(l)
-            return golden_mvm(tile_cfg, block.W, X, tile.seed, tile.conductances)
+            return golden_mvm(tile_cfg, block.W, X, tile.seed, tile.conductances,
+                              remap=tile.remap)
         n_out = tiles[l][-1].block.col1
         return tiled_matmul(Xq, [t.block for t in tiles[l]], n_out, cfg.tile.rows, mvm)
     return layer_mvm
@@ -122,9 +141,13 @@ def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
     def layer_mvm(l, Xq):
         def mvm(i, block, X):
             tile = tiles[l][i]
-            result = simulate(tile.cfg, block.W, X, scenario=Scenario(seed=tile.seed,
-                                                                     strict=False),
-                              conductances=tile.conductances, verbose=verbose)
+            if tile.remap is not None:
+                result = compute(tile.cfg, block.W, X, tile.remap, seed=tile.seed,
+                                 conductances=tile.conductances, verbose=verbose)
+            else:
+                result = simulate(tile.cfg, block.W, X, scenario=Scenario(seed=tile.seed,
+                                                                         strict=False),
+                                  conductances=tile.conductances, verbose=verbose)
             stats["tile_mvms"] += result.mvms
             stats["cycles_total"] += result.cycles_total
             stats["sim_wall_s"] += result.wall_s
@@ -150,7 +173,11 @@ def _programming_summary(tiles):
         "program_cycles_total": sum(r["cycles_total"] for r in reports),
         "program_wall_s": round(sum(r["wall_s"] for r in reports), 3),
         "program_golden_mismatches": sum(r["golden_mismatches"] for r in reports),
-    }
+    } | ({
+        "repaired_columns": sum(len(r["repaired_columns"]) for r in reports),
+        "spares_used": sum(len(r["spares_used"]) for r in reports),
+        "unrepaired_cells": sum(len(r["unrepaired_cells"]) for r in reports),
+    } if "repaired_columns" in reports[0] else {})
 
 
 def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True,
@@ -250,6 +277,9 @@ def summary(report):
         rows.insert(5, ("cells programmed (converged)",
                         f"{report['program_cells']:,} ({report['program_converged']:,}), "
                         f"{report['program_pulses_mean']:.2f} pulses per cell"))
+    if "repaired_columns" in report:
+        rows.insert(6, ("columns repaired on spares (unrepaired cells)",
+                        f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
