@@ -102,7 +102,11 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "energy": section,
         "power_mw": power_mw(energy, activity, cfg),
         "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
-                    "analog_cycles": cfg.analog_cycles_per_mvm},
+                    "breakdown_cycles": {
+                        "settle": cfg.tile.in_bits * cfg.timing.t_settle,
+                        "conversion": (cfg.tile.in_bits * cfg.tile.cols_per_adc
+                                       * cfg.timing.t_adc),
+                        "pipeline": latency - cfg.analog_cycles_per_mvm}},
         "throughput": {"cycles_per_mvm": cycles_per_mvm, "mvm_per_s": mvm_per_s,
                        "tops": ops * mvm_per_s / 1e12},
         "area": {"total_mm2": area.total_um2 * 1e-6, "parts_um2": area.parts,
@@ -139,7 +143,8 @@ def ppa_text(report):
         f"energy per MVM  {e['per_mvm_pj'] / 1e3:.3f} nJ: " + _shares(_grouped(e["breakdown"])),
         f"efficiency      {e['tops_per_w']:.3f} TOPS/W ({e['ops_per_mvm']} ops per MVM)",
         f"latency         {report['latency']['cycles']} cycles = "
-        f"{report['latency']['ns']:.1f} ns",
+        f"{report['latency']['ns']:.1f} ns: "
+        + ", ".join(f"{k} {v}" for k, v in report["latency"]["breakdown_cycles"].items()),
         f"throughput      {t['mvm_per_s']:,.0f} MVM/s = {t['tops']:.4f} TOPS "
         f"({t['cycles_per_mvm']:g} cycles per MVM)",
         f"area            {a['total_mm2']:.4f} mm2: " + _shares(a["parts_um2"]),
