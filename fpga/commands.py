@@ -98,7 +98,7 @@ def _cmd_run(args):
             (Y,), _, report = run_weights(board, W, [X])
         except (BoardError, ProtocolError) as error:
             return print_error(f"--port {args.port}: {error}", EXIT_FAILURE)
-    mismatches = golden_mismatches(config, W, X, Y)
+    mismatches = golden_mismatches(config, W, X, Y, remap=report.get("remap"))
     report |= {"port": args.port, "baud": args.baud, "golden_mismatches": mismatches}
     with OutputFiles(inputs) as outputs:
         outputs.stage(args.out, "--out", lambda file: np.save(file, Y.astype(np.int64)))

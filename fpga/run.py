@@ -22,6 +22,7 @@ from ..host_driver import SOFT_RESET, START, program_writes, settings_word
 from ..mapping import weight_levels
 from ..program import Rectangle
 from ..regmap import ErrorCause, Mode, register
+from ..repair import BoardArray, repair
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
 
@@ -126,9 +127,6 @@ class Board:
         """Program cell ``levels`` (rows x physical columns) into the whole array by
         write-verify, with the config's ``[write_verify]`` settings.
 
-        One target beat goes out per request, then the cell results it produced are read,
-        so the tile never waits on a full cell-result framer while the bridge pushes.
-
         Returns
         -------
         CellResults
@@ -141,15 +139,41 @@ class Board:
             level (``code`` differs from the level's verify code).
         """
         cfg = self.config
-        levels = np.asarray(levels, np.int64)
         shape = (cfg.tile.rows, cfg.cols_phys)
-        if levels.shape != shape:
-            raise ValueError(f"levels must be shaped {shape}, not {levels.shape}")
-        cols = shape[1]
-        for name, word in program_writes(cfg, cfg.write_verify, Rectangle.whole(*shape)):
+        if np.shape(levels) != shape:
+            raise ValueError(f"levels must be shaped {shape}, not {np.shape(levels)}")
+        cells = self.program_rect(levels, Rectangle.whole(*shape))
+        targets = np.asarray(levels, np.int64).reshape(-1)
+        expected = target_code(targets, bits_per_cell=cfg.tile.bits_per_cell,
+                               adc_bits=cfg.tile.adc_bits)
+        off = np.flatnonzero((cells.code != expected) | (cells.converged == 0))
+        if off.size:
+            row, col = divmod(int(off[0]), shape[1])
+            raise BoardError(f"programming: {off.size} of {targets.size} cells did not reach "
+                             f"their level (first: row {row}, physical column {col})")
+        return cells
+
+    def program_rect(self, levels, rect):
+        """Program the rectangle `rect` of cell ``levels`` (rows x physical columns) by
+        write-verify and return its cells' results (row-major over `rect`), whether they
+        converged or not: the repair flow decides what a failed cell means.
+
+        One target beat goes out per request, then the cell results it produced are read,
+        so the tile never waits on a full cell-result framer while the bridge pushes.
+
+        Raises
+        ------
+        BoardError
+            A write was refused, the tile flagged an error, or the results did not end with
+            TLAST.
+        """
+        cfg = self.config
+        levels = np.asarray(levels, np.int64)
+        for name, word in program_writes(cfg, cfg.write_verify, rect):
             self.write(name, word)
         self.write("CTRL", START)
-        targets = levels.reshape(-1)
+        targets = levels[rect.row_first:rect.row_last + 1,
+                         rect.col_first:rect.col_last + 1].reshape(-1)
         frame = pack_targets(targets, cfg.host.data_width)
         answers, read_beats, last = bytearray(), 0, False
         for first in range(0, targets.size, self.beat):
@@ -164,15 +188,7 @@ class Board:
         self._check_status("programming")
         if not last:
             raise BoardError("programming: the cell results did not end with TLAST")
-        cells = unpack_cells(answers, targets.size, cfg.host.data_width)
-        expected = target_code(targets, bits_per_cell=cfg.tile.bits_per_cell,
-                               adc_bits=cfg.tile.adc_bits)
-        off = np.flatnonzero((cells.code != expected) | (cells.converged == 0))
-        if off.size:
-            row, col = divmod(int(off[0]), cols)
-            raise BoardError(f"programming: {off.size} of {targets.size} cells did not reach "
-                             f"their level (first: row {row}, physical column {col})")
-        return cells
+        return unpack_cells(answers, targets.size, cfg.host.data_width)
 
     def compute(self, X, *, in_bits=None, adc_shift=None):
         """Results of the input vectors ``X`` (one batch: TLAST after the last vector).
@@ -220,16 +236,27 @@ def run_weights(board, W, batches):
     W : array (rows, cols) of int
     batches : list of arrays (N, rows) of int
 
+    With spare columns the weights are programmed by the repair flow
+    (:func:`cimtile.repair.repair`), which also writes the remap table.
+
     Returns
     -------
-    (list of numpy.ndarray, CellResults, dict)
-        The results of each batch, the per-cell programming results, and a report: cells
-        programmed, pulses, vectors, the tile's PULSE_COUNT and MVM_COUNT, and the wall
-        times of programming and compute.
+    (list of numpy.ndarray, CellResults or RepairOutcome, dict)
+        The results of each batch, the per-cell programming results (the repair's outcome
+        with spares), and a report: cells programmed, pulses, vectors, the tile's
+        PULSE_COUNT and MVM_COUNT, the wall times of programming and compute, and with
+        spares the repair's report and the remap table.
     """
     board.soft_reset()
     start = time.perf_counter()
-    cells = board.program(weight_levels(W, board.config))
+    levels = weight_levels(W, board.config)
+    repaired = {}
+    if board.config.tile.spare_cols:
+        # The table may hold an earlier session's entries: repair writes every one.
+        cells = repair(board.config, levels, BoardArray(board))
+        repaired = {"repair": cells.report(), "remap": cells.remap.tolist()}
+    else:
+        cells = board.program(levels)
     program_s = time.perf_counter() - start
     pulse_count = board.read("PULSE_COUNT")
     start = time.perf_counter()
@@ -237,13 +264,13 @@ def run_weights(board, W, batches):
     compute_s = time.perf_counter() - start
     vectors = sum(len(X) for X in batches)
     report = {
-        "cells": int(cells.pulses.size),
-        "pulses": int(cells.pulses.sum()),
+        "cells": board.config.tile.rows * board.config.cols_phys,
+        "pulses": int(cells.pulses.sum()) if not repaired else None,
         "pulse_count": pulse_count,
         "vectors": vectors,
         "mvm_count": board.read("MVM_COUNT"),
         "program_s": round(program_s, 3),
         "compute_s": round(compute_s, 3),
         "mvm_per_s": round(vectors / compute_s, 1) if compute_s else None,
-    }
+    } | repaired
     return results, cells, report

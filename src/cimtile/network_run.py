@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .behavioral.conductance import fault_map
 from .behavioral.device import MemdiodeArray
 from .engine import progress_bar
 from .golden import golden_mvm
 from .mapping import weight_levels
 from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
 from .program_report import programming_report
-from .repair import repair, repair_report
+from .repair import repair, repair_report, tile_fault_map
 from .tb.repair_runner import SimulatedArray, compute
 from .tb.runner import Scenario, program, simulate
 
@@ -97,7 +96,7 @@ def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbo
             tile = Tile(l, i, block, tile_seed(seed, l, i), readout)
             if write_verify:
                 levels = weight_levels(block.W, cfg)
-                faults = (fault_map(cfg, np.random.default_rng([tile.seed, 1])) if physical
+                faults = (tile_fault_map(cfg, np.random.default_rng([tile.seed, 1])) if physical
                           else np.zeros(levels.shape, np.int8))
                 if cfg.tile.spare_cols:
                     array = SimulatedArray(cfg, faults, seed=tile.seed, verbose=verbose)

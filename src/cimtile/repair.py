@@ -26,13 +26,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .behavioral.conductance import fault_map
 from .behavioral.device import MemdiodeArray
 from .host_driver import remap_writes
 from .mapping import check_remap
 from .program import Rectangle, program_golden
+from .regmap import register
 
-__all__ = ["RepairError", "RepairOutcome", "repair", "repair_report", "GoldenArray",
-           "BoardArray"]
+__all__ = ["RepairError", "RepairOutcome", "repair", "repair_report", "tile_fault_map",
+           "GoldenArray", "BoardArray"]
+
+
+def tile_fault_map(cfg, rng):
+    """A random stuck-at map of the whole array (:func:`~cimtile.behavioral.conductance.
+    fault_map`), the data columns drawn first and the spares after them, so that a tile's
+    data columns have the same faults whatever its number of spares (and without spares
+    the map of earlier versions)."""
+    data = fault_map(cfg, rng, (cfg.tile.rows, cfg.cols_data))
+    spares = fault_map(cfg, rng, (cfg.tile.rows, cfg.tile.spare_cols))
+    return np.concatenate([data, spares], axis=1)
 
 
 class RepairError(RuntimeError):
@@ -240,7 +252,6 @@ class BoardArray:
             self.board.write(name, word)
 
     def read_remap(self):
-        from .regmap import register
         col, spare = register("REMAP_COL"), register("REMAP_SPARE")
         table = []
         for c in range(self.board.config.cols_data):

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .behavioral.conductance import fault_map
 from .digits import demo_config, digits_split, train_mlp
 from .mapping import weight_levels
 from .network import accuracy, quant_forward, quantize, split
 from .network_run import Tile, golden_layer_mvm, read_config, tile_seed
 from .program import Rectangle
-from .repair import GoldenArray, repair
+from .repair import GoldenArray, repair, tile_fault_map
 
 __all__ = ["golden_tiles", "study", "main"]
 
@@ -46,7 +45,7 @@ def golden_tiles(cfg, qlayers, seed):
         for i, block in enumerate(split(q.Wq, cfg)):
             tile = Tile(l, i, block, tile_seed(seed, l, i), readout)
             levels = weight_levels(block.W, cfg)
-            faults = fault_map(cfg, np.random.default_rng([tile.seed, 1]))
+            faults = tile_fault_map(cfg, np.random.default_rng([tile.seed, 1]))
             array = GoldenArray(cfg, faults, tile.seed)
             if cfg.tile.spare_cols:
                 outcome = repair(cfg, levels, array)
