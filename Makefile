@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fpga-check formal regress soak clean
+.PHONY: demo test bench fpga-check formal regress soak repair-study clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/cimtile bench
+
+# The demo network's accuracy against the stuck-cell rate, with and without column repair
+# (golden model, a few minutes: not part of `make test`).
+repair-study: $(STAMP)
+	$(BIN)/python -m cimtile.repair_study --out build/repair_study
 
 # Bitstreams for both boards with the YoWASP toolchain (minutes: not part of `make test`).
 fpga-check: $(STAMP)
