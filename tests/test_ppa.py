@@ -170,23 +170,27 @@ $var wire 4 ! bus $end
 $scope module child $end
 $var wire 1 " flag $end
 $var wire 4 ! bus $end
+$var string 1 # state $end
 $upscope $end
 $upscope $end
 $enddefinitions $end
 #0
 b1010 !
 0"
+sIDLE #
 #10
 b0110 !
 1"
+sRUN #
 #20
 b0111 !
 0"
+sRUN #
 """
     transitions, bits = count_toggles(vcd)
-    # bus: 1010 -> 0110 -> 0111 is 2 + 1 bit flips; flag flips twice.
-    assert transitions == {("top",): 3, ("top", "child"): 5}
-    assert bits == {("top",): 4, ("top", "child"): 5}
+    # bus: 1010 -> 0110 -> 0111 is 2 + 1 bit flips; flag flips twice; the state changes once.
+    assert transitions == {("top",): 3, ("top", "child"): 6}
+    assert bits == {("top",): 4, ("top", "child"): 6}
 
 
 def test_switching_is_measured_in_the_simulated_rtl():

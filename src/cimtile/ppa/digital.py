@@ -80,6 +80,9 @@ def digital_activity(area, toggles=None, mvms=0):
 def count_toggles(vcd_text):
     """Bit transitions and declared bits of every scope path in a VCD, after time 0.
 
+    A string variable (an enumeration such as an FSM state, which the simulator writes
+    decoded) counts as one bit that changes whenever its value does.
+
     Returns
     -------
     (dict, dict)
@@ -114,10 +117,14 @@ def count_toggles(vcd_text):
             new = int(bits.replace("x", "0").replace("z", "0"), 2)
         elif head in "01xz":
             new, ident = (1 if head == "1" else 0), line[1:]
+        elif head in "sS":
+            # A decoded enumeration (an FSM state): a change of value is at least one bit.
+            new, ident = line[1:].rsplit(" ", 1)
         else:
             continue
         if ident in value and started:
-            flips[ident] += (value[ident] ^ new).bit_count()
+            old = value[ident]
+            flips[ident] += (old ^ new).bit_count() if isinstance(new, int) else old != new
         value[ident] = new
     for ident, paths in owners.items():
         for p in paths:
