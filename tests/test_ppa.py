@@ -17,7 +17,7 @@ from cimtile.mapping import random_operands, weight_levels
 from cimtile.ppa.activity import compute_activity, program_activity
 from cimtile.ppa.area import (DFF_UM2, NAND2_UM2, CELL_UM2, analog_area, gate_equivalents,
                               synthesise, tile_area)
-from cimtile.ppa.digital import count_toggles, tile_toggles
+from cimtile.ppa.digital import count_toggles, program_toggles, tile_toggles
 from cimtile.ppa.energy import compute_energy, program_energy
 from cimtile.ppa.figures import figures
 from cimtile.program import Rectangle, program_golden
@@ -207,6 +207,16 @@ def test_switching_is_measured_in_the_simulated_rtl():
         assert idle_data.transitions[block] < busy.transitions[block]
     assert idle_data.transitions["controller"] == busy.transitions["controller"]
     assert all(busy.bits[block] > 0 for block in busy.bits)
+
+
+def test_programming_switching_is_measured_in_the_simulated_rtl():
+    cfg = config()
+    levels = np.random.default_rng(2).integers(1, cfg.max_level + 1,
+                                               (cfg.tile.rows, cfg.cols_phys))
+    few, more = (program_toggles(cfg, levels, seed=5, cells=n) for n in (2, 6))
+    assert (few.units, more.units) == (2, 6)
+    assert 0 < few.transitions["write_verify"] < more.transitions["write_verify"]
+    assert few.cycles < more.cycles
 
 
 def test_gate_equivalents_of_a_synthesised_register():

@@ -37,7 +37,7 @@ def programming_report(cfg, levels, faults, seed, run):
         "wall_s": round(run.wall_s, 3),
         "cells_per_s": round(run.pulses.size / run.wall_s, 1),
         "golden_mismatches": int(differs.sum()),
-        "energy": program_section(cfg, device, run),
+        "energy": program_section(cfg, device, run, levels, seed=seed, faults=faults),
     }
 
 

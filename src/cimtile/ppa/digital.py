@@ -1,14 +1,16 @@
 """Switching activity of the digital periphery, measured in the simulated RTL.
 
 The tile core runs in the Amaranth simulator on a window of a run's own vectors, its analog
-port answered by the same behavioural macro as the golden model, and every bit transition
-of every signal is counted from the waveform, block by block (the tile's submodules). A
+port answered by the same behavioural macro as the golden model (or on the first cells of a
+write-verify run, answered by the same memdiode array), and every bit transition of every
+signal is counted from the waveform, block by block (the tile's submodules). A
 block's activity factor is its transitions per signal bit; applied to its synthesised gate
 equivalents (:mod:`cimtile.ppa.area`) it gives gate-equivalent transitions, the count the
 energy model charges ``ppa.ge_toggle_fj`` for. The host interface is not in the window (it
 leaks, but its switching is not counted).
 """
 
+import dataclasses
 import re
 import tempfile
 from dataclasses import dataclass
@@ -18,16 +20,20 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from cimtile.behavioral import AnalogMacro
+from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl import Tile
 from cimtile.mapping import _validated_inputs
+from cimtile.program import Rectangle
 
 from .area import BLOCKS
 
-__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "digital_activity"]
+__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "program_toggles",
+           "digital_activity"]
 
 #: Vectors in the simulated window: the tile's schedule repeats per vector, so a few give
-#: its per-vector activity.
+#: its per-vector activity; cells in a programming window, whose pulse counts vary more.
 WINDOW = 4
+WINDOW_CELLS = 16
 
 
 @dataclass(frozen=True)
@@ -36,20 +42,21 @@ class Toggles:
 
     Members
     -------
-    vectors, cycles : int
-        Vectors streamed through the window and the cycles it took.
+    units, cycles : int
+        Vectors computed (or cells programmed) in the window, and the cycles it took.
     transitions, bits : dict
         Per block (:data:`~cimtile.ppa.area.BLOCKS`): signal-bit transitions in the window
         and signal bits declared.
     """
-    vectors: int
+    units: int
     cycles: int
     transitions: dict
     bits: dict
 
     def activity(self, block):
-        """Transitions per signal bit per vector: the block's activity factor per MVM."""
-        return self.transitions[block] / self.bits[block] / self.vectors
+        """Transitions per signal bit per unit (vector or cell): the block's activity factor
+        per MVM, or per programmed cell."""
+        return self.transitions[block] / self.bits[block] / self.units
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,18 @@ class DigitalActivity:
         Gate equivalents of every synthesised block (all of them leak).
     ge_toggles : dict
         Gate-equivalent transitions of each tile block in the run: its measured activity
-        factor per vector times its gate equivalents times the run's vectors (empty when
-        not measured; the host interface is never in it).
+        factor per vector (or programmed cell) times its gate equivalents times the run's
+        vectors (or cells); empty when not measured; the host interface is never in it.
     """
     ge: dict
     ge_toggles: dict
 
 
-def digital_activity(area, toggles=None, mvms=0):
-    """:class:`DigitalActivity` of a run of `mvms` vectors from a tile's
-    :class:`~cimtile.ppa.area.Area` and, if measured, its :class:`Toggles`."""
+def digital_activity(area, toggles=None, units=0):
+    """:class:`DigitalActivity` of a run of `units` vectors (or programmed cells) from a
+    tile's :class:`~cimtile.ppa.area.Area` and, if measured, its :class:`Toggles`."""
     switching = {} if toggles is None else {
-        block: toggles.activity(block) * area.digital_ge[block] * mvms for block in BLOCKS}
+        block: toggles.activity(block) * area.digital_ge[block] * units for block in BLOCKS}
     return DigitalActivity(ge=dict(area.digital_ge), ge_toggles=switching)
 
 
@@ -169,6 +176,61 @@ def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
     sim.add_testbench(analog, background=True)
     sim.add_testbench(driver, background=True)
     sim.add_testbench(monitor)
+    return _measured(sim, len(X), done)
+
+
+def program_toggles(cfg, levels, *, seed=0, faults=None, cells=WINDOW_CELLS):
+    """:class:`Toggles` of the tile core programming the first `cells` cells of row 0 to
+    `levels` (rows, cols_phys) by write-verify, a memdiode array seeded as the run's
+    answering its verify reads and pulses."""
+    cells = min(cells, cfg.cols_phys)
+    dut = Tile(cfg)
+    shape = (cfg.tile.rows, cfg.cols_phys)
+    device = MemdiodeArray(cfg.device, shape, np.random.default_rng(seed), faults)
+    settings = dataclasses.asdict(cfg.write_verify) | dataclasses.asdict(
+        Rectangle(0, 0, 0, cells - 1))
+    done = []
+
+    async def analog(ctx):
+        cell = dut.analog.cell
+        async for _ in ctx.tick():
+            index = np.array([ctx.get(cell.row) * cfg.cols_phys + ctx.get(cell.col)])
+            if ctx.get(cell.read):
+                ctx.set(cell.read_code, int(device.read(index, cfg.tile.adc_bits)[0]))
+            if ctx.get(cell.pulse):
+                device.pulse(index, [ctx.get(cell.polarity).value], [ctx.get(cell.amplitude)],
+                             [ctx.get(cell.width)])
+
+    async def bench(ctx):
+        ctx.set(dut.prog_settings, settings)
+        ctx.set(dut.r_stream.ready, 1)
+        ctx.set(dut.prog_start, 1)
+        await ctx.tick()
+        ctx.set(dut.prog_start, 0)
+        cycles = 1
+        for level in np.asarray(levels)[0, :cells]:
+            ctx.set(dut.t_stream.payload, int(level))
+            ctx.set(dut.t_stream.valid, 1)
+            while True:
+                _, _, ready = await ctx.tick().sample(dut.t_stream.ready)
+                cycles += 1
+                if ready:
+                    break
+        ctx.set(dut.t_stream.valid, 0)
+        while not ctx.get(dut.prog_done):
+            await ctx.tick()
+            cycles += 1
+        done.append(cycles)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(analog, background=True)
+    sim.add_testbench(bench)
+    return _measured(sim, cells, done)
+
+
+def _measured(sim, units, done):
+    """Run `sim` writing a waveform and count its transitions per block."""
     with tempfile.TemporaryDirectory(prefix="cimtile-toggles-") as work:
         vcd = Path(work) / "tile.vcd"
         with sim.write_vcd(str(vcd)):
@@ -178,4 +240,4 @@ def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
     for block, modules in BLOCKS.items():
         blocks_t[block] = sum(t for p, t in transitions.items() if p and p[-1] in modules)
         blocks_b[block] = sum(b for p, b in bits.items() if p and p[-1] in modules)
-    return Toggles(vectors=len(X), cycles=done[-1], transitions=blocks_t, bits=blocks_b)
+    return Toggles(units=units, cycles=done[-1], transitions=blocks_t, bits=blocks_b)

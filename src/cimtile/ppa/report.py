@@ -7,7 +7,7 @@ from cimtile.npy_rows import row_chunks
 
 from .activity import compute_activity, program_activity
 from .area import tile_area
-from .digital import WINDOW, digital_activity, tile_toggles
+from .digital import WINDOW, digital_activity, program_toggles, tile_toggles
 from .energy import compute_energy, program_energy
 from .figures import figures
 
@@ -67,13 +67,19 @@ def power_mw(energy, activity, cfg):
     return {item.name: item.pj * 1e-12 / seconds * 1e3 for item in energy.items}
 
 
-def program_section(cfg, device, run):
+def program_section(cfg, device, run, levels=None, *, seed=0, faults=None):
     """The ``energy`` section of a write-verify run whose golden twin is `device` (a
     programmed :class:`~cimtile.behavioral.device.MemdiodeArray`) and whose co-simulation is
     `run` (:class:`~cimtile.tb.results.ProgramRun`): it also says whether both issued the
-    same numbers of verify reads and pulses."""
+    same numbers of verify reads and pulses. Given the `levels` (rows, cols_phys) the run
+    programmed into a device array of `seed` with stuck-at map `faults`, the digital
+    switching per cell is measured on its first cells in the simulated RTL; without them
+    the digital periphery only leaks."""
     activity = program_activity(cfg, device, run.cycles_total)
-    energy = program_energy(cfg, activity, digital_activity(tile_area(cfg)))
+    toggles = (None if levels is None
+               else program_toggles(cfg, levels, seed=seed, faults=faults))
+    energy = program_energy(cfg, activity, digital_activity(tile_area(cfg), toggles,
+                                                            activity.cells))
     total = energy.total_pj
     return {"total_pj": total, "per_cell_pj": total / activity.cells,
             "pulses": activity.pulses, "verify_reads": activity.verify_reads,
