@@ -15,11 +15,6 @@ __all__ = ["compute_section", "program_section", "summary_of", "power_mw", "ppa_
            "ppa_text", "plot_ppa"]
 
 
-def _energy_dict(energy):
-    return {name: round(value, 6) if isinstance(value, float) else value
-            for name, value in energy.as_dict().items()}
-
-
 def summary_of(cfg, energy, mvms):
     """Energy per MVM and efficiency of `mvms` MVMs that took `energy`: ``ops`` counts a
     multiply and an add per weight (``2 * rows * cols`` per MVM), so TOPS/W is ops per pJ."""
@@ -52,7 +47,7 @@ def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycle
                             conductances=conductances) if activity.mvms else None)
     energy = compute_energy(at, activity, digital_activity(area, toggles, activity.mvms))
     section = summary_of(cfg, energy, activity.mvms) | {
-        "breakdown": _energy_dict(energy)["breakdown"],
+        "breakdown": energy.as_dict()["breakdown"],
         "activity": {"planes": activity.planes, "driven_rows": activity.driven_rows,
                      "conversions": sum(activity.conversions),
                      "drive_cycles_per_plane": activity.drive_cycles,
@@ -85,7 +80,7 @@ def program_section(cfg, device, run, levels=None, *, seed=0, faults=None):
             "pulses": activity.pulses, "verify_reads": activity.verify_reads,
             "cosim_requests_agree": (run.pulses_applied == activity.pulses
                                      and run.reads == activity.verify_reads),
-            "breakdown": _energy_dict(energy)["breakdown"]}
+            "breakdown": energy.as_dict()["breakdown"]}
 
 
 def ppa_report(cfg, W, X, run, *, seed=0):
