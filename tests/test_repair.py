@@ -97,3 +97,53 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     from cimtile.golden import golden_mvm
     unrepaired = golden_mvm(CFG, W, X, 3, G)
     assert np.abs(runs["bulk"].Y - ideal).sum() < np.abs(unrepaired - ideal).sum()
+
+
+TOML = """
+[tile]
+rows = 6
+cols = 2
+in_bits = 3
+w_bits = 3
+bits_per_cell = 1
+adc_bits = 3
+adc_shift = 0
+cols_per_adc = 4
+spare_cols = {spares}
+
+[timing]
+t_settle = 1
+t_adc = 2
+
+[host]
+data_width = 32
+"""
+
+
+def test_cli_program_repair(tmp_path, capsys):
+    import json
+
+    from cimtile import cli
+    levels, faults = _zero_targets_with_faults()
+    (tmp_path / "cfg.toml").write_text(TOML.format(spares=3))
+    (tmp_path / "none.toml").write_text(TOML.format(spares=0))
+    np.save(tmp_path / "W.npy", np.zeros((6, 2), np.int64))
+    np.save(tmp_path / "F.npy", faults)
+    args = ["program", "--weights", str(tmp_path / "W.npy"), "--faults",
+            str(tmp_path / "F.npy"), "--seed", "1", "--report", str(tmp_path / "R.json"),
+            "--repair"]
+    assert not cli.main(args + ["--config", str(tmp_path / "cfg.toml")])
+    report = json.loads((tmp_path / "R.json").read_text())
+    # The outcome written out in test_more_faulty_columns_than_spares.
+    assert report["repaired_columns"] == [2, 4] and report["spares_used"] == [1, 2]
+    assert report["unrepaired_cells"] == [[0, 1], [1, 7], [3, 1]]
+    # Two passes, then one run more: spare 0 failed, so the table its pass wrote (with
+    # column 1 on spare 0) is not the final one, which is written and read back again.
+    assert report["golden_mismatches"] == 0 and report["simulator_runs"] == 3
+    capsys.readouterr()
+    # One line naming the key, exit status 2, no report, without spares.
+    (tmp_path / "R.json").unlink()
+    assert cli.main(args + ["--config", str(tmp_path / "none.toml")]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spare_cols" in err[0], err
+    assert not (tmp_path / "R.json").exists()

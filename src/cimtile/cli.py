@@ -274,6 +274,9 @@ def _cmd_program(args):
     check_paths(inputs, [(args.report, "--report"), (args.plot, "--plot"),
                          (args.state, "--state")])
     cfg = load_config(args.config)
+    if args.repair and not cfg.tile.spare_cols:
+        raise InputError(f"{args.config}: --repair needs spare columns ([tile] spare_cols "
+                         ">= 1)")
     levels = weight_levels(load_weights(args.weights, cfg), cfg)
     shape = (cfg.tile.rows, cfg.cols_phys)
     faults = (np.zeros(shape, np.int64) if args.faults is None
@@ -282,9 +285,6 @@ def _cmd_program(args):
     if args.repair:
         from .repair import repair, repair_report
         from .tb.repair_runner import SimulatedArray
-        if not cfg.tile.spare_cols:
-            raise InputError(f"{args.config}: --repair needs spare columns ([tile] "
-                             "spare_cols >= 1)")
         array = SimulatedArray(cfg, faults, seed=args.seed, drive=args.drive,
                                verbose=args.verbose)
         outcome = repair(cfg, levels, array)
