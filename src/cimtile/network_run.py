@@ -277,7 +277,7 @@ def summary(report):
                         f"{report['program_cells']:,} ({report['program_converged']:,}), "
                         f"{report['program_pulses_mean']:.2f} pulses per cell"))
     if "repaired_columns" in report:
-        rows.insert(6, ("columns repaired on spares (unrepaired cells)",
+        rows.insert(6, ("repaired columns (unrepaired cells)",
                         f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

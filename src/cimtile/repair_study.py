@@ -50,9 +50,13 @@ def golden_tiles(cfg, qlayers, seed):
             if cfg.tile.spare_cols:
                 outcome = repair(cfg, levels, array)
                 tile.remap, tile.programming = outcome.remap, outcome.report()
+                failed = {col for _, col in outcome.failed_cells}
             else:
                 converged = array.program(levels, Rectangle.whole(*levels.shape))
-                tile.programming = {"unrepaired_cells": int((~converged).sum())}
+                failed_cells = np.argwhere(~converged.reshape(levels.shape))
+                tile.programming = {"unrepaired_cells": failed_cells.tolist()}
+                failed = set(failed_cells[:, 1].tolist())
+            tile.programming["failed_columns"] = len(failed)
             tile.conductances = array.device.conductances()
             layer.append(tile)
         tiles.append(layer)
@@ -71,7 +75,8 @@ def study(seed=0, rates=RATES, spares=SPARES, images=None, progress=None):
     -------
     dict
         ``points``: one entry per pair with ``fault_rate``, ``spare_cols``, ``accuracy``,
-        ``unrepaired_cells`` and ``spares_used`` (totals over the tiles), and the network's
+        ``unrepaired_cells``, ``failed_columns`` (data columns with a cell that failed
+        write-verify) and ``spares_used`` (totals over the tiles), and the network's
         ``quantized_accuracy`` (exact integers).
     """
     base = demo_config()
@@ -93,9 +98,8 @@ def study(seed=0, rates=RATES, spares=SPARES, images=None, progress=None):
             reports = [t.programming for layer in tiles for t in layer]
             point = {"fault_rate": rate, "spare_cols": spare_cols,
                      "accuracy": accuracy(out, y_test),
-                     "unrepaired_cells": sum(len(r["unrepaired_cells"])
-                                             if isinstance(r["unrepaired_cells"], list)
-                                             else r["unrepaired_cells"] for r in reports),
+                     "unrepaired_cells": sum(len(r["unrepaired_cells"]) for r in reports),
+                     "failed_columns": sum(r["failed_columns"] for r in reports),
                      "spares_used": sum(len(r.get("spares_used", ())) for r in reports),
                      "tiles": len(reports), "wall_s": round(time.perf_counter() - start, 1)}
             points.append(point)
@@ -124,12 +128,18 @@ def plot(result, file):
     left.legend(fontsize=8)
     most = max(p["spare_cols"] for p in points)
     rates = sorted({p["fault_rate"] for p in points})
-    used = [next((p["spares_used"] / p["tiles"] for p in points
-                  if p["fault_rate"] == r and p["spare_cols"] == most), 0) for r in rates]
-    right.plot([100 * r for r in rates], used, marker="o")
-    right.set(xlabel="stuck cells (%)", ylabel="spares used per tile",
-              title=f"spares a tile of {result['data_cols']} data columns needs "
-                    f"(of {most} offered)")
+
+    def per_tile(key, spare_cols):
+        return [next(p[key] / p["tiles"] for p in points if p["fault_rate"] == r
+                     and p["spare_cols"] == (spare_cols if r else 0)) for r in rates]
+    percent = [100 * r for r in rates]
+    right.plot(percent, per_tile("failed_columns", 0), marker="o",
+               label="data columns with a failed cell (spares needed)")
+    right.plot(percent, per_tile("spares_used", most), marker="s",
+               label=f"spares used, of {most} (a failing spare is skipped)")
+    right.set(xlabel="stuck cells (%)", ylabel="columns per tile",
+              title=f"repair of a tile of {result['data_cols']} data columns")
+    right.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(file, format="png", dpi=100)
     pyplot.close(figure)
