@@ -213,8 +213,19 @@ def _weights(cfg, rng, sc):
 
 # Episodes.
 
+def _refused_setting(b):
+    """A setting just outside its range (or an unknown mode): refused, with its cause."""
+    in_max, shift_max = b.cfg.tile.in_bits, b.cfg.adc_shift_max
+    mode, in_bits, shift = [(0, 0, 0), (0, in_max + 1, 0), (0, 1, shift_max + 1),
+                            (3, 1, 0)][int(b.rng.integers(4))]
+    cause = b.write("SETTINGS", _SETTINGS.pack(mode=mode, in_bits=in_bits, adc_shift=shift))
+    b.status_cause(cause)
+
+
 def _batches(b, W):
     for _ in range(int(b.rng.integers(1, 4))):
+        if b.rng.random() < 0.35:
+            _refused_setting(b)
         in_bits, shift = b.run_settings()
         b.settings(in_bits, shift)
         if b.rng.random() < 0.6:
