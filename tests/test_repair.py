@@ -59,13 +59,15 @@ def _zero_targets_with_faults():
 def test_more_faulty_columns_than_spares():
     levels, faults = _zero_targets_with_faults()
     outcome = repair(CFG, levels, GoldenArray(CFG, faults, seed=1))
-    # Written out from the fault map: columns 1, 2, 4 take spares 0, 1, 2; spare 0 fails,
-    # so column 1 stays; no spare is left for columns 1 and 7.
+    # Written out from the fault map. Failed columns in repair order: the top slice first
+    # (columns 2 and 7, slice 1), then column 1 (two failed cells) and column 4. Columns 2,
+    # 7 and 1 take spares 0, 1 and 2; spare 0 fails (row 2 stuck at g_max), so column 2
+    # and, with no spare left, column 4 stay unrepaired.
     assert outcome.failed_cells == [[0, 1], [1, 7], [2, 2], [3, 1], [5, 4]]
-    assert outcome.repaired_columns == [2, 4]
-    assert outcome.remap.tolist() == [0, 0, 2, 0, 3, 0, 0, 0]
+    assert outcome.repaired_columns == [1, 7]
+    assert outcome.remap.tolist() == [0, 3, 0, 0, 0, 0, 0, 2]
     assert (outcome.spares_used, outcome.spares_rejected) == ([1, 2], [0])
-    assert outcome.unrepaired_cells == [[0, 1], [1, 7], [3, 1]]
+    assert outcome.unrepaired_cells == [[2, 2], [5, 4]]
     assert outcome.passes == 2
 
 
@@ -79,7 +81,7 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     expected = repair(CFG, levels, golden)
     # Some columns repaired, a spare rejected for its own fault, a cell left unrepaired.
     assert (expected.repaired_columns, expected.spares_rejected,
-            expected.unrepaired_cells) == ([3, 7], [1], [[4, 5]])
+            expected.unrepaired_cells) == ([3, 5], [1], [[2, 7]])
     array = SimulatedArray(CFG, faults, seed=5)
     outcome = repair(CFG, levels, array)
     assert outcome.report() == expected.report()
@@ -135,10 +137,10 @@ def test_cli_program_repair(tmp_path, capsys):
     assert not cli.main(args + ["--config", str(tmp_path / "cfg.toml")])
     report = json.loads((tmp_path / "R.json").read_text())
     # The outcome written out in test_more_faulty_columns_than_spares.
-    assert report["repaired_columns"] == [2, 4] and report["spares_used"] == [1, 2]
-    assert report["unrepaired_cells"] == [[0, 1], [1, 7], [3, 1]]
+    assert report["repaired_columns"] == [1, 7] and report["spares_used"] == [1, 2]
+    assert report["unrepaired_cells"] == [[2, 2], [5, 4]]
     # Two passes, then one run more: spare 0 failed, so the table its pass wrote (with
-    # column 1 on spare 0) is not the final one, which is written and read back again.
+    # column 2 on spare 0) is not the final one, which is written and read back again.
     assert report["golden_mismatches"] == 0 and report["simulator_runs"] == 3
     capsys.readouterr()
     # One line naming the key, exit status 2, no report, without spares.

@@ -20,6 +20,7 @@ fault-aware part of the mapping comes for free. A column is replaced when any of
 did not converge; a spare is used only if every one of its cells converges to the column's
 targets (again, a stuck spare cell that happens to hold its target is fine); a spare that
 fails is never used again and the column tries the next one, until the spares run out.
+When they do, the columns of the more significant weight slices have been served first.
 """
 
 from dataclasses import dataclass, field
@@ -125,7 +126,11 @@ def repair(cfg, levels, array):
     remap = np.zeros(cols_data, np.int64)
     converged = np.asarray(array.program(targets, Rectangle(0, rows - 1, 0, cols_data - 1)))
     failed = ~converged.reshape(rows, cols_data).astype(bool)
-    pending = [int(c) for c in np.flatnonzero(failed.any(axis=0))]
+    # When spares run short, the columns that weigh most are repaired first: the top slice
+    # (2**bits_per_cell times its neighbour below), then the most failed cells.
+    significance = (np.arange(cols_data) // 2) % cfg.slices
+    pending = sorted((int(c) for c in np.flatnonzero(failed.any(axis=0))),
+                     key=lambda c: (-significance[c], -int(failed[:, c].sum()), c))
     free, used, rejected, passes = list(range(spares)), [], [], 1
     while pending and free:
         # The columns still failing try the lowest free spares, one round of write-verify
