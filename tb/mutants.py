@@ -15,12 +15,13 @@ __all__ = ["MUTANTS", "Mutant", "mutated_top"]
 
 @dataclass(frozen=True)
 class Mutant:
-    """One bug: in module ``\\cim_host_checked.<module>``, `pattern` becomes `replacement`
-    (``re.sub`` syntax)."""
+    """One bug: in module ``\\cim_host_checked.<module>``, the first `count` matches of
+    `pattern` (every match with 0) become `replacement` (as for ``re.sub``)."""
     module: str
     pattern: str
-    replacement: str
+    replacement: object
     doc: str
+    count: int = 0
 
     def apply(self, verilog):
         """`verilog` with the bug, or unchanged where the statement is not generated."""
@@ -29,14 +30,28 @@ class Mutant:
         if header is None:
             return verilog
         end = verilog.index("endmodule", header.end())
-        body = re.sub(self.pattern, self.replacement, verilog[header.end():end])
+        body = re.sub(self.pattern, self.replacement, verilog[header.end():end],
+                      count=self.count)
         return verilog[:header.end()] + body + verilog[end:]
 
 
+def _one_conversion_early(match):
+    """The ADC sequencer's done condition (its first comparison of the conversion count,
+    or the count itself when it is one bit) true one conversion early."""
+    name, width, last = match.group(1), match.group(3), match.group(4)
+    if width is None:
+        return f"assign {name}  = ~conversion;"
+    return f"assign {name}  = conversion == {width}'h{int(last, 16) - 1:x};"
+
+
 MUTANTS = {
+    # (Latching the conversions in another order is no bug: every column's code is held
+    # for the whole plane, so the order cannot show.)
     "adc_off_by_one": Mutant(
-        "host.tile.adc_sequencer", r"casez \(conversion\)", "casez (conversion + 1'h1)",
-        "the ADC sequencer latches each conversion into the next conversion's columns"),
+        "host.tile.adc_sequencer", r"assign (\\\$\d+)  = conversion( == (\d+)'h([0-9a-f]+))?;",
+        _one_conversion_early,
+        "the ADC sequencer signals a plane done one conversion early, before it latched "
+        "the last conversion's columns", count=1),
     "tlast_dropped": Mutant(
         "host.out_framer", r"o__tlast = (\\\$\d+) ;", r"o__tlast = \1  & frame_open;",
         "the output framer drops TLAST on the first beat of a frame (a one-beat batch)"),
