@@ -14,6 +14,7 @@ An interrupt (SIGINT) ends with status 130 and ``cimtile: interrupted``, SIGTERM
 import argparse
 import dataclasses
 import json
+import re
 import signal
 import sys
 import time
@@ -453,9 +454,12 @@ def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
             outputs.directory(plots, "--plots")
         for name, write in writers:
             outputs.stage(plots / name, "--plots", write)
-    print(summary(report))
+    text = summary(report)
+    print(text)
+    # Aligned with the summary's values, which start after its longest label.
+    width = len(re.match(r".*?\S {2,}", text).group()) - 2
     energy = report["energy"]
-    print(f"{'energy per inference':<35}  {energy['per_inference_pj'] / 1e3:,.1f} nJ "
+    print(f"{'energy per inference':<{width}}  {energy['per_inference_pj'] / 1e3:,.1f} nJ "
           f"({energy['tops_per_w']:.3f} TOPS/W; see cimtile ppa for the tile's breakdown)")
     problems = failures(report)
     for problem in problems:
