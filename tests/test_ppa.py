@@ -280,3 +280,21 @@ def test_ppa_command_report_plot_and_bad_input(tmp_path):
     assert (tmp_path / "P.png").read_bytes()[:4] == b"\x89PNG"
     assert "TOPS/W" in proc.stdout
 
+
+
+def test_sweep_metrics_of_a_point_and_their_plots():
+    from cimtile.ppa.study import METRICS, plot_ppa_sweep, point_metrics
+    small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
+                 cols_per_adc=2)
+    cfg = config(**small)          # synthesised by the area test as well (cached)
+    metrics = point_metrics(cfg, 8, 0)
+    assert set(metrics) == set(METRICS)
+    assert metrics["tops_per_w"] == pytest.approx(
+        2 * cfg.tile.rows * cfg.tile.cols / metrics["energy_per_mvm_pj"])
+    assert metrics["mvm_ns"] == cfg.analog_cycles_per_mvm * 10
+    rows = [{"tile.adc_bits": b, "tile.cols_per_adc": c, "normalized_rms_error": 0.1 / b}
+            | metrics for b in (3, 4) for c in (1, 2)]
+    plots = plot_ppa_sweep(rows, ["tile.adc_bits", "tile.cols_per_adc"])
+    assert sorted(plots) == ["error_vs_energy.png", "ppa_vs_tile.adc_bits.png",
+                             "ppa_vs_tile.cols_per_adc.png"]
+    assert all(png[:4] == b"\x89PNG" for png in plots.values())
