@@ -50,25 +50,40 @@ def _zero_targets_with_faults():
     """All targets level 0 (weights 0); stuck-at-g_max cells cannot reach it."""
     faults = np.zeros(SHAPE, np.int64)
     # Data columns 1, 2, 4, 7 fail; column 3 has a cell stuck at g_min, its target: it
-    # converges and needs no spare. Spare 0 fails too.
-    for row, col in [(0, 1), (3, 1), (2, 2), (5, 4), (1, 7), (4, 3), (2, 8)]:
-        faults[row, col] = SA0 if col == 3 else SA1
+    # converges and needs no spare. Spare 0 has a cell stuck at g_max, spare 1 one stuck at
+    # g_min (harmless where its column's target is 0).
+    for row, col in [(0, 1), (3, 1), (2, 2), (5, 4), (1, 7), (2, 8)]:
+        faults[row, col] = SA1
+    faults[4, 3] = faults[4, 9] = SA0
     return np.zeros((CFG.tile.rows, CFG.cols_data), np.int64), faults
 
 
 def test_more_faulty_columns_than_spares():
     levels, faults = _zero_targets_with_faults()
     outcome = repair(CFG, levels, GoldenArray(CFG, faults, seed=1))
-    # Written out from the fault map. Failed columns in repair order: the top slice first
-    # (columns 2 and 7, slice 1), then column 1 (two failed cells) and column 4. Columns 2,
-    # 7 and 1 take spares 0, 1 and 2; spare 0 fails (row 2 stuck at g_max), so column 2
-    # and, with no spare left, column 4 stay unrepaired.
+    # Written out from the fault map. Erasing the spares finds spare 0 bad. Failed columns
+    # in repair order: the top slice first (columns 2 and 7, slice 1), then column 1 (two
+    # failed cells) and column 4. Columns 2 and 7 take spares 1 and 2; none is left for
+    # columns 1 and 4.
     assert outcome.failed_cells == [[0, 1], [1, 7], [2, 2], [3, 1], [5, 4]]
-    assert outcome.repaired_columns == [1, 7]
-    assert outcome.remap.tolist() == [0, 3, 0, 0, 0, 0, 0, 2]
+    assert outcome.repaired_columns == [2, 7]
+    assert outcome.remap.tolist() == [0, 0, 2, 0, 0, 0, 0, 3]
     assert (outcome.spares_used, outcome.spares_rejected) == ([1, 2], [0])
-    assert outcome.unrepaired_cells == [[2, 2], [5, 4]]
+    assert outcome.unrepaired_cells == [[0, 1], [3, 1], [5, 4]]
     assert outcome.passes == 2
+
+
+def test_spare_failing_its_columns_targets_is_rejected():
+    levels = np.zeros((CFG.tile.rows, CFG.cols_data), np.int64)
+    levels[:, 0] = 1
+    faults = np.zeros(SHAPE, np.int64)
+    faults[0, 0] = SA0              # column 0 cannot reach level 1 in row 0
+    faults[3, 8] = SA0              # spare 0 erases to 0, but cannot hold column 0
+    outcome = repair(CFG, levels, GoldenArray(CFG, faults, seed=2))
+    assert (outcome.repaired_columns, outcome.spares_used, outcome.spares_rejected,
+            outcome.unrepaired_cells, outcome.passes) == ([0], [1], [0], [], 3)
+    assert outcome.remap.tolist() == [2, 0, 0, 0, 0, 0, 0, 0]
+    assert np.array_equal(outcome.levels[:, 9], levels[:, 0])
 
 
 def test_cosimulated_repair_and_compute_equal_the_golden_model():
@@ -81,7 +96,8 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     expected = repair(CFG, levels, golden)
     # Some columns repaired, a spare rejected for its own fault, a cell left unrepaired.
     assert (expected.repaired_columns, expected.spares_rejected,
-            expected.unrepaired_cells) == ([3, 5], [1], [[2, 7]])
+            expected.unrepaired_cells) == ([3, 7], [1], [[4, 5]])
+    assert faults[5, 8] == SA0 and 0 in expected.spares_used   # harmless there
     array = SimulatedArray(CFG, faults, seed=5)
     outcome = repair(CFG, levels, array)
     assert outcome.report() == expected.report()
@@ -137,11 +153,10 @@ def test_cli_program_repair(tmp_path, capsys):
     assert not cli.main(args + ["--config", str(tmp_path / "cfg.toml")])
     report = json.loads((tmp_path / "R.json").read_text())
     # The outcome written out in test_more_faulty_columns_than_spares.
-    assert report["repaired_columns"] == [1, 7] and report["spares_used"] == [1, 2]
-    assert report["unrepaired_cells"] == [[2, 2], [5, 4]]
-    # Two passes, then one run more: spare 0 failed, so the table its pass wrote (with
-    # column 2 on spare 0) is not the final one, which is written and read back again.
-    assert report["golden_mismatches"] == 0 and report["simulator_runs"] == 3
+    assert report["repaired_columns"] == [2, 7] and report["spares_used"] == [1, 2]
+    assert report["unrepaired_cells"] == [[0, 1], [3, 1], [5, 4]]
+    # One run per pass: the table the second wrote and read back is the final one.
+    assert report["golden_mismatches"] == 0 and report["simulator_runs"] == 2
     capsys.readouterr()
     # One line naming the key, exit status 2, no report, without spares.
     (tmp_path / "R.json").unlink()

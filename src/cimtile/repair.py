@@ -18,8 +18,10 @@ Write-verify already decides which cells need repair. A stuck cell whose stuck l
 inside its target's verify window converges like a healthy one, so it needs no spare: the
 fault-aware part of the mapping comes for free. A column is replaced when any of its cells
 did not converge; a spare is used only if every one of its cells converges to the column's
-targets (again, a stuck spare cell that happens to hold its target is fine); a spare that
-fails is never used again and the column tries the next one, until the spares run out.
+targets (a spare stuck at g_min where its column's target is level 0 is fine); a spare that
+fails is never used again and the column tries the next one, until the spares run out. The
+first pass also erases every spare to level 0, so spares with a cell stuck at g_max are
+known bad before any column is moved to them.
 When they do, the columns of the more significant weight slices have been served first.
 """
 
@@ -71,11 +73,12 @@ class RepairOutcome:
         Spare indices holding a repaired column (spare ``k`` is physical column
         ``cols_data + k``).
     spares_rejected : list of int
-        Spares tried and left unused because a cell failed.
+        Spares left unused because a cell failed: when erased in the first pass, or when
+        programmed with a column's targets.
     unrepaired_cells : list of [row, col]
         Failed cells still read by the tile: those of the columns no spare could take.
     passes : int
-        Write-verify runs made (the first over the data columns, then one per round of
+        Write-verify runs made (the first over the whole array, then one per round of
         spares).
     """
     remap: np.ndarray
@@ -124,17 +127,24 @@ def repair(cfg, levels, array):
     targets = np.zeros((rows, cfg.cols_phys), np.int64)
     targets[:, :cols_data] = np.asarray(levels, np.int64)[:, :cols_data]
     remap = np.zeros(cols_data, np.int64)
-    converged = np.asarray(array.program(targets, Rectangle(0, rows - 1, 0, cols_data - 1)))
-    failed = ~converged.reshape(rows, cols_data).astype(bool)
+    # The first pass programs the data columns and erases the spares to level 0: a spare
+    # with a cell that cannot reach level 0 (stuck at g_max, the commonest fault) is known
+    # bad before any column is moved to it, which saves a round per spare it would cost.
+    first = np.asarray(array.program(targets, Rectangle(0, rows - 1, 0, cfg.cols_phys - 1)))
+    first = first.reshape(rows, cfg.cols_phys).astype(bool)
+    failed = ~first[:, :cols_data]
+    erased = first[:, cols_data:].all(axis=0)
     # When spares run short, the columns that weigh most are repaired first: the top slice
     # (2**bits_per_cell times its neighbour below), then the most failed cells.
     significance = (np.arange(cols_data) // 2) % cfg.slices
     pending = sorted((int(c) for c in np.flatnonzero(failed.any(axis=0))),
                      key=lambda c: (-significance[c], -int(failed[:, c].sum()), c))
-    free, used, rejected, passes = list(range(spares)), [], [], 1
+    free = [s for s in range(spares) if erased[s]]
+    used, rejected, passes = [], [s for s in range(spares) if not erased[s]], 1
     while pending and free:
-        # The columns still failing try the lowest free spares, one round of write-verify
-        # over those spares (contiguous: spares are only ever taken from the front).
+        # The columns still failing try the lowest free spares, in one round of write-verify
+        # over the span of those spares. Spares in the span that are not chosen are
+        # programmed again to what they hold, and their results are not read.
         count = min(len(pending), len(free))
         columns, chosen, free = pending[:count], free[:count], free[count:]
         physical = [cols_data + s for s in chosen]
@@ -142,10 +152,10 @@ def repair(cfg, levels, array):
         tentative = remap.copy()
         tentative[columns] = np.array(chosen) + 1
         array.set_remap(tentative)
-        result = np.asarray(array.program(
-            targets, Rectangle(0, rows - 1, physical[0], physical[-1])))
+        span = Rectangle(0, rows - 1, physical[0], physical[-1])
+        result = np.asarray(array.program(targets, span)).reshape(span.shape).astype(bool)
         passes += 1
-        good = result.reshape(rows, count).astype(bool).all(axis=0)
+        good = result[:, np.array(physical) - physical[0]].all(axis=0)
         retry = []
         for column, spare, ok in zip(columns, chosen, good):
             if ok:
