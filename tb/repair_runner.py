@@ -70,7 +70,8 @@ class SimulatedArray:
         self.build_s = self.wall_s = 0.0
 
     def program(self, levels, rect):
-        self.passes.append((np.asarray(levels, np.int64), rect, self.remap.copy()))
+        # A copy: the caller goes on changing its targets for later passes.
+        self.passes.append((np.array(levels, np.int64), rect, self.remap.copy()))
         records = self._play()
         return records[-1]["converged"].astype(bool)
 

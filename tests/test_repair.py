@@ -11,7 +11,7 @@ import pytest
 from cimtile.config import parse_config
 from cimtile.mapping import (DataError, array_levels, check_remap, column_sources,
                              random_operands, shift_add, weight_levels)
-from cimtile.repair import GoldenArray, repair
+from cimtile.repair import GoldenArray, repair, repair_report
 from cimtile.tb.repair_runner import SimulatedArray, compute
 
 CFG = parse_config({
@@ -104,6 +104,8 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     assert np.array_equal(outcome.remap, expected.remap)
     G = array.last.conductance
     assert np.array_equal(G, golden.device.conductances())
+    # Pass by pass, cell by cell: pulses and outcomes of every replayed pass.
+    assert repair_report(CFG, levels, faults, 5, array.last, outcome)["golden_mismatches"] == 0
     runs = {drive: compute(CFG, W, X, outcome.remap, seed=3, conductances=G, drive=drive)
             for drive in ("bulk", "vip")}
     for run in runs.values():
