@@ -391,10 +391,11 @@ def _busy(b, W):
 
 def _wv_settings(b):
     rng = b.rng
-    s = dict(tol=int(rng.choice([0, 1, 2, 3])), set_start=int(rng.integers(60, 120)),
-             set_step=int(rng.choice([1, 10, 40])), reset_start=int(rng.integers(60, 120)),
+    # Starts up to 2 V and wide pulses overshoot the window, so cells flip polarity.
+    s = dict(tol=int(rng.choice([0, 1, 2, 3])), set_start=int(rng.integers(60, 200)),
+             set_step=int(rng.choice([1, 10, 40])), reset_start=int(rng.integers(60, 200)),
              reset_step=int(rng.choice([1, 10, 40])), max_pulses=int(rng.choice([1, 3, 8, 24])),
-             pulse_width=int(rng.choice([1, 5, 20])))
+             pulse_width=int(rng.choice([1, 5, 20, 50])))
     s["set_limit"] = min(255, s["set_start"] + int(rng.choice([0, 20, 80])))
     s["reset_limit"] = min(255, s["reset_start"] + int(rng.choice([0, 20, 80])))
     return s
@@ -407,7 +408,7 @@ def _rectangle(b):
     if rng.random() < 0.25:
         return Rectangle(r0, r0, c0, c0)
     return Rectangle(r0, min(cfg.tile.rows - 1, r0 + int(rng.integers(0, 2))), c0,
-                     min(cfg.cols_phys - 1, c0 + int(rng.integers(0, 4))))
+                     min(cfg.cols_phys - 1, c0 + int(rng.integers(0, 8))))
 
 
 def _program(b, device, levels, rect, reset_after=None):
@@ -468,7 +469,10 @@ def _programming(b, W):
     faults = np.where(rng.random(shape) < 0.1, rng.integers(1, 3, shape), 0)
     b.sc.arrays["faults"] = faults
     device = MemdiodeArray(cfg.device, shape, np.random.default_rng(b.sc.seed), faults)
-    levels = weight_levels(W, cfg)
+    # The weights' levels (half of them 0: the idle side of each differential pair), or
+    # levels drawn evenly, whose middle levels make cells overshoot and flip polarity.
+    levels = (weight_levels(W, cfg) if rng.random() < 0.4
+              else rng.integers(0, cfg.max_level + 1, shape))
     rect = _rectangle(b)
     for _ in range(int(rng.integers(1, 4))):
         if rng.random() < 0.3:
