@@ -104,7 +104,10 @@ def session(port, cfg, W, batches):
     results, cells, report = run_weights(board, W, batches)
     for i, Y in enumerate(results):
         seen[f"Y{i}"] = Y
-    seen["pulses"], seen["code"] = cells.pulses, cells.code
+    if hasattr(cells, "remap"):       # spares: programmed by the repair flow
+        seen["remap"] = cells.remap
+    else:
+        seen["pulses"], seen["code"] = cells.pulses, cells.code
     seen["report"] = np.array(json.dumps(report))
     return seen
 
