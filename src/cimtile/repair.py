@@ -25,7 +25,7 @@ known bad before any column is moved to them.
 When they do, the columns of the more significant weight slices have been served first.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -89,7 +89,6 @@ class RepairOutcome:
     spares_rejected: list
     unrepaired_cells: list
     passes: int = 1
-    details: dict = field(default_factory=dict)
 
     def report(self):
         """The JSON-ready summary ``cimtile program --repair`` prints."""
