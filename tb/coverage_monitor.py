@@ -7,14 +7,12 @@ the counters leave the top on one wide port (``cov__counts``) that a testbench r
 at the end of a run, so coverage costs no Python wake-up while the simulation runs and works
 alone in either drive mode.
 
-What the bins mean is declared once, by :func:`declare_bins`, for a configuration; the
-monitor builds one condition per declared bin and refuses to elaborate if the two lists
-differ. Register accesses are decoded from the bus (address on AW/AR, data on W/R, the
+What the bins are is declared once, for a configuration, by
+:func:`cimtile.tb.coverage_bins.declare_bins`; the monitor builds one condition per
+declared bin and refuses to elaborate if the two lists differ. Register accesses are decoded from the bus (address on AW/AR, data on W/R, the
 answer on B/R), and the monitor keeps its own copy of the run-time settings from the writes
 the tile accepted, as a host driver would.
 """
-
-from typing import NamedTuple
 
 from amaranth.hdl import Cat, Const, Module, ResetSignal, Signal
 from amaranth.lib import wiring
@@ -23,81 +21,15 @@ from amaranth.lib.wiring import In, Out
 from cimtile.hdl.analog_port import Polarity
 from cimtile.hdl.axi_lite import AxiResp
 from cimtile.hdl.stream_pack import lane_width
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
+from cimtile.regmap import REGISTERS, ErrorCause, Mode, register
 
-__all__ = ["Bin", "COUNT_BITS", "SOFT_RESET_STATES", "CoverageMonitor", "clip_reachable",
-           "declare_bins", "unpack_counts"]
+from .coverage_bins import (COUNT_BITS, MANY, MODES, SOFT_RESET_STATES, Bin, clip_reachable,
+                            declare_bins)
 
-#: Bits of each bin's saturating counter.
-COUNT_BITS = 16
-#: Where a soft reset can land, as far as the ports show it.
-SOFT_RESET_STATES = ("idle", "computing", "out_stalled", "in_full", "programming",
-                     "pulse_wait", "read_back", "cell_stalled")
-_MODES = {Mode.COMPUTE: "compute", Mode.PROGRAM: "program", Mode.READ_BACK: "read_back"}
-#: Result beats a stalled output beat waits before it counts as "many" cycles.
-_MANY = 8
+__all__ = ["CoverageMonitor"]
+
 #: Cycles within which a write is taken as the cause of an interrupt's fall.
 _RECENT = 4
-
-
-class Bin(NamedTuple):
-    """One coverage bin: ``group`` (the table's row) and ``name`` within it."""
-    group: str
-    name: str
-
-    def __str__(self):
-        return f"{self.group}/{self.name}"
-
-
-def declare_bins(cfg):
-    """The bins the monitor counts for a tile of `cfg`, in counter order."""
-    in_max, shift_max = cfg.tile.in_bits, cfg.adc_shift_max
-    bins = [("settings", f"in_bits={i},adc_shift={s}")
-            for i in range(1, in_max + 1) for s in range(shift_max + 1)]
-    bins += [("settings", f"mode {_MODES[a]}->{_MODES[b]}")
-             for a in Mode for b in Mode if a != b]
-    bins += [("settings", name) for name in (
-        "refused in_bits=0", f"refused in_bits={in_max + 1}",
-        f"refused adc_shift={shift_max + 1}", "refused mode=3")]
-    bins += [("arithmetic", f"code 0 at adc_shift={s}") for s in range(shift_max + 1)]
-    bins += [("arithmetic", f"code max (clipped) at adc_shift={s}")
-             for s in range(shift_max + 1) if clip_reachable(cfg, s)]
-    bins += [("arithmetic", name) for name in (
-        "plane all zero", "plane all ones", "input most negative", "input most positive")]
-    bins += [("stream", name) for name in (
-        "input gap", "input fifo full", "input empty mid-batch", "output stall 0",
-        "output stall 1", f"output stall 2..{_MANY - 1}", f"output stall >={_MANY}",
-        "batch of 1", f"batch 2..{_MANY - 1}", f"batch >={_MANY}", "frame closed by null beat",
-        "tkeep error", "early tlast")]
-    bins += [("reset", f"soft reset while {state}") for state in SOFT_RESET_STATES]
-    bins += [("registers", f"read {r.name}") for r in REGISTERS]
-    bins += [("registers", f"write {r.name}") for r in REGISTERS]
-    bins += [("registers", name) for name in ("read unmapped", "write unmapped")]
-    bins += [("registers", f"cause {c.name}") for c in ErrorCause if c != ErrorCause.NONE]
-    bins += [("interrupts", name) for name in (
-        "irq raised on done", "irq raised on error", "irq raised, both enabled",
-        "irq cleared by W1C", "irq cleared by soft reset", "done and error pending",
-        "one of two cleared, other kept")]
-    bins += [("write_verify", name) for name in (
-        "converged with 0 pulses", "converged after pulses", "failed at max_pulses",
-        "SET pulses only", "RESET pulses only", "polarity flip", "SET amplitude at limit",
-        "RESET amplitude at limit", "run with tol=0", "run with max_pulses=1",
-        "single-cell rectangle", "read-back run")]
-    return [Bin(*b) for b in bins]
-
-
-def clip_reachable(cfg, adc_shift):
-    """Whether the largest column count (every wordline on, every cell at its top level)
-    reaches the ADC's top code at `adc_shift` (round half up, as the ideal ADC does): at the
-    largest shifts it may not, and that bin is then not declared."""
-    count = cfg.tile.rows * cfg.max_level
-    return (count + (1 << adc_shift >> 1)) >> adc_shift >= cfg.max_code
-
-
-def unpack_counts(value, count):
-    """The `count` counters packed in the integer `value` of ``cov__counts`` (bin 0 lowest)."""
-    mask = (1 << COUNT_BITS) - 1
-    return [(value >> (COUNT_BITS * i)) & mask for i in range(count)]
 
 
 def _watched(signature):
@@ -135,7 +67,7 @@ class CoverageMonitor(wiring.Component):
         for path, member, signal in self._host_signature.flatten(host):
             m.d.comb += getattr(self, "__".join(str(p) for p in path)).eq(signal)
 
-    def p(self, name):
+    def _port(self, name):
         return getattr(self, name)
 
     def elaborate(self, platform):
@@ -164,7 +96,7 @@ class CoverageMonitor(wiring.Component):
     # Register accesses and the monitor's copy of the settings.
 
     def _registers(self, m, hits):
-        cfg, p = self.config, self.p
+        cfg, p = self.config, self._port
         aw_fire = p("s_axil__awvalid") & p("s_axil__awready")
         w_fire = p("s_axil__wvalid") & p("s_axil__wready")
         aw_held, w_held = Signal(), Signal()
@@ -256,7 +188,7 @@ class CoverageMonitor(wiring.Component):
         for a in Mode:
             for b in Mode:
                 if a != b:
-                    hits[("settings", f"mode {_MODES[a]}->{_MODES[b]}")] = (
+                    hits[("settings", f"mode {MODES[a]}->{MODES[b]}")] = (
                         settings_write & okay & (self.mode == a) & (new_mode == b))
         refused = settings_write & (p("s_axil__bresp") == AxiResp.SLVERR)
         in_max, shift_max = cfg.tile.in_bits, cfg.adc_shift_max
@@ -326,7 +258,7 @@ class CoverageMonitor(wiring.Component):
     # ADC codes, wordlines and input values.
 
     def _arithmetic(self, m, hits):
-        cfg, p = self.config, self.p
+        cfg, p = self.config, self._port
         sample = p("analog__sample")
         shift = p("analog__adc_shift")
         bits = cfg.tile.adc_bits
@@ -369,7 +301,7 @@ class CoverageMonitor(wiring.Component):
     # Stream behaviour.
 
     def _streams(self, m, hits):
-        cfg, p = self.config, self.p
+        cfg, p = self.config, self._port
         width = cfg.host.data_width
         in_valid, in_ready = p("s_axis_in__tvalid"), p("s_axis_in__tready")
         in_fire, in_last = in_valid & in_ready, p("s_axis_in__tlast")
@@ -399,34 +331,34 @@ class CoverageMonitor(wiring.Component):
         out_valid, out_ready = p("m_axis_out__tvalid"), p("m_axis_out__tready")
         out_fire, out_last = out_valid & out_ready, p("m_axis_out__tlast")
         out_data = out_fire & (p("m_axis_out__tkeep") != 0)
-        stall = Signal(range(_MANY + 1))
+        stall = Signal(range(MANY + 1))
         with m.If(out_fire):
             m.d.sync += stall.eq(0)
-        with m.Elif(out_valid & (stall != _MANY)):
+        with m.Elif(out_valid & (stall != MANY)):
             m.d.sync += stall.eq(stall + 1)
         hits[("stream", "output stall 0")] = out_fire & (stall == 0)
         hits[("stream", "output stall 1")] = out_fire & (stall == 1)
-        hits[("stream", f"output stall 2..{_MANY - 1}")] = (out_fire & (stall >= 2)
-                                                            & (stall < _MANY))
-        hits[("stream", f"output stall >={_MANY}")] = out_fire & (stall == _MANY)
+        hits[("stream", f"output stall 2..{MANY - 1}")] = (out_fire & (stall >= 2)
+                                                            & (stall < MANY))
+        hits[("stream", f"output stall >={MANY}")] = out_fire & (stall == MANY)
         per_item = -(-cfg.tile.cols * lane_width(cfg.result_width) // width)
         item_beat = Signal(range(per_item + 1))
-        items = Signal(range(_MANY + 1))
+        items = Signal(range(MANY + 1))
         item_end = out_data & (item_beat == per_item - 1)
         with m.If(item_end):
             m.d.sync += item_beat.eq(0)
         with m.Elif(out_data):
             m.d.sync += item_beat.eq(item_beat + 1)
-        counted = Signal(range(_MANY + 1))
-        m.d.comb += counted.eq(items + (item_end & (items != _MANY)))
+        counted = Signal(range(MANY + 1))
+        m.d.comb += counted.eq(items + (item_end & (items != MANY)))
         with m.If(out_fire & out_last):
             m.d.sync += [items.eq(0), item_beat.eq(0)]
         with m.Elif(item_end):
             m.d.sync += items.eq(counted)
         closing = out_fire & out_last
         hits[("stream", "batch of 1")] = closing & (counted == 1)
-        hits[("stream", f"batch 2..{_MANY - 1}")] = closing & (counted >= 2) & (counted < _MANY)
-        hits[("stream", f"batch >={_MANY}")] = closing & (counted == _MANY)
+        hits[("stream", f"batch 2..{MANY - 1}")] = closing & (counted >= 2) & (counted < MANY)
+        hits[("stream", f"batch >={MANY}")] = closing & (counted == MANY)
         hits[("stream", "frame closed by null beat")] = closing & (p("m_axis_out__tkeep") == 0)
         # Vectors inside the tile: taken whole at the input, not yet out as results.
         inside = Signal(range(64))
@@ -441,7 +373,7 @@ class CoverageMonitor(wiring.Component):
     # Write-verify runs, cell by cell.
 
     def _write_verify(self, m, hits):
-        cfg, p = self.config, self.p
+        cfg, p = self.config, self._port
         pulse, read = p("analog__cell__pulse"), p("analog__cell__read")
         polarity, amplitude = p("analog__cell__polarity"), p("analog__cell__amplitude")
         row, col = p("analog__cell__row"), p("analog__cell__col")
@@ -506,7 +438,7 @@ class CoverageMonitor(wiring.Component):
         hits[("write_verify", "failed at max_pulses")] = programmed & failed
 
     def _resets(self, m, hits):
-        p = self.p
+        p = self._port
         states = {
             "computing": self.computing,
             "out_stalled": p("m_axis_out__tvalid") & ~p("m_axis_out__tready"),

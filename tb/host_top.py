@@ -27,7 +27,8 @@ from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, Rule
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator
 from cimtile.hdl.host import HostTile
 
-from .coverage_monitor import COUNT_BITS, CoverageMonitor, declare_bins
+from .coverage_bins import COUNT_BITS, declare_bins
+from .coverage_monitor import CoverageMonitor
 
 __all__ = ["CHECKED", "SIM_TOP", "EMULATED_TOP", "CheckedHost", "EmulatedHost",
            "simulation_verilog", "emulated_verilog"]

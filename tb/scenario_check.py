@@ -18,7 +18,7 @@ import numpy as np
 from cimtile.regmap import register
 
 from .build import BuildError
-from .coverage_monitor import declare_bins, unpack_counts
+from .coverage_bins import declare_bins, unpack_counts
 from .exchange import SimulationError
 from .host_runner import play
 from .mutants import mutated_top

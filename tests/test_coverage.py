@@ -13,7 +13,7 @@ import pytest
 
 from cimtile.coverage import Coverage, CoverageError
 from cimtile.regmap import register
-from cimtile.tb.coverage_monitor import (Bin, clip_reachable, declare_bins, unpack_counts)
+from cimtile.tb.coverage_bins import Bin, clip_reachable, declare_bins, unpack_counts
 from cimtile.tb.host_runner import Op, play
 from cimtile.tb.random_scenario import pool_config
 from cimtile.tb.scenario_check import first_difference
