@@ -45,6 +45,16 @@ def test_bounded(tmp_path, name):
     assert result.passed, result.details()
 
 
+#: The minimal tile with one spare column: the remap registers and the table in the datapath.
+SPARE = MINIMAL.replace(spare_cols=1)
+
+
+@pytest.mark.parametrize("name, mode", [("axi_lite", "prove"), ("tile_latency", "bmc")])
+def test_with_a_spare_column(tmp_path, name, mode):
+    result = _check(tmp_path, name, mode, SPARE)
+    assert result.passed, result.details()
+
+
 class _DropsValid(wiring.Component):
     """Offers a beat every other cycle whether or not it was taken: TVALID falls while
     stalled."""
