@@ -50,3 +50,27 @@ def test_the_writer_sets_the_row_count_numpy_reads(tmp_path, count):
     with NpyRowWriter(path, np.int64, (2,)) as writer, \
             pytest.raises(ValueError, match=r"rows shaped \(3,\), expected \(2,\)"):
         writer.write(np.zeros((1, 3)))
+
+
+def test_streamed_inputs_are_checked_chunk_by_chunk_naming_the_whole_row(tmp_path,
+                                                                         monkeypatch):
+    from cimtile import cli_files
+    from cimtile.config import reference_config
+    cfg = reference_config()
+    monkeypatch.setattr(cli_files, "_CHECK_ROWS", 4)
+    X = np.zeros((10, cfg.tile.rows), np.int16)
+    np.save(tmp_path / "good.npy", X)
+    rows = cli_files.open_inputs(tmp_path / "good.npy", cfg)
+    assert isinstance(rows, NpyRows) and len(rows) == 10
+    X[9, 5] = 128
+    np.save(tmp_path / "bad.npy", X)
+    with pytest.raises(cli_files.InputError,
+                       match=r"bad.npy: inputs: values must lie in \[-128, 127\]; "
+                             r"found 128 at \[9, 5\]$"):
+        cli_files.open_inputs(tmp_path / "bad.npy", cfg)
+    np.save(tmp_path / "shape.npy", X[:, :3])
+    with pytest.raises(cli_files.InputError, match=r"shape must be \(N, rows=128\)"):
+        cli_files.open_inputs(tmp_path / "shape.npy", cfg)
+    # Fortran order is loaded whole, as before.
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((3, cfg.tile.rows), np.int8)))
+    assert cli_files.open_inputs(tmp_path / "f.npy", cfg).shape == (3, cfg.tile.rows)

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths,
-                        load_inputs, load_weights, path_arg, print_error, read_npy, read_npz)
+                        load_inputs, load_weights, open_inputs, path_arg, print_error,
+                        read_npy, read_npz)
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
 from .formal.commands import add_commands as add_formal_commands
@@ -169,7 +170,10 @@ def _cmd_sim(args):
     cfg = load_config(args.config)
     in_bits, adc_shift = _run_time(cfg, args)
     W = load_weights(args.weights, cfg)
-    X = load_inputs(args.inputs, cfg.replace(in_bits=in_bits))
+    # The bulk co-simulation reads the inputs and writes the results a chunk at a time, so
+    # memory does not grow with the run; the other modes hold them.
+    streamed = args.backend == "cosim" and args.drive == "bulk"
+    X = (open_inputs if streamed else load_inputs)(args.inputs, cfg.replace(in_bits=in_bits))
     conductances = None
     if args.backend == "emulator":
         from .hdl.crossbar_emulator import emulator_geometry
@@ -193,9 +197,10 @@ def _cmd_sim(args):
             result = simulate_emulator(cfg, W, X, scenario=scenario, waves=waves,
                                        verbose=args.verbose)
         else:
+            out = outputs.reserve(args.out, "--out") if streamed else None
             result = simulate(cfg, W, X, scenario=scenario, conductances=conductances,
                               in_bits=in_bits, adc_shift=adc_shift, drive=args.drive,
-                              waves=waves, verbose=args.verbose)
+                              out=out, waves=waves, verbose=args.verbose)
         at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
         report = ({"backend": args.backend, "drive": args.drive, "in_bits": in_bits,
                    "adc_shift": adc_shift}
@@ -203,7 +208,9 @@ def _cmd_sim(args):
                   | {"energy": compute_section(cfg, W, X, seed=args.seed,
                                                conductances=conductances, in_bits=in_bits,
                                                cycles=result.cycles_total)[0]})
-        outputs.stage(args.out, "--out", lambda file: np.save(file, result.Y.astype(np.int64)))
+        if not streamed:
+            outputs.stage(args.out, "--out",
+                          lambda file: np.save(file, result.Y.astype(np.int64)))
         if args.report is not None:
             _stage_json(outputs, args.report, "--report", report)
     _print_json(report)
@@ -321,6 +328,8 @@ def _cmd_program(args):
                            "differ from the golden model", EXIT_FAILURE)
 
 
+#: The longest run ``bench --memory`` measures.
+MAX_STREAMED = 10_000_000
 #: Vectors the VIP drive runs in ``cimtile bench``: it is the slow reference.
 VIP_BENCH_MVMS = 1000
 
@@ -334,6 +343,8 @@ def _cmd_bench(args):
     cfg = reference_config() if args.config is None else load_config(args.config)
     if args.analog is not None:
         cfg = config_with(cfg, {"analog.model": args.analog})
+    if args.memory is not None:
+        return _bench_memory(cfg, args)
     if args.sizes:
         rows = size_table(cfg, args.mvms, min(args.mvms, VIP_BENCH_MVMS),
                           progress=lambda row: print(json.dumps(row), file=sys.stderr))
@@ -375,6 +386,30 @@ def _cmd_bench(args):
         report["plane_us_without_ir_drop"] = round(plane_timing(no_drop)["plane_us"], 1)
     _print_json(report)
     return EXIT_FAILURE if mismatches else None
+
+
+def _bench_memory(cfg, args):
+    """``bench --memory``: peak memory of ``cimtile sim`` at each run length."""
+    import tempfile
+    from .config import REFERENCE_CONFIG
+    from .memory_bench import sim_memory
+    try:
+        lengths = [int(n) for n in args.memory.split(",")]
+    except ValueError:
+        raise InputError(f"--memory must be vector counts separated by commas, not "
+                         f"{args.memory!r}") from None
+    if not lengths or any(not 1 <= n <= MAX_STREAMED for n in lengths):
+        raise InputError(f"--memory: every count must be in 1..{MAX_STREAMED}")
+    runs = []
+    # A first short run builds the simulator, whose compilers would otherwise be measured.
+    for vectors in [2] + lengths:
+        with tempfile.TemporaryDirectory(prefix="cimtile-memory-") as directory:
+            runs.append(sim_memory(cfg, args.config or REFERENCE_CONFIG, vectors, directory))
+        print(json.dumps(runs[-1]), file=sys.stderr)
+    runs = runs[1:]
+    _print_json({"runs": runs, "peak_ratio": round(runs[-1]["peak_mb"] / runs[0]["peak_mb"],
+                                                   2)})
+    return EXIT_FAILURE if any(run["status"] for run in runs) else None
 
 
 def _bench_emulator(cfg, W, X, verbose):
@@ -608,6 +643,9 @@ def _parser():
     p.add_argument("--sizes", action="store_true", help="tabulate build time, MVM/s per "
                    "drive and Python wake-ups per MVM over tile sizes from 128 x 16 to "
                    "1024 x 256 (minutes: a build per size)")
+    p.add_argument("--memory", metavar="N1,N2,...", help="peak memory of the process tree "
+                   "of cimtile sim on N1, N2, ... random vectors streamed from a file, and "
+                   "the last peak over the first")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_bench)
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from numpy.lib import format as npy_format
 
-from .mapping import DataError, check_inputs, check_weights
+from .mapping import DataError, _validated_inputs, check_input_shape, check_inputs, check_weights
+from .npy_rows import NpyRows
 
 __all__ = ["EXIT_FAILURE", "EXIT_BAD_INPUT", "InputError", "print_error", "path_arg",
            "read_npy", "read_npz", "load_weights", "load_inputs", "check_paths",
@@ -32,6 +33,8 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 _NPY_MAGIC = b"\x93NUMPY"
+#: Input vectors checked at a time by :func:`open_inputs`.
+_CHECK_ROWS = 65536
 # What reading a damaged or hostile file can raise besides OSError: numpy's header parser
 # (ValueError, or OverflowError for dimensions beyond C integers), a short read (EOFError),
 # a damaged archive (BadZipFile, zlib.error), an encrypted or oddly compressed member
@@ -60,6 +63,17 @@ def path_arg(text):
 
 def _read_array(file, size, where):
     """The array in `file` (``size`` bytes from its start), its header checked first."""
+    shape, dtype = _checked_header(file, size, where)
+    file.seek(0)
+    try:
+        return npy_format.read_array(file, allow_pickle=False)
+    except MemoryError:
+        raise InputError(f"{where}: {dtype} shaped {shape} does not fit in memory") from None
+
+
+def _checked_header(file, size, where):
+    """``(shape, dtype)`` from the header of the ``.npy`` array in `file` (``size`` bytes),
+    checked against the file's size."""
     version = npy_format.read_magic(file)
     if version == (1, 0):
         shape, _, dtype = npy_format.read_array_header_1_0(file)
@@ -75,11 +89,7 @@ def _read_array(file, size, where):
         if need > have:
             raise InputError(f"{where}: the header declares {dtype} shaped {shape} "
                              f"({need:,} bytes) but the file holds {have:,}")
-    file.seek(0)
-    try:
-        return npy_format.read_array(file, allow_pickle=False)
-    except MemoryError:
-        raise InputError(f"{where}: {dtype} shaped {shape} does not fit in memory") from None
+    return shape, dtype
 
 
 def _regular_file(path, where):
@@ -170,6 +180,38 @@ def load_weights(path, cfg):
 def load_inputs(path, cfg):
     """The input vectors in `path`, checked against the tile of `cfg` (as int64)."""
     return _checked(path, "inputs", check_inputs, cfg)
+
+
+def open_inputs(path, cfg):
+    """The input vectors in `path` for a run that reads them a chunk at a time
+    (:class:`~cimtile.npy_rows.NpyRows`), checked against the tile of `cfg` as
+    :func:`load_inputs` checks them, a chunk at a time; a Fortran-ordered file is loaded
+    whole."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise InputError(f"{path}: inputs must be a .npy file")
+    where = f"{path}: cannot read inputs"
+    with _reading(where):
+        size = _regular_file(path, where)
+        with open(path, "rb") as file:
+            if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+                raise InputError(f"{path}: inputs file is not in .npy format")
+            file.seek(0)
+            shape, _ = _checked_header(file, size, where)
+        try:
+            rows = NpyRows(path)
+        except ValueError:
+            # Fortran order or objects: load_inputs reads it whole, or says what is wrong.
+            return load_inputs(path, cfg)
+        try:
+            check_input_shape(shape, cfg)
+            first_row = 0
+            for chunk in rows.chunks(_CHECK_ROWS):
+                _validated_inputs(chunk, cfg, first_row)
+                first_row += len(chunk)
+        except DataError as error:
+            raise InputError(f"{path}: {error}") from None
+    return rows
 
 
 def _identity(path):

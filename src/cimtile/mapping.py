@@ -18,14 +18,15 @@ class DataError(ValueError):
     """Weights or inputs do not fit the tile; the message names the array and the rule."""
 
 
-def _check_values(name, array, lo, hi):
+def _check_values(name, array, lo, hi, first_row=0):
     # By kind, not np.issubdtype(..., np.integer): numpy files timedelta64 under the
-    # integers, and its values are durations, not numbers.
+    # integers, and its values are durations, not numbers. `first_row` is the row index of
+    # `array`'s first row in the whole, for a check made a chunk at a time.
     if array.dtype.kind not in "iu":
         raise DataError(f"{name}: dtype must be integer, not {array.dtype}")
     if array.min() < lo or array.max() > hi:
         index = np.argwhere((array < lo) | (array > hi))[0]
-        where = ", ".join(str(i) for i in index)
+        where = ", ".join(str(i + first_row * (axis == 0)) for axis, i in enumerate(index))
         raise DataError(f"{name}: values must lie in [{lo}, {hi}]; "
                         f"found {array[tuple(index)]} at [{where}]")
 
@@ -58,15 +59,22 @@ def check_weights(W, cfg):
     return W.astype(np.int64)
 
 
-def _validated_inputs(X, cfg):
-    # Validation without the copy, so the golden model can convert large batches chunk by chunk.
+def _validated_inputs(X, cfg, first_row=0):
+    # Validation without the copy, so the golden model can convert large batches chunk by
+    # chunk; `first_row` places a chunk in the whole for the messages.
     X = np.asarray(X)
-    rows = cfg.tile.rows
-    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != rows:
-        raise DataError(f"inputs: shape must be (N, rows={rows}) with N >= 1, not {X.shape}")
+    check_input_shape(X.shape, cfg)
     half = 2 ** (cfg.tile.in_bits - 1)
-    _check_values("inputs", X, -half, half - 1)
+    _check_values("inputs", X, -half, half - 1, first_row)
     return X
+
+
+def check_input_shape(shape, cfg):
+    """Refuse input vectors shaped other than (N, rows) with N >= 1 (:class:`DataError`)."""
+    rows = cfg.tile.rows
+    if len(shape) != 2 or shape[0] < 1 or shape[1] != rows:
+        raise DataError(f"inputs: shape must be (N, rows={rows}) with N >= 1, not "
+                        f"{tuple(shape)}")
 
 
 def check_inputs(X, cfg):
