@@ -40,8 +40,18 @@ CHECKED = ("s_axil", "s_axis_in", "m_axis_out", "s_axis_target", "m_axis_cell")
 
 
 class CheckedHost(wiring.Component):
-    def __init__(self, config):
+    """The host tile with the protocol checkers and, with `coverage`, the coverage monitor
+    (:class:`~cimtile.tb.coverage_monitor.CoverageMonitor`) on its ports.
+
+    The ``cov__counts`` port is there either way (all zero without the monitor), so both
+    variants have the same ports and one can stand for the other inside a wrapping top.
+    The monitor costs the simulator about a third of its speed on the reference tile,
+    which runs that only want results need not pay.
+    """
+
+    def __init__(self, config, *, coverage=False):
         self.config = config
+        self.coverage = coverage
         self.host = HostTile(config)
         super().__init__({
             **self.host.signature.members,
@@ -50,7 +60,7 @@ class CheckedHost(wiring.Component):
                 "rule": Out(Rule),
                 "interface": Out(range(len(CHECKED))),
             })),
-            # Functional coverage (see cimtile.tb.coverage_monitor), read once per run.
+            # Functional coverage counters, read once per run.
             "cov": Out(wiring.Signature({
                 "counts": Out(len(declare_bins(config)) * COUNT_BITS),
             })),
@@ -76,9 +86,10 @@ class CheckedHost(wiring.Component):
         for index, (name, checker) in enumerate(zip(CHECKED, checkers)):
             m.submodules[f"check_{name}"] = checker
             checker.watch(m, getattr(host, name))
-        m.submodules.coverage = coverage = CoverageMonitor(self.config, host.signature)
-        coverage.watch(m, host)
-        m.d.comb += self.cov.counts.eq(coverage.counts)
+        if self.coverage:
+            m.submodules.coverage = coverage = CoverageMonitor(self.config, host.signature)
+            coverage.watch(m, host)
+            m.d.comb += self.cov.counts.eq(coverage.counts)
         # The first checker to fire names the interface; later findings do not overwrite.
         with m.If(~self.check.violation):
             for index, checker in enumerate(checkers):
@@ -88,9 +99,11 @@ class CheckedHost(wiring.Component):
         return m
 
 
-def simulation_verilog(config):
-    """Verilog of the checked host top (module ``cim_host_checked``)."""
-    return verilog.convert(CheckedHost(config), name=SIM_TOP, emit_src=False)
+def simulation_verilog(config, *, coverage=False):
+    """Verilog of the checked host top (module ``cim_host_checked``), with the coverage
+    monitor when `coverage`."""
+    return verilog.convert(CheckedHost(config, coverage=coverage), name=SIM_TOP,
+                           emit_src=False)
 
 
 class EmulatedHost(wiring.Component):

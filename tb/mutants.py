@@ -79,10 +79,10 @@ class _MutatedTop:
 
 
 def mutated_top(name, drive):
-    """``(verilog generator, top module)`` of the simulated top of `drive` with mutant
-    `name`."""
-    from .host_runner import TOPS
+    """``(verilog generator, top module)`` of the simulated top of `drive` (with the
+    coverage monitor, as the regression runs it) with mutant `name`."""
+    from .coverage_tops import COVERAGE_TOPS
     if name not in MUTANTS:
         raise ValueError(f"mutant must be one of {', '.join(MUTANTS)}, not {name!r}")
-    generate, top = TOPS[drive]
+    generate, top = COVERAGE_TOPS[drive]
     return _MutatedTop(generate, MUTANTS[name]), top

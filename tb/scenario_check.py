@@ -21,6 +21,7 @@ from .build import BuildError
 from .coverage_bins import declare_bins, unpack_counts
 from .exchange import SimulationError
 from .host_runner import play
+from .coverage_tops import COVERAGE_TOPS
 from .mutants import mutated_top
 from .random_scenario import scenario
 
@@ -139,7 +140,7 @@ def run_seed(seed, *, waves=None, mutant=None):
     """
     start = time.perf_counter()
     sc = scenario(seed)
-    top = None if mutant is None else mutated_top(mutant, sc.drive)
+    top = COVERAGE_TOPS[sc.drive] if mutant is None else mutated_top(mutant, sc.drive)
     result = {"seed": seed, "config": sc.pool_index, "drive": sc.drive, "passed": False,
               "message": "", "coverage": {}, "mvms": 0}
     with tempfile.TemporaryDirectory(prefix="cimtile-cov-") as work:

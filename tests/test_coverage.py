@@ -14,7 +14,8 @@ import pytest
 from cimtile.coverage import Coverage, CoverageError
 from cimtile.regmap import register
 from cimtile.tb.coverage_bins import Bin, clip_reachable, declare_bins, unpack_counts
-from cimtile.tb.host_runner import Op, play
+from cimtile.tb.coverage_tops import COVERAGE_TOPS
+from cimtile.tb.host_runner import TOPS, Op, play
 from cimtile.tb.random_scenario import pool_config
 from cimtile.tb.scenario_check import first_difference
 
@@ -73,9 +74,10 @@ def test_top_code_bins_only_where_the_largest_count_reaches_the_top_code():
         assert (f"code max (clipped) at adc_shift={shift}" in names) == reachable
 
 
-def _counts(tmp_path, ops, arrays, drive):
+def _counts(tmp_path, ops, arrays, drive, top=None):
     path = str(tmp_path / f"counts_{drive}.txt")
-    played = play(CFG, ops, arrays | {"coverage_out": path}, drive=drive)
+    played = play(CFG, ops, arrays | {"coverage_out": path}, drive=drive,
+                  top=COVERAGE_TOPS[drive] if top is None else top)
     assert not played.violations
     bins = declare_bins(CFG)
     with open(path) as file:
@@ -127,6 +129,9 @@ def test_bins_a_stimulus_cannot_reach_stay_unhit_and_are_hit_when_it_can(tmp_pat
         assert bulk[name] > 0, f"{name} never counted by a stimulus that reaches it"
     _, vip = _counts(tmp_path, busy, arrays, "vip")
     assert vip == bulk, [b for b in bulk if vip[b] != bulk[b]][:5]
+    # The default tops carry no monitor: their counters read zero.
+    _, plain = _counts(tmp_path, busy, arrays, "vip", top=TOPS["vip"])
+    assert not any(plain.values())
 
 
 def test_every_declared_bin_has_its_condition():
