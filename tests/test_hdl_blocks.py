@@ -31,18 +31,26 @@ def test_vector_buffer_keeps_order_under_gaps_and_back_pressure():
             ctx.set(dut.i_stream.valid, 0)
 
     async def consumer(ctx):
-        while len(received) < len(sent):
+        # Bounded, so a buffer that loses values fails instead of hanging.
+        for cycle in range(20 * len(sent)):
+            if len(received) == len(sent):
+                break
             ready = int(rng.integers(0, 2))
             ctx.set(dut.o_stream.ready, ready)
             _, _, valid, payload, accepting = await ctx.tick().sample(
                 dut.o_stream.valid, dut.o_stream.payload, dut.i_stream.ready)
             if valid and ready:
-                received.append(payload)
+                received.append(int(payload))
             # A full buffer must refuse input: ready depends only on its own state.
-            assert accepting == (not valid)
+            assert accepting == (not valid), \
+                f"cycle {cycle}: i_stream.ready {accepting} with o_stream.valid {valid}"
 
     run(dut, consumer, background=[producer])
-    assert received == sent
+    differs = next((i for i, (got, want) in enumerate(zip(received, sent)) if got != want),
+                   None)
+    assert differs is None, \
+        f"value {differs}: got {received[differs]}, sent {sent[differs]}"
+    assert len(received) == len(sent), f"{len(received)} of {len(sent)} values came out"
 
 
 def test_bitplane_drives_twos_complement_bits_lsb_first():
