@@ -454,7 +454,13 @@ def _cmd_sweep(args):
                              workers=args.workers, scheduler=args.scheduler, progress=advance)
         except EngineError as error:
             raise InputError(str(error)) from None
-    files = {"sweep.csv": write_csv(rows).encode()} | plot_sweep(rows, keys)
+    plots = plot_sweep(rows, keys)
+    if args.ppa:
+        from .ppa.study import plot_ppa_sweep, point_metrics
+        for row, (_, point) in zip(rows, points):
+            row |= point_metrics(point, args.n, args.seed)
+        plots |= plot_ppa_sweep(rows, keys)
+    files = {"sweep.csv": write_csv(rows).encode()} | plots
     out = Path(args.out)
     with OutputFiles(inputs) as outputs:
         outputs.directory(out, "--out")
@@ -659,6 +665,9 @@ def _parser():
                    help="directory for sweep.csv and error_vs_KEY.png (created if needed)")
     p.add_argument("--cosim", action="store_true", help="also co-simulate a few vectors of "
                    "every point and check them against the golden model")
+    p.add_argument("--ppa", action="store_true", help="also energy per MVM, TOPS/W, area and "
+                   "MVM time of every point (each distinct tile synthesised once), plotted "
+                   "in ppa_vs_KEY.png and error_vs_energy.png")
     p.add_argument("--n", type=int, default=256, help="random input vectors per point, "
                    f"1..{MAX_VECTORS} (default 256)")
     p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="data and analog "
