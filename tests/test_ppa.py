@@ -298,3 +298,24 @@ def test_sweep_metrics_of_a_point_and_their_plots():
     assert sorted(plots) == ["error_vs_energy.png", "ppa_vs_tile.adc_bits.png",
                              "ppa_vs_tile.cols_per_adc.png"]
     assert all(png[:4] == b"\x89PNG" for png in plots.values())
+
+
+def test_sweep_ppa_adds_the_metrics_and_plots(tmp_path):
+    small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
+                 adc_shift=0, cols_per_adc=2)
+    (tmp_path / "c.toml").write_text(
+        "[tile]\n" + "".join(f"{k} = {v}\n" for k, v in small.items())
+        + "[timing]\nt_settle = 2\nt_adc = 3\n")
+    # A slower clock leaves the RTL (and its cached synthesis) as it is.
+    proc = run("sweep", "--config", "c.toml", "--param", "ppa.clock_mhz=100,50", "--n", "8",
+               "--ppa", "--workers", "0", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "out" / "sweep.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    # Half the clock: the same events, held and leaking twice as long.
+    assert float(rows[1]["mvm_ns"]) == 2 * float(rows[0]["mvm_ns"])
+    assert float(rows[1]["energy_per_mvm_pj"]) > float(rows[0]["energy_per_mvm_pj"])
+    assert rows[1]["area_mm2"] == rows[0]["area_mm2"]
+    assert (tmp_path / "out" / "ppa_vs_ppa.clock_mhz.png").exists()
+    assert (tmp_path / "out" / "error_vs_energy.png").exists()
