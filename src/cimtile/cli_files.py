@@ -124,6 +124,14 @@ def read_npy(path, what):
         If the name does not end in ``.npy``, or the file cannot be read, is not in
         ``.npy`` format, holds objects, or is shorter than its header says.
     """
+    with _npy_file(path, what) as (file, size, where):
+        return _read_array(file, size, where)
+
+
+@contextlib.contextmanager
+def _npy_file(path, what):
+    """``(file, size, where)`` of the ``.npy`` file `path`, its name and format checked,
+    with read errors turned into one :class:`InputError` line starting with `where`."""
     path = Path(path)
     if path.suffix != ".npy":
         raise InputError(f"{path}: {what} must be a .npy file")
@@ -134,7 +142,7 @@ def read_npy(path, what):
             if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
                 raise InputError(f"{path}: {what} file is not in .npy format")
             file.seek(0)
-            return _read_array(file, size, where)
+            yield file, size, where
 
 
 def read_npz(path, what):
@@ -187,17 +195,10 @@ def open_inputs(path, cfg):
     (:class:`~cimtile.npy_rows.NpyRows`), checked against the tile of `cfg` as
     :func:`load_inputs` checks them, a chunk at a time; a Fortran-ordered file is loaded
     whole."""
+    with _npy_file(path, "inputs") as (file, size, where):
+        shape, _ = _checked_header(file, size, where)
     path = Path(path)
-    if path.suffix != ".npy":
-        raise InputError(f"{path}: inputs must be a .npy file")
-    where = f"{path}: cannot read inputs"
     with _reading(where):
-        size = _regular_file(path, where)
-        with open(path, "rb") as file:
-            if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
-                raise InputError(f"{path}: inputs file is not in .npy format")
-            file.seek(0)
-            shape, _ = _checked_header(file, size, where)
         try:
             rows = NpyRows(path)
         except ValueError:
