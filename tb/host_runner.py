@@ -16,7 +16,8 @@ import numpy as np
 from cocotbext.axi import AxiResp
 
 from cimtile.golden import golden_mismatches
-from cimtile.host_driver import START, program_writes, settings_word
+from cimtile.host_driver import START, program_writes, remap_writes, settings_word
+from cimtile.mapping import check_remap
 from cimtile.npy_rows import NpyRows
 from cimtile.program import Rectangle
 from cimtile.regmap import Mode, register
@@ -195,7 +196,8 @@ def _writes(words):
 
 
 def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
-             frame_vectors=1, pauses=None, drive="bulk", out=None, waves=None, verbose=False):
+             frame_vectors=1, pauses=None, drive="bulk", out=None, remap=None, waves=None,
+             verbose=False):
     """Co-simulate `X` through the host top of `cfg` holding weights `W`.
 
     Settings are written through AXI4-Lite, vectors sent and results received through
@@ -222,6 +224,9 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         then an :class:`~cimtile.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
         too, neither the inputs nor the results are ever held whole, in this process or
         the simulator's, so memory does not grow with the run.
+    remap : array of int, optional
+        The column remap table (spare columns), written before the settings; the golden
+        model reads through the same table.
 
     Returns
     -------
@@ -237,7 +242,9 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     if out is not None and drive != "bulk":
         raise ValueError("out needs the bulk drive")
     X = X if isinstance(X, NpyRows) else np.asarray(X, np.int64)
-    ops = _writes([("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
+    remapping = [] if remap is None else remap_writes(cfg, check_remap(remap, cfg))
+    ops = _writes(remapping
+                  + [("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
     if pauses:
         ops.append(Op.pauses(*pauses))
     ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift, out))
@@ -245,7 +252,12 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     if conductances is not None:
         arrays["G"] = np.asarray(conductances, float)
     played = play(cfg, ops, arrays, drive=drive, waves=waves, verbose=verbose)
-    if played.records[0]["resp"] != AxiResp.OKAY:
+    refused = [op["offset"] for op, record in zip(ops, played.records[:len(remapping)])
+               if record["resp"] != AxiResp.OKAY]
+    if refused:
+        raise SimulationError(f"{len(refused)} remap table writes refused (first at "
+                              f"{refused[0]:#x})")
+    if played.records[len(remapping)]["resp"] != AxiResp.OKAY:
         raise SimulationError(f"SETTINGS write refused (in_bits {in_bits}, adc_shift "
                               f"{adc_shift})")
     streamed = played.records[-1]
@@ -253,7 +265,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     if streamed["timeout"]:
         raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
     mismatches = golden_mismatches(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
-                                   adc_shift=adc_shift)
+                                   adc_shift=adc_shift, remap=remap)
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
                    frame_vectors=streamed["frame_vectors"], first_request=played.first_request,
                    golden_mismatches=mismatches,

@@ -1,4 +1,4 @@
-"""Column repair in co-simulation: the repair flow's array, and computing with a remap table.
+"""Column repair in co-simulation: the repair flow's array.
 
 A simulator run starts from reset, so a run cannot continue where the previous one left the
 device array. :class:`SimulatedArray` therefore plays every programming pass made so far
@@ -11,16 +11,15 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.golden import golden_mismatches
-from cimtile.host_driver import program_writes, remap_writes, settings_word
+from cimtile.host_driver import program_writes, remap_writes
 from cimtile.mapping import check_remap
-from cimtile.regmap import Mode, register
+from cimtile.regmap import register
 
 from .exchange import SimulationError
-from .host_runner import Op, _budget, _writes, play
-from .results import HostRun, ProgramRun
+from .host_runner import Op, _writes, play
+from .results import ProgramRun
 
-__all__ = ["SimulatedArray", "compute"]
+__all__ = ["SimulatedArray"]
 
 
 def _remap_reads(cfg):
@@ -141,39 +140,3 @@ class SimulatedArray:
             pulses_applied=int(played.arrays["pulses_applied"]), build_s=played.build_s,
             wall_s=played.wall_s)
         return runs
-
-
-def compute(cfg, W, X, remap, *, seed=0, conductances=None, drive="bulk", verbose=False):
-    """Co-simulate `X` through the host top of `cfg` holding weights `W` (or the
-    `conductances` programming left) with the column remap table `remap` written first,
-    and compare the results with the golden model under the same table.
-
-    Returns
-    -------
-    HostRun
-
-    Raises
-    ------
-    BuildError, SimulationError
-        Also when a register write is refused or a result is missing.
-    """
-    remap = check_remap(remap, cfg)
-    X = np.asarray(X, np.int64)
-    ops = _writes(remap_writes(cfg, remap)
-                  + [("SETTINGS", settings_word(cfg, Mode.COMPUTE))])
-    ops.append(Op.stream("X", 1, _budget(cfg, len(X)), cfg.tile.in_bits, cfg.tile.adc_shift))
-    arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
-    if conductances is not None:
-        arrays["G"] = np.asarray(conductances, float)
-    played = play(cfg, ops, arrays, drive=drive, verbose=verbose)
-    _check_writes(ops, played.records, "compute")
-    streamed = played.records[-1]
-    if streamed["timeout"]:
-        raise SimulationError(f"only {len(streamed['Y'])} of {len(X)} results arrived")
-    Y = np.asarray(streamed["Y"])
-    mismatches = golden_mismatches(cfg, W, X, Y, seed, conductances, remap=remap)
-    return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
-                   frame_vectors=streamed["frame_vectors"],
-                   first_request=played.first_request, golden_mismatches=mismatches,
-                   build_s=played.build_s, wall_s=played.wall_s,
-                   stream_s=float(streamed["stream_s"]), wakeups=streamed.get("wakeups"))

@@ -139,8 +139,8 @@ def program_tile(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, 
 
 
 def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
-             adc_shift=None, frame_vectors=1, drive="bulk", out=None, waves=None,
-             verbose=False):
+             adc_shift=None, frame_vectors=1, drive="bulk", out=None, remap=None,
+             waves=None, verbose=False):
     """Co-simulate the tile of `cfg` holding weights `W` on every row of `X`, driven only
     through its AXI4-Lite and AXI4-Stream ports (see :func:`cimtile.tb.host_runner.simulate`).
 
@@ -149,7 +149,8 @@ def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
     :func:`simulate_tile` scenario. `drive` is ``"bulk"`` (stimulus, results and analog
     answers in bulk) or ``"vip"`` (cocotbext-axi beat by beat, the analog model plane by
     plane); both give the same results in the same cycles. `out` (bulk drive) names a
-    ``.npy`` file the results are written to as they arrive.
+    ``.npy`` file the results are written to as they arrive; `remap` is the column remap
+    table of a tile with spare columns.
 
     Raises
     ------
@@ -164,7 +165,8 @@ def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
               if s.in_gap_prob or s.out_stall_prob else None)
     result = host_simulate(cfg, W, X, seed=s.seed, conductances=conductances, in_bits=in_bits,
                            adc_shift=adc_shift, frame_vectors=frame_vectors, pauses=pauses,
-                           drive=drive, out=out, waves=waves, verbose=verbose)
+                           drive=drive, out=out, remap=remap, waves=waves,
+                           verbose=verbose)
     if s.strict and result.golden_mismatches:
         raise SimulationError(f"{result.golden_mismatches} result vectors differ from the "
                               f"golden model")

@@ -12,7 +12,8 @@ from cimtile.config import parse_config
 from cimtile.mapping import (DataError, array_levels, check_remap, column_sources,
                              random_operands, shift_add, weight_levels)
 from cimtile.repair import GoldenArray, repair, repair_report
-from cimtile.tb.repair_runner import SimulatedArray, compute
+from cimtile.tb.host_runner import simulate
+from cimtile.tb.repair_runner import SimulatedArray
 
 CFG = parse_config({
     "tile": dict(rows=6, cols=2, in_bits=3, w_bits=3, bits_per_cell=1, adc_bits=3,
@@ -106,7 +107,8 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     assert np.array_equal(G, golden.device.conductances())
     # Pass by pass, cell by cell: pulses and outcomes of every replayed pass.
     assert repair_report(CFG, levels, faults, 5, array.last, outcome)["golden_mismatches"] == 0
-    runs = {drive: compute(CFG, W, X, outcome.remap, seed=3, conductances=G, drive=drive)
+    runs = {drive: simulate(CFG, W, X, seed=3, conductances=G, remap=outcome.remap,
+                            drive=drive)
             for drive in ("bulk", "vip")}
     for run in runs.values():
         assert run.golden_mismatches == 0

@@ -23,7 +23,7 @@ from .mapping import weight_levels
 from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
 from .program_report import programming_report
 from .repair import repair, repair_report, tile_fault_map
-from .tb.repair_runner import SimulatedArray, compute
+from .tb.repair_runner import SimulatedArray
 from .tb.runner import Scenario, program, simulate
 
 __all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
@@ -140,13 +140,10 @@ def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
     def layer_mvm(l, Xq):
         def mvm(i, block, X):
             tile = tiles[l][i]
-            if tile.remap is not None:
-                result = compute(tile.cfg, block.W, X, tile.remap, seed=tile.seed,
-                                 conductances=tile.conductances, verbose=verbose)
-            else:
-                result = simulate(tile.cfg, block.W, X, scenario=Scenario(seed=tile.seed,
-                                                                         strict=False),
-                                  conductances=tile.conductances, verbose=verbose)
+            result = simulate(tile.cfg, block.W, X, scenario=Scenario(seed=tile.seed,
+                                                                     strict=False),
+                              conductances=tile.conductances, remap=tile.remap,
+                              verbose=verbose)
             stats["tile_mvms"] += result.mvms
             stats["cycles_total"] += result.cycles_total
             stats["sim_wall_s"] += result.wall_s
