@@ -52,8 +52,7 @@ LINT_WAIVERS = {
 
 
 class BuildError(RuntimeError):
-    """Verilator or the C++ compiler rejected the generated tile, or the build cache is
-    unusable."""
+    """Verilator or the C++ compiler rejected the generated tile."""
 
 
 @functools.cache
@@ -421,8 +420,9 @@ def building(cfg, *, waves=None, top=None):
     Raises
     ------
     BuildError
-        If Verilator or the C++ compiler fails (the message holds their errors), or the
-        cache root or its size cap is unusable.
+        If Verilator or the C++ compiler fails (the message holds their errors).
+    cache.CacheError
+        If the cache root or its size cap is unusable (bad input).
     """
     from cimtile.hdl.tile import TOP_NAME, verilog_source
     verilog_source, top_name = top or (verilog_source, TOP_NAME)
@@ -432,13 +432,9 @@ def building(cfg, *, waves=None, top=None):
                _control_file(verilog, top_name))
     flags = _build_flags(waves)
     fill = functools.partial(_build_into, sources=sources, flags=flags, waves=waves)
-    try:
-        held = cache.holding(_build_key(sources, flags), fill, binary=TOPLEVEL,
-                             marker={"flags": flags})
-        with held as result:
-            yield result
-    except cache.CacheError as error:
-        raise BuildError(str(error)) from None
+    with cache.holding(_build_key(sources, flags), fill, binary=TOPLEVEL,
+                       marker={"flags": flags}) as result:
+        yield result
 
 
 def build(cfg, *, waves=None, top=None):
@@ -464,8 +460,6 @@ def _build_into(work, *, sources, flags, waves):
         runner.build(sources=[control, source], hdl_toplevel=TOPLEVEL, build_dir=work,
                      build_args=flags, waves=bool(waves), timescale=("1ns", "1ps"),
                      log_file=log)
-    except cache.CacheError:
-        raise
     except (RuntimeError, SystemExit) as error:
         if getattr(runner, "interrupted", False):
             raise

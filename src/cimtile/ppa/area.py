@@ -20,7 +20,7 @@ from pathlib import Path
 from cimtile.fpga.toolchain import console_script
 from cimtile.hdl.host import host_verilog
 from cimtile.tb.build import BuildError
-from cimtile.tb.cache import cache_root
+from cimtile.tb.cache import area_directory
 
 from .figures import figures
 
@@ -101,7 +101,7 @@ def synthesise(verilog, top):
     """
     script = _SCRIPT.format(top=top)
     key = hashlib.sha256((script + verilog).encode()).hexdigest()[:32]
-    entry = cache_root() / "area" / f"{key}.json"
+    entry = area_directory() / f"{key}.json"
     if entry.is_file():
         return json.loads(entry.read_text())
     with tempfile.TemporaryDirectory(prefix="cimtile-area-") as work:
@@ -118,7 +118,6 @@ def synthesise(verilog, top):
     cells = {name.lstrip("\\"): {kind.lstrip("\\"): n
                                  for kind, n in module.get("num_cells_by_type", {}).items()}
              for name, module in stat["modules"].items()}
-    entry.parent.mkdir(parents=True, exist_ok=True)
     partial = entry.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(json.dumps(cells, sort_keys=True))
     partial.replace(entry)
