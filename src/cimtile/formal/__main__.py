@@ -1,8 +1,10 @@
 """``python -m cimtile.formal``: every property set in every mode, the k-induction proof
 included, on each configuration of :func:`~.checks.formal_configs` (what ``make formal``
-runs). Exit status 1 if any check fails."""
+runs). Exit status 1 if any check fails. Interrupted, it ends every tool it started (see
+:func:`~.sby.run_sby`) and exits 130 (SIGINT) or 143 (SIGTERM) after one line on stderr."""
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,7 +13,30 @@ from .checks import formal_configs, run_checks
 from .sby import FormalToolError
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the run is, so that it unwinds like an interrupt and the tools
+    are ended on the way."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
 def main(argv=None):
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("formal: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except _Terminated:
+        print("formal: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(argv):
     parser = argparse.ArgumentParser(prog="python -m cimtile.formal", description=__doc__)
     parser.add_argument("--out", default="build/formal", metavar="DIR",
                         help="work directory (default build/formal)")

@@ -21,8 +21,8 @@ from .harness import (TOP, HostHarness, RegistersHarness, TileHarness,
 from .sby import check_cells, run_sby
 from .trace import TraceError, cycle_table, read_vcd
 
-__all__ = ["PropertySet", "PROPERTY_SETS", "CheckResult", "formal_configs", "run_check",
-           "run_checks"]
+__all__ = ["PropertySet", "PROPERTY_SETS", "DEPTH_FACTOR", "max_depth", "CheckResult",
+           "formal_configs", "run_check", "run_checks"]
 
 
 def _compute(config):
@@ -67,6 +67,18 @@ PROPERTY_SETS = {s.name: s for s in (
                 {"bmc": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4,
                  "cover": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4}),
 )}
+
+
+#: How many times the deepest default a chosen depth may be: a few vectors more than the
+#: defaults look at, while a mistyped depth, which would unroll for days, is refused.
+DEPTH_FACTOR = 4
+
+
+def max_depth(config):
+    """The deepest bounded check or cover allowed for `config`: :data:`DEPTH_FACTOR` times
+    the deepest default of any property set (induction lengths aside)."""
+    return DEPTH_FACTOR * max(pset.depth(config, mode) for pset in PROPERTY_SETS.values()
+                              for mode in pset.depths if mode != "prove")
 
 
 def _small(tile, *, t_settle, t_adc):

@@ -12,10 +12,13 @@ Clocking: a harness has one clock domain with a synchronous reset, so SymbiYosys
 ROM, whose contents the induction step would otherwise leave free.
 """
 
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,13 +172,101 @@ def _read_results(run, report):
             run.covers.append(run.directory / "sby" / trace)
 
 
+#: The signals that interrupt a command: held while a tool starts and while it is ended, so
+#: that neither is left half done.
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _session_members(session):
+    """Pids of the live (not zombie) processes of `session`, from /proc."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
+        state, _, _, sid = stat.rpartition(")")[2].split()[:4]
+        if int(sid) == session and state not in "ZX":
+            members.append(int(entry.name))
+    return members
+
+
+def _end_session(process, timeout=10.0):
+    """Kill every process of the session `process` leads, then reap `process`.
+
+    SymbiYosys puts each tool it starts in a process group of its own, so killing its group
+    would leave yosys-smtbmc and the solver running; the session holds them all. Waits until
+    none is left alive (at most `timeout` seconds, for a process stuck in the kernel).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = _session_members(process.pid)
+        if not members:
+            break
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    process.wait()
+    process.stdout.close()
+
+
+def _run_alone(command, *, cwd, env, timeout):
+    """Run `command` in a session of its own, with a temporary folder of its own as
+    ``TMPDIR``; return its exit status and output (stdout and stderr together).
+
+    However this ends (the command done, a timeout, an interrupt), every process of the
+    session is killed and reaped and the folder removed before it returns or raises: each
+    YoWASP tool unpacks into a ``yowasp_*`` folder under ``TMPDIR`` that it removes only
+    when it ends by itself.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be made or the command cannot be started.
+    subprocess.TimeoutExpired
+        If it runs longer than `timeout` seconds.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    scratch = process = None
+    try:
+        # An interrupt inside Popen would lose a child already started.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        scratch = tempfile.mkdtemp(prefix="cimtile-formal-")
+        process = subprocess.Popen(
+            command, cwd=cwd, env=dict(env, TMPDIR=scratch), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        log, _ = process.communicate(timeout=timeout)
+        return process.returncode, log
+    finally:
+        # Nested, so that an interrupt taken as the signals are blocked still cleans up.
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        finally:
+            try:
+                if process is not None:
+                    _end_session(process)
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def run_sby(directory, rtlil, *, top, mode, depth, timeout=None):
     """Check the design `rtlil` (top module `top`) with SymbiYosys in `directory`.
+
+    SymbiYosys runs in a session of its own, which is ended with every tool in it whether
+    the check finishes, times out (after `timeout` seconds) or is interrupted.
 
     Raises
     ------
     FormalToolError
-        If SymbiYosys cannot be started or ends without a verdict.
+        If SymbiYosys cannot be started, runs out of time, or ends without a verdict.
     """
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -187,18 +278,10 @@ def run_sby(directory, rtlil, *, top, mode, depth, timeout=None):
                str(directory / "check.sby")]
     start = time.perf_counter()
     try:
-        # A session of its own, so that a timeout ends the solver processes SymbiYosys
-        # started, not only SymbiYosys.
-        process = subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
+        status, log = _run_alone(command, cwd=directory, env=env, timeout=timeout)
     except OSError as error:
         raise FormalToolError(f"cannot run SymbiYosys: {error}") from None
-    try:
-        log, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
         raise FormalToolError(f"SymbiYosys did not finish within {timeout} s "
                               f"(work directory {directory})") from None
     seconds = time.perf_counter() - start
@@ -207,7 +290,7 @@ def run_sby(directory, rtlil, *, top, mode, depth, timeout=None):
     if verdict is None:
         tail = "\n".join(log.strip().splitlines()[-5:])
         raise FormalToolError(f"SymbiYosys ended without a verdict (exit status "
-                              f"{process.returncode}; log {directory / 'sby.log'}):\n{tail}")
+                              f"{status}; log {directory / 'sby.log'}):\n{tail}")
     run = SbyRun(status=verdict.group(1), seconds=seconds, directory=directory, log=log)
     report = directory / "sby" / "check.xml"
     if report.is_file():
