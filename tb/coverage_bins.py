@@ -4,15 +4,16 @@ Declared once, by :func:`declare_bins`, for a configuration: the RTL monitor
 (:mod:`cimtile.tb.coverage_monitor`) builds one counter per declared bin and refuses to
 elaborate if its conditions and this list differ, and the regression merges and reports
 counts by these names. Bins that no stimulus can reach on a tile are not declared for it
-(see :func:`clip_reachable`).
+(the top ADC code where no count reaches it, see :func:`clip_reachable`; the remap table's
+entries on a tile without spare columns).
 """
 
 from typing import NamedTuple
 
-from cimtile.regmap import REGISTERS, ErrorCause, Mode
+from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode
 
-__all__ = ["Bin", "COUNT_BITS", "MANY", "MODES", "SOFT_RESET_STATES", "clip_reachable",
-           "declare_bins", "unpack_counts"]
+__all__ = ["ARBITRATED", "BUSY_ACCEPTED", "BUSY_REFUSED", "Bin", "COUNT_BITS", "MANY",
+           "MODES", "SOFT_RESET_STATES", "clip_reachable", "declare_bins", "unpack_counts"]
 
 #: Bits of each bin's saturating counter.
 COUNT_BITS = 16
@@ -23,6 +24,14 @@ SOFT_RESET_STATES = ("idle", "computing", "out_stalled", "in_full", "programming
 MODES = {Mode.COMPUTE: "compute", Mode.PROGRAM: "program", Mode.READ_BACK: "read_back"}
 #: Cycles a stalled output beat waits before its stall counts as "many".
 MANY = 8
+#: What a write while busy is refused for (CTRL only for its start), and the writable
+#: registers a write to which is accepted while busy.
+BUSY_REFUSED = tuple(r.name for r in REGISTERS if r.busy_guarded) + ("CTRL.start",)
+BUSY_ACCEPTED = tuple(r.name for r in REGISTERS
+                      if r.access in (Access.RW, Access.W1C) and not r.busy_guarded)
+#: Events the status and interrupt logic arbitrates that a scenario can raise in one cycle.
+ARBITRATED = ("done and error in one cycle", "soft reset and start in one write",
+              "done and its W1C clear in one cycle")
 
 
 class Bin(NamedTuple):
@@ -68,6 +77,17 @@ def declare_bins(cfg):
         "SET pulses only", "RESET pulses only", "polarity flip", "SET amplitude at limit",
         "RESET amplitude at limit", "run with tol=0", "run with max_pulses=1",
         "single-cell rectangle", "read-back run")]
+    bins += [("busy", f"{name} refused while busy") for name in BUSY_REFUSED]
+    bins += [("busy", f"{name} accepted while busy") for name in BUSY_ACCEPTED]
+    bins += [("arbitration", name) for name in ARBITRATED]
+    bins += [("remap", name) for name in ("refused: column beyond the data columns",
+                                          "refused: spare beyond the spares")]
+    spares = cfg.tile.spare_cols
+    if spares:
+        bins += [("remap", f"entry set to spare {k}") for k in range(1, spares + 1)]
+        bins += [("remap", name) for name in (
+            "entry cleared", "first data column remapped", "last data column remapped",
+            "MVM with a remapped column", "MVM with every spare in use")]
     return [Bin(*b) for b in bins]
 
 

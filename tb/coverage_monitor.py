@@ -9,9 +9,11 @@ alone in either drive mode.
 
 What the bins are is declared once, for a configuration, by
 :func:`cimtile.tb.coverage_bins.declare_bins`; the monitor builds one condition per
-declared bin and refuses to elaborate if the two lists differ. Register accesses are decoded from the bus (address on AW/AR, data on W/R, the
-answer on B/R), and the monitor keeps its own copy of the run-time settings from the writes
-the tile accepted, as a host driver would.
+declared bin and refuses to elaborate if the two lists differ. Register accesses are
+decoded from the bus (address on AW/AR, data on W/R, the answer on B/R), and the monitor
+keeps its own copy of the run-time settings from the writes the tile accepted, as a host
+driver would. The bins of the register block's control rules (writes while busy, events
+arbitrated in one cycle, the remap table) are :mod:`cimtile.tb.coverage_control`'s.
 """
 
 from amaranth.hdl import Cat, Const, Module, ResetSignal, Signal
@@ -25,6 +27,7 @@ from cimtile.regmap import REGISTERS, ErrorCause, Mode, register
 
 from .coverage_bins import (COUNT_BITS, MANY, MODES, SOFT_RESET_STATES, Bin, clip_reachable,
                             declare_bins)
+from .coverage_control import BusView, control_bins
 
 __all__ = ["CoverageMonitor"]
 
@@ -78,6 +81,7 @@ class CoverageMonitor(wiring.Component):
         self._streams(m, hits)
         self._write_verify(m, hits)
         self._resets(m, hits)
+        control_bins(m, hits, self.config, self.bus, self._port)
         missing = [str(b) for b in self.bins if (b.group, b.name) not in hits]
         extra = [f"{g}/{n}" for g, n in hits if Bin(g, n) not in self.bins]
         if missing or extra:
@@ -151,7 +155,7 @@ class CoverageMonitor(wiring.Component):
                                                  & (p("s_axil__bresp") == decerr))
 
         # The settings as the tile holds them: the merged word of every accepted write.
-        def merged(reg, shadow):
+        def merged(shadow):
             mask = Cat(*[b.replicate(8) for b in pend_strb])
             return (shadow & ~mask) | (pend_data & mask)
 
@@ -160,10 +164,10 @@ class CoverageMonitor(wiring.Component):
                                         register("CTRL"))
         shadows = {}
         for name in ("SETTINGS", "IRQ_ENABLE", "WV_TOL", "WV_SET", "WV_RESET", "WV_PULSE",
-                     "WV_ROWS", "WV_COLS"):
+                     "WV_ROWS", "WV_COLS", "REMAP_COL"):
             reg = register(name)
             shadow = Signal(32, name=f"shadow_{name.lower()}", init=reg.reset_value(cfg))
-            word = merged(reg, shadow)
+            word = merged(shadow)
             with m.If(b_fire & okay & at(pend_addr, reg)):
                 m.d.sync += shadow.eq(word)
             shadows[name] = (shadow, word)
@@ -182,6 +186,14 @@ class CoverageMonitor(wiring.Component):
         self.max_pulses = field(shadows["WV_PULSE"][0], register("WV_PULSE"), "max_pulses")
         rows, cols = shadows["WV_ROWS"][0], shadows["WV_COLS"][0]
         self.single_cell = (rows[:16] == rows[16:]) & (cols[:16] == cols[16:])
+        wv = {f"{name}.{f.name}": field(shadows[name][0], register(name), f.name)
+              for name in ("WV_SET", "WV_RESET", "WV_PULSE") for f in register(name).fields}
+        # What the write-verify engine refuses at start (the range checks keep the rest).
+        wv_invalid = ((wv["WV_SET.start"] > wv["WV_SET.limit"])
+                      | (wv["WV_RESET.start"] > wv["WV_RESET.limit"])
+                      | (wv["WV_SET.step"] == 0) | (wv["WV_RESET.step"] == 0)
+                      | (wv["WV_PULSE.max_pulses"] == 0) | (wv["WV_PULSE.width"] == 0)
+                      | (rows[:16] > rows[16:]) | (cols[:16] > cols[16:]))
 
         settings_write = b_fire & at(pend_addr, SETTINGS)
         new_mode = field(settings_word, SETTINGS, "mode")
@@ -213,8 +225,18 @@ class CoverageMonitor(wiring.Component):
         self.soft_reset = ctrl & field(data, CTRL, "soft_reset")
         start_okay = b_fire & okay & at(pend_addr, CTRL) & pend_strb[0] & \
             field(pend_data, CTRL, "start") & ~field(pend_data, CTRL, "soft_reset")
-        self.start = start_okay
+        # A start that begins a run: the engine refuses the others at once.
+        self.run_start = start_okay & ~wv_invalid
         self.status_idle = status_read & ~field(rdata, STATUS, "busy")
+        # The register block performs a write when it holds both halves and no response.
+        perform = ~p("s_axil__awready") & ~p("s_axil__wready") & ~p("s_axil__bvalid")
+        self.bus = BusView(
+            at=at, b_fire=b_fire, okay=okay, refused=b_fire & (p("s_axil__bresp")
+                                                                == AxiResp.SLVERR),
+            addr=pend_addr, data=pend_data, strb=pend_strb, perform=perform, merged=merged,
+            shadows={name: shadow for name, (shadow, _) in shadows.items()},
+            status_read=status_read, rdata=rdata, soft_reset=self.soft_reset,
+            start=start_okay, wv_invalid=wv_invalid)
 
         # Interrupts.
         irq, irq_before = p("irq"), Signal()
@@ -382,16 +404,16 @@ class CoverageMonitor(wiring.Component):
         running, read_back = Signal(), Signal()
         with m.If(self.soft_reset | self.status_idle | (cell_fire & p("m_axis_cell__tlast"))):
             m.d.sync += running.eq(0)
-        with m.Elif(self.start):
+        with m.Elif(self.run_start):
             m.d.sync += [running.eq(1), read_back.eq(self.mode == Mode.READ_BACK)]
         self.programming = running & ~read_back
         self.read_back = running & read_back
-        started = self.start & (self.mode == Mode.PROGRAM)
+        started = self.run_start & (self.mode == Mode.PROGRAM)
         hits[("write_verify", "run with tol=0")] = started & (self.tol == 0)
         hits[("write_verify", "run with max_pulses=1")] = started & (self.max_pulses == 1)
         hits[("write_verify", "single-cell rectangle")] = started & self.single_cell
         reads = Signal()
-        with m.If(self.start):
+        with m.If(self.run_start):
             m.d.sync += reads.eq(0)
         with m.Elif(read):
             m.d.sync += reads.eq(1)

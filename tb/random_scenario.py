@@ -1,13 +1,15 @@
 """Constrained-random scenarios for the host tile, each reproducible from one integer seed.
 
 A seed picks a configuration from a small pool (random legal tiles drawn once, so the
-Verilator builds of a long regression stay few and cached), a drive mode, and a sequence of
-episodes: batches at random run-time settings with corner-biased operands, gaps and
-back-pressure; register traffic with edge values; interrupts; TKEEP and early-TLAST errors;
-soft resets in the middle of computing, programming and read-back; write-verify runs with
-edge settings and stuck cells. Every operation that has an expected answer gets a check,
-computed here from the register map, the golden model and the golden write-verify, never
-from the RTL.
+Verilator builds of a long regression stay few and cached; two of them have spare columns,
+whose cells hold levels of their own), a drive mode, and a sequence of episodes: batches at
+random run-time settings with corner-biased operands, gaps and back-pressure; register
+traffic with edge values; interrupts; TKEEP and early-TLAST errors; soft resets in the
+middle of computing, programming and read-back; write-verify runs with edge settings and
+stuck cells; and the control episodes of :mod:`cimtile.tb.control_episodes` (the column
+remap table, writes while busy, events raised in the same cycle). Every operation that has
+an expected answer gets a check, computed from the register map, the golden model (through
+the remap table written) and the golden write-verify, never from the RTL.
 """
 
 from dataclasses import dataclass, field
@@ -15,15 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cimtile.axis_frames import pack_vectors
+from cimtile.behavioral.conductance import level_conductances
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.config import WriteVerifyConfig, parse_config
-from cimtile.golden import golden_mvm
 from cimtile.hdl.host import INPUT_FIFO_VECTORS
 from cimtile.mapping import weight_levels
 from cimtile.program import Rectangle, program_golden
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
+from cimtile.regmap import REGISTERS, ErrorCause, Mode, register
 
+from .control_episodes import arbitration, busy_refusals, remap_table
 from .host_runner import Op
+from .scenario_builder import DECERR, OKAY, SLVERR, ScenarioBuilder
 
 __all__ = ["POOL_SIZE", "PYTHON_BINS", "Scenario", "pool_config", "scenario"]
 
@@ -31,9 +35,11 @@ __all__ = ["POOL_SIZE", "PYTHON_BINS", "Scenario", "pool_config", "scenario"]
 POOL_SIZE = 3
 _POOL_TAG = 0x5EED
 _UNMAPPED = (0x018, 0x050, 0x7FC, 0xFFC)
+#: Spare columns of each pool tile: none (no remap hardware), two (an entry's width holds
+#: a value beyond the spares, so a loosened range check would store it) and three.
+_SPARE_COLS = (0, 2, 3)
 _SETTINGS, _STATUS, _CTRL = register("SETTINGS"), register("STATUS"), register("CTRL")
 _IRQ_ENABLE, _IRQ_STATUS = register("IRQ_ENABLE"), register("IRQ_STATUS")
-_OKAY, _SLVERR, _DECERR = 0, 2, 3
 #: Bins only the stimulus knows: the weights it drew and the stuck cells it programmed.
 PYTHON_BINS = ("operands/weight most negative", "operands/weight most positive",
                "operands/weight column all zero", "operands/stuck at g_min cell programmed",
@@ -42,12 +48,13 @@ PYTHON_BINS = ("operands/weight most negative", "operands/weight most positive",
 
 def pool_config(index):
     """The `index`-th configuration of the pool: a random legal tile, small enough to build
-    in seconds, drawn from a fixed generator so every machine has the same pool."""
+    in seconds, drawn from a fixed generator so every machine has the same pool, with
+    ``_SPARE_COLS[index]`` spare columns."""
     rng = np.random.default_rng([_POOL_TAG, index])
     pick = lambda *values: int(rng.choice(values))      # noqa: E731
     tile = dict(rows=pick(3, 5, 8, 12, 16), cols=pick(1, 2, 3), in_bits=pick(3, 4, 5, 6),
                 w_bits=pick(3, 4, 5), bits_per_cell=pick(1, 2), adc_bits=pick(3, 4, 5),
-                adc_shift=0, cols_per_adc=pick(1, 2, 4))
+                adc_shift=0, cols_per_adc=pick(1, 2, 4), spare_cols=_SPARE_COLS[index])
     return parse_config({"tile": tile, "timing": dict(t_settle=pick(1, 2), t_adc=pick(1, 2)),
                          "host": dict(data_width=pick(32, 64))})
 
@@ -78,120 +85,6 @@ class Scenario:
     arrays: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)
     python_bins: dict = field(default_factory=dict)
-
-
-class _Builder:
-    """Appends operations and their expectations, keeping the register state a host would
-    know (the reference model of the register map for an idle tile)."""
-
-    def __init__(self, sc, rng):
-        self.sc, self.rng, self.cfg = sc, rng, sc.cfg
-        self.regs = {r.name: r.reset_value(sc.cfg) for r in REGISTERS
-                     if r.access is Access.RW}
-        self.budget = 40 * (sc.cfg.analog_cycles_per_mvm + 64) + 4000
-        self.names = 0
-        # Analog requests so far (Op.soft_reset_after counts from the start), while known.
-        self.requests = 0
-
-    # Operations with their checks.
-
-    def op(self, operation, **check):
-        self.sc.ops.append(operation)
-        if check:
-            self.sc.checks.append({"op": len(self.sc.ops) - 1, **check})
-        return len(self.sc.ops) - 1
-
-    def array(self, value):
-        self.names += 1
-        name = f"a{self.names}"
-        self.sc.arrays[name] = np.asarray(value)
-        return name
-
-    def expected_write(self, reg, value, strobe):
-        """``(resp, cause, new value)`` of writing `value` with `strobe` to an idle tile."""
-        if reg.access is Access.RO:
-            return _SLVERR, ErrorCause.READ_ONLY, None
-        if reg.access is not Access.RW:
-            return _OKAY, None, None
-        mask = sum(0xFF << 8 * lane for lane in range(4) if strobe >> lane & 1)
-        word = (self.regs[reg.name] & ~mask) | (value & mask)
-        for f in reg.fields:
-            lo, hi = f.valid_range(self.cfg)
-            if not lo <= (word & f.mask) >> f.lsb <= hi:
-                return _SLVERR, f.cause, None
-        return _OKAY, None, word & sum(f.mask for f in reg.fields)
-
-    def write(self, name, value, strobe=0xF):
-        reg = register(name)
-        resp, cause, word = self.expected_write(reg, value, strobe)
-        self.op(Op.write(reg.offset, value, strobe), kind="resp", expect=resp)
-        if word is not None:
-            self.regs[name] = word
-        return cause
-
-    def read(self, name):
-        reg = register(name)
-        if reg.access is Access.RW:
-            self.op(Op.read(reg.offset), kind="read", expect=self.regs[name])
-        elif reg.access is Access.WO:
-            self.op(Op.read(reg.offset), kind="read", expect=0)
-        elif not reg.volatile:
-            self.op(Op.read(reg.offset), kind="read", expect=reg.reset_value(self.cfg))
-        else:
-            self.op(Op.read(reg.offset), kind="resp", expect=_OKAY)
-
-    def status_cause(self, cause):
-        """Read STATUS expecting error set with `cause`, then clear the error."""
-        self.op(Op.read(_STATUS.offset), kind="cause", expect=int(cause))
-        self.op(Op.write(_IRQ_STATUS.offset, _IRQ_STATUS.pack(error=1)), kind="resp",
-                expect=_OKAY)
-
-    def settings(self, in_bits, adc_shift, mode=Mode.COMPUTE):
-        self.write("SETTINGS", _SETTINGS.pack(mode=int(mode), in_bits=in_bits,
-                                              adc_shift=adc_shift))
-
-    # Operands, biased to the corners.
-
-    def inputs(self, n, in_bits):
-        lo, hi = -2 ** (in_bits - 1), 2 ** (in_bits - 1) - 1
-        rows = self.cfg.tile.rows
-        X = self.rng.integers(lo, hi, (n, rows), endpoint=True)
-        for i in range(n):
-            corner = self.rng.integers(0, 7)
-            if corner == 0:
-                X[i] = lo                   # every plane all ones
-            elif corner == 1:
-                X[i] = 0                    # every plane all zero
-            elif corner == 2:
-                X[i] = hi
-            elif corner == 3:
-                X[i] = -1                   # all ones, at every in_bits
-            elif corner == 4:
-                X[i, self.rng.random(rows) < 0.5] = lo
-        return X
-
-    def run_settings(self):
-        in_max, shift_max = self.cfg.tile.in_bits, self.cfg.adc_shift_max
-        in_bits = int(self.rng.choice([1, in_max, self.rng.integers(1, in_max + 1)]))
-        shift = int(self.rng.choice([0, shift_max, self.rng.integers(0, shift_max + 1)]))
-        return in_bits, shift
-
-    def pauses(self, longest_in=None):
-        rng = self.rng
-        mvm = self.cfg.analog_cycles_per_mvm
-        in_max = int(rng.choice([0, 1, 4, longest_in or 2 * mvm + 8]))
-        out_max = int(rng.choice([0, 1, 2, 12]))
-        self.op(Op.pauses(float(rng.choice([0.1, 0.4])) if in_max else 0.0, in_max,
-                          float(rng.choice([0.2, 0.6, 0.9])) if out_max else 0.0, out_max))
-
-    def stream(self, W, n, frame, in_bits, shift):
-        X = self.inputs(n, in_bits)
-        expected = golden_mvm(self.cfg, W, X, in_bits=in_bits, adc_shift=shift)
-        self.op(Op.stream(self.array(X), frame, self.budget * (1 + n // 8), in_bits, shift),
-                kind="results", expect=expected, frames=-(-n // frame))
-        if self.requests is not None:
-            self.requests += n * in_bits
-        return X, expected
 
 
 def _weights(cfg, rng, sc):
@@ -234,7 +127,7 @@ def _batches(b, W):
         b.stream(W, n, int(b.rng.choice([1, n, max(1, n // 2)])), in_bits, shift)
 
 
-def _registers(b):
+def _registers(b, W):
     rng, cfg = b.rng, b.cfg
     for _ in range(int(rng.integers(4, 14))):
         reg = REGISTERS[int(rng.integers(len(REGISTERS)))]
@@ -243,7 +136,7 @@ def _registers(b):
             if rng.random() < 0.5:
                 b.op(Op.read(offset), kind="read_decerr")
             else:
-                b.op(Op.write(offset, int(rng.integers(2 ** 32))), kind="resp", expect=_DECERR)
+                b.op(Op.write(offset, int(rng.integers(2 ** 32))), kind="resp", expect=DECERR)
         elif rng.random() < 0.45 or reg.name in ("CTRL", "IRQ_STATUS"):
             b.read(reg.name)
         else:
@@ -282,10 +175,10 @@ def _interrupts(b, W):
     b.op(Op.idle(2), kind="irq", expect=False)
     if rng.random() < 0.5:
         # Pending events cleared by a soft reset instead.
-        b.op(Op.write(_IRQ_STATUS.offset, 0), kind="resp", expect=_OKAY)
+        b.op(Op.write(_IRQ_STATUS.offset, 0), kind="resp", expect=OKAY)
         b.write("SETTINGS", _SETTINGS.pack(mode=3, in_bits=1, adc_shift=0))
         b.op(Op.idle(2), kind="irq", expect=bool(enable & 2))
-        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=OKAY)
         b.op(Op.idle(2), kind="irq", expect=False)
 
 
@@ -295,7 +188,7 @@ def _stream_errors(b, W):
     b.settings(cfg.tile.in_bits, 0)
     n = int(rng.integers(2, 5))
     X = b.inputs(n, cfg.tile.in_bits)
-    expected = golden_mvm(cfg, W, X)
+    expected = b.golden(W, X, cfg.tile.in_bits, 0)
     data = np.frombuffer(pack_vectors(X, cfg.tile.in_bits, cfg.host.data_width), np.uint8)
     vector_bytes = data.size // n
     beat = cfg.host.data_width // 8
@@ -324,7 +217,7 @@ def _drain(b, vectors):
     again, and empty the sink's queue."""
     b.op(Op.pauses())
     b.op(Op.idle((vectors + 4) * (b.cfg.analog_cycles_per_mvm + 16) + 400))
-    b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+    b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=OKAY)
     for _ in range(3):
         b.op(Op.collect(1, 300))
 
@@ -340,7 +233,7 @@ def _soft_reset_compute(b, W):
         b.op(Op.pauses(out_prob=1.0, out_max=3000))
     n = int(rng.choice([3, 8, 24]))
     X = b.inputs(n, in_bits)
-    expected = golden_mvm(cfg, W, X, in_bits=in_bits, adc_shift=shift)
+    expected = b.golden(W, X, in_bits, shift)
     b.op(Op.send(b.array(X), n))
     # The cut frame holds a prefix of the batch only if every beat was taken before the
     # reset: beats sent later make vectors of their own (with the early-TLAST error).
@@ -352,7 +245,7 @@ def _soft_reset_compute(b, W):
     if whole:
         after = int(rng.integers(settled, n * in_bits + 1))
     b.op(Op.soft_reset_after(b.requests + after, _CTRL.offset, _CTRL.pack(soft_reset=1),
-                             b.budget), kind="resp", expect=_OKAY)
+                             b.budget), kind="resp", expect=OKAY)
     b.requests = None       # how far the cut vectors got is the tile's to decide
     budget = 250_000 if stall else 4 * cfg.analog_cycles_per_mvm + 400
     if whole:
@@ -377,16 +270,15 @@ def _busy(b, W):
     b.op(Op.idle(2))
     if b.rng.random() < 0.5:
         word = _SETTINGS.pack(mode=0, in_bits=1, adc_shift=0)
-        b.op(Op.write(_SETTINGS.offset, word), kind="resp", expect=_SLVERR)
+        b.op(Op.write(_SETTINGS.offset, word), kind="resp", expect=SLVERR)
     else:
-        b.op(Op.write(_CTRL.offset, _CTRL.pack(start=1)), kind="resp", expect=_SLVERR)
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(start=1)), kind="resp", expect=SLVERR)
     b.op(Op.read(_STATUS.offset), kind="cause", expect=int(ErrorCause.BUSY))
     b.op(Op.collect(1, b.budget * (1 + n // 8)), kind="results",
-         expect=golden_mvm(cfg, W, X, in_bits=in_bits, adc_shift=shift), frames=1)
+         expect=b.golden(W, X, in_bits, shift), frames=1)
     b.read("SETTINGS")
     b.write("IRQ_STATUS", _IRQ_STATUS.pack(error=1))
-    if b.requests is not None:
-        b.requests += n * in_bits
+    b.counted(n * in_bits)
 
 
 def _wv_settings(b):
@@ -448,7 +340,8 @@ def _program(b, device, levels, rect, reset_after=None):
             b.op(Op.pauses(out_prob=1.0, out_max=2000))
         name = None if targets is None else b.array(targets.reshape(-1))
         b.op(Op.program(name, cells, reset_after, settings, rect))
-        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=_OKAY)
+        b.stale_targets |= name is not None
+        b.op(Op.write(_CTRL.offset, _CTRL.pack(soft_reset=1)), kind="resp", expect=OKAY)
         # A stalled result beat survives the reset (and keeps the tile busy) until taken.
         b.op(Op.pauses())
         b.op(Op.idle(16))
@@ -502,22 +395,32 @@ def scenario(seed):
     drive = "vip" if rng.random() < 0.55 else "bulk"
     sc = Scenario(seed=seed, pool_index=index, cfg=cfg, drive=drive,
                   python_bins=dict.fromkeys(PYTHON_BINS, 0))
-    b = _Builder(sc, rng)
+    b = ScenarioBuilder(sc, rng)
     W = _weights(cfg, rng, sc)
     sc.arrays |= {"W": W, "seed": seed}
-    episodes = [_batches, _registers, _interrupts]
+    if cfg.tile.spare_cols:
+        # Spares hold levels of their own, so every remap entry changes what its column
+        # reads, and an entry read from the wrong spare gives other results.
+        levels = weight_levels(W, cfg)
+        levels[:, cfg.cols_data:] = rng.integers(0, cfg.max_level + 1,
+                                                 (cfg.tile.rows, cfg.tile.spare_cols))
+        sc.arrays["G"] = level_conductances(cfg, levels)
+    episodes = [_batches, _registers, _interrupts, remap_table, busy_refusals, arbitration]
     if drive == "vip":
         episodes += [_stream_errors, _soft_reset_compute, _programming, _busy]
     order = list(rng.permutation(len(episodes)))
-    if drive == "vip" and order.index(3) < order.index(4):
-        order.remove(4)     # the cut batch counts requests: before any dropped vector
-        order.insert(order.index(3), 4)
+    if drive == "vip":
+        # The cut batch counts requests: before any dropped vector. A run kept busy takes
+        # any target a cut programming run left: before that.
+        for first, then in ((_soft_reset_compute, _stream_errors),
+                            (busy_refusals, _programming)):
+            first, then = episodes.index(first), episodes.index(then)
+            if order.index(then) < order.index(first):
+                order.remove(first)
+                order.insert(order.index(then), first)
     for index in order + list(rng.integers(0, len(episodes), int(rng.integers(0, 3)))):
         episode = episodes[index]
         if episode is _programming and "faults" in sc.arrays:
             continue                # one device per run; its golden cannot follow two
-        if episode is _registers:
-            episode(b)
-        else:
-            episode(b, W)
+        episode(b, W)
     return sc
