@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 
 from cimtile.coverage import Coverage, CoverageError
-from cimtile.regmap import register
-from cimtile.tb.coverage_bins import Bin, clip_reachable, declare_bins, unpack_counts
+from cimtile.regmap import REGISTERS, Access, register
+from cimtile.tb.control_episodes import arbitration, busy_refusals, remap_table
+from cimtile.tb.coverage_bins import (BUSY_ACCEPTED, BUSY_REFUSED, Bin, clip_reachable,
+                                      declare_bins, unpack_counts)
 from cimtile.tb.coverage_tops import COVERAGE_TOPS
 from cimtile.tb.host_runner import TOPS, Op, play
-from cimtile.tb.random_scenario import pool_config
-from cimtile.tb.scenario_check import first_difference
+from cimtile.tb.random_scenario import Scenario, pool_config
+from cimtile.tb.scenario_builder import SLVERR, ScenarioBuilder
+from cimtile.tb.scenario_check import check, first_difference
 
 CFG = pool_config(0)
 SETTINGS, CTRL, IRQ_ENABLE = register("SETTINGS"), register("CTRL"), register("IRQ_ENABLE")
@@ -112,6 +115,10 @@ def test_bins_a_stimulus_cannot_reach_stay_unhit_and_are_hit_when_it_can(tmp_pat
     for name, reason in UNREACHED.items():
         assert name in counts, name
         assert counts[name] == 0, f"{name} counted {counts[name]} times, yet {reason}"
+    for name, count in counts.items():
+        if name.partition("/")[0] in ("busy", "arbitration", "remap"):
+            assert count == 0, f"{name} counted {count} times, yet no write was refused " \
+                "or made while busy, and no remap entry written"
     lowest = -2 ** (in_max - 1)
     X = np.full((5, CFG.tile.rows), lowest)
     busy = [Op.write(IRQ_ENABLE.offset, IRQ_ENABLE.pack(done=1)),
@@ -138,3 +145,51 @@ def test_every_declared_bin_has_its_condition():
     bins = declare_bins(CFG)
     assert len(set(bins)) == len(bins)
     assert all(isinstance(b, Bin) and "/" not in b.group for b in bins)
+
+
+def test_busy_bins_name_every_writable_register_once():
+    writable = {r.name for r in REGISTERS if r.access is not Access.RO}
+    named = [name.partition(".")[0] for name in BUSY_REFUSED + BUSY_ACCEPTED]
+    assert sorted(named) == sorted(writable)
+
+
+def test_remap_entry_bins_only_on_tiles_with_spares():
+    for index, spares in ((0, 0), (1, 2), (2, 3)):
+        cfg = pool_config(index)
+        names = {str(b) for b in declare_bins(cfg)}
+        assert cfg.tile.spare_cols == spares
+        assert {"remap/refused: column beyond the data columns",
+                "remap/refused: spare beyond the spares"} <= names
+        entries = {name for name in names if name.startswith("remap/entry set to spare")}
+        assert entries == {f"remap/entry set to spare {k}" for k in range(1, spares + 1)}
+        assert ("remap/MVM with a remapped column" in names) == bool(spares)
+
+
+def test_control_bins_count_exactly_what_the_episodes_do(tmp_path):
+    # Every register written once while busy, a start refused by the write-verify engine,
+    # a soft reset written with a start, refused remap writes: each counted as often as
+    # it happened, and the played answers meet every expectation.
+    sc = Scenario(seed=0, pool_index=0, cfg=CFG, drive="bulk")
+    b = ScenarioBuilder(sc, np.random.default_rng(11))
+    W = np.ones((CFG.tile.rows, CFG.tile.cols), np.int64)
+    sc.arrays["W"] = W
+    busy_refusals(b, W)
+    arbitration(b, W)
+    first = len(sc.ops)
+    remap_table(b, W)
+    played, counts = _counts(tmp_path, sc.ops, sc.arrays, "bulk")
+    assert check(sc, played) is None, check(sc, played)
+    for name in BUSY_REFUSED:
+        assert counts[f"busy/{name} refused while busy"] == 1, name
+    for name in BUSY_ACCEPTED:
+        assert counts[f"busy/{name} accepted while busy"] >= 1, name
+    assert counts["arbitration/done and error in one cycle"] == 1
+    assert counts["arbitration/soft reset and start in one write"] == 1
+    assert counts["arbitration/done and its W1C clear in one cycle"] == 0
+    refused = [sc.ops[c["op"]]["offset"] for c in sc.checks
+               if c["op"] >= first and c["kind"] == "resp" and c["expect"] == SLVERR]
+    assert refused
+    assert counts["remap/refused: column beyond the data columns"] == \
+        refused.count(register("REMAP_COL").offset)
+    assert counts["remap/refused: spare beyond the spares"] == \
+        refused.count(register("REMAP_SPARE").offset)

@@ -1,7 +1,8 @@
-"""The regression: a short run of seeds on Dask, its reports, a real scheduler, a bug caught.
+"""The regression: a short run of seeds on Dask, its reports, a real scheduler, bugs caught.
 
 Seeds 0 and 3 share pool configuration 0, so the short run needs that configuration's two
-builds only (one per drive mode).
+builds only (one per drive mode); seed 4 is a bulk-drive seed of configuration 1, which has
+two spare columns.
 """
 
 import json
@@ -14,15 +15,30 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cimtile.cli import main
+from cimtile.golden import golden_mvm
 from cimtile.regress import declared_coverage, junit_xml, regress
-from cimtile.tb.random_scenario import POOL_SIZE, scenario
+from cimtile.tb.coverage_tops import COVERAGE_TOPS
+from cimtile.tb.mutants import MUTANTS
+from cimtile.tb.random_scenario import POOL_SIZE, pool_config, scenario
 from cimtile.tb.scenario_check import run_seed
 
 SHORT = [0, 3]
+SPARE_SEED = 4
 BIN = Path(sys.executable).parent
+
+
+def _first_failure(out):
+    """The first FAIL line of a regression's output and its reproduce command, else its
+    summary line: what a failed assertion shows instead of the whole coverage table."""
+    lines = out.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("FAIL"):
+            return "\n".join(lines[index:index + 2])
+    return lines[-1] if lines else out
 
 
 def test_a_seed_is_reproducible():
@@ -51,7 +67,7 @@ def test_the_command_writes_valid_junit_and_coverage(tmp_path, capsys):
     status = main(["regress", "--seeds", "1", "--workers", "1", "--junit", str(junit),
                    "--coverage", str(cov)])
     out = capsys.readouterr().out
-    assert status == 0, out
+    assert status == 0, _first_failure(out)
     assert "1 seeds: 1 passed, 0 failed" in out and "holes" in out
     suite = ElementTree.parse(junit).getroot().find("testsuite")
     assert suite.get("tests") == "1" and suite.find("testcase").get("name") == "seed 0"
@@ -118,7 +134,7 @@ def test_seeds_run_on_a_separately_started_dask_scheduler_and_worker(tmp_path, c
                 time.sleep(0.5)
         status = main(["regress", "--seeds", "1", "--scheduler", address])
         out = capsys.readouterr().out
-        assert status == 0, out
+        assert status == 0, _first_failure(out)
         assert "1 seeds: 1 passed, 0 failed" in out
     finally:
         for process in (worker, scheduler):
@@ -137,3 +153,53 @@ def test_run_seed_reports_coverage_of_its_own_bins():
     assert result["passed"], result["message"]
     assert set(result["coverage"]) <= set(declared_coverage().counts)
     assert result["coverage"]["arithmetic/plane all zero"] > 0
+
+
+def test_a_spare_column_seed_passes_and_hits_the_remap_bins():
+    sc = scenario(SPARE_SEED)
+    assert sc.cfg.tile.spare_cols == 2 and sc.drive == "bulk"
+    result = run_seed(SPARE_SEED)
+    assert result["passed"], result["message"]
+    hit = {name for name, count in result["coverage"].items() if count}
+    for name in ("remap/entry set to spare 1", "remap/entry set to spare 2",
+                 "remap/MVM with a remapped column", "remap/refused: spare beyond the spares",
+                 "busy/REMAP_SPARE refused while busy", "arbitration/done and error in one cycle"):
+        assert name in hit, name
+
+
+def test_the_remap_expectations_read_through_the_table_written():
+    # The golden results of a batch after remap writes differ from those of the same
+    # batch without the table: an RTL that ignored the table would fail the seed.
+    sc = scenario(SPARE_SEED)
+    differ = 0
+    for c in sc.checks:
+        op = sc.ops[c["op"]]
+        if c["kind"] == "results" and op["op"] == "stream":
+            plain = golden_mvm(sc.cfg, sc.arrays["W"], sc.arrays[op["x"]],
+                               conductances=sc.arrays["G"], in_bits=op["in_bits"],
+                               adc_shift=op["adc_shift"])
+            differ += not np.array_equal(plain, c["expect"])
+    assert differ >= 1
+
+
+def test_the_remap_index_mutant_is_caught_by_a_spare_column_seed():
+    result = run_seed(SPARE_SEED, mutant="remap_off_by_one")
+    assert not result["passed"]
+    assert "results differ from the golden model" in result["message"], result["message"]
+
+
+@pytest.fixture(scope="module")
+def pool_verilog():
+    return [COVERAGE_TOPS["vip"][0](pool_config(index)) for index in range(POOL_SIZE)]
+
+
+#: The pool tiles whose Verilog each mutant changes (the others do not generate its
+#: statement: no ADC sharing on tile 2, no spare to choose among on tile 0).
+MUTATED = {"adc_off_by_one": {0, 1}, "remap_off_by_one": {1, 2}}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_every_mutant_changes_the_verilog_it_targets(pool_verilog, name):
+    changed = {index for index, text in enumerate(pool_verilog)
+               if MUTANTS[name].apply(text) != text}
+    assert changed == MUTATED.get(name, set(range(POOL_SIZE)))
