@@ -178,7 +178,7 @@ def _invalid_write_verify(b):
     _write_verify_settings(b, **choices[int(rng.integers(len(choices)))])
 
 
-def _done_and_error(b):
+def _done_and_error(b, W):
     """A start the write-verify engine refuses ends the run at once: done and error in
     the same cycle, both kept, the cause WV_SETTINGS."""
     _invalid_write_verify(b)
@@ -191,7 +191,7 @@ def _done_and_error(b):
     b.write("IRQ_STATUS", _IRQ_STATUS.pack(done=1, error=1))
 
 
-def _reset_with_start(b):
+def _reset_with_start(b, W):
     """A soft reset written with a start wins: no run starts (one would wait for targets,
     busy), and no flag is left."""
     _write_verify_settings(b)
@@ -202,8 +202,9 @@ def _reset_with_start(b):
 
 
 def _clears_beside_done(b, W):
-    """One-vector frames raise done every MVM while the host clears done again and again:
-    some clears land on a done's cycle, where the done must win."""
+    """One-vector frames raise done every MVM while the host clears done again and again
+    (a VIP write every 4 cycles, over part of the batch): some clears land on a done's
+    cycle, where the done must win."""
     cfg, rng = b.cfg, b.rng
     in_bits = int(rng.choice([1, cfg.tile.in_bits]))
     b.settings(in_bits, 0)
@@ -221,9 +222,11 @@ def _clears_beside_done(b, W):
 
 
 def arbitration(b, W):
+    """Done and error together, a soft reset with a start, and (VIP drive: sending
+    without waiting is the VIP's) clears beside done, in random order."""
     parts = [_done_and_error, _reset_with_start]
-    if b.sc.drive == "vip":         # sending without waiting is the VIP's
-        parts.append(lambda b: _clears_beside_done(b, W))
+    if b.sc.drive == "vip":
+        parts.append(_clears_beside_done)
     for index in b.rng.permutation(len(parts)):
-        parts[index](b)
+        parts[index](b, W)
     b.settings(b.cfg.tile.in_bits, 0)
