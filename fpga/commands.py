@@ -18,6 +18,7 @@ import numpy as np
 
 from ..cli_files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, load_inputs,
                          load_weights, path_arg, print_error)
+from ..cli_options import integer
 from ..config import load_config
 
 __all__ = ["add_commands", "TIMEOUT_MAX"]
@@ -126,7 +127,7 @@ def add_commands(commands):
     p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
     p.add_argument("--out", type=path_arg, required=True, metavar="DIR",
                    help="directory for the bitstream and report.json (created if needed)")
-    p.add_argument("--baud", type=int, default=115200, help="UART bit rate "
+    p.add_argument("--baud", type=integer, default=115200, help="UART bit rate "
                    "(default 115200)")
     p.set_defaults(run=_cmd_build)
 
@@ -141,7 +142,7 @@ def add_commands(commands):
     p.add_argument("--out", type=path_arg, required=True, metavar="Y.npy")
     p.add_argument("--report", type=path_arg, metavar="R.json",
                    help="write the report as JSON")
-    p.add_argument("--baud", type=int, default=115200, help="UART bit rate, as built "
+    p.add_argument("--baud", type=integer, default=115200, help="UART bit rate, as built "
                    "(default 115200)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
                    help=f"seconds to wait for each answer, at most {TIMEOUT_MAX} "

@@ -176,6 +176,8 @@ def work(tmp_path, monkeypatch):
     monkeypatch.setattr("cimtile.tb.emulator_runner.simulate_emulator", reached)
     monkeypatch.setattr("cimtile.network_run.run_network", reached)
     monkeypatch.setattr("cimtile.sweep.run_sweep", reached)
+    monkeypatch.setattr("cimtile.regress.regress", reached)
+    monkeypatch.setattr("cimtile.regress_command._one_seed", reached)
     monkeypatch.setattr("cimtile.digits.digits_split", reached)
     monkeypatch.setattr("cimtile.fpga.run.open_serial", reached)
     monkeypatch.setattr("cimtile.fpga.build.build_bitstream", reached)
@@ -202,6 +204,10 @@ def run_cmd(*extra, model="model.npz", data="data.npz", config="small.toml"):
 
 def sweep(*extra, out="sweep_out", config="small.toml", param="analog.adc_noise=0,1"):
     return ["sweep", "--config", config, "--param", param, "--out", out, *extra]
+
+
+def regress(*extra):
+    return ["regress", *extra]
 
 
 def fpga_run(*extra, weights="W.npy", inputs="X.npy", out="Y.npy", config="small.toml"):
@@ -283,6 +289,62 @@ CASES = {
     "bench --mvms beyond memory": (["bench", "--mvms", str(10**12)],
                                    ["--mvms must be in 2..100000"]),
     "bench --mvms 1": (["bench", "--mvms", "1"], ["--mvms", "not 1"]),
+    "seed Unicode digit": (golden("--seed", "\u0663"), ["--seed", "invalid int value"]),
+    "seed superscript digit": (golden("--seed", "\u00b2"), ["--seed", "invalid int value"]),
+    "seed with underscore": (golden("--seed", "1_0"), ["--seed", "'1_0'"]),
+    "sim --in-bits Unicode digit": (sim("--in-bits", "\u0663"), ["--in-bits"]),
+    "sweep --n Unicode digit": (sweep("--n", "\u0663"), ["--n", "invalid int value"]),
+    "ppa seed 2**63": (["ppa", "--config", "small.toml", "--seed", str(2**63)],
+                       ["--seed", str(2**63)]),
+    "ppa --n 0": (["ppa", "--config", "small.toml", "--n", "0"], ["--n must be in 1.."]),
+
+    # Regressions and sweeps on Dask.
+    "regress --seed 2**64": (regress("--seed", str(2**64)), ["--seed", str(2**64)]),
+    "regress --seed 2**63": (regress("--seed", str(2**63)), ["--seed", "0..9223372036854775807"]),
+    "regress --seed negative": (regress("--seed", "-1"), ["--seed", "not -1"]),
+    "regress --seed superscript": (regress("--seed", "\u00b2"), ["--seed"]),
+    "regress --seeds 0": (regress("--seeds", "0"), ["--seeds", "1..5000", "not 0"]),
+    "regress --seeds beyond the cap": (regress("--seeds", "5001"), ["--seeds", "not 5001"]),
+    "regress --seeds 1e3": (regress("--seeds", "1e3"), ["--seeds", "'1e3'"]),
+    "regress seeds pass the largest seed": (
+        regress("--seeds", "10", "--first-seed", str(2**63 - 5)),
+        ["--first-seed", "largest seed"]),
+    "regress --first-seed negative": (regress("--first-seed", "-2"), ["--first-seed"]),
+    "regress --time-budget nan": (regress("--time-budget", "nan"), ["--time-budget", "nan"]),
+    "regress --time-budget inf": (regress("--time-budget", "inf"), ["--time-budget", "inf"]),
+    "regress --time-budget 0": (regress("--time-budget", "0"), ["--time-budget", "'0'"]),
+    "regress --time-budget negative": (regress("--time-budget", "-5"), ["--time-budget"]),
+    "regress --time-budget beyond a week": (regress("--time-budget", "1e9"),
+                                            ["--time-budget", "604800"]),
+    "regress --time-budget text": (regress("--time-budget", "soon"), ["--time-budget",
+                                                                       "soon"]),
+    "regress --waves unknown format": (regress("--seed", "1", "--waves", "w.ghw"),
+                                       ["--waves", "w.ghw", ".fst or .vcd"]),
+    "regress --waves without --seed": (regress("--waves", "w.vcd"), ["--waves", "--seed"]),
+    "regress --waves in a missing directory": (regress("--seed", "1", "--waves", "no/w.vcd"),
+                                               ["no/w.vcd", "--waves"]),
+    "regress --junit is a directory": (regress("--junit", "outdir"), ["outdir", "--junit"]),
+    "regress --coverage is --junit": (regress("--junit", "j.xml", "--coverage", "j.xml"),
+                                      ["--coverage", "--junit"]),
+    "regress --mutant unknown": (regress("--mutant", "nope"), ["--mutant", "'nope'"]),
+    "regress --workers 0": (regress("--workers", "0"), ["--workers", "1..64", "not 0"]),
+    "regress --workers 65": (regress("--workers", "65"), ["--workers", "not 65"]),
+    "regress --scheduler with spaces": (regress("--scheduler", "no such host!"),
+                                        ["--scheduler", "'no such host!'"]),
+    "regress --scheduler http URL": (regress("--scheduler", "http://localhost:8786"),
+                                     ["--scheduler", "http://localhost:8786"]),
+    "regress --scheduler without port": (regress("--scheduler", "tcp://localhost"),
+                                         ["--scheduler", "HOST:PORT"]),
+    "regress --scheduler port 0": (regress("--scheduler", "localhost:0"), ["--scheduler"]),
+    "regress --scheduler port 65536": (regress("--scheduler", "localhost:65536"),
+                                       ["--scheduler", "1..65535"]),
+    "regress --dashboard malformed": (regress("--dashboard", "everywhere"), ["--dashboard"]),
+    "sweep --workers -1": (sweep("--workers", "-1"), ["--workers", "0..64", "not -1"]),
+    "sweep --workers 10**6": (sweep("--workers", str(10**6)), ["--workers"]),
+    "sweep --scheduler with spaces": (sweep("--scheduler", "no such host!"), ["--scheduler"]),
+    "sweep --scheduler http URL": (sweep("--scheduler", "http://[::1]:8786"),
+                                   ["--scheduler", "http://"]),
+    "sweep --dashboard port 99999": (sweep("--dashboard", ":99999"), ["--dashboard"]),
 
     # Run-time settings and options.
     "sim --in-bits 0": (sim("--in-bits", "0"), ["--in-bits must be in 1..4"]),

@@ -19,10 +19,21 @@ def test_chunks_read_every_row_in_order(tmp_path, dtype):
     assert [len(c) for c in row_chunks(data, 4)] == [4, 3]
 
 
-def test_a_fortran_ordered_or_truncated_file_is_refused(tmp_path):
-    np.save(tmp_path / "f.npy", np.asfortranarray(np.ones((4, 3))))
-    with pytest.raises(ValueError, match="not a C-ordered array of rows"):
-        NpyRows(tmp_path / "f.npy")
+@pytest.mark.parametrize("dtype", ["<i2", ">i4", "u1", ">f8"])
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2), (1, 1), (7,)])
+def test_fortran_ordered_rows_read_as_c_ordered_chunks(tmp_path, dtype, shape):
+    data = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+    np.save(tmp_path / "f.npy", np.asfortranarray(data))
+    rows = NpyRows(tmp_path / "f.npy")
+    chunks = list(rows.chunks(2))
+    assert all(chunk.flags.c_contiguous for chunk in chunks)
+    assert np.array_equal(np.concatenate(chunks), data) and rows.dtype == data.dtype
+
+
+def test_an_object_or_truncated_file_is_refused(tmp_path):
+    np.save(tmp_path / "o.npy", np.array([[1, "a"]], object), allow_pickle=True)
+    with pytest.raises(ValueError, match="not an array of rows"):
+        NpyRows(tmp_path / "o.npy")
     np.save(tmp_path / "t.npy", np.ones((4, 3)))
     raw = (tmp_path / "t.npy").read_bytes()
     (tmp_path / "t.npy").write_bytes(raw[:-8])
@@ -71,6 +82,11 @@ def test_streamed_inputs_are_checked_chunk_by_chunk_naming_the_whole_row(tmp_pat
     np.save(tmp_path / "shape.npy", X[:, :3])
     with pytest.raises(cli_files.InputError, match=r"shape must be \(N, rows=128\)"):
         cli_files.open_inputs(tmp_path / "shape.npy", cfg)
-    # Fortran order is loaded whole, as before.
-    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((3, cfg.tile.rows), np.int8)))
-    assert cli_files.open_inputs(tmp_path / "f.npy", cfg).shape == (3, cfg.tile.rows)
+    # Fortran order streams too, and is checked the same way.
+    np.save(tmp_path / "f_bad.npy", np.asfortranarray(X))
+    with pytest.raises(cli_files.InputError, match=r"found 128 at \[9, 5\]$"):
+        cli_files.open_inputs(tmp_path / "f_bad.npy", cfg)
+    X = np.asfortranarray(X[:3])
+    np.save(tmp_path / "f.npy", X)
+    rows = cli_files.open_inputs(tmp_path / "f.npy", cfg)
+    assert isinstance(rows, NpyRows) and np.array_equal(rows.read(), X)

@@ -49,7 +49,7 @@ def pack_vectors(vectors, element_width, data_width):
         raise ValueError(f"vectors must be shaped (N, count), not {vectors.shape}")
     lane, beat = _lane_bytes(element_width), _beat_bytes(data_width)
     n, count = vectors.shape
-    lanes = vectors.astype("<i8").view(np.uint8).reshape(n, count, 8)[..., :lane]
+    lanes = np.ascontiguousarray(vectors, "<i8").view(np.uint8).reshape(n, count, 8)[..., :lane]
     frame = np.zeros((n, _padded(count * lane, beat)), np.uint8)
     frame[:, :count * lane] = lanes.reshape(n, count * lane)
     return frame.tobytes()

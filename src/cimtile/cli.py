@@ -25,6 +25,7 @@ import numpy as np
 from .cli_files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths,
                         load_inputs, load_weights, open_inputs, path_arg, print_error,
                         read_npy, read_npz)
+from .cli_options import SEED_MAX, add_cluster_options, integer, seed_type
 from .config import ConfigError, load_config, reference_config
 from .fpga.commands import add_commands as add_fpga_commands
 from .formal.commands import add_commands as add_formal_commands
@@ -42,8 +43,6 @@ __all__ = ["main", "MAX_VECTORS", "SEED_MAX"]
 #: The most random vectors ``bench --mvms`` and ``sweep --n`` make: their int64 operands
 #: stay under a gigabyte even for the largest tile (1024 rows).
 MAX_VECTORS = 100_000
-#: The largest seed: the simulator receives it as an int64.
-SEED_MAX = 2**63 - 1
 #: The largest ``demo --seed``: scikit-learn's random_state is a 32-bit seed.
 DEMO_SEED_MAX = 2**32 - 1
 #: The largest conductance a programmed state may hold, uS: the range of analog.g_max.
@@ -61,18 +60,6 @@ def _terminate(signum, frame):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise InputError(f"{message} (see {self.prog} --help)")
-
-
-def _seed_type(limit):
-    def seed(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if not 0 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"seeds must be in 0..{limit}, not {value}")
-        return value
-    return seed
 
 
 def _stage_json(outputs, path, option, data):
@@ -446,12 +433,11 @@ def _cmd_sweep(args):
     except SweepError as error:
         raise InputError(str(error)) from None
     keys = [key for key, _ in params]
-    if args.workers < 0:
-        raise InputError(f"--workers must be >= 0, not {args.workers}")
     with progress_bar("sweep", len(points)) as advance:
         try:
             rows = run_sweep(points, n=args.n, seed=args.seed, cosim=args.cosim,
-                             workers=args.workers, scheduler=args.scheduler, progress=advance)
+                             workers=args.workers, scheduler=args.scheduler,
+                             dashboard=args.dashboard, progress=advance)
         except EngineError as error:
             raise InputError(str(error)) from None
     plots = plot_sweep(rows, keys)
@@ -543,7 +529,7 @@ def _cmd_demo(args):
 
 
 def _network_options(p, seed_max):
-    p.add_argument("--seed", type=_seed_type(seed_max), default=0, help="training, device "
+    p.add_argument("--seed", type=seed_type(seed_max), default=0, help="training, device "
                    f"and analog model seed, 0..{seed_max} (default 0)")
     p.add_argument("--report", type=path_arg, metavar="R.json",
                    help="write every figure as JSON")
@@ -578,7 +564,7 @@ def _parser():
     p.add_argument("--weights", type=path_arg, required=True, metavar="W.npy")
     p.add_argument("--inputs", type=path_arg, required=True, metavar="X.npy")
     p.add_argument("--out", type=path_arg, required=True, metavar="Y.npy")
-    p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="analog model "
+    p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="analog model "
                    f"seed, 0..{SEED_MAX} (default 0)")
     p.add_argument("--report", type=path_arg, metavar="R.json",
                    help="write (and print) the error against X @ W as JSON")
@@ -593,11 +579,11 @@ def _parser():
                    help="write the report as JSON")
     p.add_argument("--waves", type=path_arg, metavar="FILE.fst",
                    help="record a waveform (FST, or VCD for a .vcd name)")
-    p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="analog model "
+    p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="analog model "
                    f"seed, 0..{SEED_MAX} (default 0)")
-    p.add_argument("--in-bits", type=int, metavar="N", help="run-time input precision, "
+    p.add_argument("--in-bits", type=integer, metavar="N", help="run-time input precision, "
                    "written to the SETTINGS register (default: [tile] in_bits)")
-    p.add_argument("--adc-shift", type=int, metavar="N", help="run-time ADC range select "
+    p.add_argument("--adc-shift", type=integer, metavar="N", help="run-time ADC range select "
                    "(default: [tile] adc_shift)")
     p.add_argument("--programmed", type=path_arg, metavar="S.npz",
                    help="cells hold the conductances that cimtile program --state wrote, not "
@@ -624,7 +610,7 @@ def _parser():
                    help="pulse histogram and target-vs-programmed conductance")
     p.add_argument("--state", type=path_arg, metavar="S.npz",
                    help="programmed conductances, for cimtile sim --programmed")
-    p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="device model "
+    p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="device model "
                    f"seed, 0..{SEED_MAX} (default 0)")
     p.add_argument("--drive", choices=("bulk", "vip"), default="bulk",
                    help="bulk: targets, cell results and the device's answers cross into the "
@@ -641,7 +627,7 @@ def _parser():
                             "speed")
     p.add_argument("--config", type=path_arg, metavar="CFG.toml",
                    help="default: the reference tile")
-    p.add_argument("--mvms", type=int, default=4000, help="vectors to co-simulate, "
+    p.add_argument("--mvms", type=integer, default=4000, help="vectors to co-simulate, "
                    f"2..{MAX_VECTORS} (default 4000)")
     p.add_argument("--analog", choices=("ideal", "physical"), help="analog model (default: "
                    "the config's); physical also co-simulates the ideal one for comparison "
@@ -668,14 +654,11 @@ def _parser():
     p.add_argument("--ppa", action="store_true", help="also energy per MVM, TOPS/W, area and "
                    "MVM time of every point (each distinct tile synthesised once), plotted "
                    "in ppa_vs_KEY.png and error_vs_energy.png")
-    p.add_argument("--n", type=int, default=256, help="random input vectors per point, "
+    p.add_argument("--n", type=integer, default=256, help="random input vectors per point, "
                    f"1..{MAX_VECTORS} (default 256)")
-    p.add_argument("--seed", type=_seed_type(SEED_MAX), default=0, help="data and analog "
+    p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="data and analog "
                    f"model seed, 0..{SEED_MAX} (default 0)")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="processes of the "
-                   "local Dask cluster running the points (default 2; 0 runs them here)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="an existing Dask scheduler (tcp://HOST:PORT) instead")
+    add_cluster_options(p, min_workers=0)
     p.set_defaults(run=_cmd_sweep)
 
     p = commands.add_parser("run", help="a multilayer perceptron on co-simulated tiles: "

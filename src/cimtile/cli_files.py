@@ -193,8 +193,7 @@ def load_inputs(path, cfg):
 def open_inputs(path, cfg):
     """The input vectors in `path` for a run that reads them a chunk at a time
     (:class:`~cimtile.npy_rows.NpyRows`), checked against the tile of `cfg` as
-    :func:`load_inputs` checks them, a chunk at a time; a Fortran-ordered file is loaded
-    whole."""
+    :func:`load_inputs` checks them, a chunk at a time."""
     with _npy_file(path, "inputs") as (file, size, where):
         shape, _ = _checked_header(file, size, where)
     path = Path(path)
@@ -202,7 +201,7 @@ def open_inputs(path, cfg):
         try:
             rows = NpyRows(path)
         except ValueError:
-            # Fortran order or objects: load_inputs reads it whole, or says what is wrong.
+            # Objects: load_inputs says what is wrong.
             return load_inputs(path, cfg)
         try:
             check_input_shape(shape, cfg)

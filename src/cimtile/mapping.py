@@ -56,7 +56,7 @@ def check_weights(W, cfg):
         raise DataError(f"weights: shape must be (rows={rows}, cols={cols}), not {W.shape}")
     limit = _weight_limit(cfg)
     _check_values("weights", W, -limit, limit)
-    return W.astype(np.int64)
+    return np.ascontiguousarray(W, np.int64)
 
 
 def _validated_inputs(X, cfg, first_row=0):
@@ -91,7 +91,7 @@ def check_inputs(X, cfg):
         If `X` is not an (N, rows) integer array with N >= 1 and every value in
         [-2**(in_bits-1), 2**(in_bits-1) - 1].
     """
-    return _validated_inputs(X, cfg).astype(np.int64)
+    return np.ascontiguousarray(_validated_inputs(X, cfg), np.int64)
 
 
 def weight_levels(W, cfg):

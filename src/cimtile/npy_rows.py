@@ -15,7 +15,10 @@ _HEADER_BYTES = 128
 
 
 class NpyRows:
-    """The rows of a C-ordered ``.npy`` array, read on demand.
+    """The rows of a ``.npy`` array, read on demand, in either memory order.
+
+    A Fortran-ordered (column-major) file stores each row's elements apart, one run per
+    element position; a chunk of rows is then one read per run, gathered into C order.
 
     Parameters
     ----------
@@ -42,24 +45,41 @@ class NpyRows:
                            else np.lib.format.read_array_header_2_0)
             shape, fortran_order, dtype = read_header(file)
             self._offset = file.tell()
-        if fortran_order or not shape or dtype.hasobject:
-            raise ValueError(f"{self.path}: not a C-ordered array of rows")
-        self.shape, self.dtype = tuple(shape), dtype
+        if not shape or dtype.hasobject:
+            raise ValueError(f"{self.path}: not an array of rows")
+        self.shape, self.dtype, self._fortran = tuple(shape), dtype, fortran_order
         self._row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
 
     def __len__(self):
         return self.shape[0]
 
     def chunks(self, rows):
-        """Arrays of `rows` consecutive rows (the last may be shorter), in order."""
+        """C-ordered arrays of `rows` consecutive rows (the last may be shorter), in order."""
+        read = self._fortran_rows if self._fortran else self._c_rows
         with open(self.path, "rb") as file:
-            file.seek(self._offset)
             for start in range(0, len(self), rows):
                 count = min(rows, len(self) - start)
-                data = file.read(count * self._row_bytes)
-                if len(data) != count * self._row_bytes:
-                    raise ValueError(f"{self.path}: file ends before row {start + count}")
-                yield np.frombuffer(data, self.dtype).reshape(count, *self.shape[1:])
+                yield read(file, start, count)
+
+    def _c_rows(self, file, start, count):
+        file.seek(self._offset + start * self._row_bytes)
+        return self._decoded(file.read(count * self._row_bytes), count * self._row_bytes,
+                             start + count).reshape(count, *self.shape[1:])
+
+    def _fortran_rows(self, file, start, count):
+        # Column-major (N, *rest) is row-major (*reversed(rest), N): one run of N per element.
+        size, runs = self.dtype.itemsize, int(np.prod(self.shape[1:], dtype=np.int64))
+        parts = []
+        for run in range(runs):
+            file.seek(self._offset + (run * len(self) + start) * size)
+            parts.append(file.read(count * size))
+        data = self._decoded(b"".join(parts), runs * count * size, start + count)
+        return np.ascontiguousarray(data.reshape(*self.shape[:0:-1], count).T)
+
+    def _decoded(self, data, expected, end):
+        if len(data) != expected:
+            raise ValueError(f"{self.path}: file ends before row {end}")
+        return np.frombuffer(data, self.dtype)
 
     def read(self):
         """Every row at once (for small files)."""

@@ -51,12 +51,13 @@ def _seed_job(job):
 
 
 def regress(seeds, *, until_covered=False, time_budget=None, workers=2, scheduler=None,
-            mutant=None, stop_on_failure=False, progress=None):
+            dashboard=None, mutant=None, stop_on_failure=False, progress=None):
     """Run `seeds` (an iterable of ints) and merge their coverage.
 
     With `until_covered`, stop as soon as every declared bin is hit; with
     `stop_on_failure`, at the first failing seed; with `time_budget` (seconds), submit no
-    seed after it is spent. `mutant` names a deliberate RTL bug
+    seed after it is spent. `workers`, `scheduler` and `dashboard` are as for
+    :func:`cimtile.engine.run_jobs`. `mutant` names a deliberate RTL bug
     (:data:`cimtile.tb.mutants.MUTANTS`) to run the seeds against. Returns a
     :class:`RegressionResult`.
     """
@@ -71,7 +72,8 @@ def regress(seeds, *, until_covered=False, time_budget=None, workers=2, schedule
             yield seed, mutant
 
     outcome.mutant = mutant
-    jobs = run_jobs(_seed_job, seed_stream(), workers=workers, scheduler=scheduler)
+    jobs = run_jobs(_seed_job, seed_stream(), workers=workers, scheduler=scheduler,
+                    dashboard=dashboard)
     try:
         for (seed, _), result in jobs:
             outcome.results.append(result)

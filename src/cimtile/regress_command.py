@@ -7,17 +7,14 @@ Bad options or output paths exit with status 2 and one line before any work; a f
 seed, or holes left by ``--until-covered``, exit with status 1.
 """
 
-from .cli_files import EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths
+from .cli_files import EXIT_FAILURE, InputError, OutputFiles, check_paths
+from .cli_options import SEED_MAX, add_cluster_options, bounded_int, seconds, seed_type
+from .regress import MAX_SEEDS
 
 __all__ = ["add_commands"]
 
 #: Seeds run when neither --seeds, --until-covered nor --seed is given.
 DEFAULT_SEEDS = 8
-
-
-def _positive(option, value):
-    if value is not None and value < 1:
-        raise InputError(f"{option} must be at least 1, not {value}")
 
 
 def _one_seed(args):
@@ -32,32 +29,35 @@ def _one_seed(args):
 
 
 def _cmd_regress(args):
-    _positive("--seeds", args.seeds)
-    _positive("--workers", args.workers)
-    if args.time_budget is not None and args.time_budget <= 0:
-        raise InputError(f"--time-budget must be positive, not {args.time_budget}")
-    if args.first_seed < 0:
-        raise InputError(f"--first-seed must be >= 0, not {args.first_seed}")
     if args.waves is not None and args.seed is None:
         raise InputError("--waves records one seed: give it with --seed")
     check_paths(outputs=[(args.junit, "--junit"), (args.coverage, "--coverage"),
                          (args.waves, "--waves")])
+    if args.waves is not None:
+        from .tb.build import waves_format
+        try:
+            waves_format(args.waves)
+        except ValueError as error:
+            raise InputError(f"--waves: {error}") from None
     from .tb.mutants import MUTANTS
     if args.mutant is not None and args.mutant not in MUTANTS:
         raise InputError(f"--mutant must be one of {', '.join(MUTANTS)}, not {args.mutant!r}")
     if args.seed is not None:
-        if args.seed < 0:
-            raise InputError(f"--seed must be >= 0, not {args.seed}")
         return _one_seed(args)
     from .engine import EngineError, progress_bar
-    from .regress import MAX_SEEDS, junit_xml, regress, report
+    from .regress import junit_xml, regress, report
     count = MAX_SEEDS if args.until_covered else args.seeds or DEFAULT_SEEDS
-    seeds = range(args.first_seed, args.first_seed + count)
+    last = args.first_seed + count - 1
+    if last > SEED_MAX:
+        raise InputError(f"--first-seed {args.first_seed}: its {count} seeds would pass the "
+                         f"largest seed, {SEED_MAX}")
+    seeds = range(args.first_seed, last + 1)
     with progress_bar("regress", None if args.until_covered else count) as advance:
         try:
             outcome = regress(seeds, until_covered=args.until_covered,
                               time_budget=args.time_budget, workers=args.workers,
-                              scheduler=args.scheduler, mutant=args.mutant,
+                              scheduler=args.scheduler, dashboard=args.dashboard,
+                              mutant=args.mutant,
                               stop_on_failure=args.stop_on_failure, progress=advance)
         except EngineError as error:
             raise InputError(str(error)) from None
@@ -78,23 +78,21 @@ def add_commands(commands):
     p = commands.add_parser("regress", help="constrained-random co-simulation seeds with "
                             "functional coverage, on Dask")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--seeds", type=int, default=None, metavar="N",
-                       help="run N seeds (default 8)")
+    which.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=None, metavar="N",
+                       help=f"run N seeds, 1..{MAX_SEEDS} (default {DEFAULT_SEEDS})")
     which.add_argument("--until-covered", action="store_true",
                        help="run seeds until every declared bin is hit")
-    which.add_argument("--seed", type=int, default=None, metavar="S",
-                       help="run seed S alone in this process (the reproduce command)")
-    p.add_argument("--first-seed", type=int, default=0, metavar="K",
+    which.add_argument("--seed", type=seed_type(), default=None, metavar="S",
+                       help=f"run seed S (0..{SEED_MAX}) alone in this process (the "
+                       "reproduce command)")
+    p.add_argument("--first-seed", type=seed_type(), default=0, metavar="K",
                    help="first seed of --seeds or --until-covered (default 0)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="S",
-                   help="submit no seed after S seconds")
+    p.add_argument("--time-budget", type=seconds, default=None, metavar="S",
+                   help="submit no seed after S seconds (at most a week)")
     p.add_argument("--junit", default=None, metavar="FILE.xml", help="JUnit XML report")
     p.add_argument("--coverage", default=None, metavar="FILE.json",
                    help="merged coverage, every bin's count")
-    p.add_argument("--workers", type=int, default=2, metavar="N",
-                   help="processes of the local Dask cluster (default 2)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="an existing Dask scheduler (tcp://HOST:PORT) instead")
+    add_cluster_options(p, min_workers=1)
     p.add_argument("--waves", default=None, metavar="FILE",
                    help="with --seed: record a VCD or FST trace")
     p.add_argument("--mutant", default=None, metavar="NAME",

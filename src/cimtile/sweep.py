@@ -135,9 +135,10 @@ def _point(job):
 
 
 def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
-              progress=None):
+              dashboard=None, progress=None):
     """Evaluate every point of a sweep, on Dask (see :func:`cimtile.engine.run_jobs`:
-    `workers` local processes, or the cluster at `scheduler`; 0 workers run here).
+    `workers` local processes, or the cluster at `scheduler`; 0 workers run here;
+    `dashboard` serves the local cluster's dashboard there).
 
     Each point gets its own random problem from `seed` (equal for points of equal shape) and
     runs the golden model with analog seed `seed`. With `cosim`, the first
@@ -159,7 +160,7 @@ def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
             for index, (values, cfg) in enumerate(points)]
     rows = [None] * len(jobs)
     for (index, job), row in run_jobs(_indexed_point, jobs, workers=workers,
-                                      scheduler=scheduler):
+                                      scheduler=scheduler, dashboard=dashboard):
         rows[index] = row
         if progress is not None:
             progress(", ".join(f"{key}={value}" for key, value in job[0].items()))

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..cli_files import EXIT_FAILURE, InputError, OutputFiles, check_paths, path_arg, \
     print_error
+from ..cli_options import SEED_MAX, integer, seed_type
 from ..config import load_config
 
 __all__ = ["add_commands", "PPA_VECTORS_MAX"]
@@ -28,8 +29,6 @@ def _cmd_ppa(args):
     check_paths(inputs, [(args.report, "--report"), (args.plot, "--plot")])
     if not 1 <= args.n <= PPA_VECTORS_MAX:
         raise InputError(f"--n must be in 1..{PPA_VECTORS_MAX}, not {args.n}")
-    if not 0 <= args.seed < 2**63:
-        raise InputError(f"--seed must be in 0..{2**63 - 1}, not {args.seed}")
     cfg = load_config(args.config)
     # Uniform weights and inputs over their whole ranges: about half of every bit plane's
     # wordlines driven, cells spread over every level.
@@ -59,10 +58,10 @@ def add_commands(commands):
                    "and breakdown as JSON")
     p.add_argument("--plot", type=path_arg, metavar="P.png", help="stacked energy and area "
                    "breakdowns")
-    p.add_argument("--n", type=int, default=64, help="random vectors to co-simulate, "
+    p.add_argument("--n", type=integer, default=64, help="random vectors to co-simulate, "
                    f"1..{PPA_VECTORS_MAX} (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="workload and analog model seed "
-                   "(default 0)")
+    p.add_argument("--seed", type=seed_type(), default=0, help="workload and analog model "
+                   f"seed, 0..{SEED_MAX} (default 0)")
     p.add_argument("--drive", choices=("bulk", "vip"), default="bulk",
                    help="co-simulation drive (see cimtile sim)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")

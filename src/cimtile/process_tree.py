@@ -1,0 +1,76 @@
+"""Leave no process behind: every descendant a block of work started is gone when it ends.
+
+A Dask worker stopped mid-job (an interrupted regression) dies without running its own
+clean-up, and the builds and simulators it started, each in a session of its own, are
+re-parented to init and run on. Marked as a child subreaper (Linux ``prctl``), this process
+adopts such orphans instead, so it can find them and kill them.
+"""
+
+import contextlib
+import ctypes
+import os
+import signal
+import time
+
+__all__ = ["descendants", "no_descendants_left"]
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _parents():
+    """``{pid: ppid}`` of every live (not zombie) process in /proc."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "stat")) as file:
+                stat = file.read()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, ...
+        state, ppid = stat.rpartition(")")[2].split()[:2]
+        if state not in "ZX":
+            parents[int(entry.name)] = int(ppid)
+    return parents
+
+
+def descendants(pid=None):
+    """Pids of the live descendants of `pid` (default: this process)."""
+    children = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [os.getpid() if pid is None else pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _become_subreaper():
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def no_descendants_left(timeout=5.0):
+    """On leaving, kill (SIGKILL) and reap every descendant started inside the block,
+    orphans of its dead children included."""
+    _become_subreaper()
+    before = set(descendants())
+    try:
+        yield
+    finally:
+        killed, deadline = set(), time.monotonic() + timeout
+        while (left := set(descendants()) - before) and time.monotonic() < deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            killed |= left
+            time.sleep(0.01)
+        # Killed orphans this process adopted are its zombies until collected.
+        for pid in killed:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
