@@ -162,6 +162,36 @@ def test_cli_program_repair(tmp_path, capsys):
     # One run per pass: the table the second wrote and read back is the final one.
     assert report["golden_mismatches"] == 0 and report["simulator_runs"] == 2
     capsys.readouterr()
+    # The kept state computes with its remap table: results equal the golden model with the
+    # table, and the repaired columns no longer read their stuck cells.
+    assert not cli.main(args + ["--config", str(tmp_path / "cfg.toml"), "--state",
+                                str(tmp_path / "S.npz")])
+    with np.load(tmp_path / "S.npz") as state:
+        assert np.flatnonzero(state["remap"]).tolist() == report["repaired_columns"]
+        np.savez(tmp_path / "unrepaired.npz", conductance=state["conductance"],
+                 window=state["window"])
+    X = np.random.default_rng(2).integers(-4, 4, (5, 6))
+    np.save(tmp_path / "X.npy", X)
+
+    def stuck_high_error(cells):
+        # Weights 0: each failed cell (stuck at g_max, the top level of a 1-bit cell) adds
+        # its row's input times its slice's weight, negated on the w- column.
+        Y = np.zeros((len(X), 2), np.int64)
+        for row, col in cells:
+            column, polarity = divmod(col, 2)
+            j, s = divmod(column, 2)
+            Y[:, j] += (-1) ** polarity * 2 ** s * X[:, row]
+        return Y
+
+    for state, cells in (("S.npz", report["unrepaired_cells"]),
+                         ("unrepaired.npz", report["failed"])):
+        assert not cli.main(["sim", "--config", str(tmp_path / "cfg.toml"), "--weights",
+                             str(tmp_path / "W.npy"), "--inputs", str(tmp_path / "X.npy"),
+                             "--out", str(tmp_path / "Y.npy"), "--report",
+                             str(tmp_path / "SR.json"), "--programmed", str(tmp_path / state)])
+        assert json.loads((tmp_path / "SR.json").read_text())["golden_mismatches"] == 0
+        assert np.array_equal(np.load(tmp_path / "Y.npy"), stuck_high_error(cells)), state
+    capsys.readouterr()
     # One line naming the key, exit status 2, no report, without spares.
     (tmp_path / "R.json").unlink()
     assert cli.main(args + ["--config", str(tmp_path / "none.toml")]) == cli.EXIT_BAD_INPUT

@@ -32,7 +32,7 @@ from .formal.commands import add_commands as add_formal_commands
 from .regress_command import add_commands as add_regress_commands
 from .ppa.command import add_commands as add_ppa_commands
 from .tb.cache_command import add_commands as add_cache_commands
-from .mapping import DataError, random_operands
+from .mapping import DataError, check_remap, random_operands
 from .metrics import error_metrics
 from .tb.build import BuildError, waves_format
 from .tb.exchange import SimulationError
@@ -161,7 +161,7 @@ def _cmd_sim(args):
     # memory does not grow with the run; the other modes hold them.
     streamed = args.backend == "cosim" and args.drive == "bulk"
     X = (open_inputs if streamed else load_inputs)(args.inputs, cfg.replace(in_bits=in_bits))
-    conductances = None
+    conductances = remap = None
     if args.backend == "emulator":
         from .hdl.crossbar_emulator import emulator_geometry
         from .tb.emulator_runner import simulate_emulator
@@ -176,7 +176,7 @@ def _cmd_sim(args):
         except ConfigError as error:
             raise InputError(f"{args.config}: {error}") from None
     elif args.programmed is not None:
-        cfg, conductances = _load_programmed(args.programmed, cfg)
+        cfg, conductances, remap = _load_programmed(args.programmed, cfg)
     scenario = Scenario(seed=args.seed, strict=False)
     with OutputFiles(inputs) as outputs:
         waves = None if args.waves is None else outputs.reserve(args.waves, "--waves")
@@ -187,7 +187,7 @@ def _cmd_sim(args):
             out = outputs.reserve(args.out, "--out") if streamed else None
             result = simulate(cfg, W, X, scenario=scenario, conductances=conductances,
                               in_bits=in_bits, adc_shift=adc_shift, drive=args.drive,
-                              out=out, waves=waves, verbose=args.verbose)
+                              out=out, remap=remap, waves=waves, verbose=args.verbose)
         at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
         report = ({"backend": args.backend, "drive": args.drive, "in_bits": in_bits,
                    "adc_shift": adc_shift}
@@ -214,17 +214,22 @@ def _real_array(path, key, array):
 
 
 def _load_programmed(path, cfg):
-    """Conductances left by ``cimtile program --state``, and `cfg` with the read-out
-    calibrated to the window they were programmed in."""
+    """``(cfg, conductances, remap)`` from the state ``cimtile program --state`` left: `cfg`
+    with the read-out calibrated to the window the cells were programmed in, and the column
+    remap table of a repaired array (None without one)."""
     from .sweep import config_with
     state = read_npz(path, "programmed state")
     missing = [key for key in ("conductance", "window") if key not in state]
     if missing:
         raise InputError(f"{path}: programmed state lacks {', '.join(missing)}")
-    if "remap" in state and np.any(state["remap"]):
-        raise InputError(f"{path}: the state holds a column remap table (program --repair), "
-                         "which cimtile sim does not write to the tile; run the network "
-                         "with cimtile run or demo")
+    remap = None
+    if "remap" in state:
+        if state["remap"].dtype.kind not in "iu":
+            raise InputError(f"{path}: remap must hold integers, not {state['remap'].dtype}")
+        try:
+            remap = check_remap(state["remap"], cfg)
+        except DataError as error:
+            raise InputError(f"{path}: {error}") from None
     G = _real_array(path, "conductance", state["conductance"])
     window = _real_array(path, "window", state["window"])
     shape = (cfg.tile.rows, cfg.cols_phys)
@@ -240,7 +245,7 @@ def _load_programmed(path, cfg):
                                 "analog.g_max": float(window[1])})
     except ConfigError as error:
         raise InputError(f"{path}: window: {error}") from None
-    return cfg, G
+    return cfg, G, remap
 
 
 def _load_faults(path, cfg):
