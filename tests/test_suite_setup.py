@@ -1,6 +1,8 @@
 """The test command itself: options the suite relies on are really passed."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,3 +19,25 @@ def test_xdist_groups_take_effect_under_make_test():
     pytest_line = next(line for line in recipe.group(1).splitlines() if "pytest" in line)
     assert not marked or "--dist loadgroup" in pytest_line, \
         f"{', '.join(marked)} use xdist_group marks, but make test runs: {pytest_line.strip()}"
+
+
+def test_a_failing_block_check_reports_its_message_under_xdist(tmp_path):
+    # CPython 3.11's AST constructor can fail while pytest re-parses a failing test's source
+    # for its long tracebacks (an INTERNALERROR in place of the failure); the suite uses
+    # native tracebacks, which print the assertion message without that step.
+    source = (ROOT / "tests" / "test_hdl_blocks.py").read_text()
+    broken = source.replace("assert accepting == (not valid)", "assert accepting == valid")
+    assert broken != source
+    (tmp_path / "test_broken_buffer.py").write_text(broken)
+    (tmp_path / "amaranth_sim.py").write_text((ROOT / "tests" / "amaranth_sim.py").read_text())
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
+                           "--rootdir", str(tmp_path), "-n", "2", "-p", "no:cacheprovider",
+                           "-k", "vector_buffer", str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr
+    assert "AssertionError: cycle 0: i_stream.ready 1 with o_stream.valid 0" in proc.stdout
+    assert len(proc.stdout) < 8000, f"{len(proc.stdout)} characters for one failure"
+    import tomllib
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert "--tb=native" in options["ini_options"]["addopts"].split()
