@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .build import TOPLEVEL, _get_runner, building, waves_format
+from .cache import verify
 
 __all__ = ["ENV_IN", "ENV_OUT", "SimulationError", "run_testbench"]
 
@@ -27,7 +28,17 @@ ENV_OUT = "CIMTILE_TB_OUT"
 
 
 class SimulationError(RuntimeError):
-    """The co-simulation failed; the message carries the testbench's error."""
+    """The co-simulation failed; the message carries the testbench's error.
+
+    Members
+    -------
+    abnormal : bool
+        The simulator ended without a test's verdict (a crash, not a failed check).
+    """
+
+    def __init__(self, message, *, abnormal=False):
+        super().__init__(message)
+        self.abnormal = abnormal
 
 
 # Simulator environment (a variable already set in this process wins):
@@ -52,6 +63,8 @@ def _tail(path, lines=15):
 
 
 def _failure_message(results_xml, log):
+    """``(message, verdict)``: the failures a test reported (``verdict`` true), else the
+    log's tail."""
     messages = []
     try:
         root = ElementTree.parse(results_xml).getroot()
@@ -63,9 +76,10 @@ def _failure_message(results_xml, log):
                 kind = element.get("type")
                 text = element.get("message") or ""
                 messages.append(f"{kind}: {text}" if kind else text)
-    if not messages:
+    verdict = bool(messages)
+    if not verdict:
         messages.append("simulation terminated abnormally:\n" + _tail(log))
-    return "; ".join(messages) + f" (log: {log})"
+    return "; ".join(messages) + f" (log: {log})", verdict
 
 
 def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False, top=None):
@@ -101,19 +115,25 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False, top=
         If a test failed or the simulator ended abnormally; the message holds the failure
         and the path of the kept log.
     """
-    with building(cfg, waves=None if waves is None else waves_format(waves),
-                  top=top) as (build_dir, build_s):
-        work = Path(tempfile.mkdtemp(prefix="cimtile-sim-"))
-        try:
-            out, wall_s = _exchange(cfg, test_module, stimulus, build_dir, work, waves,
-                                    verbose)
-        except SimulationError:
-            raise
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-    shutil.rmtree(work, ignore_errors=True)
-    return out, build_s, wall_s
+    # A simulator that dies without a test's verdict may be a damaged build whose size and
+    # time still match: its hash is checked again, and a damaged build is rebuilt once.
+    for attempt in range(2):
+        with building(cfg, waves=None if waves is None else waves_format(waves),
+                      top=top) as (build_dir, build_s):
+            work = Path(tempfile.mkdtemp(prefix="cimtile-sim-"))
+            try:
+                out, wall_s = _exchange(cfg, test_module, stimulus, build_dir, work, waves,
+                                        verbose)
+            except SimulationError as error:
+                if error.abnormal and attempt == 0 and verify(build_dir) is not None:
+                    shutil.rmtree(work, ignore_errors=True)
+                    continue
+                raise
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        shutil.rmtree(work, ignore_errors=True)
+        return out, build_s, wall_s
 
 
 def _exchange(cfg, test_module, stimulus, build_dir, work, waves, verbose):
@@ -144,6 +164,7 @@ def _exchange(cfg, test_module, stimulus, build_dir, work, waves, verbose):
         except RuntimeError:
             failed = True
     if failed or not results.is_file():
-        raise SimulationError(_failure_message(work / "results.xml", log))
+        message, verdict = _failure_message(work / "results.xml", log)
+        raise SimulationError(message, abnormal=not verdict)
     with np.load(results) as data:
         return {name: data[name] for name in data.files}, wall_s

@@ -233,6 +233,21 @@ def test_verify_finds_bit_rot_in_an_entry_already_used(pristine, cache, copying_
     assert message.startswith(f"build cache entry {entry} is damaged (cim_tile_sim changed")
 
 
+def test_a_run_that_dies_on_an_unchanged_looking_build_rechecks_it(pristine, cache,
+                                                                   copying_runner, caplog):
+    entry = install(pristine, cache)
+    run_ok()                                   # hashed on its first use in this process
+    simulator = entry / TOPLEVEL
+    stat = simulator.stat()
+    with open(simulator, "r+b") as file:       # no longer an executable, same size
+        file.write(b"\0\0\0\0")
+    os.utime(simulator, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    run_ok()
+    assert copying_runner.builds == 1
+    message, = warnings(caplog)
+    assert message.startswith(f"build cache entry {entry} is damaged (cim_tile_sim changed")
+
+
 def fake_synthesis(cache, key, megabytes, age_s):
     entry = cache / "area" / f"{key}.json"
     entry.parent.mkdir(exist_ok=True)
