@@ -12,11 +12,10 @@ import functools
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from cimtile.axis_frames import pack_targets, pack_vectors, unpack_vectors
+from cimtile.axis_frames import pack_targets
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
-from cimtile.mapping import bit_planes
-from cimtile.npy_rows import row_chunks
 
+from .bulk_entries import BulkEntries, ResultFrames, halves
 from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from .memfiles import bits_image, field_bytes, parse_hex_image
 
@@ -31,21 +30,6 @@ QUEUES = ("analog", "cell")
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
                3: "sample request beyond the batch's bit planes"}
-
-
-def _halves(chunks, half):
-    """Cut a stream of entry arrays (n, bytes) into arrays of exactly `half` entries (the
-    last may be shorter)."""
-    pending, size = [], 0
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        while size >= half:
-            block = np.concatenate(pending)
-            yield block[:half]
-            pending, size = [block[half:]], size - half
-    if size:
-        yield np.concatenate(pending)
 
 
 class _Ring:
@@ -77,7 +61,7 @@ class _Feed:
     def __init__(self, dut, name, half, entries, after_start):
         self.ring = _Ring(dut, f"{name}_load", half, [f"bulk_{name}_0.bin",
                                                      f"bulk_{name}_1.bin"])
-        self.entries = _halves(entries, half)
+        self.entries = halves(entries, half)
         self.after_start = after_start
         self.used = getattr(dut, f"bulk__{name}_{'used' if name in QUEUES else 'sent'}")
         self.count = getattr(dut, f"bulk__{name}_count")
@@ -100,64 +84,6 @@ class _Feed:
                 break
             ring.load(entries)
             self.count.value = ring.done
-
-
-class _ResultFrames:
-    """Result vectors and frame ends from the output recorder's entries, taken a drained
-    half at a time: a vector may span two halves, and frames are counted across them.
-
-    Parameters
-    ----------
-    stream : BulkStream
-    vectors : int
-        Vectors expected; any beyond are dropped.
-    writer : NpyRowWriter, optional
-        Takes the vectors as they are complete, instead of keeping them.
-    """
-
-    def __init__(self, stream, vectors, writer=None):
-        cfg, layout = stream.cfg, stream.layout
-        self.stream, self.vectors, self.writer = stream, vectors, writer
-        beat = layout.data_width // 8
-        lane = -(-cfg.result_width // 8)
-        self.vector_bytes = -(-cfg.tile.cols * lane // beat) * beat
-        self.carry = np.zeros(0, np.uint8)
-        self.kept = 0               # bytes received so far
-        self.done = 0               # vectors completed so far
-        self.vectors_ended = 0      # vectors in the frames ended so far
-        self.Y, self.cycles, self.frames = [], [], []
-
-    def add(self, entries):
-        """Take one drained half of recorded entries."""
-        cfg, layout = self.stream.cfg, self.stream.layout
-        data, kept_per_beat, last, cycles = self.stream._recorded([entries])
-        ends = np.flatnonzero(last)
-        vectors_to_end = (self.kept + np.cumsum(kept_per_beat)[ends]) // self.vector_bytes
-        self.frames.append(np.diff(vectors_to_end, prepend=self.vectors_ended))
-        self.vectors_ended = int(vectors_to_end[-1]) if len(ends) else self.vectors_ended
-        self.cycles.append(cycles[ends])
-        self.kept += int(kept_per_beat.sum())
-        data = np.concatenate([self.carry, data])
-        whole = len(data) // self.vector_bytes * self.vector_bytes
-        self.carry = data[whole:]
-        Y = unpack_vectors(data[:whole].tobytes(), cfg.result_width, cfg.tile.cols,
-                           layout.data_width)[:self.vectors - self.done]
-        self.done += len(Y)
-        if self.writer is not None:
-            self.writer.write(Y)
-        else:
-            self.Y.append(Y)
-
-    def finish(self):
-        """``Y`` (without a writer), ``frame_cycles`` and ``frame_vectors``."""
-        def joined(parts):
-            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        result = {"frame_cycles": joined(self.cycles).astype(np.int64),
-                  "frame_vectors": joined(self.frames).astype(np.int64)}
-        if self.writer is None:
-            result["Y"] = (np.concatenate(self.Y) if self.Y
-                           else np.zeros((0, self.stream.cfg.tile.cols), np.int64))
-        return result
 
 
 class BulkStream:
@@ -206,41 +132,10 @@ class BulkStream:
         names += ["analog_half", "target_half", "cell_half", "result_half"] if self.queue else []
         return Rings(**{name: int(getattr(dut, f"bulk__{name}").value) for name in names})
 
-    # Entries of the rings.
-
-    def _beats(self, X, frame_vectors):
-        """Input beat entries of `X` (an array or :class:`NpyRows`) sent as frames of
-        `frame_vectors` vectors."""
-        cfg, width = self.cfg, self.layout.data_width
-        beat_bytes = width // 8
-        per_vector = len(pack_vectors(np.zeros((1, cfg.tile.rows), np.int64), cfg.tile.in_bits,
-                                      width)) // beat_bytes
-        step = max(1, self.rings.in_half // per_vector)
-        keep = field_bytes(np.array([(1 << self.layout.keep_width) - 1]),
-                           self.layout.keep_width)
-        start = 0
-        for x in row_chunks(X, step):
-            data = np.frombuffer(pack_vectors(x, cfg.tile.in_bits, width), np.uint8)
-            data = data.reshape(-1, beat_bytes)
-            index = np.arange(start, start + len(x))
-            ends_frame = ((index + 1) % frame_vectors == 0) | (index == len(X) - 1)
-            last = np.zeros((len(x), per_vector), np.uint8)
-            last[:, -1] = ends_frame
-            yield np.concatenate([data, np.repeat(keep, len(data), axis=0),
-                                  last.reshape(-1, 1)], axis=1)
-            start += len(x)
-
-    def _answers(self, X, in_bits, adc_shift, macro):
-        """Analog answer entries for every bit plane of `X`, in request order."""
-        layout, rows = self.layout, self.cfg.tile.rows
-        step = max(1, self.rings.analog_half // in_bits)
-        shift = field_bytes(np.array([adc_shift]), layout.shift_width)
-        for x in row_chunks(X, step):
-            planes = bit_planes(x, in_bits).reshape(-1, rows)
-            codes = macro.sample(planes.astype(np.float32), adc_shift=adc_shift)
-            yield np.concatenate([field_bytes(codes, self.cfg.tile.adc_bits),
-                                  np.packbits(planes, axis=1, bitorder="little"),
-                                  np.repeat(shift, len(planes), axis=0)], axis=1)
+    @functools.cached_property
+    def entries(self):
+        """The ring entries' codec for this build's rings."""
+        return BulkEntries(self.cfg, self.rings)
 
     # The pump: rings fed and drained until the expected frames have ended.
 
@@ -308,7 +203,7 @@ class BulkStream:
                 await ReadOnly()
                 for name, count in dumps:
                     with open(name, "rb") as file:
-                        sink(parse_hex_image(file.read(), self._out_bytes)[:count])
+                        sink(parse_hex_image(file.read(), self.entries.out_bytes)[:count])
             if finished or failed:
                 break
             triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
@@ -338,10 +233,11 @@ class BulkStream:
             ``error`` (a message, or None). Without an analog queue, `macro` is unused and
             ``error`` None.
         """
-        feeds = [self._feed("in", self._beats(X, frame_vectors))]
+        feeds = [self._feed("in", self.entries.beats(X, frame_vectors))]
         if self.queue:
-            feeds.append(self._feed("analog", self._answers(X, in_bits, adc_shift, macro)))
-        results = _ResultFrames(self, len(X), writer)
+            feeds.append(self._feed("analog", self.entries.answers(X, in_bits, adc_shift,
+                                                                    macro)))
+        results = ResultFrames(self.entries, len(X), writer)
         failed, _ = await self._pump(feeds, "out", results.add, -(-len(X) // frame_vectors),
                                      budget, self.dut.bulk__error if self.queue else None)
         result = results.finish()
@@ -371,32 +267,10 @@ class BulkStream:
         records = []
         failed, started = await self._pump(feeds, "result", records.append, 1, budget,
                                            self.dut.bulk__cell_error, start)
-        data, _, _, _ = self._recorded(records)
+        data, _, _, _ = self.entries.recorded(records)
         return {"started": started, "data": data.tobytes(), "timeout": not bool(self.dut.bulk__done.value),
                 "error": self._cell_error_message(requests, feeds[0].ring.base) if failed
                 else None}
-
-    @property
-    def _out_bytes(self):
-        return Layout.offsets(self.layout.out_fields)[1] // 8
-
-    def _recorded(self, records):
-        """``(data, keep, last, cycles)`` of recorded output entries: the kept bytes of every
-        beat in order, kept bytes per beat, TLAST and the cycle of every beat."""
-        offsets, _ = Layout.offsets(self.layout.out_fields)
-        entries = (np.concatenate(records) if records
-                   else np.zeros((0, self._out_bytes), np.uint8))
-
-        def field(name):
-            at, width = offsets[name]
-            return entries[:, at // 8:at // 8 + -(-width // 8)]
-
-        keep = np.unpackbits(field("tkeep"), axis=1, bitorder="little")
-        keep = keep[:, :self.layout.data_width // 8]
-        data = field("tdata")[keep.astype(bool)]
-        last = field("tlast")[:, 0].astype(bool)
-        cycles = field("cycle").copy().view("<u4")[:, 0].astype(np.int64)
-        return data, keep.sum(axis=1), last, cycles
 
     def _beat_entries(self, frame):
         """Input beat entries of one frame of bytes (whole beats), TLAST on the last."""
