@@ -385,11 +385,10 @@ def _bench_memory(cfg, args):
     import tempfile
     from .config import REFERENCE_CONFIG
     from .memory_bench import sim_memory
-    try:
-        lengths = [int(n) for n in args.memory.split(",")]
-    except ValueError:
+    if not re.fullmatch(r"[0-9]+(,[0-9]+)*", args.memory):
         raise InputError(f"--memory must be vector counts separated by commas, not "
-                         f"{args.memory!r}") from None
+                         f"{args.memory!r}")
+    lengths = [int(n) for n in args.memory.split(",")]
     if not lengths or any(not 1 <= n <= MAX_STREAMED for n in lengths):
         raise InputError(f"--memory: every count must be in 1..{MAX_STREAMED}")
     runs = []
