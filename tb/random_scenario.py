@@ -283,7 +283,18 @@ def _busy(b, W):
 
 def _wv_settings(b):
     rng = b.rng
-    # Starts up to 2 V and wide pulses overshoot the window, so cells flip polarity.
+    # Half the runs make cells flip polarity in a way the amplitude shows: a window of at
+    # most one code and up to 24 pulses ramping from 0.6-1.3 V by 0.1 or 0.4 V up to
+    # 0.8 V higher make cells of middle levels overshoot both ways, while the amplitude
+    # still decides how far (pulses from 1.5 V flip cells too, but switch them fully
+    # whatever the amplitude).
+    if rng.random() < 0.5:
+        s = dict(tol=int(rng.choice([0, 1])), set_start=int(rng.integers(60, 130)),
+                 set_step=int(rng.choice([10, 40])), reset_start=int(rng.integers(60, 130)),
+                 reset_step=int(rng.choice([10, 40])), max_pulses=24,
+                 pulse_width=int(rng.choice([1, 5, 20, 50])))
+        s["set_limit"], s["reset_limit"] = s["set_start"] + 80, s["reset_start"] + 80
+        return s
     s = dict(tol=int(rng.choice([0, 1, 2, 3])), set_start=int(rng.integers(60, 200)),
              set_step=int(rng.choice([1, 10, 40])), reset_start=int(rng.integers(60, 200)),
              reset_step=int(rng.choice([1, 10, 40])), max_pulses=int(rng.choice([1, 3, 8, 24])),
@@ -363,9 +374,14 @@ def _programming(b, W):
     b.sc.arrays["faults"] = faults
     device = MemdiodeArray(cfg.device, shape, np.random.default_rng(b.sc.seed), faults)
     # The weights' levels (half of them 0: the idle side of each differential pair), or
-    # levels drawn evenly, whose middle levels make cells overshoot and flip polarity.
-    levels = (weight_levels(W, cfg) if rng.random() < 0.4
-              else rng.integers(0, cfg.max_level + 1, shape))
+    # levels drawn evenly, or middle levels only, which cells overshoot both ways.
+    choice = rng.random()
+    if choice < 0.25:
+        levels = weight_levels(W, cfg)
+    elif choice < 0.5 or cfg.max_level < 2:
+        levels = rng.integers(0, cfg.max_level + 1, shape)
+    else:
+        levels = rng.integers(1, cfg.max_level, shape)
     rect = _rectangle(b)
     for _ in range(int(rng.integers(1, 4))):
         if rng.random() < 0.3:
