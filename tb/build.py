@@ -122,9 +122,10 @@ def _ports(verilog, module):
     return [(name, *declared[name]) for name in names]
 
 
-def _simulation_top(verilog, tile):
+def _simulation_top(verilog, tile, *, clock_input=False):
     """Verilog of the simulation top: every port of `tile` but ``clk``, which a process
-    inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0).
+    inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0); with
+    `clock_input`, ``clk`` stays a port, for a C++ main that toggles it (no --timing).
 
     ``rst`` reaches the design through a falling-edge register. A testbench changes it just
     after a rising edge, so the synchronous reset acts at the same edge as before; but the
@@ -133,14 +134,15 @@ def _simulation_top(verilog, tile):
     """
     declared = _ports(verilog, tile)
     ports = ["  " + " ".join(filter(None, [direction, "wire", bits, name]))
-             for name, direction, bits in declared if name != "clk"]
+             for name, direction, bits in declared if name != "clk" or clock_input]
     has_rst = any(name == "rst" for name, _, _ in declared)
+    clock = [] if clock_input else ["  reg clk = 1'b1;",
+                                    f"  always #{CLOCK_PERIOD_NS / 2:g} clk = ~clk;"]
     return "\n".join([
         f"module {TOPLEVEL}(",
         ",\n".join(ports),
         ");",
-        "  reg clk = 1'b1;",
-        f"  always #{CLOCK_PERIOD_NS / 2:g} clk = ~clk;",
+        *clock,
         *(["  reg rst_at_fall = 1'b0;", "  always @(negedge clk) rst_at_fall <= rst;",
            f"  {tile} tile(.rst(rst_at_fall), .*);"] if has_rst else [f"  {tile} tile(.*);"]),
         "endmodule",

@@ -15,9 +15,10 @@ from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 from cimtile.axis_frames import pack_targets
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 
-from .bulk_entries import BulkEntries, ResultFrames, halves
+from .bulk_entries import (ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message,
+                           halves)
 from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
-from .memfiles import bits_image, field_bytes, parse_hex_image
+from .memfiles import bits_image, field_bytes, fread_image, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
 
@@ -27,9 +28,6 @@ NO_SAMPLE = 0xFFFFFFFF
 NO_FAULT = 0xFFFFFFFF
 #: Rings whose progress is counted in ``bulk__{name}_used`` (the others': ``_sent``).
 QUEUES = ("analog", "cell")
-#: ``bulk__error_kind`` codes.
-ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
-               3: "sample request beyond the batch's bit planes"}
 
 
 class _Ring:
@@ -50,7 +48,7 @@ class _Ring:
         """Write `entries` (little-endian rows of bytes) into the next half."""
         index = ((self.done - self.base) // self.half) % 2
         with open(self.files[index], "wb") as file:
-            file.write(np.ascontiguousarray(entries[:, ::-1]).tobytes())
+            file.write(fread_image(entries))
         self.toggle(index)
         self.done += len(entries)
 
@@ -328,15 +326,8 @@ class BulkStream:
         return f"read and pulse at once {where}"
 
     def _error_message(self, in_bits, base_planes):
-        dut, rows = self.dut, self.cfg.tile.rows
-        kind = int(dut.bulk__error_kind.value)
-        plane = int(dut.bulk__error_plane.value) - base_planes
-        vector, bit = divmod(plane, in_bits)
-        wl = int(dut.bulk__error_wl.value)
-        expected = int(dut.bulk__error_expected_wl.value)
-        digits = -(-rows // 4)
-        return (f"analog queue: {ERROR_KINDS.get(kind, kind)} at cycle "
-                f"{int(dut.bulk__error_cycle.value)}, vector {vector} plane {bit}: "
-                f"wordlines {wl:0{digits}x} (adc_shift {int(dut.bulk__error_shift.value)}), "
-                f"the answer assumed {expected:0{digits}x} (adc_shift "
-                f"{int(dut.bulk__error_expected_shift.value)})")
+        dut = self.dut
+        return analog_error_message(self.cfg.tile.rows, in_bits, {
+            name: int(getattr(dut, f"bulk__error_{name}").value)
+            for name in ("kind", "cycle", "wl", "expected_wl", "shift", "expected_shift")
+        } | {"plane": int(dut.bulk__error_plane.value) - base_planes})

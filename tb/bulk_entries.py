@@ -15,7 +15,11 @@ from cimtile.npy_rows import row_chunks
 from .bulk_layout import Layout
 from .memfiles import field_bytes
 
-__all__ = ["BulkEntries", "ResultFrames", "halves"]
+__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message", "halves"]
+
+#: ``bulk__error_kind`` codes.
+ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
+               3: "sample request beyond the batch's bit planes"}
 
 
 def halves(chunks, half):
@@ -155,3 +159,15 @@ class ResultFrames:
             result["Y"] = (np.concatenate(self.Y) if self.Y
                            else np.zeros((0, self.entries.cfg.tile.cols), np.int64))
         return result
+
+
+def analog_error_message(rows, in_bits, error):
+    """What the analog queue's check found, from its ``bulk__error_*`` ports (`error`: their
+    values by name, ``plane`` counted from the batch's first), naming the vector, the plane
+    and both wordline patterns."""
+    vector, bit = divmod(error["plane"], in_bits)
+    digits = -(-rows // 4)
+    return (f"analog queue: {ERROR_KINDS.get(error['kind'], error['kind'])} at cycle "
+            f"{error['cycle']}, vector {vector} plane {bit}: wordlines "
+            f"{error['wl']:0{digits}x} (adc_shift {error['shift']}), the answer assumed "
+            f"{error['expected_wl']:0{digits}x} (adc_shift {error['expected_shift']})")

@@ -8,7 +8,7 @@ files (one hexadecimal word per line, most significant digit first) and writes
 
 import numpy as np
 
-__all__ = ["field_bytes", "parse_hex_image", "bits_image"]
+__all__ = ["field_bytes", "fread_image", "parse_hex_image", "bits_image"]
 
 def field_bytes(values, width):
     """Little-endian bytes of unsigned `values` (shaped (n,) or (n, k) of `width`-bit
@@ -23,6 +23,12 @@ def field_bytes(values, width):
     raw = values.astype("<u8").view(np.uint8).reshape(n, k, 8)
     bits = np.unpackbits(raw, axis=-1, bitorder="little")[..., :width].reshape(n, k * width)
     return np.packbits(bits, axis=-1, bitorder="little")
+
+
+def fread_image(entries):
+    """The bytes of a ``$fread`` file holding `entries` (rows of little-endian bytes), one
+    big-endian word per entry."""
+    return np.ascontiguousarray(entries[:, ::-1]).tobytes()
 
 
 def parse_hex_image(text, entry_bytes):

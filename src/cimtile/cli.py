@@ -327,7 +327,8 @@ VIP_BENCH_MVMS = 1000
 
 
 def _cmd_bench(args):
-    from .bench import cosim_speed, golden_against_numpy, size_table
+    from .bench import (ceiling_report, cosim_and_ceiling, cosim_speed, golden_against_numpy,
+                        size_table)
     from .sweep import config_with
     check_paths([(args.config, "--config")])
     if not 2 <= args.mvms <= MAX_VECTORS:
@@ -342,14 +343,15 @@ def _cmd_bench(args):
                           progress=lambda row: print(json.dumps(row), file=sys.stderr))
         _print_json({"analog": cfg.analog.model, "mvms": args.mvms, "sizes": rows})
         return EXIT_FAILURE if any(row["golden_mismatches"] for row in rows) else None
-    bulk = cosim_speed(cfg, args.mvms, "bulk", verbose=args.verbose)
+    bulk, ceiling = cosim_and_ceiling(cfg, args.mvms, verbose=args.verbose)
     vip = cosim_speed(cfg, min(args.mvms, VIP_BENCH_MVMS), "vip", verbose=args.verbose)
     report = {"analog": cfg.analog.model, "mvms": args.mvms,
               "analog_cycles_per_mvm": cfg.analog_cycles_per_mvm,
               "cosim_mvm_per_s": bulk["mvm_per_s"], "cosim_wall_s": bulk["wall_s"],
               "cosim_build_s": bulk["build_s"], "wakeups_per_mvm": bulk["wakeups_per_mvm"],
-              "vip_mvm_per_s": vip["mvm_per_s"]}
-    mismatches = bulk["golden_mismatches"] + vip["golden_mismatches"]
+              **ceiling_report(bulk, ceiling), "vip_mvm_per_s": vip["mvm_per_s"]}
+    mismatches = bulk["golden_mismatches"] + ceiling["golden_mismatches"] \
+        + vip["golden_mismatches"]
     W, X = random_operands(cfg, args.mvms, np.random.default_rng(0))
     emulator = _bench_emulator(cfg, W, X, args.verbose)
     report |= emulator
@@ -627,8 +629,8 @@ def _parser():
     p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
     p.set_defaults(run=_cmd_program)
 
-    p = commands.add_parser("bench", help="co-simulation, all-RTL emulator and golden-model "
-                            "speed")
+    p = commands.add_parser("bench", help="co-simulation against its C++ ceiling, all-RTL "
+                            "emulator and golden-model speed")
     p.add_argument("--config", type=path_arg, metavar="CFG.toml",
                    help="default: the reference tile")
     p.add_argument("--mvms", type=integer, default=4000, help="vectors to co-simulate, "
@@ -636,9 +638,9 @@ def _parser():
     p.add_argument("--analog", choices=("ideal", "physical"), help="analog model (default: "
                    "the config's); physical also co-simulates the ideal one for comparison "
                    "and times single bit-plane requests")
-    p.add_argument("--sizes", action="store_true", help="tabulate build time, MVM/s per "
-                   "drive and Python wake-ups per MVM over tile sizes from 128 x 16 to "
-                   "1024 x 256 (minutes: a build per size)")
+    p.add_argument("--sizes", action="store_true", help="tabulate build time, MVM/s and "
+                   "cycles/s per drive and of the ceiling, and Python wake-ups per MVM over "
+                   "tile sizes from 128 x 16 to 1024 x 256 (minutes: two builds per size)")
     p.add_argument("--memory", metavar="N1,N2,...", help="peak memory of the process tree "
                    "of cimtile sim on N1, N2, ... random vectors streamed from a file, and "
                    "the last peak over the first")
