@@ -91,13 +91,13 @@ def test_a_broken_rtl_fails_with_a_reproduce_command(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--seeds", "0"], "--seeds must be at least 1, not 0"),
-    (["--workers", "0"], "--workers must be at least 1, not 0"),
-    (["--time-budget", "-1"], "--time-budget must be positive"),
+    (["--seeds", "0"], "argument --seeds: must be in 1..5000, not 0"),
+    (["--workers", "0"], "argument --workers: must be in 1..64, not 0"),
+    (["--time-budget", "-1"], "argument --time-budget: must be a number of seconds in"),
     (["--waves", "w.vcd"], "--waves records one seed: give it with --seed"),
     (["--mutant", "nothing"], "--mutant must be one of adc_off_by_one"),
     (["--junit", "missing/r.xml"], "missing/r.xml"),
-    (["--seed", "-3"], "--seed must be >= 0, not -3"),
+    (["--seed", "-3"], "argument --seed: must be in 0..9223372036854775807, not -3"),
 ])
 def test_bad_options_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
