@@ -89,7 +89,9 @@ std::string hex(const VlWide<N>& value) {
 }
 
 void move(const std::string& from, const std::string& to) {
-    if (std::rename(from.c_str(), to.c_str()) != 0) unusable("cannot rename " + from + " to " + to);
+    if (std::rename(from.c_str(), to.c_str()) != 0) {
+        unusable("cannot rename " + from + " to " + to);
+    }
 }
 
 // A ring fed from pre-written halves, kept two halves ahead of what the top has used, as

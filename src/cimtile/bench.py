@@ -195,6 +195,7 @@ def size_table(cfg, mvms, vip_mvms, sizes=SIZES, progress=None):
                      "cosim_to_ceiling": round(bulk["mvm_per_s"] / ceiling["mvm_per_s"], 2),
                      "ceiling_build_s": ceiling["build_s"],
                      "vip_mvm_per_s": vip["mvm_per_s"],
+                     "vip_cycles_per_s": vip["cycles_per_s"],
                      "wakeups_per_mvm": bulk["wakeups_per_mvm"],
                      "golden_mismatches": bulk["golden_mismatches"]
                      + ceiling["golden_mismatches"] + vip["golden_mismatches"]})

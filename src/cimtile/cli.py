@@ -349,7 +349,8 @@ def _cmd_bench(args):
               "analog_cycles_per_mvm": cfg.analog_cycles_per_mvm,
               "cosim_mvm_per_s": bulk["mvm_per_s"], "cosim_wall_s": bulk["wall_s"],
               "cosim_build_s": bulk["build_s"], "wakeups_per_mvm": bulk["wakeups_per_mvm"],
-              **ceiling_report(bulk, ceiling), "vip_mvm_per_s": vip["mvm_per_s"]}
+              **ceiling_report(bulk, ceiling), "vip_mvm_per_s": vip["mvm_per_s"],
+              "vip_cycles_per_s": vip["cycles_per_s"]}
     mismatches = bulk["golden_mismatches"] + ceiling["golden_mismatches"] \
         + vip["golden_mismatches"]
     W, X = random_operands(cfg, args.mvms, np.random.default_rng(0))
@@ -420,6 +421,7 @@ def _bench_emulator(cfg, W, X, verbose):
     run = simulate_emulator(ideal, W, X, scenario=Scenario(seed=0, strict=False),
                             verbose=verbose)
     return {"emulator_mvm_per_s": round(run.mvms / run.stream_s, 1),
+            "emulator_cycles_per_s": round(run.cycles_total / run.stream_s),
             "emulator_wall_s": round(run.wall_s, 2),
             "emulator_build_s": round(run.build_s, 3),
             "emulator_golden_mismatches": run.golden_mismatches}
