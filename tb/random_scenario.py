@@ -320,6 +320,9 @@ def _program(b, device, levels, rect, reset_after=None):
     by a soft reset after that many cycles instead."""
     cfg, rng = b.cfg, b.rng
     s = _wv_settings(b)
+    if reset_after is not None and levels is not None:
+        # Pulses of 50 cycles fill most of a run's time, so the cut often lands on one.
+        s["pulse_width"] = 50
     regs = [("WV_TOL", dict(tol=s["tol"])),
             ("WV_SET", dict(start=s["set_start"], step=s["set_step"], limit=s["set_limit"])),
             ("WV_RESET", dict(start=s["reset_start"], step=s["reset_step"],
@@ -395,9 +398,13 @@ def _programming(b, W):
         else:
             rect = _rectangle(b)
     if rng.random() < 0.6:
+        # Cut: a read-back, or the last cells taken to the other end of the range, which
+        # they are far from, so the cut most often lands on a pulse in flight.
         cut = int(rng.integers(5, 200))
-        _program(b, device, levels if rng.random() < 0.6 else None, _rectangle(b),
-                 reset_after=cut)
+        if rng.random() < 0.6:
+            _program(b, device, cfg.max_level - levels, rect, reset_after=cut)
+        else:
+            _program(b, device, None, _rectangle(b), reset_after=cut)
     b.settings(cfg.tile.in_bits, 0)
 
 
