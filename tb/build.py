@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from . import cache
+from .elaboration import elaborated
 
 __all__ = ["CLOCK_PERIOD_NS", "LINT_WAIVERS", "TOPLEVEL", "BuildError", "build", "building",
            "lint", "waves_format"]
@@ -395,9 +396,9 @@ def _build_errors(log):
 
 @functools.lru_cache(maxsize=16)
 def _generate(verilog_source, cfg):
-    # Elaboration takes about a second for large tiles; a process often builds one
-    # configuration several times (scenarios, waveform builds).
-    return verilog_source(cfg)
+    # A process often builds one configuration several times (scenarios, waveform builds);
+    # other processes read the text the first one elaborated.
+    return elaborated(verilog_source, cfg)
 
 
 @contextlib.contextmanager

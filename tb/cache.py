@@ -13,10 +13,12 @@ An entry is removed under its key's lock held exclusively, renamed to a partial 
 first (a removal failing midway leaves a partial entry, never a damaged complete one), and
 its lock file with it; whoever locked that file meanwhile locks the one now at its path.
 
-The syntheses of :mod:`cimtile.ppa.area` (``area/<key>.json``, written through
-``area/<key>.<pid>.tmp``) share the root, the size cap and the clearing. Reading one leaves
-no mark, so its last use is the later of its modification and access times, as the file
-system records them (``relatime``: at least daily).
+Small files written whole share the root, the size cap and the clearing, one folder per
+kind: the syntheses of :mod:`cimtile.ppa.area` (``area/<key>.json``) and the elaborated
+Verilog of :mod:`cimtile.tb.elaboration` (``verilog/<key>.v``), each written through
+``<key>.<pid>.tmp`` and renamed. Reading one leaves no mark, so its last use is the later of
+its modification and access times, as the file system records them (``relatime``: at least
+daily).
 
 The cache holds at most ``$CIMTILE_CACHE_MAX_MB`` megabytes, ASCII digits from 0 to
 :data:`MAX_MB` (unset or empty: :data:`DEFAULT_MAX_MB`). After each new entry is published,
@@ -42,7 +44,7 @@ from stat import S_ISDIR
 from cimtile.config import ConfigError
 
 __all__ = ["DEFAULT_MAX_MB", "MAX_MB", "CacheError", "CacheEntry", "CacheInfo",
-           "area_directory", "cache_clear", "cache_info", "cache_root", "holding", "verify"]
+           "cache_clear", "cache_info", "cache_root", "holding", "store_directory", "verify"]
 
 #: Size cap of the cache, in megabytes, unless ``$CIMTILE_CACHE_MAX_MB`` sets another.
 DEFAULT_MAX_MB = 2048
@@ -50,8 +52,9 @@ DEFAULT_MAX_MB = 2048
 MAX_MB = 1 << 30
 
 _PREFIX = "verilator-"
-_AREA = "area"
-# A synthesis is written in milliseconds: a partial one this old was left by a killed
+#: Folders of small files written whole, by kind.
+STORES = ("area", "verilog")
+# A stored file is written in milliseconds: a partial one this old was left by a killed
 # process.
 _STALE_S = 600
 _log = logging.getLogger(__name__)
@@ -128,8 +131,8 @@ def _checked_root(*, create):
     return root
 
 
-def area_directory():
-    """The folder of the cached syntheses of :mod:`cimtile.ppa.area`, created if needed.
+def store_directory(kind):
+    """The folder of the stored files of `kind` (one of :data:`STORES`), created if needed.
 
     Raises
     ------
@@ -137,7 +140,9 @@ def area_directory():
         If the cache root, the folder or ``$CIMTILE_CACHE_MAX_MB`` is unusable.
     """
     _cap()
-    folder = _checked_root(create=True) / _AREA
+    if kind not in STORES:
+        raise ValueError(f"kind must be one of {', '.join(STORES)}, not {kind!r}")
+    folder = _checked_root(create=True) / kind
     try:
         folder.mkdir(exist_ok=True)
     except OSError as error:
@@ -349,7 +354,7 @@ def _fill(root, key, fill, binary, marker):
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One entry of the build cache: a Verilator build or a synthesis.
+    """One entry of the build cache: a Verilator build or a stored file.
 
     Members
     -------
@@ -404,14 +409,16 @@ def _entries(root):
             entries.append(CacheEntry(path, _tree_size(path), path.lstat().st_mtime,
                                       path.suffix != ".tmp"
                                       and (path / "COMPLETE").is_file()))
-    area = root / _AREA
-    if area.is_dir() and not area.is_symlink():
-        for path in _listing(area):
+    for store in STORES:
+        folder = root / store
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in _listing(folder):
             with contextlib.suppress(FileNotFoundError):
                 stat = path.lstat()
                 entries.append(CacheEntry(path, stat.st_size,
-                                           max(stat.st_atime, stat.st_mtime),
-                                           path.suffix == ".json"))
+                                          max(stat.st_atime, stat.st_mtime),
+                                          path.suffix != ".tmp"))
     return sorted(entries, key=lambda entry: entry.last_use, reverse=True)
 
 
@@ -423,7 +430,7 @@ def _remove_unused(root, entry):
     OSError
         If some of it could not be removed.
     """
-    if entry.path.parent != root:  # a synthesis, written whole by a rename
+    if entry.path.parent != root:  # a stored file, written whole by a rename
         if entry.path.suffix == ".tmp" and time.time() - entry.last_use < _STALE_S:
             return False
         _remove(entry.path)

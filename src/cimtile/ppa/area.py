@@ -20,7 +20,8 @@ from pathlib import Path
 from cimtile.fpga.toolchain import console_script
 from cimtile.hdl.host import host_verilog
 from cimtile.tb.build import BuildError
-from cimtile.tb.cache import area_directory
+from cimtile.tb.cache import store_directory
+from cimtile.tb.elaboration import elaborated
 
 from .figures import figures
 
@@ -101,7 +102,7 @@ def synthesise(verilog, top):
     """
     script = _SCRIPT.format(top=top)
     key = hashlib.sha256((script + verilog).encode()).hexdigest()[:32]
-    entry = area_directory() / f"{key}.json"
+    entry = store_directory("area") / f"{key}.json"
     if entry.is_file():
         return json.loads(entry.read_text())
     with tempfile.TemporaryDirectory(prefix="cimtile-area-") as work:
@@ -180,7 +181,7 @@ def analog_area(cfg):
 def tile_area(cfg):
     """The :class:`Area` of `cfg`'s tile behind its host interface (synthesises on first
     use)."""
-    ge = digital_blocks(synthesise(host_verilog(cfg), "cim_host"))
+    ge = digital_blocks(synthesise(elaborated(host_verilog, cfg), "cim_host"))
     ge_um2 = figures(cfg).ge_um2
     parts = analog_area(cfg) | {f"digital_{block}": n * ge_um2 for block, n in ge.items()}
     return Area(digital_ge=ge, parts=parts)
