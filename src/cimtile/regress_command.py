@@ -95,10 +95,10 @@ def add_commands(commands):
     add_cluster_options(p, min_workers=1)
     p.add_argument("--waves", default=None, metavar="FILE",
                    help="with --seed: record a VCD or FST trace")
+    from .tb.mutants import MUTANTS
     p.add_argument("--mutant", default=None, metavar="NAME",
                    help="run against the RTL with a deliberate bug (mutation analysis): "
-                   "adc_off_by_one, tlast_dropped, msb_sign, wv_step_kept_on_flip, "
-                   "soft_reset_cuts_result")
+                   + ", ".join(MUTANTS))
     p.add_argument("--stop-on-failure", action="store_true",
                    help="stop at the first failing seed")
     p.set_defaults(run=_cmd_regress)
