@@ -419,8 +419,11 @@ def interrupt(tmp_path, cache_root, signum, watched, ready, inputs):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = dict(os.environ, TMPDIR=str(tmpdir), CIMTILE_CACHE=str(cache_root))
+    # SIGINT may be ignored by the process running the tests (a background job), which
+    # the child would inherit; the run's own behaviour is under test.
     process = subprocess.Popen([sys.executable, str(script), str(inputs)], cwd=tmp_path,
-                               env=env, stderr=subprocess.DEVNULL)
+                               env=env, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while ready not in processes_under(watched).values():
