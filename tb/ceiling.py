@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.golden import golden_mismatches
-from cimtile.host_driver import settings_word
-from cimtile.regmap import Mode, register
+from cimtile.models.golden import golden_mismatches
+from cimtile.spec.host_driver import settings_word
+from cimtile.spec.regmap import Mode, register
 
 from .build import _kill_child_sessions
 from .bulk_entries import BulkEntries, ResultFrames, analog_error_message, halves

@@ -15,10 +15,10 @@ import functools
 import numpy as np
 from cocotbext.axi import AxiResp
 
-from cimtile.golden import golden_mismatches
+from cimtile.models.golden import golden_mismatches
 from cimtile.hdl.crossbar_emulator import emulator_geometry
-from cimtile.host_driver import settings_word
-from cimtile.regmap import register
+from cimtile.spec.host_driver import settings_word
+from cimtile.spec.regmap import register
 
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench

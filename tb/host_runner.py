@@ -15,12 +15,12 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.golden import golden_mismatches
-from cimtile.host_driver import START, program_writes, remap_writes, settings_word
-from cimtile.mapping import check_remap
-from cimtile.npy_rows import NpyRows
-from cimtile.program import Rectangle
-from cimtile.regmap import Mode, register
+from cimtile.models.golden import golden_mismatches
+from cimtile.spec.host_driver import START, program_writes, remap_writes, settings_word
+from cimtile.spec.mapping import check_remap
+from cimtile.spec.npy_rows import NpyRows
+from cimtile.models.program import Rectangle
+from cimtile.spec.regmap import Mode, register
 
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench
@@ -148,7 +148,7 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
     arrays : dict of name -> array or NpyRows
         Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
-        their meaning for the analog side. An :class:`~cimtile.npy_rows.NpyRows` is not
+        their meaning for the analog side. An :class:`~cimtile.spec.npy_rows.NpyRows` is not
         copied: the simulator reads its file a chunk at a time.
     drive : ``"vip"`` or ``"bulk"``
         Who drives the streams and answers the analog port: cocotbext-axi and the
@@ -221,7 +221,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         results in the same cycles.
     out : path, optional
         Bulk drive: write the results there (``.npy``) as they arrive; the run's ``Y`` is
-        then an :class:`~cimtile.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
+        then an :class:`~cimtile.spec.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
         too, neither the inputs nor the results are ever held whole, in this process or
         the simulator's, so memory does not grow with the run.
     remap : array of int, optional

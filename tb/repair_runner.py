@@ -11,9 +11,9 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.host_driver import program_writes, remap_writes
-from cimtile.mapping import check_remap
-from cimtile.regmap import register
+from cimtile.spec.host_driver import program_writes, remap_writes
+from cimtile.spec.mapping import check_remap
+from cimtile.spec.regmap import register
 
 from .exchange import SimulationError
 from .host_runner import Op, _writes, play
@@ -41,7 +41,7 @@ def _check_writes(ops, records, what):
 
 class SimulatedArray:
     """The co-simulated host tile and its memdiode array, behind the repair flow
-    (:func:`cimtile.repair.repair`).
+    (:func:`cimtile.models.repair.repair`).
 
     Parameters
     ----------

@@ -15,7 +15,7 @@ import traceback
 
 import numpy as np
 
-from cimtile.regmap import register
+from cimtile.spec.regmap import register
 
 from .build import BuildError
 from .coverage_bins import declare_bins, unpack_counts

@@ -14,8 +14,8 @@ import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, SimTimeoutError, with_timeout
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
+from cimtile.spec.config import parse_config
+from cimtile.models.golden import golden_mvm
 
 from .analog import AnalogBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from cimtile import cli
-from cimtile.config import parse_config
+from cimtile.spec.config import parse_config
 from cimtile.tb import build, cache as build_cache
 from cimtile.tb.build import TOPLEVEL
 from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
@@ -384,7 +384,7 @@ def test_cache_info_and_clear_commands(pristine, cache, capsys):
 SCRIPT = f"""
 import signal, sys
 import numpy as np
-from cimtile.config import parse_config
+from cimtile.spec.config import parse_config
 from cimtile.tb.runner import simulate_tile
 
 def stop(signum, frame):

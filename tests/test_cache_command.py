@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from cimtile import cli
-from cimtile.ppa.area import synthesise
+from cimtile.flows.ppa.area import synthesise
 from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
 
 SMALL = """\

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cimtile.config import REFERENCE_CONFIG
+from cimtile.spec.config import REFERENCE_CONFIG
 
 CIMTILE = Path(sys.executable).with_name("cimtile")
 

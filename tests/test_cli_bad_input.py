@@ -177,11 +177,11 @@ def work(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "simulate", reached)
     monkeypatch.setattr("cimtile.tb.runner.program", reached)
     monkeypatch.setattr("cimtile.tb.emulator_runner.simulate_emulator", reached)
-    monkeypatch.setattr("cimtile.network_run.run_network", reached)
-    monkeypatch.setattr("cimtile.sweep.run_sweep", reached)
-    monkeypatch.setattr("cimtile.regress.regress", reached)
-    monkeypatch.setattr("cimtile.regress_command._one_seed", reached)
-    monkeypatch.setattr("cimtile.digits.digits_split", reached)
+    monkeypatch.setattr("cimtile.flows.network_run.run_network", reached)
+    monkeypatch.setattr("cimtile.flows.sweep.run_sweep", reached)
+    monkeypatch.setattr("cimtile.flows.regress.regress", reached)
+    monkeypatch.setattr("cimtile.cli.regress._one_seed", reached)
+    monkeypatch.setattr("cimtile.flows.digits.digits_split", reached)
     monkeypatch.setattr("cimtile.fpga.run.open_serial", reached)
     monkeypatch.setattr("cimtile.fpga.build.build_bitstream", reached)
     return tmp_path
@@ -546,7 +546,7 @@ def test_refused_outputs_leave_earlier_outputs_alone(work, capsys):
 def test_a_failed_write_writes_nothing(work, capsys, monkeypatch):
     """When writing the second output fails, the first does not appear either, and no
     temporary file is left."""
-    from cimtile.cli_files import OutputFiles
+    from cimtile.spec.files import OutputFiles
     stage = OutputFiles.stage
 
     def full_disk(file):

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config, reference_config
-from cimtile.golden import golden_mvm
+from cimtile.spec.config import parse_config, reference_config
+from cimtile.models.golden import golden_mvm
 from cimtile.hdl import tile
 from cimtile.tb import build as runner
 from cimtile.tb.runner import Scenario, simulate_tile

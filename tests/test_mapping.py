@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config, reference_config
-from cimtile.mapping import (DataError, bit_planes, check_inputs, check_weights, shift_add,
+from cimtile.spec.config import parse_config, reference_config
+from cimtile.spec.mapping import (DataError, bit_planes, check_inputs, check_weights, shift_add,
                              weight_levels)
 
 

@@ -57,8 +57,8 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
                    "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((work / "R.json").read_text())
-    from cimtile.config import load_config
-    from cimtile.mapping import weight_levels
+    from cimtile.spec.config import load_config
+    from cimtile.spec.mapping import weight_levels
     cfg = load_config(work / "small.toml")
     levels = weight_levels(np.load(work / "W.npy"), cfg)
     expected_failed = [[r, c] for r, c in stuck

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cimtile.config import reference_config
+from cimtile.spec.config import reference_config
 from cimtile.hdl.tile import TOP_NAME, verilog_source
 from cimtile.tb import build as runner
 from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
