@@ -15,14 +15,15 @@ import time
 
 import numpy as np
 
+from cimtile.models.program import Rectangle
+from cimtile.models.repair import BoardArray, repair
 from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
-from ..hdl.host import INPUT_FIFO_VECTORS
-from ..hdl.write_verify import target_code
 from cimtile.spec.host_driver import SOFT_RESET, START, program_writes, settings_word
 from cimtile.spec.mapping import weight_levels
-from cimtile.models.program import Rectangle
 from cimtile.spec.regmap import ErrorCause, Mode, register
-from cimtile.models.repair import BoardArray, repair
+
+from ..hdl.host import INPUT_FIFO_VECTORS
+from ..hdl.write_verify import target_code
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
 

@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from cimtile.spec.regmap import (ADDR_WIDTH, DATA_WIDTH, REGISTERS, Access, ErrorCause, Mode,
-                            register)
+                                 register)
 
 from .axi_lite import AxiLiteSignature, AxiResp
 from .column_remap import remap_layout

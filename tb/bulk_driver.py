@@ -12,11 +12,10 @@ import functools
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from cimtile.spec.axis_frames import pack_targets
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
+from cimtile.spec.axis_frames import pack_targets
 
-from .bulk_entries import (ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message,
-                           halves)
+from .bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message, halves
 from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from .memfiles import bits_image, field_bytes, fread_image, parse_hex_image
 

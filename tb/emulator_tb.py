@@ -21,8 +21,8 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from cimtile.spec.config import parse_config
 from cimtile.hdl.crossbar_emulator import load_layout
+from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import weight_levels
 
 from .bulk_driver import BulkStream

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from cimtile.spec.config import load_config, reference_config
 from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import load_config, reference_config
 from cimtile.spec.host_driver import SOFT_RESET, settings_word
 from cimtile.spec.regmap import Mode, register
 

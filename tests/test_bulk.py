@@ -11,8 +11,8 @@ import functools
 import numpy as np
 import pytest
 
-from cimtile.spec.config import AnalogConfig, parse_config
 from cimtile.models.golden import golden_mismatches, golden_mvm
+from cimtile.spec.config import AnalogConfig, parse_config
 from cimtile.spec.mapping import random_operands
 from cimtile.spec.npy_rows import NpyRows
 from cimtile.tb.bulk_top import RINGS

@@ -38,15 +38,6 @@ t_adc = 1
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
-    root = tmp_path / "cache"
-    root.mkdir()
-    monkeypatch.setenv("CIMTILE_CACHE", str(root))
-    monkeypatch.delenv("CIMTILE_CACHE_MAX_MB", raising=False)
-    return root
-
-
-@pytest.fixture
 def sim_args(tmp_path):
     """Arguments of a ``cimtile sim`` of the smallest tile, writing ``out/Y.npy``."""
     work = tmp_path / "work"

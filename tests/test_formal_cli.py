@@ -16,8 +16,7 @@ import pytest
 import cimtile.flows.formal.sby
 from cimtile.cli import main
 from cimtile.flows.formal.sby import FormalToolError, _session_members, run_sby
-from test_cli import CIMTILE, assert_bad_input
-from test_cli_bad_input import _children
+from cli_helpers import CIMTILE, assert_bad_input, children
 from test_formal import _write_minimal
 
 #: --depth's upper end for the minimal tile: 4 times its deepest default (host_streams, 28).
@@ -95,7 +94,7 @@ def _descendants(pid):
     """``{pid: (session, command line)}`` of the processes below `pid`."""
     found, todo = {}, [pid]
     while todo:
-        for child in map(int, _children(todo.pop())):
+        for child in map(int, children(todo.pop())):
             try:
                 found[child] = (os.getsid(child), _cmdline(child))
             except ProcessLookupError:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import cimtile.fpga
-from cimtile.spec.config import load_config, parse_config
 from cimtile.fpga.board_sim import simulate_board
 from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import load_config, parse_config
 from cimtile.spec.mapping import random_operands, weight_levels
 from cimtile.spec.regmap import ID_VALUE, register
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from cimtile.models import golden
 from cimtile.behavioral import AnalogMacro
-from cimtile.spec.config import parse_config, reference_config
+from cimtile.models import golden
 from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config, reference_config
 from cimtile.spec.mapping import DataError, random_operands, shift_add
 
 

@@ -9,9 +9,9 @@ import pytest
 from amaranth.sim import Simulator
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.spec.config import parse_config
-from cimtile.models.golden import golden_mvm
 from cimtile.hdl import Tile
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import random_operands
 
 LOSSLESS = dict(rows=6, cols=2, in_bits=3, w_bits=4, bits_per_cell=2, adc_bits=5, adc_shift=0,

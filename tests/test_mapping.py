@@ -3,7 +3,7 @@ import pytest
 
 from cimtile.spec.config import parse_config, reference_config
 from cimtile.spec.mapping import (DataError, bit_planes, check_inputs, check_weights, shift_add,
-                             weight_levels)
+                                  weight_levels)
 
 
 def make_config(**tile):

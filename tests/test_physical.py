@@ -13,10 +13,10 @@ from cimtile.behavioral.conductance import (STUCK_GMAX, STUCK_GMIN, apply_faults
                                             drift_exponents, fault_map, level_conductances,
                                             level_step, programming_variation, unit_current)
 from cimtile.behavioral.wires import MAX_NODES, transfer_matrix
-from cimtile.spec.config import ConfigError, load_config, parse_config, reference_config
-from cimtile.models.golden import golden_mvm
-from cimtile.spec.mapping import random_operands, shift_add, weight_levels
 from cimtile.flows.metrics import error_metrics
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import ConfigError, load_config, parse_config, reference_config
+from cimtile.spec.mapping import random_operands, shift_add, weight_levels
 
 TIMING = {"t_settle": 1, "t_adc": 1}
 

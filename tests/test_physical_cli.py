@@ -8,7 +8,7 @@ import pytest
 
 from cimtile import cli
 from cimtile.flows.metrics import error_metrics
-from test_cli import SMALL, assert_bad_input, run
+from cli_helpers import SMALL, assert_bad_input, run
 
 PHYSICAL = SMALL + """
 [analog]

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from test_cli import SMALL, assert_bad_input, run
+from cli_helpers import SMALL, assert_bad_input, run
 
 ROWS, COLS_PHYS = 12, 12      # SMALL: 3 logical columns x 2 slices x 2 polarities
 

@@ -8,11 +8,11 @@ table against the golden model under the same table, in both drives.
 import numpy as np
 import pytest
 
-from cimtile.spec.config import parse_config
-from cimtile.spec.mapping import (DataError, array_levels, check_remap, column_sources,
-                             random_operands, shift_add, weight_levels)
 from cimtile.flows.program_report import repair_report
 from cimtile.models.repair import GoldenArray, repair
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import (DataError, array_levels, check_remap, column_sources,
+                                  random_operands, shift_add, weight_levels)
 from cimtile.tb.host_runner import simulate
 from cimtile.tb.repair_runner import SimulatedArray
 

@@ -22,21 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-from cimtile.spec.files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths,
-                        load_inputs, load_weights, open_inputs, path_arg, print_error,
-                        read_npy, read_npz)
-from .options import SEED_MAX, add_cluster_options, integer, seed_type
-from cimtile.spec.config import ConfigError, load_config, reference_config
-from .fpga import add_commands as add_fpga_commands
-from .formal import add_commands as add_formal_commands
-from .regress import add_commands as add_regress_commands
-from .ppa import add_commands as add_ppa_commands
-from .cache import add_commands as add_cache_commands
-from cimtile.spec.mapping import DataError, check_remap, random_operands
 from cimtile.flows.metrics import error_metrics
+from cimtile.spec.config import ConfigError, load_config, reference_config
+from cimtile.spec.files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths,
+                                load_inputs, load_weights, open_inputs, path_arg, print_error,
+                                read_npy, read_npz)
+from cimtile.spec.mapping import DataError, check_remap, random_operands
 from cimtile.tb.build import BuildError, waves_format
 from cimtile.tb.exchange import SimulationError
 from cimtile.tb.runner import Scenario, simulate
+
+from .cache import add_commands as add_cache_commands
+from .formal import add_commands as add_formal_commands
+from .fpga import add_commands as add_fpga_commands
+from .options import SEED_MAX, add_cluster_options, integer, seed_type
+from .ppa import add_commands as add_ppa_commands
+from .regress import add_commands as add_regress_commands
 
 __all__ = ["main", "MAX_VECTORS", "SEED_MAX"]
 
@@ -328,8 +329,8 @@ VIP_BENCH_MVMS = 1000
 
 
 def _cmd_bench(args):
-    from cimtile.flows.bench import (ceiling_report, cosim_and_ceiling, cosim_speed, golden_against_numpy,
-                        size_table)
+    from cimtile.flows.bench import (ceiling_report, cosim_and_ceiling, cosim_speed,
+                                     golden_against_numpy, size_table)
     from cimtile.flows.sweep import config_with
     check_paths([(args.config, "--config")])
     if not 2 <= args.mvms <= MAX_VECTORS:
@@ -430,7 +431,8 @@ def _bench_emulator(cfg, W, X, verbose):
 
 def _cmd_sweep(args):
     from cimtile.flows.engine import EngineError, progress_bar
-    from cimtile.flows.sweep import SweepError, parse_param, plot_sweep, run_sweep, sweep_points, write_csv
+    from cimtile.flows.sweep import (SweepError, parse_param, plot_sweep, run_sweep, sweep_points,
+                                     write_csv)
     inputs = [(args.config, "--config")]
     check_paths(inputs, directories=[(args.out, "--out")])
     if not 1 <= args.n <= MAX_VECTORS:

@@ -11,8 +11,8 @@ started and removes their temporary files (see :func:`~.sby.run_sby`).
 
 from pathlib import Path
 
-from cimtile.spec.files import EXIT_FAILURE, InputError, check_paths, path_arg, print_error
 from cimtile.spec.config import load_config
+from cimtile.spec.files import EXIT_FAILURE, InputError, check_paths, path_arg, print_error
 
 __all__ = ["add_commands"]
 

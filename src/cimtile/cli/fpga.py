@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, load_inputs,
-                         load_weights, path_arg, print_error)
-from .options import integer
 from cimtile.spec.config import load_config
+from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, load_inputs,
+                                load_weights, path_arg, print_error)
+
+from .options import integer
 
 __all__ = ["add_commands", "TIMEOUT_MAX"]
 

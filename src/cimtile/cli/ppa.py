@@ -10,10 +10,11 @@ import json
 
 import numpy as np
 
-from cimtile.spec.files import EXIT_FAILURE, InputError, OutputFiles, check_paths, path_arg, \
-    print_error
-from .options import SEED_MAX, integer, seed_type
 from cimtile.spec.config import load_config
+from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, path_arg,
+                                print_error)
+
+from .options import SEED_MAX, integer, seed_type
 
 __all__ = ["add_commands", "PPA_VECTORS_MAX"]
 

@@ -7,9 +7,10 @@ Bad options or output paths exit with status 2 and one line before any work; a f
 seed, or holes left by ``--until-covered``, exit with status 1.
 """
 
-from cimtile.spec.files import EXIT_FAILURE, InputError, OutputFiles, check_paths
-from .options import SEED_MAX, add_cluster_options, bounded_int, seconds, seed_type
 from cimtile.flows.regress import MAX_SEEDS
+from cimtile.spec.files import EXIT_FAILURE, InputError, OutputFiles, check_paths
+
+from .options import SEED_MAX, add_cluster_options, bounded_int, seconds, seed_type
 
 __all__ = ["add_commands"]
 

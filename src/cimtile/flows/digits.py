@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.spec.config import load_config
+
 from .network import Layer
 
 __all__ = ["HIDDEN", "TEST_SIZE", "CAL_SIZE", "QUICK_IMAGES", "DEMO_CONFIG", "demo_config",

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from cimtile.spec.mapping import bit_planes, weight_levels
+
 from .network import accuracy, block_inputs, quant_forward
 from .network_run import golden_layer_mvm
 

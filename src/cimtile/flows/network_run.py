@@ -17,14 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimtile.behavioral.device import MemdiodeArray
-from .engine import progress_bar
 from cimtile.models.golden import golden_mvm
-from cimtile.spec.mapping import weight_levels
-from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
-from .program_report import programming_report, repair_report
 from cimtile.models.repair import repair, tile_fault_map
+from cimtile.spec.mapping import weight_levels
 from cimtile.tb.repair_runner import SimulatedArray
 from cimtile.tb.runner import Scenario, program, simulate
+
+from .engine import progress_bar
+from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
+from .program_report import programming_report, repair_report
 
 __all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
            "run_network", "summary", "failures"]

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .digits import demo_config, digits_split, train_mlp
-from cimtile.spec.mapping import weight_levels
-from .network import accuracy, quant_forward, quantize, split
-from .network_run import Tile, golden_layer_mvm, read_config, tile_seed
 from cimtile.models.program import Rectangle
 from cimtile.models.repair import GoldenArray, repair, tile_fault_map
+from cimtile.spec.mapping import weight_levels
+
+from .digits import demo_config, digits_split, train_mlp
+from .network import accuracy, quant_forward, quantize, split
+from .network_run import Tile, golden_layer_mvm, read_config, tile_seed
 
 __all__ = ["golden_tiles", "study", "main"]
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cimtile.spec.config import ConfigError, parse_config
 from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import ConfigError, parse_config
 from cimtile.spec.mapping import random_operands
+
 from .metrics import error_metrics
 
 __all__ = ["SweepError", "COSIM_VECTORS", "parse_param", "config_with", "sweep_points",

@@ -10,7 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.spec.mapping import _validated_inputs, bit_planes, check_remap, shift_add
+from cimtile.spec.mapping import bit_planes, check_remap, shift_add, validated_inputs
 from cimtile.spec.npy_rows import row_chunks
 
 __all__ = ["golden_mvm", "golden_batches", "golden_chunks", "golden_mismatches"]
@@ -119,7 +119,7 @@ def golden_batches(cfg, W, batches, seed=0, conductances=None, *, remap=None):
 def _run_batch(cfg, macro, X, in_bits, adc_shift, remap):
     at = cfg.replace(in_bits=cfg.tile.in_bits if in_bits is None else in_bits,
                      adc_shift=cfg.tile.adc_shift if adc_shift is None else adc_shift)
-    X = _validated_inputs(X, at)
+    X = validated_inputs(X, at)
     Y = np.empty((len(X), cfg.tile.cols), np.int64)
     # Buffers reused by every full chunk: fresh pages for each chunk would cost more than the
     # arithmetic. float32 planes go to the crossbar's BLAS product without a conversion.

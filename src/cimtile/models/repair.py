@@ -33,8 +33,9 @@ from cimtile.behavioral.conductance import fault_map
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.spec.host_driver import remap_writes
 from cimtile.spec.mapping import check_remap
-from .program import Rectangle, program_golden
 from cimtile.spec.regmap import register
+
+from .program import Rectangle, program_golden
 
 __all__ = ["RepairError", "RepairOutcome", "repair", "tile_fault_map",
            "GoldenArray", "BoardArray"]

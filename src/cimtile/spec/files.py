@@ -22,7 +22,7 @@ from pathlib import Path
 
 from numpy.lib import format as npy_format
 
-from .mapping import DataError, _validated_inputs, check_input_shape, check_inputs, check_weights
+from .mapping import DataError, check_input_shape, check_inputs, check_weights, validated_inputs
 from .npy_rows import NpyRows
 
 __all__ = ["EXIT_FAILURE", "EXIT_BAD_INPUT", "InputError", "print_error", "path_arg",
@@ -207,7 +207,7 @@ def open_inputs(path, cfg):
             check_input_shape(shape, cfg)
             first_row = 0
             for chunk in rows.chunks(_CHECK_ROWS):
-                _validated_inputs(chunk, cfg, first_row)
+                validated_inputs(chunk, cfg, first_row)
                 first_row += len(chunk)
         except DataError as error:
             raise InputError(f"{path}: {error}") from None

@@ -11,7 +11,8 @@ import functools
 import numpy as np
 
 __all__ = ["DataError", "check_weights", "check_inputs", "weight_levels", "check_remap",
-           "column_sources", "array_levels", "bit_planes", "shift_add", "random_operands"]
+           "column_sources", "array_levels", "bit_planes", "shift_add", "random_operands",
+           "validated_inputs"]
 
 
 class DataError(ValueError):
@@ -59,7 +60,7 @@ def check_weights(W, cfg):
     return np.ascontiguousarray(W, np.int64)
 
 
-def _validated_inputs(X, cfg, first_row=0):
+def validated_inputs(X, cfg, first_row=0):
     # Validation without the copy, so the golden model can convert large batches chunk by
     # chunk; `first_row` places a chunk in the whole for the messages.
     X = np.asarray(X)
@@ -91,7 +92,7 @@ def check_inputs(X, cfg):
         If `X` is not an (N, rows) integer array with N >= 1 and every value in
         [-2**(in_bits-1), 2**(in_bits-1) - 1].
     """
-    return np.ascontiguousarray(_validated_inputs(X, cfg), np.int64)
+    return np.ascontiguousarray(validated_inputs(X, cfg), np.int64)
 
 
 def weight_levels(W, cfg):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-from cimtile.spec.config import HostConfig, TimingConfig, reference_config
 from cimtile.hdl.properties.tile import LATENCY_SLACK
-from .harness import (TOP, HostHarness, RegistersHarness, TileHarness,
-                      TileLatencyHarness)
+from cimtile.spec.config import HostConfig, TimingConfig, reference_config
+
+from .harness import TOP, HostHarness, RegistersHarness, TileHarness, TileLatencyHarness
 from .sby import check_cells, run_sby
 from .trace import TraceError, cycle_table, read_vcd
 

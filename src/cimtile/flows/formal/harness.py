@@ -18,7 +18,7 @@ from cimtile.hdl.properties.axi_lite import subordinate_rules
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
 from cimtile.hdl.properties.rules import Rules
 from cimtile.hdl.properties.tile import (analog_rules, latency_rules, result_rules,
-                                   tile_environment, write_verify_rules)
+                                         tile_environment, write_verify_rules)
 from cimtile.hdl.registers import Registers
 from cimtile.hdl.tile import Tile
 

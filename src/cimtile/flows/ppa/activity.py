@@ -15,7 +15,7 @@ import numpy as np
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.conductance import level_conductances
-from cimtile.spec.mapping import _validated_inputs, bit_planes
+from cimtile.spec.mapping import bit_planes, validated_inputs
 from cimtile.spec.npy_rows import row_chunks
 
 __all__ = ["ComputeActivity", "ProgramActivity", "read_conductances", "compute_activity",
@@ -122,7 +122,7 @@ def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycl
     driven = np.zeros(cfg.tile.rows, np.int64)
     mvms = 0
     for x in row_chunks(X, 4096):
-        planes = bit_planes(_validated_inputs(x, at), in_bits)
+        planes = bit_planes(validated_inputs(x, at), in_bits)
         driven += planes.reshape(-1, cfg.tile.rows).sum(axis=0, dtype=np.int64)
         mvms += len(x)
     planes = mvms * in_bits

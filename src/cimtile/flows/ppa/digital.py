@@ -22,8 +22,8 @@ from amaranth.sim import Simulator
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl import Tile
-from cimtile.spec.mapping import _validated_inputs
 from cimtile.models.program import Rectangle
+from cimtile.spec.mapping import validated_inputs
 
 from .area import BLOCKS
 
@@ -142,7 +142,7 @@ def count_toggles(vcd_text):
 def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
     """:class:`Toggles` of the tile core computing the vectors `X` (a window of a run)
     back to back, at the configured run-time settings."""
-    X = _validated_inputs(X, cfg)
+    X = validated_inputs(X, cfg)
     dut = Tile(cfg)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     rows = cfg.tile.rows

@@ -4,6 +4,7 @@ own activity over the test set, added up, and the energy write-verify took to pr
 import numpy as np
 
 from cimtile.models.golden import golden_mvm
+
 from ..network import quant_forward, tiled_matmul
 from .activity import compute_activity
 from .area import tile_area

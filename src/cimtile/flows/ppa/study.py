@@ -10,6 +10,7 @@ import io
 import numpy as np
 
 from cimtile.spec.mapping import random_operands
+
 from .figures import figures
 from .report import compute_section
 
