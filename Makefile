@@ -46,7 +46,7 @@ bench: $(STAMP)
 # The demo network's accuracy against the stuck-cell rate, with and without column repair
 # (golden model, a few minutes: not part of `make test`).
 repair-study: $(STAMP)
-	$(BIN)/python -m cimtile.repair_study --out build/repair_study
+	$(BIN)/python -m cimtile.flows.repair_study --out build/repair_study
 
 # Bitstreams for both boards with the YoWASP toolchain (minutes: not part of `make test`).
 fpga-check: $(STAMP)
@@ -56,7 +56,7 @@ fpga-check: $(STAMP)
 # Formal checks (SymbiYosys from PyPI): every property set on the small configs, the register
 # block proven by k-induction (about 3 minutes; a quick subset runs in `make test`).
 formal: $(STAMP)
-	$(BIN)/python -m cimtile.formal --out build/formal
+	$(BIN)/python -m cimtile.flows.formal --out build/formal
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -52,7 +52,7 @@ class Crossbar:
     ----------
     cfg : Config
     levels : array of integers in [0, max_level], shaped (rows, cols_phys)
-        Programmed cell levels, e.g. from :func:`cimtile.mapping.weight_levels`.
+        Programmed cell levels, e.g. from :func:`cimtile.spec.mapping.weight_levels`.
     rng : numpy.random.Generator
         The ideal model draws nothing from it. The physical model spawns one child generator
         per concern, in this order: programming variation, stuck-at faults, reads (drift

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cimtile.mapping import weight_levels
+from cimtile.spec.mapping import weight_levels
 
 from .adc import Adc
 from .crossbar import Crossbar
@@ -41,7 +41,7 @@ class AnalogMacro:
 
     @classmethod
     def from_weights(cls, cfg, W, rng):
-        """A macro programmed with weights `W` (see :func:`cimtile.mapping.weight_levels`)."""
+        """A macro programmed with weights `W` (see :func:`cimtile.spec.mapping.weight_levels`)."""
         return cls(cfg, weight_levels(W, cfg), rng)
 
     @classmethod

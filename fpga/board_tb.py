@@ -19,8 +19,8 @@ import numpy as np
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from cimtile.config import parse_config
-from cimtile.regmap import register
+from cimtile.spec.config import parse_config
+from cimtile.spec.regmap import register
 from cimtile.tb.exchange import ENV_IN, ENV_OUT
 
 from .protocol import ProtocolError

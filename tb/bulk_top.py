@@ -37,7 +37,7 @@ per build (:class:`Rings`).
 
 from cimtile.hdl.crossbar_emulator import load_layout
 
-from .build import _ports
+from .build import verilog_ports
 from .bulk_layout import RINGS, Layout, Rings
 from .bulk_rtl import analog_queue, cell_queue, level_player, player, recorder
 from .host_top import EMULATED_TOP, SIM_TOP, emulated_verilog, simulation_verilog
@@ -161,7 +161,7 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
     inner, inner_top = ((simulation_verilog(cfg), SIM_TOP) if queue
                         else (emulated_verilog(cfg), EMULATED_TOP))
     layout = Layout.of(cfg)
-    inner_ports = {name for name, _, _ in _ports(inner, inner_top)}
+    inner_ports = {name for name, _, _ in verilog_ports(inner, inner_top)}
     streams = [("s_axis_in", "in"), ("m_axis_out", "out")]
     if queue:
         streams += [("s_axis_target", "target"), ("m_axis_cell", "result")]
@@ -175,7 +175,7 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
     connected = [line for port, p in streams for line in _stream(port, p)]
     connected += [f"    .{port}({wire})" for port, wire in analog_wires.items()]
     driven = {line.split("(")[0].strip()[1:] for line in connected}
-    passed = [(name, direction, bits) for name, direction, bits in _ports(inner, inner_top)
+    passed = [(name, direction, bits) for name, direction, bits in verilog_ports(inner, inner_top)
               if name not in driven]
     beat, beat_w = Layout.offsets(layout.beat_fields)
     out, out_w = Layout.offsets(layout.out_fields)

@@ -14,7 +14,7 @@ first (a removal failing midway leaves a partial entry, never a damaged complete
 its lock file with it; whoever locked that file meanwhile locks the one now at its path.
 
 Small files written whole share the root, the size cap and the clearing, one folder per
-kind: the syntheses of :mod:`cimtile.ppa.area` (``area/<key>.json``) and the elaborated
+kind: the syntheses of :mod:`cimtile.flows.ppa.area` (``area/<key>.json``) and the elaborated
 Verilog of :mod:`cimtile.tb.elaboration` (``verilog/<key>.v``), each written through
 ``<key>.<pid>.tmp`` and renamed. Reading one leaves no mark, so its last use is the later of
 its modification and access times, as the file system records them (``relatime``: at least
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
 
-from cimtile.config import ConfigError
+from cimtile.spec.config import ConfigError
 
 __all__ = ["DEFAULT_MAX_MB", "MAX_MB", "CacheError", "CacheEntry", "CacheInfo",
            "cache_clear", "cache_info", "cache_root", "holding", "store_directory", "verify"]

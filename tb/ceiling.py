@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.golden import golden_mismatches
-from cimtile.host_driver import settings_word
-from cimtile.regmap import Mode, register
+from cimtile.models.golden import golden_mismatches
+from cimtile.spec.host_driver import settings_word
+from cimtile.spec.regmap import Mode, register
 
-from .build import _kill_child_sessions
+from .build import kill_child_sessions
 from .bulk_entries import BulkEntries, ResultFrames, analog_error_message, halves
 from .bulk_layout import RINGS
 from .ceiling_build import building_ceiling
 from .exchange import SimulationError
-from .host_runner import _budget
+from .host_runner import cycle_budget
 from .memfiles import bits_image, fread_image, parse_hex_image
 from .pauses import pause_pattern
 from .results import HostRun
@@ -87,7 +87,7 @@ def write_batch(directory, cfg, W, X, *, seed=0, conductances=None, in_bits=None
         pauses_on = int(patterns["in"].any()) | int(patterns["out"].any()) << 1
     plan = {"settings_offset": register("SETTINGS").offset,
             "settings_value": settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift),
-            "frames": -(-len(X) // frame_vectors), "budget": _budget(cfg, len(X)),
+            "frames": -(-len(X) // frame_vectors), "budget": cycle_budget(cfg, len(X)),
             "pauses_on": pauses_on, "in_entries": counts["in"],
             "analog_entries": counts["analog"]}
     (directory / PLAN).write_text("".join(f"{name} {value}\n" for name, value in plan.items()))
@@ -122,7 +122,7 @@ def run_main(binary, directory):
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         _, stderr = process.communicate()
     except BaseException:
-        _kill_child_sessions()
+        kill_child_sessions()
         raise
     wall_s = time.perf_counter() - start
     result_file = Path(directory) / RESULT

@@ -3,7 +3,7 @@
 The ceiling build verilates the co-simulation's bulk top (the same Verilog, rings and
 checkers) with the co-simulation's flags less what only cocotb needs: no ``--vpi``, no
 public ports (the control file that marks them is for VPI) and no cocotb library; the
-compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build._make_variables`) are the
+compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build.make_variables`) are the
 same, and Verilator's runtime is linked from its own cache entry as in every build. With
 ``clock="port"`` the clock is a port the C++ loop toggles and the build needs no
 ``--timing``; with ``clock="process"`` the top keeps the co-simulation's clock process,
@@ -20,9 +20,9 @@ import os
 from pathlib import Path
 
 from . import cache
-from .build import (LINT_WAIVERS, TOPLEVEL, BuildError, _build_errors, _COROUTINE_FLAGS,
-                    _FAST_FLAGS, _generate, _get_runner, _make_variables, _make_with_runtime,
-                    _MAKE_VARIABLES, _simulation_top, _verilator_bin, _verilator_on_path)
+from .build import (COROUTINE_FLAGS, FAST_FLAGS, LINT_WAIVERS, MAKE_VARIABLES, TOPLEVEL,
+                    BuildError, build_errors, generate_verilog, get_runner, make_variables,
+                    make_with_runtime, simulation_top, verilator_bin, verilator_on_path)
 from .bulk_top import BULK_TOP, bulk_verilog
 
 __all__ = ["CLOCKS", "MAIN", "building_ceiling"]
@@ -47,8 +47,8 @@ def _main(clock):
 
 def _key(sources, flags):
     h = hashlib.sha256()
-    for part in (*sources, *flags, *map("=".join, _MAKE_VARIABLES.items()), *_FAST_FLAGS,
-                 *_COROUTINE_FLAGS, _verilator_bin()):
+    for part in (*sources, *flags, *map("=".join, MAKE_VARIABLES.items()), *FAST_FLAGS,
+                 *COROUTINE_FLAGS, verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")
     return f"ceiling-{h.hexdigest()[:20]}"
@@ -78,10 +78,10 @@ def building_ceiling(cfg, *, clock="port"):
     """
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
-    _verilator_on_path()
+    verilator_on_path()
     # The co-simulation's Verilog (and rings), elaborated once for both in a process.
-    verilog = _generate(bulk_verilog, cfg)
-    sources = (verilog + "\n" + _simulation_top(verilog, BULK_TOP,
+    verilog = generate_verilog(bulk_verilog, cfg)
+    sources = (verilog + "\n" + simulation_top(verilog, BULK_TOP,
                                                 clock_input=clock == "port"),
                _main(clock))
     flags = _flags(clock)
@@ -96,22 +96,22 @@ def _build_into(work, *, sources, flags):
     source, main, log = work / f"{TOPLEVEL}.v", work / "sim_main.cpp", work / "build.log"
     source.write_text(sources[0])
     main.write_text(sources[1])
-    runner = _get_runner()
+    runner = get_runner()
     # The cocotb runner fills its environment when it builds; these commands run outside it.
     runner.env = dict(os.environ)
     verilate = ["verilator", "-cc", "--exe", "-Mdir", str(work), "--top-module", TOPLEVEL,
                 "--prefix", "Vtop", "-o", TOPLEVEL, *flags, str(main), str(source)]
     make = ["make", "-j", str(os.cpu_count() or 1), "-C", str(work), "-f", "Vtop.mk",
-            "VM_TRACE=0", *_make_variables()]
+            "VM_TRACE=0", *make_variables()]
     try:
         with open(log, "w") as stdout:
             runner.run(verilate, work, stdout)
-            _make_with_runtime(runner, make, work, stdout)
+            make_with_runtime(runner, make, work, stdout)
     except RuntimeError as error:
         if runner.interrupted:
             raise
         raise BuildError(f"Verilator build of the ceiling failed ({error}):\n"
-                         f"{_build_errors(log)}") from None
+                         f"{build_errors(log)}") from None
     if not (work / TOPLEVEL).is_file():
         raise BuildError(f"the ceiling build left no simulator ({TOPLEVEL}):\n"
-                         f"{_build_errors(log)}")
+                         f"{build_errors(log)}")

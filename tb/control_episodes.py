@@ -15,7 +15,7 @@ Each takes the :class:`~cimtile.tb.scenario_builder.ScenarioBuilder` and the wei
 
 import numpy as np
 
-from cimtile.regmap import ErrorCause, Mode, register
+from cimtile.spec.regmap import ErrorCause, Mode, register
 
 from .coverage_bins import BUSY_ACCEPTED, BUSY_REFUSED
 from .host_runner import Op

@@ -10,7 +10,7 @@ entries on a tile without spare columns).
 
 from typing import NamedTuple
 
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode
+from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode
 
 __all__ = ["ARBITRATED", "BUSY_ACCEPTED", "BUSY_REFUSED", "Bin", "COUNT_BITS", "MANY",
            "MODES", "SOFT_RESET_STATES", "clip_reachable", "declare_bins", "unpack_counts"]

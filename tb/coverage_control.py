@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Signal
 
-from cimtile.regmap import ErrorCause, register
+from cimtile.spec.regmap import ErrorCause, register
 
 from .coverage_bins import BUSY_ACCEPTED, BUSY_REFUSED
 

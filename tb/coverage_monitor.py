@@ -23,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 from cimtile.hdl.analog_port import Polarity
 from cimtile.hdl.axi_lite import AxiResp
 from cimtile.hdl.stream_pack import lane_width
-from cimtile.regmap import REGISTERS, ErrorCause, Mode, register
+from cimtile.spec.regmap import REGISTERS, ErrorCause, Mode, register
 
 from .coverage_bins import (COUNT_BITS, MANY, MODES, SOFT_RESET_STATES, Bin, clip_reachable,
                             declare_bins)

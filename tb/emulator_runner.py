@@ -15,14 +15,14 @@ import functools
 import numpy as np
 from cocotbext.axi import AxiResp
 
-from cimtile.golden import golden_mismatches
 from cimtile.hdl.crossbar_emulator import emulator_geometry
-from cimtile.host_driver import settings_word
-from cimtile.regmap import register
+from cimtile.models.golden import golden_mismatches
+from cimtile.spec.host_driver import settings_word
+from cimtile.spec.regmap import register
 
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench
-from .host_runner import _budget
+from .host_runner import cycle_budget
 from .pauses import pause_pattern
 from .results import HostRun
 from .runner import Scenario
@@ -74,7 +74,7 @@ def simulate_emulator(cfg, W, X, *, scenario=Scenario(), frame_vectors=1, waves=
     X = np.asarray(X, np.int64)
     s = scenario
     stimulus = dict(W=np.asarray(W, np.int64), X=X, frame_vectors=frame_vectors,
-                    budget=_budget(cfg, len(X)),
+                    budget=cycle_budget(cfg, len(X)),
                     settings_offset=register("SETTINGS").offset, settings=settings_word(cfg))
     if s.in_gap_prob or s.out_stall_prob:
         # Drawn as the co-simulation's player draws them from the same seed.

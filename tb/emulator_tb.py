@@ -21,9 +21,9 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from cimtile.config import parse_config
 from cimtile.hdl.crossbar_emulator import load_layout
-from cimtile.mapping import weight_levels
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import weight_levels
 
 from .bulk_driver import BulkStream
 from .bulk_top import LEVELS_FILE, level_entries

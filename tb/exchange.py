@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import TOPLEVEL, _get_runner, building, waves_format
+from .build import TOPLEVEL, building, get_runner, waves_format
 from .cache import verify
 
 __all__ = ["ENV_IN", "ENV_OUT", "SimulationError", "run_testbench"]
@@ -142,7 +142,7 @@ def _exchange(cfg, test_module, stimulus, build_dir, work, waves, verbose):
     stimulus_file, results, log = work / "stimulus.npz", work / "results.npz", work / "sim.log"
     np.savez(stimulus_file, config=np.array(json.dumps(dataclasses.asdict(cfg))), **stimulus)
     test_args = ["--trace-file", str(Path(waves).resolve())] if waves is not None else []
-    runner = _get_runner()
+    runner = get_runner()
     start = time.perf_counter()
     try:
         runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",

@@ -15,19 +15,20 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.golden import golden_mismatches
-from cimtile.host_driver import START, program_writes, remap_writes, settings_word
-from cimtile.mapping import check_remap
-from cimtile.npy_rows import NpyRows
-from cimtile.program import Rectangle
-from cimtile.regmap import Mode, register
+from cimtile.models.golden import golden_mismatches
+from cimtile.models.program import Rectangle
+from cimtile.spec.host_driver import START, program_writes, remap_writes, settings_word
+from cimtile.spec.mapping import check_remap
+from cimtile.spec.npy_rows import NpyRows
+from cimtile.spec.regmap import Mode, register
 
 from .bulk_top import BULK_TOP, bulk_verilog
 from .exchange import SimulationError, run_testbench
 from .host_top import SIM_TOP, simulation_verilog
 from .results import HostRun, ProgramRun
 
-__all__ = ["DRIVES", "Op", "Played", "play", "simulate", "program"]
+__all__ = ["DRIVES", "Op", "Played", "play", "simulate", "program", "cycle_budget",
+           "register_writes"]
 
 TB_MODULE = "cimtile.tb.host_tb"
 #: The simulated top of each drive mode.
@@ -148,7 +149,7 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
     arrays : dict of name -> array or NpyRows
         Data the operations name; ``W`` (weights), ``G`` (conductances), ``faults`` (a
         device's stuck-at map, which also binds the programmable device) and ``seed`` have
-        their meaning for the analog side. An :class:`~cimtile.npy_rows.NpyRows` is not
+        their meaning for the analog side. An :class:`~cimtile.spec.npy_rows.NpyRows` is not
         copied: the simulator reads its file a chunk at a time.
     drive : ``"vip"`` or ``"bulk"``
         Who drives the streams and answers the analog port: cocotbext-axi and the
@@ -185,12 +186,12 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
                   build_s=build_s, wall_s=wall_s)
 
 
-def _budget(cfg, vectors):
+def cycle_budget(cfg, vectors):
     """A generous cycle bound for `vectors` MVMs under any pause pattern the runs use."""
     return 4 * (vectors + 4) * (cfg.analog_cycles_per_mvm + 64) + 1000
 
 
-def _writes(words):
+def register_writes(words):
     """Write operations for ``(register name, word)`` pairs."""
     return [Op.write(register(name).offset, word) for name, word in words]
 
@@ -221,7 +222,7 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         results in the same cycles.
     out : path, optional
         Bulk drive: write the results there (``.npy``) as they arrive; the run's ``Y`` is
-        then an :class:`~cimtile.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
+        then an :class:`~cimtile.spec.npy_rows.NpyRows` of that file. With `X` an ``NpyRows``
         too, neither the inputs nor the results are ever held whole, in this process or
         the simulator's, so memory does not grow with the run.
     remap : array of int, optional
@@ -243,11 +244,11 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
         raise ValueError("out needs the bulk drive")
     X = X if isinstance(X, NpyRows) else np.asarray(X, np.int64)
     remapping = [] if remap is None else remap_writes(cfg, check_remap(remap, cfg))
-    ops = _writes(remapping
+    ops = register_writes(remapping
                   + [("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
     if pauses:
         ops.append(Op.pauses(*pauses))
-    ops.append(Op.stream("X", frame_vectors, _budget(cfg, len(X)), in_bits, adc_shift, out))
+    ops.append(Op.stream("X", frame_vectors, cycle_budget(cfg, len(X)), in_bits, adc_shift, out))
     arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
     if conductances is not None:
         arrays["G"] = np.asarray(conductances, float)
@@ -293,7 +294,7 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     faults = np.zeros(shape, np.int64) if faults is None else np.asarray(faults, np.int64)
     targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
                                            rect.col_first:rect.col_last + 1].reshape(-1)
-    ops = _writes(program_writes(cfg, settings, rect))
+    ops = register_writes(program_writes(cfg, settings, rect))
     budget = targets.size * (settings.max_pulses + 1) * (
         settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
     for _ in range(runs):

@@ -20,21 +20,21 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, 
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSink, AxiStreamSource)
 
-from cimtile.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.hdl.axi_checker import rule_message
-from cimtile.npy_rows import NpyRowWriter, NpyRows
-from cimtile.program import Rectangle, program_golden, read_back_golden
+from cimtile.models.program import Rectangle, program_golden, read_back_golden
+from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
+from cimtile.spec.config import WriteVerifyConfig, parse_config
+from cimtile.spec.npy_rows import NpyRowWriter, NpyRows
 
 from .analog import AnalogBinding
+from .bulk_driver import BulkStream
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
-from .bulk_driver import BulkStream
+from .exchange import ENV_IN, ENV_OUT
 from .host_top import CHECKED
 from .pauses import pause_pattern, replay
-from .exchange import ENV_IN, ENV_OUT
 
 RESET_CYCLES = 4
 #: Operations the bulk drive plays (the others need the bus VIP on every stream).

@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from cimtile.regmap import register
+from cimtile.spec.regmap import register
 
 __all__ = ["MUTANTS", "Mutant", "mutated_top", "substitute"]
 

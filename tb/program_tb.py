@@ -14,9 +14,9 @@ import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.hdl.write_verify import RESULT_LAYOUT, settings_layout
-from cimtile.program import Rectangle
+from cimtile.models.program import Rectangle
+from cimtile.spec.config import WriteVerifyConfig, parse_config
 
 from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now

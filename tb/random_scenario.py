@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cimtile.axis_frames import pack_vectors
 from cimtile.behavioral.conductance import level_conductances
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import WriteVerifyConfig, parse_config
 from cimtile.hdl.host import INPUT_FIFO_VECTORS
-from cimtile.mapping import weight_levels
-from cimtile.program import Rectangle, program_golden
-from cimtile.regmap import REGISTERS, ErrorCause, Mode, register
+from cimtile.models.program import Rectangle, program_golden
+from cimtile.spec.axis_frames import pack_vectors
+from cimtile.spec.config import WriteVerifyConfig, parse_config
+from cimtile.spec.mapping import weight_levels
+from cimtile.spec.regmap import REGISTERS, ErrorCause, Mode, register
 
 from .control_episodes import arbitration, busy_refusals, remap_table
 from .host_runner import Op

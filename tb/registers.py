@@ -1,11 +1,11 @@
 """Register access for cocotb testbenches, by name, through a cocotbext-axi AxiLiteMaster.
 
-Names, offsets and field positions all come from :mod:`cimtile.regmap`.
+Names, offsets and field positions all come from :mod:`cimtile.spec.regmap`.
 """
 
 from cocotbext.axi import AxiResp
 
-from cimtile.regmap import Access, register
+from cimtile.spec.regmap import Access, register
 
 __all__ = ["RegisterError", "HostRegisters"]
 

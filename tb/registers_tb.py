@@ -13,11 +13,11 @@ import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
-from cimtile.config import parse_config
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode
+from cimtile.spec.config import parse_config
+from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode
 
-from .registers import HostRegisters, RegisterError
 from .exchange import ENV_IN, ENV_OUT
+from .registers import HostRegisters, RegisterError
 
 #: Module name of the register block in the simulated Verilog.
 TOP = "cim_regs"

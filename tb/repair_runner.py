@@ -11,12 +11,12 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.host_driver import program_writes, remap_writes
-from cimtile.mapping import check_remap
-from cimtile.regmap import register
+from cimtile.spec.host_driver import program_writes, remap_writes
+from cimtile.spec.mapping import check_remap
+from cimtile.spec.regmap import register
 
 from .exchange import SimulationError
-from .host_runner import Op, _writes, play
+from .host_runner import Op, play, register_writes
 from .results import ProgramRun
 
 __all__ = ["SimulatedArray"]
@@ -41,7 +41,7 @@ def _check_writes(ops, records, what):
 
 class SimulatedArray:
     """The co-simulated host tile and its memdiode array, behind the repair flow
-    (:func:`cimtile.repair.repair`).
+    (:func:`cimtile.models.repair.repair`).
 
     Parameters
     ----------
@@ -107,16 +107,16 @@ class SimulatedArray:
         ops, arrays, written = [], {"faults": self.faults, "seed": self.seed}, None
         for n, (levels, rect, remap) in enumerate(self.passes):
             if written is None or not np.array_equal(written, remap):
-                ops += _writes(remap_writes(cfg, remap, every=written is not None))
+                ops += register_writes(remap_writes(cfg, remap, every=written is not None))
                 written = remap
             targets = levels[rect.row_first:rect.row_last + 1,
                              rect.col_first:rect.col_last + 1].reshape(-1)
             arrays[f"targets{n}"] = targets
             budget = targets.size * (settings.max_pulses + 1) * (
                 settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
-            ops += _writes(program_writes(cfg, settings, rect))
+            ops += register_writes(program_writes(cfg, settings, rect))
             ops.append(Op.program(f"targets{n}", targets.size, budget, settings, rect))
-        ops += _writes(remap_writes(cfg, self.remap, every=written is not None))
+        ops += register_writes(remap_writes(cfg, self.remap, every=written is not None))
         reads = _remap_reads(cfg)
         ops += reads
         played = play(cfg, ops, arrays, drive=self.drive, verbose=self.verbose)

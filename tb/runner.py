@@ -121,7 +121,7 @@ def program_tile(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, 
     ------
     BuildError, SimulationError
     """
-    from cimtile.program import Rectangle
+    from cimtile.models.program import Rectangle
     shape = (cfg.tile.rows, cfg.cols_phys)
     settings = settings or cfg.write_verify
     rect = rect or Rectangle.whole(*shape)

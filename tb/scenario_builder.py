@@ -8,8 +8,8 @@ model reading the array through the remap table the host has written.
 
 import numpy as np
 
-from cimtile.golden import golden_mvm
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register
 
 from .host_runner import Op
 

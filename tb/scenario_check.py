@@ -15,13 +15,13 @@ import traceback
 
 import numpy as np
 
-from cimtile.regmap import register
+from cimtile.spec.regmap import register
 
 from .build import BuildError
 from .coverage_bins import declare_bins, unpack_counts
+from .coverage_tops import COVERAGE_TOPS
 from .exchange import SimulationError
 from .host_runner import play
-from .coverage_tops import COVERAGE_TOPS
 from .mutants import mutated_top
 from .random_scenario import scenario
 

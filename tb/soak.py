@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from cimtile.config import load_config, reference_config
-from cimtile.golden import golden_mvm
-from cimtile.host_driver import SOFT_RESET, settings_word
-from cimtile.regmap import Mode, register
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import load_config, reference_config
+from cimtile.spec.host_driver import SOFT_RESET, settings_word
+from cimtile.spec.regmap import Mode, register
 
 from .host_runner import Op, play
 from .scenario_check import first_difference

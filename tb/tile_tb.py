@@ -14,13 +14,13 @@ import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, SimTimeoutError, with_timeout
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
 
 from .analog import AnalogBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now, wait_cycles
-from .packing import pack_fields
 from .exchange import ENV_IN, ENV_OUT
+from .packing import pack_fields
 from .runner import Scenario
 from .scoreboard import Scoreboard
 from .streams import StreamDriver, StreamMonitor

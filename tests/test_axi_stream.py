@@ -6,10 +6,9 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from cimtile.hdl.axi_stream import AxiStreamSignature
-from cimtile.hdl.stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors,
-                                     LanesToBeats, VectorsToBeats)
-from cimtile.axis_frames import (pack_targets, pack_vectors, unpack_cells,
-                                    unpack_vectors)
+from cimtile.hdl.stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors, LanesToBeats,
+                                     VectorsToBeats)
+from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 
 from amaranth_sim import run
 

@@ -3,8 +3,8 @@ import pytest
 
 from cimtile.behavioral import Adc, AnalogMacro, Crossbar
 from cimtile.behavioral.crossbar import _exact_float
-from cimtile.config import parse_config, reference_config
-from cimtile.mapping import weight_levels
+from cimtile.spec.config import parse_config, reference_config
+from cimtile.spec.mapping import weight_levels
 
 
 def make_config(**tile):

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from cimtile import cli
-from cimtile.config import parse_config
+from cimtile.spec.config import parse_config
 from cimtile.tb import build, cache as build_cache
 from cimtile.tb.build import TOPLEVEL
 from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
@@ -55,15 +55,6 @@ def pristine(tmp_path_factory):
     return root, entry
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    root = tmp_path / "cache"
-    root.mkdir()
-    monkeypatch.setenv("CIMTILE_CACHE", str(root))
-    monkeypatch.delenv("CIMTILE_CACHE_MAX_MB", raising=False)
-    return root
-
-
 class CopyingRunner:
     """Stands in for cocotb's runner: a build that copies a real simulator."""
 
@@ -82,7 +73,7 @@ class CopyingRunner:
 @pytest.fixture
 def copying_runner(pristine, monkeypatch):
     runner = CopyingRunner(pristine[1] / TOPLEVEL)
-    monkeypatch.setattr(build, "_get_runner", runner)
+    monkeypatch.setattr(build, "get_runner", runner)
     return runner
 
 
@@ -384,7 +375,7 @@ def test_cache_info_and_clear_commands(pristine, cache, capsys):
 SCRIPT = f"""
 import signal, sys
 import numpy as np
-from cimtile.config import parse_config
+from cimtile.spec.config import parse_config
 from cimtile.tb.runner import simulate_tile
 
 def stop(signum, frame):

@@ -11,10 +11,10 @@ import functools
 import numpy as np
 import pytest
 
-from cimtile.config import AnalogConfig, parse_config
-from cimtile.golden import golden_mismatches, golden_mvm
-from cimtile.mapping import random_operands
-from cimtile.npy_rows import NpyRows
+from cimtile.models.golden import golden_mismatches, golden_mvm
+from cimtile.spec.config import AnalogConfig, parse_config
+from cimtile.spec.mapping import random_operands
+from cimtile.spec.npy_rows import NpyRows
 from cimtile.tb.bulk_top import RINGS
 from cimtile.tb.exchange import SimulationError
 from cimtile.tb.host_runner import Op, play, simulate

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import parse_config
-from cimtile.host_driver import program_writes
-from cimtile.program import Rectangle, program_golden
-from cimtile.regmap import register
+from cimtile.models.program import Rectangle, program_golden
+from cimtile.spec.config import parse_config
+from cimtile.spec.host_driver import program_writes
+from cimtile.spec.regmap import register
 from cimtile.tb.exchange import SimulationError
 from cimtile.tb.host_runner import Op, play, program
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from cimtile import cli
-from cimtile.ppa.area import synthesise
+from cimtile.flows.ppa.area import synthesise
 from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
 
 SMALL = """\
@@ -35,15 +35,6 @@ cols_per_adc = 1
 t_settle = 1
 t_adc = 1
 """
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    root = tmp_path / "cache"
-    root.mkdir()
-    monkeypatch.setenv("CIMTILE_CACHE", str(root))
-    monkeypatch.delenv("CIMTILE_CACHE_MAX_MB", raising=False)
-    return root
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import tomllib
 import numpy as np
 import pytest
 
-from cimtile.bench import ceiling_report, cosim_and_ceiling
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
-from cimtile.mapping import random_operands
+from cimtile.flows.bench import ceiling_report, cosim_and_ceiling
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import random_operands
 from cimtile.tb.bulk_layout import RINGS, Layout
 from cimtile.tb.ceiling import read_results, run_main, simulate_ceiling, verdict, write_batch
 from cimtile.tb.ceiling_build import building_ceiling
@@ -21,7 +21,7 @@ from cimtile.tb.exchange import SimulationError
 from cimtile.tb.host_runner import simulate
 from cimtile.tb.memfiles import fread_image
 
-from test_cli import SMALL
+from cli_helpers import SMALL
 
 CFG = parse_config(tomllib.loads(SMALL))
 SEED = 3

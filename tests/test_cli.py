@@ -1,48 +1,12 @@
 """The ``cimtile`` command line, run as users run it: bad input, and the happy paths."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cimtile.config import REFERENCE_CONFIG
-
-CIMTILE = Path(sys.executable).with_name("cimtile")
-
-SMALL = """\
-[tile]
-rows = 12
-cols = 3
-in_bits = 4
-w_bits = 5
-bits_per_cell = 2
-adc_bits = 6
-adc_shift = 0
-cols_per_adc = 3
-
-[timing]
-t_settle = 2
-t_adc = 2
-"""
-
-
-def run(*args, cwd):
-    return subprocess.run([str(CIMTILE), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-def assert_bad_input(proc, *fragments):
-    """Exit status 2 and exactly one line on stderr, holding every fragment."""
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("cimtile: error: ")
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+from cimtile.spec.config import REFERENCE_CONFIG
+from cli_helpers import SMALL, assert_bad_input, run
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from numpy.lib import format as npy_format
 
 from cimtile import cli
 from cimtile.cli import main
-from test_cli import SMALL, assert_bad_input, run
+from cli_helpers import SMALL, assert_bad_input, children, run
 
 ROWS, COLS, COLS_PHYS = 12, 3, 12      # SMALL: 3 logical columns x 2 slices x 2 polarities
 HUGE_SHAPE = (10**7, 10**7)            # 800 TB of int64
@@ -177,11 +177,11 @@ def work(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "simulate", reached)
     monkeypatch.setattr("cimtile.tb.runner.program", reached)
     monkeypatch.setattr("cimtile.tb.emulator_runner.simulate_emulator", reached)
-    monkeypatch.setattr("cimtile.network_run.run_network", reached)
-    monkeypatch.setattr("cimtile.sweep.run_sweep", reached)
-    monkeypatch.setattr("cimtile.regress.regress", reached)
-    monkeypatch.setattr("cimtile.regress_command._one_seed", reached)
-    monkeypatch.setattr("cimtile.digits.digits_split", reached)
+    monkeypatch.setattr("cimtile.flows.network_run.run_network", reached)
+    monkeypatch.setattr("cimtile.flows.sweep.run_sweep", reached)
+    monkeypatch.setattr("cimtile.flows.regress.regress", reached)
+    monkeypatch.setattr("cimtile.cli.regress._one_seed", reached)
+    monkeypatch.setattr("cimtile.flows.digits.digits_split", reached)
     monkeypatch.setattr("cimtile.fpga.run.open_serial", reached)
     monkeypatch.setattr("cimtile.fpga.build.build_bitstream", reached)
     return tmp_path
@@ -546,7 +546,7 @@ def test_refused_outputs_leave_earlier_outputs_alone(work, capsys):
 def test_a_failed_write_writes_nothing(work, capsys, monkeypatch):
     """When writing the second output fails, the first does not appear either, and no
     temporary file is left."""
-    from cimtile.cli_files import OutputFiles
+    from cimtile.spec.files import OutputFiles
     stage = OutputFiles.stage
 
     def full_disk(file):
@@ -574,11 +574,6 @@ def test_refusals_as_users_see_them(work, argv, fragments):
     assert snapshot(work) == before
 
 
-def _children(pid):
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return path.read_text().split() if path.exists() else []
-
-
 @pytest.mark.parametrize("signum, status, line", [
     (signal.SIGINT, 130, "cimtile: interrupted"),
     (signal.SIGTERM, 143, "cimtile: terminated"),
@@ -595,7 +590,7 @@ def test_interrupted_simulation_ends_in_one_line(tmp_path, signum, status, line)
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     # Signal once the command is at work: it has started a build or the simulator.
-    while not _children(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+    while not children(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)

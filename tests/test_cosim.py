@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config, reference_config
-from cimtile.golden import golden_mvm
 from cimtile.hdl import tile
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config, reference_config
 from cimtile.tb import build as runner
 from cimtile.tb.runner import Scenario, simulate_tile
 
@@ -156,7 +156,7 @@ def test_a_cached_build_is_reused_without_building(monkeypatch):
 
     def no_build():
         raise AssertionError("the build step ran for a cached configuration")
-    monkeypatch.setattr(runner, "_get_runner", no_build)
+    monkeypatch.setattr(runner, "get_runner", no_build)
     assert runner.build(cfg)[1] == 0
 
 
@@ -176,7 +176,7 @@ def test_concurrent_builds_of_one_configuration_share_the_result(tmp_path, monke
     verilog = tile.verilog_source(cfg)
     monkeypatch.setattr(tile, "verilog_source", lambda cfg: verilog)
     monkeypatch.setenv("CIMTILE_CACHE", str(tmp_path))
-    monkeypatch.setattr(runner, "_get_runner", FakeRunner)
+    monkeypatch.setattr(runner, "get_runner", FakeRunner)
     FakeRunner.calls = 0
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: runner.build(cfg), range(2)))
@@ -194,7 +194,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
         def build(self, **kwargs):
             raise RuntimeError("Command failed with return code: 2")
     monkeypatch.setenv("CIMTILE_CACHE", str(tmp_path))
-    monkeypatch.setattr(runner, "_get_runner", BrokenRunner)
+    monkeypatch.setattr(runner, "get_runner", BrokenRunner)
     with pytest.raises(runner.BuildError, match="Verilator build failed"):
         runner.build(make_config("minimal"))
     assert [path for path in tmp_path.iterdir() if path.is_dir()] == []

@@ -11,8 +11,8 @@ import os
 import numpy as np
 import pytest
 
-from cimtile.coverage import Coverage, CoverageError
-from cimtile.regmap import REGISTERS, Access, register
+from cimtile.flows.coverage import Coverage, CoverageError
+from cimtile.spec.regmap import REGISTERS, Access, register
 from cimtile.tb.control_episodes import arbitration, busy_refusals, remap_table
 from cimtile.tb.coverage_bins import (BUSY_ACCEPTED, BUSY_REFUSED, Bin, clip_reachable,
                                       declare_bins, unpack_counts)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.config import ConfigError, parse_config
-from cimtile.golden import golden_mvm
 from cimtile.hdl.analog_port import Polarity
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator, emulator_geometry
 from cimtile.hdl.write_verify import target_code
-from cimtile.mapping import random_operands
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import ConfigError, parse_config
+from cimtile.spec.mapping import random_operands
 from cimtile.tb.bulk_top import bulk_verilog
 from cimtile.tb.emulator_runner import simulate_emulator
 from cimtile.tb.runner import Scenario, simulate

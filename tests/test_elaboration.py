@@ -4,7 +4,7 @@ import functools
 
 import pytest
 
-from cimtile.config import reference_config
+from cimtile.spec.config import reference_config
 from cimtile.tb import elaboration
 
 CALLS = []

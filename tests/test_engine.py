@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cimtile.engine import run_jobs
-from cimtile.process_tree import descendants, no_descendants_left
-from test_cli import SMALL
+from cimtile.flows.engine import run_jobs
+from cimtile.flows.process_tree import descendants, no_descendants_left
+from cli_helpers import SMALL
 
 CIMTILE = Path(sys.executable).with_name("cimtile")
 

@@ -9,10 +9,10 @@ from amaranth.lib.wiring import Out
 
 import cimtile.hdl.host
 from cimtile.cli import main
-from cimtile.formal.checks import PROPERTY_SETS, PropertySet, formal_configs, run_check
-from cimtile.formal.harness import Harness, expose
-from cimtile.formal.sby import sby_script
-from cimtile.formal.trace import TraceError, cycle_table, read_vcd
+from cimtile.flows.formal.checks import PROPERTY_SETS, PropertySet, formal_configs, run_check
+from cimtile.flows.formal.harness import Harness, expose
+from cimtile.flows.formal.sby import sby_script
+from cimtile.flows.formal.trace import TraceError, cycle_table, read_vcd
 from cimtile.hdl.axi_stream import AxiStreamSignature
 from cimtile.hdl.output_framer import OutputFramer
 from cimtile.hdl.properties.axi_stream import axi_stream_rules

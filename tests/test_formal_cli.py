@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import cimtile.formal.sby
+import cimtile.flows.formal.sby
 from cimtile.cli import main
-from cimtile.formal.sby import FormalToolError, _session_members, run_sby
-from test_cli import CIMTILE, assert_bad_input
-from test_cli_bad_input import _children
+from cimtile.flows.formal.sby import FormalToolError, _session_members, run_sby
+from cli_helpers import CIMTILE, assert_bad_input, children
 from test_formal import _write_minimal
 
 #: --depth's upper end for the minimal tile: 4 times its deepest default (host_streams, 28).
@@ -34,7 +33,7 @@ def reached(monkeypatch):
     def run_checks(config, *, depth=None, **kwargs):
         depths.append(depth)
         return []
-    monkeypatch.setattr("cimtile.formal.checks.run_checks", run_checks)
+    monkeypatch.setattr("cimtile.flows.formal.checks.run_checks", run_checks)
     return depths
 
 
@@ -95,7 +94,7 @@ def _descendants(pid):
     """``{pid: (session, command line)}`` of the processes below `pid`."""
     found, todo = {}, [pid]
     while todo:
-        for child in map(int, _children(todo.pop())):
+        for child in map(int, children(todo.pop())):
             try:
                 found[child] = (os.getsid(child), _cmdline(child))
             except ProcessLookupError:
@@ -159,7 +158,7 @@ def test_interrupt_ends_every_tool_process(tmp_path, signum, status, line):
 
 
 def test_make_formal_terminated_ends_every_tool_process(tmp_path):
-    command = [sys.executable, "-m", "cimtile.formal", "--out", "out"]
+    command = [sys.executable, "-m", "cimtile.flows.formal", "--out", "out"]
     proc, err, left = _interrupt_at_solver(command, tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, err
     assert err.splitlines() == ["formal: terminated"], err
@@ -187,8 +186,8 @@ def test_timeout_ends_tools_in_groups_of_their_own(tmp_path, monkeypatch):
                    f'"import os, time; os.setpgrp(); time.sleep(60)" {marker} '
                    '>/dev/null 2>&1 &\nsleep 60\n')
     sby.chmod(0o755)
-    script = cimtile.formal.sby._script
-    monkeypatch.setattr(cimtile.formal.sby, "_script",
+    script = cimtile.flows.formal.sby._script
+    monkeypatch.setattr(cimtile.flows.formal.sby, "_script",
                         lambda name, package: sby if name == "yowasp-sby"
                         else script(name, package))
     tmp = tmp_path / "tmp"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import cimtile.fpga
-from cimtile.config import load_config, parse_config
 from cimtile.fpga.board_sim import simulate_board
-from cimtile.golden import golden_mvm
-from cimtile.mapping import random_operands, weight_levels
-from cimtile.regmap import ID_VALUE, register
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import load_config, parse_config
+from cimtile.spec.mapping import random_operands, weight_levels
+from cimtile.spec.regmap import ID_VALUE, register
 
 ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 

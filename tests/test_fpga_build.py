@@ -12,7 +12,7 @@ import cimtile.fpga
 from cimtile.fpga.build import BOARDS, FitError, build_bitstream, parse_utilisation
 from cimtile.fpga.toolchain import TOOLS, tool_environment
 from cimtile.fpga.uart import UARTRx, UARTTx
-from test_cli import run
+from cli_helpers import run
 
 ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 

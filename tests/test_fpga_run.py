@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import cimtile.fpga
-from cimtile.config import load_config
 from cimtile.fpga.board_sim import board_on_pty
-from cimtile.mapping import random_operands
-from test_cli import assert_bad_input, run
+from cimtile.spec.config import load_config
+from cimtile.spec.mapping import random_operands
+from cli_helpers import assert_bad_input, run
 
 ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from cimtile import golden
 from cimtile.behavioral import AnalogMacro
-from cimtile.config import parse_config, reference_config
-from cimtile.golden import golden_mvm
-from cimtile.mapping import DataError, random_operands, shift_add
+from cimtile.models import golden
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config, reference_config
+from cimtile.spec.mapping import DataError, random_operands, shift_add
 
 
 def make_config(**tile):
@@ -189,7 +189,7 @@ def test_rejects_bad_data():
 @pytest.mark.parametrize("tile", [dict(), dict(adc_shift=2, adc_bits=5),
                                   dict(in_bits=3, bits_per_cell=1, w_bits=5)])
 def test_golden_model_equals_a_plain_numpy_emulation_and_outruns_it(tile):
-    from cimtile.bench import golden_against_numpy
+    from cimtile.flows.bench import golden_against_numpy
     figures = golden_against_numpy(reference_config().replace(**tile), n=3000)
     assert figures["agree"]
     assert figures["golden_mvm_per_s"] > 0 and figures["numpy_mvm_per_s"] > 0

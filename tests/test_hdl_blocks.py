@@ -9,8 +9,8 @@ from cimtile.hdl.bitplane import BitPlaneSequencer
 from cimtile.hdl.buffers import VectorBuffer
 from cimtile.hdl.controller import Controller
 from cimtile.hdl.shift_add import ShiftAdd
-from cimtile.config import parse_config
-from cimtile.mapping import shift_add as ref_shift_add
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import shift_add as ref_shift_add
 
 from amaranth_sim import run
 

@@ -9,10 +9,10 @@ import pytest
 from amaranth.sim import Simulator
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
 from cimtile.hdl import Tile
-from cimtile.mapping import random_operands
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import random_operands
 
 LOSSLESS = dict(rows=6, cols=2, in_bits=3, w_bits=4, bits_per_cell=2, adc_bits=5, adc_shift=0,
                 cols_per_adc=3)
@@ -101,7 +101,7 @@ async def within(ctx, limit, condition, *exprs):
 def test_programming_and_computing_take_turns():
     """A vector offered while programming waits for it; a start while computing is not taken."""
     from cimtile.behavioral.device import MemdiodeArray
-    from cimtile.program import Rectangle
+    from cimtile.models.program import Rectangle
     from test_write_verify import settings_value
 
     config = parse_config({"tile": LOSSLESS, "timing": {"t_settle": 2, "t_adc": 2}})

@@ -1,6 +1,6 @@
 """The tile behind its AXI ports, driven only by cocotbext-axi (Verilator).
 
-Every expectation comes from the register map (cimtile.regmap) or the golden model; the
+Every expectation comes from the register map (cimtile.spec.regmap) or the golden model; the
 protocol checkers in the simulated top fail any run in which a port breaks an AXI rule.
 """
 
@@ -14,17 +14,17 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from cocotbext.axi import AxiResp
 
-from cimtile.config import AnalogConfig, parse_config
-from cimtile.golden import golden_batches, golden_mvm
-from cimtile.mapping import random_operands, weight_levels
-from cimtile.regmap import REGISTERS, Access, ErrorCause, Mode, register
-from cimtile.axis_frames import pack_vectors
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.program import Rectangle, program_golden
-from cimtile.host_driver import write_verify_writes
+from cimtile.models.golden import golden_batches, golden_mvm
+from cimtile.models.program import Rectangle, program_golden
+from cimtile.spec.axis_frames import pack_vectors
+from cimtile.spec.config import AnalogConfig, parse_config
+from cimtile.spec.host_driver import write_verify_writes
+from cimtile.spec.mapping import random_operands, weight_levels
+from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register
+from cimtile.tb.exchange import SimulationError
 from cimtile.tb.host_runner import Op, play
 from cimtile.tb.host_top import CheckedHost
-from cimtile.tb.exchange import SimulationError
 from cimtile.tb.runner import simulate
 
 CFG = parse_config({

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config, reference_config
-from cimtile.mapping import (DataError, bit_planes, check_inputs, check_weights, shift_add,
-                             weight_levels)
+from cimtile.spec.config import parse_config, reference_config
+from cimtile.spec.mapping import (DataError, bit_planes, check_inputs, check_weights, shift_add,
+                                  weight_levels)
 
 
 def make_config(**tile):

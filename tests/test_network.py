@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from cimtile.cli import main
-from cimtile.config import reference_config
-from cimtile.digits import DEMO_CONFIG
-from cimtile.golden import golden_mvm
-from cimtile.network import (Layer, ModelError, load_data, load_model, quant_forward, quantize,
-                             save_model, split, tiled_matmul)
-from cimtile.network_plots import calibrated_adc_shift
+from cimtile.flows.digits import DEMO_CONFIG
+from cimtile.flows.network import (Layer, ModelError, load_data, load_model, quant_forward,
+                                   quantize, save_model, split, tiled_matmul)
+from cimtile.flows.network_plots import calibrated_adc_shift
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import reference_config
 
 
 def _layers(rng, sizes):

@@ -6,9 +6,9 @@ import json
 import numpy as np
 
 from cimtile.cli import main
-from cimtile.config import reference_config
-from cimtile.network import Layer, quant_forward, split
-from cimtile.network_run import run_network
+from cimtile.flows.network import Layer, quant_forward, split
+from cimtile.flows.network_run import run_network
+from cimtile.spec.config import reference_config
 
 
 def test_ideal_lossless_tiles_reproduce_the_quantized_network_exactly():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cimtile.npy_rows import NpyRowWriter, NpyRows, row_chunks
+from cimtile.spec.npy_rows import NpyRowWriter, NpyRows, row_chunks
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.float32])
@@ -65,28 +65,28 @@ def test_the_writer_sets_the_row_count_numpy_reads(tmp_path, count):
 
 def test_streamed_inputs_are_checked_chunk_by_chunk_naming_the_whole_row(tmp_path,
                                                                          monkeypatch):
-    from cimtile import cli_files
-    from cimtile.config import reference_config
+    from cimtile.spec import files
+    from cimtile.spec.config import reference_config
     cfg = reference_config()
-    monkeypatch.setattr(cli_files, "_CHECK_ROWS", 4)
+    monkeypatch.setattr(files, "_CHECK_ROWS", 4)
     X = np.zeros((10, cfg.tile.rows), np.int16)
     np.save(tmp_path / "good.npy", X)
-    rows = cli_files.open_inputs(tmp_path / "good.npy", cfg)
+    rows = files.open_inputs(tmp_path / "good.npy", cfg)
     assert isinstance(rows, NpyRows) and len(rows) == 10
     X[9, 5] = 128
     np.save(tmp_path / "bad.npy", X)
-    with pytest.raises(cli_files.InputError,
+    with pytest.raises(files.InputError,
                        match=r"bad.npy: inputs: values must lie in \[-128, 127\]; "
                              r"found 128 at \[9, 5\]$"):
-        cli_files.open_inputs(tmp_path / "bad.npy", cfg)
+        files.open_inputs(tmp_path / "bad.npy", cfg)
     np.save(tmp_path / "shape.npy", X[:, :3])
-    with pytest.raises(cli_files.InputError, match=r"shape must be \(N, rows=128\)"):
-        cli_files.open_inputs(tmp_path / "shape.npy", cfg)
+    with pytest.raises(files.InputError, match=r"shape must be \(N, rows=128\)"):
+        files.open_inputs(tmp_path / "shape.npy", cfg)
     # Fortran order streams too, and is checked the same way.
     np.save(tmp_path / "f_bad.npy", np.asfortranarray(X))
-    with pytest.raises(cli_files.InputError, match=r"found 128 at \[9, 5\]$"):
-        cli_files.open_inputs(tmp_path / "f_bad.npy", cfg)
+    with pytest.raises(files.InputError, match=r"found 128 at \[9, 5\]$"):
+        files.open_inputs(tmp_path / "f_bad.npy", cfg)
     X = np.asfortranarray(X[:3])
     np.save(tmp_path / "f.npy", X)
-    rows = cli_files.open_inputs(tmp_path / "f.npy", cfg)
+    rows = files.open_inputs(tmp_path / "f.npy", cfg)
     assert isinstance(rows, NpyRows) and np.array_equal(rows.read(), X)

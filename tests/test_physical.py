@@ -13,10 +13,10 @@ from cimtile.behavioral.conductance import (STUCK_GMAX, STUCK_GMIN, apply_faults
                                             drift_exponents, fault_map, level_conductances,
                                             level_step, programming_variation, unit_current)
 from cimtile.behavioral.wires import MAX_NODES, transfer_matrix
-from cimtile.config import ConfigError, load_config, parse_config, reference_config
-from cimtile.golden import golden_mvm
-from cimtile.mapping import random_operands, shift_add, weight_levels
-from cimtile.metrics import error_metrics
+from cimtile.flows.metrics import error_metrics
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import ConfigError, load_config, parse_config, reference_config
+from cimtile.spec.mapping import random_operands, shift_add, weight_levels
 
 TIMING = {"t_settle": 1, "t_adc": 1}
 
@@ -484,7 +484,7 @@ class TestBitExact:
         assert (Y != golden_mvm(with_analog(cfg, **EFFECTS_OFF), W, X, seed=3)).any()
 
     def test_golden_chunks_do_not_change_the_noise(self, monkeypatch):
-        from cimtile import golden
+        from cimtile.models import golden
         cfg = make_config(EFFECTS_ON)
         W, X = random_data(np.random.default_rng(24), cfg, 23)
         expected = golden_mvm(cfg, W, X, seed=5)

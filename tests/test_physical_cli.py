@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cimtile import cli
-from cimtile.metrics import error_metrics
-from test_cli import SMALL, assert_bad_input, run
+from cimtile.flows.metrics import error_metrics
+from cli_helpers import SMALL, assert_bad_input, run
 
 PHYSICAL = SMALL + """
 [analog]

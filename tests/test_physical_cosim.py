@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
 from cimtile.tb.runner import Scenario, simulate
 
 # The same tiles as test_cosim.py's "minimal", "lossless" and "rounding": their Verilator

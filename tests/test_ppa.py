@@ -12,17 +12,17 @@ from scipy.integrate import quad
 
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.config import ConfigError, parse_config
-from cimtile.mapping import random_operands, weight_levels
-from cimtile.ppa.activity import compute_activity, program_activity
-from cimtile.ppa.area import (DFF_UM2, NAND2_UM2, CELL_UM2, analog_area, gate_equivalents,
-                              synthesise, tile_area)
-from cimtile.ppa.digital import count_toggles, program_toggles, tile_toggles
-from cimtile.ppa.energy import compute_energy, program_energy
-from cimtile.ppa.figures import figures
-from cimtile.program import Rectangle, program_golden
+from cimtile.flows.ppa.activity import compute_activity, program_activity
+from cimtile.flows.ppa.area import (DFF_UM2, NAND2_UM2, CELL_UM2, analog_area, gate_equivalents,
+                                    synthesise, tile_area)
+from cimtile.flows.ppa.digital import count_toggles, program_toggles, tile_toggles
+from cimtile.flows.ppa.energy import compute_energy, program_energy
+from cimtile.flows.ppa.figures import figures
+from cimtile.models.program import Rectangle, program_golden
+from cimtile.spec.config import ConfigError, parse_config
+from cimtile.spec.mapping import random_operands, weight_levels
 
-from test_cli import SMALL, assert_bad_input, run
+from cli_helpers import SMALL, assert_bad_input, run
 
 TILE = dict(rows=8, cols=2, in_bits=4, w_bits=5, bits_per_cell=2, adc_bits=6, adc_shift=0,
             cols_per_adc=4)
@@ -283,7 +283,7 @@ def test_ppa_command_report_plot_and_bad_input(tmp_path):
 
 
 def test_sweep_metrics_of_a_point_and_their_plots():
-    from cimtile.ppa.study import METRICS, plot_ppa_sweep, point_metrics
+    from cimtile.flows.ppa.study import METRICS, plot_ppa_sweep, point_metrics
     small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
                  cols_per_adc=2)
     cfg = config(**small)          # synthesised by the area test as well (cached)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from test_cli import SMALL, assert_bad_input, run
+from cli_helpers import SMALL, assert_bad_input, run
 
 ROWS, COLS_PHYS = 12, 12      # SMALL: 3 logical columns x 2 slices x 2 polarities
 
@@ -57,8 +57,8 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
                    "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((work / "R.json").read_text())
-    from cimtile.config import load_config
-    from cimtile.mapping import weight_levels
+    from cimtile.spec.config import load_config
+    from cimtile.spec.mapping import weight_levels
     cfg = load_config(work / "small.toml")
     levels = weight_levels(np.load(work / "W.npy"), cfg)
     expected_failed = [[r, c] for r, c in stuck

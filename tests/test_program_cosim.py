@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
-from cimtile.config import parse_config
-from cimtile.program import Rectangle, program_golden
+from cimtile.models.program import Rectangle, program_golden
+from cimtile.spec.config import parse_config
 from cimtile.tb.exchange import SimulationError
 from cimtile.tb.runner import program
 

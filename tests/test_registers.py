@@ -7,11 +7,11 @@ import pytest
 from amaranth.sim import Simulator
 
 from cimtile import cli
-from cimtile.config import REFERENCE_CONFIG, reference_config
 from cimtile.hdl.axi_lite import AxiResp
 from cimtile.hdl.registers import Registers
-from cimtile.regmap import (REGISTERS, Access, ErrorCause, Field, Mode, Register, c_header,
-                            capabilities, markdown, register)
+from cimtile.spec.config import REFERENCE_CONFIG, reference_config
+from cimtile.spec.regmap import (REGISTERS, Access, ErrorCause, Field, Mode, Register, c_header,
+                                 capabilities, markdown, register)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CFG = reference_config()

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from cimtile.cli import main
-from cimtile.golden import golden_mvm
-from cimtile.regress import declared_coverage, junit_xml, regress
+from cimtile.flows.regress import declared_coverage, junit_xml, regress
+from cimtile.models.golden import golden_mvm
 from cimtile.tb.coverage_tops import COVERAGE_TOPS
 from cimtile.tb.mutants import MUTANTS
 from cimtile.tb.random_scenario import POOL_SIZE, pool_config, scenario

@@ -8,10 +8,11 @@ table against the golden model under the same table, in both drives.
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config
-from cimtile.mapping import (DataError, array_levels, check_remap, column_sources,
-                             random_operands, shift_add, weight_levels)
-from cimtile.repair import GoldenArray, repair, repair_report
+from cimtile.flows.program_report import repair_report
+from cimtile.models.repair import GoldenArray, repair
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import (DataError, array_levels, check_remap, column_sources,
+                                  random_operands, shift_add, weight_levels)
 from cimtile.tb.host_runner import simulate
 from cimtile.tb.repair_runner import SimulatedArray
 
@@ -116,7 +117,7 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     assert np.array_equal(runs["bulk"].frame_cycles, runs["vip"].frame_cycles)
     # Repair pays: the golden model reads the faulty columns without the table.
     ideal = X @ W
-    from cimtile.golden import golden_mvm
+    from cimtile.models.golden import golden_mvm
     unrepaired = golden_mvm(CFG, W, X, 3, G)
     assert np.abs(runs["bulk"].Y - ideal).sum() < np.abs(unrepaired - ideal).sum()
 

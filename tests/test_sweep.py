@@ -6,14 +6,13 @@ import io
 import numpy as np
 import pytest
 
-from cimtile.config import parse_config
-from cimtile.golden import golden_mvm
-from cimtile.mapping import random_operands
-from cimtile.metrics import error_metrics
-from cimtile.engine import progress_bar
-from cimtile.sweep import (COSIM_VECTORS, SweepError, config_with, parse_param,
-                           plot_sweep, run_sweep, sweep_points, write_csv,
-                           write_outputs)
+from cimtile.flows.engine import progress_bar
+from cimtile.flows.metrics import error_metrics
+from cimtile.flows.sweep import (COSIM_VECTORS, SweepError, config_with, parse_param, plot_sweep,
+                                 run_sweep, sweep_points, write_csv, write_outputs)
+from cimtile.models.golden import golden_mvm
+from cimtile.spec.config import parse_config
+from cimtile.spec.mapping import random_operands
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

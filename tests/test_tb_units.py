@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from cimtile.config import reference_config
 from cimtile.hdl.tile import TOP_NAME, verilog_source
+from cimtile.spec.config import reference_config
 from cimtile.tb import build as runner
-from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.build import waves_format
+from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.results import SimResult
 from cimtile.tb.scoreboard import Scoreboard
 
@@ -123,11 +123,11 @@ def test_waves_format_refuses_other_names():
 def test_simulation_top_clocks_the_tile_and_passes_its_other_ports():
     cfg = reference_config()
     verilog = verilog_source(cfg)
-    ports = {name: (direction, bits) for name, direction, bits in runner._ports(verilog, TOP_NAME)}
+    ports = {name: (direction, bits) for name, direction, bits in runner.verilog_ports(verilog, TOP_NAME)}
     assert ports["clk"] == ports["rst"] == ("input", "")
     assert ports["analog__codes"] == ("input", f"[{cfg.cols_phys * cfg.tile.adc_bits - 1}:0]")
     assert ports["analog__wl"] == ("output", f"[{cfg.tile.rows - 1}:0]")
-    top = runner._simulation_top(verilog, TOP_NAME)
+    top = runner.simulation_top(verilog, TOP_NAME)
     assert f"module {runner.TOPLEVEL}(" in top
     # rst reaches the design through a falling-edge register, every other port directly.
     assert "always @(negedge clk) rst_at_fall <= rst;" in top

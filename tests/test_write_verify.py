@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
-from cimtile.config import DeviceConfig, WriteVerifyConfig
 from cimtile.hdl.write_verify import WriteVerify, target_code
-from cimtile.program import Rectangle, program_golden, rectangle_cells
+from cimtile.models.program import Rectangle, program_golden, rectangle_cells
+from cimtile.spec.config import DeviceConfig, WriteVerifyConfig
 
 from amaranth_sim import run
 

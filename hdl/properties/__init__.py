@@ -3,7 +3,7 @@
 
 The rules live here, beside the blocks, one module per interface or block, each function
 named after the rule set it states; the harnesses that drive a block with free inputs and
-the runner that hands them to SymbiYosys live in :mod:`cimtile.formal`. Keeping the two apart
+the runner that hands them to SymbiYosys live in :mod:`cimtile.flows.formal`. Keeping the two apart
 lets the same rule serve every place the interface appears: the AXI4-Stream rules check
 the host's output ports and constrain its input ports; the channel rules check AXI4-Lite,
 AXI4-Stream and the tile's internal streams alike.

@@ -1,5 +1,5 @@
 """The AXI4-Lite subordinate of the register map (ARM IHI 0022, chapter B1, and
-:mod:`cimtile.regmap`).
+:mod:`cimtile.spec.regmap`).
 
 The manager's obligations are assumed: AWVALID, WVALID and ARVALID held until taken, with
 their payloads stable. The subordinate's are asserted: BVALID and RVALID held until taken
@@ -16,7 +16,7 @@ the datum arrives, which no port shows; that rule is checked only from reset
 
 from amaranth.hdl import Mux
 
-from cimtile.regmap import ADDR_WIDTH, REGISTERS, Access
+from cimtile.spec.regmap import ADDR_WIDTH, REGISTERS, Access
 
 from ..axi_lite import AxiResp
 from .handshake import channel_rules

@@ -1,0 +1,151 @@
+"""The ``cimtile fpga`` command group: ``build`` (bitstream and report) and ``run`` (weights
+and inputs through a board's UART bridge).
+
+Errors end with one line on stderr, ``cimtile: error: <message>``: status 2 for unusable
+input, including a design that does not fit the device (naming the resource), a serial port
+that cannot be opened, where no bridge answers, or whose board was built for another config;
+status 1 for a toolchain failure or missed timing (the bitstream and report are still
+written then), a board that fails mid-run, or results that differ from the golden model
+(written all the same).
+"""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from cimtile.spec.config import load_config
+from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, load_inputs,
+                                load_weights, path_arg, print_error)
+
+from .options import integer
+
+__all__ = ["add_commands", "TIMEOUT_MAX"]
+
+#: The longest ``fpga run --timeout``, seconds: longer waits are a board that is gone.
+TIMEOUT_MAX = 3600
+
+
+def _cmd_build(args):
+    from cimtile.fpga.build import BOARDS, FitError, FpgaBuildError, build_bitstream
+    from cimtile.fpga.toolchain import ToolchainError
+    from cimtile.fpga.top import BoardTop
+
+    inputs = [(args.config, "--config")]
+    check_paths(inputs, directories=[(args.out, "--out")])
+    config = load_config(args.config)
+    board = BOARDS[args.board]
+    if args.baud <= 0 or board.clock_hz // args.baud < 4:
+        raise InputError(f"--baud {args.baud}: the {board.name} clock "
+                         f"({board.clock_hz / 1e6:g} MHz) needs at least 4 cycles per bit")
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory(prefix="cimtile-fpga-") as build_dir:
+        try:
+            report = build_bitstream(board, BoardTop(config, baud=args.baud), build_dir)
+        except FitError as error:
+            raise InputError(f"{args.config}: {error}") from None
+        except (FpgaBuildError, ToolchainError) as error:
+            return print_error(error, EXIT_FAILURE)
+        built = Path(report["bitstream"])
+        bitstream = out / f"cimtile_{board.name}{built.suffix}"
+        report.update(bitstream=bitstream.name, config=str(args.config), baud=args.baud)
+        text = json.dumps(report, indent=2) + "\n"
+        with OutputFiles(inputs) as outputs:
+            outputs.directory(out, "--out")
+            with open(built, "rb") as source:
+                outputs.stage(bitstream, "--out",
+                              lambda file: shutil.copyfileobj(source, file))
+            outputs.stage(out / "report.json", "--out", lambda file: file.write(text.encode()))
+    print(text, end="")
+    if not report["timing_met"]:
+        return print_error(f"timing not met on {board.name}: {report['fmax_mhz']} MHz "
+                           f"achieved, {report['clock_mhz']} MHz needed", EXIT_FAILURE)
+    return 0
+
+
+def _cmd_run(args):
+    from cimtile.models.golden import golden_mismatches
+    from cimtile.fpga.protocol import ProtocolError
+    from cimtile.fpga.run import BoardError, BoardMismatch, connect, open_serial, run_weights
+
+    inputs = [(args.config, "--config"), (args.weights, "--weights"),
+              (args.inputs, "--inputs")]
+    check_paths(inputs, [(args.out, "--out"), (args.report, "--report")])
+    if args.baud <= 0:
+        raise InputError(f"--baud must be positive, not {args.baud}")
+    if not args.timeout > 0:
+        raise InputError(f"--timeout must be positive, not {args.timeout}")
+    if not args.timeout <= TIMEOUT_MAX:
+        raise InputError(f"--timeout must be at most {TIMEOUT_MAX} seconds, not "
+                         f"{args.timeout}")
+    config = load_config(args.config)
+    if config.analog.physical:
+        raise InputError("the FPGA's crossbar emulator is ideal; the config has "
+                         "analog.model = \"physical\"")
+    W = load_weights(args.weights, config)
+    X = load_inputs(args.inputs, config)
+    import serial
+    try:
+        port = open_serial(args.port, args.baud, timeout=args.timeout)
+    except (serial.SerialException, ValueError, OverflowError) as error:
+        raise InputError(f"--port {args.port}: cannot open: {error}") from None
+    with port:
+        try:
+            board = connect(port, config)
+        except BoardMismatch as error:
+            raise InputError(f"--port {args.port}: {error}") from None
+        try:
+            (Y,), _, report = run_weights(board, W, [X])
+        except (BoardError, ProtocolError) as error:
+            return print_error(f"--port {args.port}: {error}", EXIT_FAILURE)
+    mismatches = golden_mismatches(config, W, X, Y, remap=report.get("remap"))
+    report |= {"port": args.port, "baud": args.baud, "golden_mismatches": mismatches}
+    with OutputFiles(inputs) as outputs:
+        outputs.stage(args.out, "--out", lambda file: np.save(file, Y.astype(np.int64)))
+        if args.report is not None:
+            text = json.dumps(report, indent=2) + "\n"
+            outputs.stage(args.report, "--report", lambda file: file.write(text.encode()))
+    print(json.dumps(report, indent=2))
+    if mismatches:
+        return print_error(f"{mismatches} of {len(X)} results differ from the golden model",
+                           EXIT_FAILURE)
+    return 0
+
+
+def add_commands(commands):
+    """Add the ``fpga`` group to the ``cimtile`` subparsers ``commands``."""
+    from cimtile.fpga.build import BOARDS
+
+    fpga = commands.add_parser("fpga", help="FPGA prototype: bitstreams and board runs")
+    group = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND",
+                                parser_class=type(fpga))
+
+    p = group.add_parser("build", help="build the bitstream of the tile with the crossbar "
+                         "emulator and UART bridge")
+    p.add_argument("--board", required=True, choices=sorted(BOARDS))
+    p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
+    p.add_argument("--out", type=path_arg, required=True, metavar="DIR",
+                   help="directory for the bitstream and report.json (created if needed)")
+    p.add_argument("--baud", type=integer, default=115200, help="UART bit rate "
+                   "(default 115200)")
+    p.set_defaults(run=_cmd_build)
+
+    p = group.add_parser("run", help="program weights into a board by write-verify, compute "
+                         "the inputs there and save the results")
+    p.add_argument("--port", type=path_arg, required=True, metavar="DEV",
+                   help="serial port of the board (e.g. /dev/ttyUSB1)")
+    p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml",
+                   help="the config the bitstream was built from")
+    p.add_argument("--weights", type=path_arg, required=True, metavar="W.npy")
+    p.add_argument("--inputs", type=path_arg, required=True, metavar="X.npy")
+    p.add_argument("--out", type=path_arg, required=True, metavar="Y.npy")
+    p.add_argument("--report", type=path_arg, metavar="R.json",
+                   help="write the report as JSON")
+    p.add_argument("--baud", type=integer, default=115200, help="UART bit rate, as built "
+                   "(default 115200)")
+    p.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                   help=f"seconds to wait for each answer, at most {TIMEOUT_MAX} "
+                   "(default 2)")
+    p.set_defaults(run=_cmd_run)

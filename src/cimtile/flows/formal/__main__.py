@@ -1,0 +1,65 @@
+"""``python -m cimtile.flows.formal``: every property set in every mode, the k-induction proof
+included, on each configuration of :func:`~.checks.formal_configs` (what ``make formal``
+runs). Exit status 1 if any check fails. Interrupted, it ends every tool it started (see
+:func:`~.sby.run_sby`) and exits 130 (SIGINT) or 143 (SIGTERM) after one line on stderr."""
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .checks import formal_configs, run_checks
+from .sby import FormalToolError
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the run is, so that it unwinds like an interrupt and the tools
+    are ended on the way."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
+def main(argv=None):
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("formal: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except _Terminated:
+        print("formal: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="python -m cimtile.flows.formal", description=__doc__)
+    parser.add_argument("--out", default="build/formal", metavar="DIR",
+                        help="work directory (default build/formal)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    failed = total = 0
+    for name, config in formal_configs().items():
+        t = config.tile
+        print(f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
+              f"{config.n_adcs} ADCs of {t.cols_per_adc}), in_bits {t.in_bits}, w_bits "
+              f"{t.w_bits} in {config.slices} slices, adc_bits {t.adc_bits}, t_settle "
+              f"{config.timing.t_settle}, t_adc {config.timing.t_adc}", flush=True)
+        try:
+            results = run_checks(config, modes=("bmc", "prove", "cover"),
+                                 out=Path(args.out) / name)
+        except FormalToolError as error:
+            print(f"formal: error: {error}", file=sys.stderr)
+            return 1
+        total += len(results)
+        failed += sum(not r.passed for r in results)
+    print(f"{total - failed} passed, {failed} failed in {time.perf_counter() - start:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""A quantized network on co-simulated tiles: program every tile, then infer layer by layer.
+
+Each block of each layer (:func:`cimtile.flows.network.split`) is one tile with its own seed. The
+tile is programmed by the co-simulated write-verify engine
+(:func:`cimtile.tb.runner.program`); in physical mode it then computes with the conductances
+that programming left, read out over the device's programming window (as
+``cimtile sim --programmed`` does); the ideal model follows the arithmetic contract on the
+weights' levels. Inference makes one co-simulation per tile per layer, carrying every sample,
+and the golden model runs the same network beside it with the same seeds and conductances:
+the two must agree bit for bit on every sample.
+"""
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimtile.behavioral.device import MemdiodeArray
+from cimtile.models.golden import golden_mvm
+from cimtile.models.repair import repair, tile_fault_map
+from cimtile.spec.mapping import weight_levels
+from cimtile.tb.repair_runner import SimulatedArray
+from cimtile.tb.runner import Scenario, program, simulate
+
+from .engine import progress_bar
+from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
+from .program_report import programming_report, repair_report
+
+__all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
+           "run_network", "summary", "failures"]
+
+
+@dataclass
+class Tile:
+    """One programmed tile: which block of which layer it holds and how it reads.
+
+    Members
+    -------
+    layer, index : int
+        Layer and block number (:func:`cimtile.flows.network.split` order).
+    block : Block
+    seed : int
+        Seeds its device array, analog macro and stimulus, in co-simulation and golden model.
+    cfg : Config
+        The configuration its results are read with.
+    conductances : ndarray (rows, cols_phys) or None
+        What write-verify left in the cells, when the physical model reads them.
+    programming : dict or None
+        :func:`cimtile.flows.program_report.programming_report` of its write-verify run, or with
+        spare columns :func:`cimtile.flows.program_report.repair_report` of its repair.
+    remap : ndarray (cols_data,) or None
+        The column remap table its repair wrote (with spare columns).
+    """
+    layer: int
+    index: int
+    block: object
+    seed: int
+    cfg: object
+    conductances: np.ndarray = None
+    programming: dict = None
+    remap: np.ndarray = None
+
+
+def tile_seed(seed, layer, index):
+    """A tile's own seed, derived from the run's seed and the tile's place."""
+    return int(np.random.SeedSequence([seed, layer, index]).generate_state(1)[0])
+
+
+def read_config(cfg):
+    """`cfg` with the read-out calibrated to the programming window of the nominal device,
+    the window that write-verify spreads the levels over."""
+    window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
+    analog = dataclasses.replace(cfg.analog, g_min=window[0], g_max=window[1])
+    return dataclasses.replace(cfg, analog=analog)
+
+
+def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbose=False):
+    """Program every block of every layer into its tile.
+
+    Stuck cells are drawn per tile from ``analog.fault_rate`` in physical mode. With spare
+    columns each tile is repaired (:func:`cimtile.models.repair.repair`): the columns whose cells
+    failed write-verify move to spares. With `write_verify` false the tiles hold their
+    ideal levels and nothing is co-simulated.
+
+    Returns
+    -------
+    list of list of Tile
+        Per layer, per block.
+    """
+    physical = cfg.analog.physical
+    readout = read_config(cfg) if physical and write_verify else cfg
+    tiles = []
+    for l, q in enumerate(qlayers):
+        layer = []
+        for i, block in enumerate(split(q.Wq, cfg)):
+            tile = Tile(l, i, block, tile_seed(seed, l, i), readout)
+            if write_verify:
+                levels = weight_levels(block.W, cfg)
+                faults = (tile_fault_map(cfg, np.random.default_rng([tile.seed, 1])) if physical
+                          else np.zeros(levels.shape, np.int8))
+                if cfg.tile.spare_cols:
+                    array = SimulatedArray(cfg, faults, seed=tile.seed, verbose=verbose)
+                    outcome = repair(cfg, levels, array)
+                    run, tile.remap = array.last, outcome.remap
+                    tile.programming = repair_report(cfg, levels, faults, tile.seed, run,
+                                                     outcome)
+                    tile.programming |= {"wall_s": array.wall_s}
+                else:
+                    run = program(cfg, levels, faults=faults, seed=tile.seed,
+                                  verbose=verbose)
+                    tile.programming = programming_report(cfg, levels, faults, tile.seed,
+                                                          run)
+                if physical:
+                    tile.conductances = run.conductance
+                if progress is not None:
+                    progress(f"layer {l} tile {i}")
+            layer.append(tile)
+        tiles.append(layer)
+    return tiles
+
+
+def golden_layer_mvm(tiles, cfg, layer_cfg=None):
+    """``layer_mvm`` for :func:`cimtile.flows.network.quant_forward` on the golden model.
+
+    `layer_cfg` (a function of the layer number) may override each layer's read
+    configuration, for sweeps; by default every tile reads with its own.
+    """
+    def layer_mvm(l, Xq):
+        def mvm(i, block, X):
+            tile = tiles[l][i]
+            tile_cfg = tile.cfg if layer_cfg is None else layer_cfg(l)
+            return golden_mvm(tile_cfg, block.W, X, tile.seed, tile.conductances,
+                              remap=tile.remap)
+        n_out = tiles[l][-1].block.col1
+        return tiled_matmul(Xq, [t.block for t in tiles[l]], n_out, cfg.tile.rows, mvm)
+    return layer_mvm
+
+
+def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
+    def layer_mvm(l, Xq):
+        def mvm(i, block, X):
+            tile = tiles[l][i]
+            result = simulate(tile.cfg, block.W, X, scenario=Scenario(seed=tile.seed,
+                                                                     strict=False),
+                              conductances=tile.conductances, remap=tile.remap,
+                              verbose=verbose)
+            stats["tile_mvms"] += result.mvms
+            stats["cycles_total"] += result.cycles_total
+            stats["sim_wall_s"] += result.wall_s
+            stats["build_s"] += result.build_s
+            stats["tile_golden_mismatches"] += result.golden_mismatches
+            if progress is not None:
+                progress(f"layer {l} tile {i}", len(X))
+            return result.Y
+        n_out = tiles[l][-1].block.col1
+        return tiled_matmul(Xq, [t.block for t in tiles[l]], n_out, cfg.tile.rows, mvm)
+    return layer_mvm
+
+
+def _programming_summary(tiles):
+    reports = [t.programming for layer in tiles for t in layer if t.programming]
+    if not reports:
+        return {}
+    cells = sum(r["cells"] for r in reports)
+    return {
+        "program_cells": cells,
+        "program_converged": sum(r["converged"] for r in reports),
+        "program_pulses_mean": round(sum(r["pulses_total"] for r in reports) / cells, 3),
+        "program_cycles_total": sum(r["cycles_total"] for r in reports),
+        "program_wall_s": round(sum(r["wall_s"] for r in reports), 3),
+        "program_golden_mismatches": sum(r["golden_mismatches"] for r in reports),
+    } | ({
+        "repaired_columns": sum(len(r["repaired_columns"]) for r in reports),
+        "spares_used": sum(len(r["spares_used"]) for r in reports),
+        "unrepaired_cells": sum(len(r["unrepaired_cells"]) for r in reports),
+    } if "repaired_columns" in reports[0] else {})
+
+
+def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True,
+                progress=True, verbose=False):
+    """Quantize `layers`, program them into tiles and infer `x_test` on the co-simulated tiles.
+
+    Returns
+    -------
+    (dict, dict)
+        The JSON-ready report (every figure) and the arrays behind the plots: ``tiles``,
+        ``qlayers``, ``predictions`` (co-simulation), ``labels``, ``layer_errors`` (per
+        layer, the co-simulated integer results less the exact ``Xq @ Wq``) and
+        ``layer_ranges`` (per layer, the largest exact magnitude).
+    """
+    start = time.perf_counter()
+    qlayers = quantize(layers, x_cal, cfg)
+    float_out, _ = float_forward(layers, x_test)
+    exact_out, _ = quant_forward(qlayers, x_test, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
+    n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
+    program_start = time.perf_counter()
+    with progress_bar("program", n_tiles, enabled=None if progress else False) as bar:
+        tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
+                              verbose=verbose)
+    program_s = time.perf_counter() - program_start
+    golden_out, golden_ints = quant_forward(qlayers, x_test, cfg, golden_layer_mvm(tiles, cfg))
+    stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0,
+                 tile_golden_mismatches=0)
+    infer_start = time.perf_counter()
+    inputs = []
+    with progress_bar("infer  ", n_tiles * len(x_test),
+                      enabled=None if progress else False) as bar:
+        cosim = _cosim_layer_mvm(tiles, cfg, stats, bar, verbose)
+
+        def record_inputs(l, Xq):
+            inputs.append(Xq)
+            return cosim(l, Xq)
+        cosim_out, cosim_ints = quant_forward(qlayers, x_test, cfg, record_inputs)
+    infer_s = time.perf_counter() - infer_start
+    same = np.all([np.all(c == g, axis=1) for c, g in zip(cosim_ints, golden_ints)], axis=0)
+    n = len(x_test)
+    predictions = np.argmax(cosim_out, axis=1)
+    report = {
+        "analog": cfg.analog.model,
+        "tile": dataclasses.asdict(cfg.tile),
+        "layers": [list(layer.W.shape) for layer in layers],
+        "tiles_per_layer": [len(layer) for layer in tiles],
+        "images": n,
+        "seed": seed,
+        "float_accuracy": accuracy(float_out, y_test),
+        "quantized_accuracy": accuracy(exact_out, y_test),
+        "golden_accuracy": accuracy(golden_out, y_test),
+        "cosim_accuracy": accuracy(cosim_out, y_test),
+        "agreement": float(same.mean()),
+        "prediction_agreement": float(np.mean(predictions == np.argmax(golden_out, axis=1))),
+        "tile_golden_mismatches": stats["tile_golden_mismatches"],
+        "tile_mvms": stats["tile_mvms"],
+        "cycles_total": stats["cycles_total"],
+        "cycles_per_inference": stats["cycles_total"] / n,
+        "mvm_per_s": round(stats["tile_mvms"] / stats["sim_wall_s"], 1),
+        "images_per_s": round(n / infer_s, 2),
+        "build_s": round(stats["build_s"], 3),
+        "program_s": round(program_s, 3),
+        "inference_s": round(infer_s, 3),
+        "wall_s": round(time.perf_counter() - start, 3),
+    } | _programming_summary(tiles)
+    arrays = {
+        "tiles": tiles,
+        "qlayers": qlayers,
+        "predictions": predictions,
+        "labels": y_test,
+        "layer_errors": [Y - Xq @ q.Wq for Y, Xq, q in zip(cosim_ints, inputs, qlayers)],
+        "layer_ranges": [int(np.abs(Xq @ q.Wq).max()) for Xq, q in zip(inputs, qlayers)],
+    }
+    return report, arrays
+
+
+def summary(report):
+    """The figures of a run as aligned text lines, for the terminal."""
+    def percent(key):
+        return f"{100 * report[key]:.2f} %"
+    rows = [
+        ("float accuracy", percent("float_accuracy")),
+        ("quantized accuracy (exact integers)", percent("quantized_accuracy")),
+        ("golden-model accuracy", percent("golden_accuracy")),
+        ("co-simulated accuracy", percent("cosim_accuracy")),
+        ("agreement co-simulation vs golden", percent("agreement")),
+        ("tiles per layer", " + ".join(map(str, report["tiles_per_layer"]))),
+        ("tile MVMs", f"{report['tile_mvms']:,}"),
+        ("total cycles", f"{report['cycles_total']:,}"),
+        ("cycles per inference", f"{report['cycles_per_inference']:,.0f}"),
+        ("co-simulation speed", f"{report['mvm_per_s']:,.0f} MVM/s"),
+        ("images per second", f"{report['images_per_s']:.2f}"),
+        ("wall time", f"{report['wall_s']:.1f} s (programming {report['program_s']:.1f} s, "
+                      f"inference {report['inference_s']:.1f} s)"),
+    ]
+    if "program_cells" in report:
+        rows.insert(5, ("cells programmed (converged)",
+                        f"{report['program_cells']:,} ({report['program_converged']:,}), "
+                        f"{report['program_pulses_mean']:.2f} pulses per cell"))
+    if "repaired_columns" in report:
+        rows.insert(6, ("repaired columns (unrepaired cells)",
+                        f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def failures(report):
+    """What makes a run fail (co-simulation or programming unlike the golden model)."""
+    problems = []
+    if report["tile_golden_mismatches"] or report["agreement"] < 1:
+        problems.append(f"{report['tile_golden_mismatches']} tile results differ from the "
+                        f"golden model (agreement {100 * report['agreement']:.2f} %)")
+    if report.get("program_golden_mismatches"):
+        problems.append(f"{report['program_golden_mismatches']} programmed cells differ "
+                        "from the golden program-and-verify")
+    return problems

@@ -1,0 +1,181 @@
+"""Energy, latency and area reports: the ``energy`` sections of ``sim``, ``program``, ``run``
+and ``demo``, and the whole report of ``cimtile ppa``."""
+
+import io
+
+from cimtile.spec.npy_rows import row_chunks
+
+from .activity import compute_activity, program_activity
+from .area import tile_area
+from .digital import WINDOW, digital_activity, program_toggles, tile_toggles
+from .energy import compute_energy, program_energy
+from .figures import figures
+
+__all__ = ["compute_section", "program_section", "summary_of", "power_mw", "ppa_report",
+           "ppa_text", "plot_ppa"]
+
+
+def summary_of(cfg, energy, mvms):
+    """Energy per MVM and efficiency of `mvms` MVMs that took `energy`: ``ops`` counts a
+    multiply and an add per weight (``2 * rows * cols`` per MVM), so TOPS/W is ops per pJ."""
+    ops = 2 * cfg.tile.rows * cfg.tile.cols * mvms
+    total = energy.total_pj
+    return {"mvms": mvms, "total_pj": total,
+            "per_mvm_pj": total / mvms if mvms else 0.0,
+            "ops_per_mvm": 2 * cfg.tile.rows * cfg.tile.cols,
+            "tops_per_w": ops / total if total else 0.0}
+
+
+def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycles=None):
+    """The ``energy`` section of a computing run, from its own activity.
+
+    The counts are the golden model's for the same inputs, seed and conductances, which the
+    co-simulated RTL drove and sampled plane for plane (a run that differed would have
+    failed); the digital periphery's gates come from its synthesis, their switching from a
+    window of the run's first vectors in the simulated RTL, and they leak for the run's
+    `cycles` (default: the busy cycles).
+
+    Returns
+    -------
+    (dict, ComputeActivity, Energy, Area)
+    """
+    at = cfg if in_bits is None else cfg.replace(in_bits=in_bits)
+    activity = compute_activity(cfg, W, X, seed=seed, conductances=conductances,
+                                in_bits=in_bits, cycles=cycles)
+    area = tile_area(cfg)
+    toggles = (tile_toggles(at, W, next(row_chunks(X, WINDOW)), seed=seed,
+                            conductances=conductances) if activity.mvms else None)
+    energy = compute_energy(at, activity, digital_activity(area, toggles, activity.mvms))
+    section = summary_of(cfg, energy, activity.mvms) | {
+        "breakdown": energy.as_dict()["breakdown"],
+        "activity": {"planes": activity.planes, "driven_rows": activity.driven_rows,
+                     "conversions": sum(activity.conversions),
+                     "drive_cycles_per_plane": activity.drive_cycles,
+                     "busy_cycles": activity.busy_cycles, "cycles": activity.cycles,
+                     "digital_ge": round(area.ge, 1)}}
+    return section, activity, energy, area
+
+
+def power_mw(energy, activity, cfg):
+    """Average power (mW) of each item over the run's cycles."""
+    seconds = activity.cycles * figures(cfg).cycle_s
+    return {item.name: item.pj * 1e-12 / seconds * 1e3 for item in energy.items}
+
+
+def program_section(cfg, device, run, levels=None, *, seed=0, faults=None):
+    """The ``energy`` section of a write-verify run whose golden twin is `device` (a
+    programmed :class:`~cimtile.behavioral.device.MemdiodeArray`) and whose co-simulation is
+    `run` (:class:`~cimtile.tb.results.ProgramRun`): it also says whether both issued the
+    same numbers of verify reads and pulses. Given the `levels` (rows, cols_phys) the run
+    programmed into a device array of `seed` with stuck-at map `faults`, the digital
+    switching per cell is measured on its first cells in the simulated RTL; without them
+    the digital periphery only leaks."""
+    activity = program_activity(cfg, device, run.cycles_total)
+    toggles = (None if levels is None
+               else program_toggles(cfg, levels, seed=seed, faults=faults))
+    energy = program_energy(cfg, activity, digital_activity(tile_area(cfg), toggles,
+                                                            activity.cells))
+    total = energy.total_pj
+    return {"total_pj": total, "per_cell_pj": total / activity.cells,
+            "pulses": activity.pulses, "verify_reads": activity.verify_reads,
+            "cosim_requests_agree": (run.pulses_applied == activity.pulses
+                                     and run.reads == activity.verify_reads),
+            "breakdown": energy.as_dict()["breakdown"]}
+
+
+def ppa_report(cfg, W, X, run, *, seed=0):
+    """The report of ``cimtile ppa``: area, energy per MVM, efficiency, latency and
+    throughput at the configured clock, each with its breakdown, for the co-simulated
+    `run` (a :class:`~cimtile.tb.results.HostRun`) of `X` on weights `W`."""
+    section, activity, energy, area = compute_section(cfg, W, X, seed=seed,
+                                                      cycles=run.cycles_total)
+    fig = figures(cfg)
+    cycles_per_mvm = run.cycles_per_mvm
+    # The first sample request comes t_settle cycles after the wordlines are driven.
+    latency = int(run.frame_cycles[0]) - run.first_request + cfg.timing.t_settle
+    mvm_per_s = 1 / (cycles_per_mvm * fig.cycle_s)
+    ops = section["ops_per_mvm"]
+    return {
+        "tile": {"rows": cfg.tile.rows, "cols": cfg.tile.cols, "cols_phys": cfg.cols_phys,
+                 "adcs": cfg.n_adcs, "analog": cfg.analog.model},
+        "clock_mhz": cfg.ppa.clock_mhz, "node_nm": cfg.ppa.node_nm, "mvms": activity.mvms,
+        "seed": seed, "golden_mismatches": run.golden_mismatches,
+        "energy": section,
+        "power_mw": power_mw(energy, activity, cfg),
+        "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
+                    "breakdown_cycles": {
+                        "settle": cfg.tile.in_bits * cfg.timing.t_settle,
+                        "conversion": (cfg.tile.in_bits * cfg.tile.cols_per_adc
+                                       * cfg.timing.t_adc),
+                        "pipeline": latency - cfg.analog_cycles_per_mvm}},
+        "throughput": {"cycles_per_mvm": cycles_per_mvm, "mvm_per_s": mvm_per_s,
+                       "tops": ops * mvm_per_s / 1e12},
+        "area": {"total_mm2": area.total_um2 * 1e-6, "parts_um2": area.parts,
+                 "digital_ge": area.digital_ge},
+    }
+
+
+def _grouped(breakdown):
+    """Energy (pJ) of the breakdown's analog items, and of its digital switching and
+    leakage each summed over the blocks."""
+    groups = {}
+    for name, item in breakdown.items():
+        group = ("digital switching" if name.startswith("switching_")
+                 else "leakage" if name.startswith("leakage_") else name)
+        groups[group] = groups.get(group, 0.0) + item["pj"]
+    return groups
+
+
+def _shares(parts):
+    total = sum(parts.values())
+    return ", ".join(f"{name} {100 * value / total:.1f} %"
+                     for name, value in sorted(parts.items(), key=lambda kv: -kv[1])
+                     if value)
+
+
+def ppa_text(report):
+    """A few lines for the terminal: each figure with its breakdown."""
+    e, t, a = report["energy"], report["throughput"], report["area"]
+    tile = report["tile"]
+    return "\n".join([
+        f"tile {tile['rows']} x {tile['cols']} ({tile['cols_phys']} physical columns, "
+        f"{tile['adcs']} ADCs, {tile['analog']}), {report['node_nm']:g} nm, "
+        f"{report['clock_mhz']:g} MHz, {report['mvms']} random MVMs",
+        f"energy per MVM  {e['per_mvm_pj'] / 1e3:.3f} nJ: " + _shares(_grouped(e["breakdown"])),
+        f"efficiency      {e['tops_per_w']:.3f} TOPS/W ({e['ops_per_mvm']} ops per MVM)",
+        f"latency         {report['latency']['cycles']} cycles = "
+        f"{report['latency']['ns']:.1f} ns: "
+        + ", ".join(f"{k} {v}" for k, v in report["latency"]["breakdown_cycles"].items()),
+        f"throughput      {t['mvm_per_s']:,.0f} MVM/s = {t['tops']:.4f} TOPS "
+        f"({t['cycles_per_mvm']:g} cycles per MVM)",
+        f"area            {a['total_mm2']:.4f} mm2: " + _shares(a["parts_um2"]),
+    ])
+
+
+def plot_ppa(report):
+    """Stacked energy-per-MVM and area breakdowns, as PNG bytes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    energy = {k: pj / report["mvms"] for k, pj in _grouped(report["energy"]["breakdown"]).items()}
+    area = report["area"]["parts_um2"]
+    figure, axes = pyplot.subplots(1, 2, figsize=(10, 4.5))
+    colours = pyplot.get_cmap("tab20").colors
+    for ax, parts, label in ((axes[0], energy, "energy per MVM (pJ)"),
+                             (axes[1], area, "area (um2)")):
+        bottom = 0.0
+        for i, (name, value) in enumerate(sorted(parts.items(), key=lambda kv: -kv[1])):
+            ax.bar(0, value, bottom=bottom, width=0.5, label=name, color=colours[i % 20])
+            bottom += value
+        ax.set(ylabel=label, xticks=[], xlim=(-0.6, 1.6))
+        ax.legend(loc="upper right", fontsize=8)
+    tile = report["tile"]
+    figure.suptitle(f"{tile['rows']} x {tile['cols']} tile, {report['node_nm']:g} nm, "
+                    f"{report['clock_mhz']:g} MHz: {report['energy']['tops_per_w']:.2f} "
+                    f"TOPS/W, {report['area']['total_mm2']:.3f} mm2")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    pyplot.close(figure)
+    return buffer.getvalue()
