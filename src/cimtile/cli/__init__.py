@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.flows.metrics import error_metrics
+from cimtile.flows.process_tree import exit_status_on_interrupt
 from cimtile.spec.config import ConfigError, load_config, reference_config
 from cimtile.spec.files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, OutputFiles, check_paths,
                                 load_inputs, load_weights, open_inputs, path_arg, print_error,
@@ -48,14 +48,6 @@ MAX_VECTORS = 100_000
 DEMO_SEED_MAX = 2**32 - 1
 #: The largest conductance a programmed state may hold, uS: the range of analog.g_max.
 G_MAX_US = 10**6
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised where the program is, so that it unwinds like an interrupt."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -698,7 +690,10 @@ def _parser():
 
 def main(argv=None):
     """Run the ``cimtile`` command line; return the exit status."""
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    return exit_status_on_interrupt("cimtile", lambda: _run(argv))
+
+
+def _run(argv):
     try:
         args = _parser().parse_args(argv)
         return args.run(args) or 0
@@ -706,14 +701,6 @@ def main(argv=None):
         return print_error(error, EXIT_BAD_INPUT)
     except (BuildError, SimulationError) as error:
         return print_error(error, EXIT_FAILURE)
-    except KeyboardInterrupt:
-        print("cimtile: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except _Terminated:
-        print("cimtile: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -4,36 +4,17 @@ runs). Exit status 1 if any check fails. Interrupted, it ends every tool it star
 :func:`~.sby.run_sby`) and exits 130 (SIGINT) or 143 (SIGTERM) after one line on stderr."""
 
 import argparse
-import signal
 import sys
 import time
 from pathlib import Path
 
+from ..process_tree import exit_status_on_interrupt
 from .checks import formal_configs, run_checks
 from .sby import FormalToolError
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the run is, so that it unwinds like an interrupt and the tools
-    are ended on the way."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated
-
-
 def main(argv=None):
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return _run(argv)
-    except KeyboardInterrupt:
-        print("formal: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except _Terminated:
-        print("formal: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return exit_status_on_interrupt("formal", lambda: _run(argv))
 
 
 def _run(argv):
