@@ -37,8 +37,8 @@ regress: $(STAMP)
 
 # 10,000 and 100,000 reference-tile MVMs in one co-simulation each, every result checked.
 soak: $(STAMP)
-	$(BIN)/python -m cimtile.tb.soak --mvms 10000
-	$(BIN)/python -m cimtile.tb.soak --mvms 100000
+	$(BIN)/python -m cimtile.tb.regression.soak --mvms 10000
+	$(BIN)/python -m cimtile.tb.regression.soak --mvms 100000
 
 bench: $(STAMP)
 	$(BIN)/cimtile bench

@@ -21,7 +21,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from cimtile.spec.config import parse_config
 from cimtile.spec.regmap import register
-from cimtile.tb.exchange import ENV_IN, ENV_OUT
+from cimtile.tb.transport.exchange import ENV_IN, ENV_OUT
 
 from .protocol import ProtocolError
 from .run import BoardError, connect, run_weights

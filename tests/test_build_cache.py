@@ -25,10 +25,11 @@ import pytest
 
 from cimtile import cli
 from cimtile.spec.config import parse_config
-from cimtile.tb import build, cache as build_cache
-from cimtile.tb.build import TOPLEVEL
-from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
-from cimtile.tb.runner import simulate_tile
+from cimtile.tb.build import build
+from cimtile.tb.build import cache as build_cache
+from cimtile.tb.build.build import TOPLEVEL
+from cimtile.tb.build.cache import DEFAULT_MAX_MB, CacheError
+from cimtile.tb.runs.runner import simulate_tile
 
 # One worker (make test: --dist loadgroup) shares the module's real build.
 pytestmark = pytest.mark.xdist_group("build_cache")
@@ -376,7 +377,7 @@ SCRIPT = f"""
 import signal, sys
 import numpy as np
 from cimtile.spec.config import parse_config
-from cimtile.tb.runner import simulate_tile
+from cimtile.tb.runs.runner import simulate_tile
 
 def stop(signum, frame):
     raise SystemExit(128 + signum)

@@ -15,9 +15,9 @@ from cimtile.models.golden import golden_mismatches, golden_mvm
 from cimtile.spec.config import AnalogConfig, parse_config
 from cimtile.spec.mapping import random_operands
 from cimtile.spec.npy_rows import NpyRows
-from cimtile.tb.bulk_top import RINGS
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.host_runner import Op, play, simulate
+from cimtile.tb.tops.bulk_top import RINGS
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.host_runner import Op, play, simulate
 
 CFG = parse_config({
     "tile": dict(rows=12, cols=3, in_bits=6, w_bits=5, bits_per_cell=2, adc_bits=5,

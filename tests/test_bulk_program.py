@@ -15,8 +15,8 @@ from cimtile.models.program import Rectangle, program_golden
 from cimtile.spec.config import parse_config
 from cimtile.spec.host_driver import program_writes
 from cimtile.spec.regmap import register
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.host_runner import Op, play, program
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.host_runner import Op, play, program
 
 CFG = parse_config({
     "tile": dict(rows=12, cols=3, in_bits=6, w_bits=5, bits_per_cell=2, adc_bits=5,

@@ -18,7 +18,7 @@ import pytest
 
 from cimtile import cli
 from cimtile.flows.ppa.area import synthesise
-from cimtile.tb.cache import DEFAULT_MAX_MB, CacheError
+from cimtile.tb.build.cache import DEFAULT_MAX_MB, CacheError
 
 SMALL = """\
 [tile]

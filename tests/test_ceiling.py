@@ -14,12 +14,12 @@ from cimtile.flows.bench import ceiling_report, cosim_and_ceiling
 from cimtile.models.golden import golden_mvm
 from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import random_operands
-from cimtile.tb.bulk_layout import RINGS, Layout
-from cimtile.tb.ceiling import read_results, run_main, simulate_ceiling, verdict, write_batch
-from cimtile.tb.ceiling_build import building_ceiling
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.host_runner import simulate
-from cimtile.tb.memfiles import fread_image
+from cimtile.tb.tops.bulk_layout import RINGS, Layout
+from cimtile.tb.ceiling.ceiling import read_results, run_main, simulate_ceiling, verdict, write_batch
+from cimtile.tb.ceiling.ceiling_build import building_ceiling
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.host_runner import simulate
+from cimtile.tb.transport.memfiles import fread_image
 
 from cli_helpers import SMALL
 

@@ -175,8 +175,8 @@ def work(tmp_path, monkeypatch):
     def reached(*args, **kwargs):
         raise AssertionError("the command reached the simulator, toolchain or board")
     monkeypatch.setattr(cli, "simulate", reached)
-    monkeypatch.setattr("cimtile.tb.runner.program", reached)
-    monkeypatch.setattr("cimtile.tb.emulator_runner.simulate_emulator", reached)
+    monkeypatch.setattr("cimtile.tb.runs.runner.program", reached)
+    monkeypatch.setattr("cimtile.tb.runs.emulator_runner.simulate_emulator", reached)
     monkeypatch.setattr("cimtile.flows.network_run.run_network", reached)
     monkeypatch.setattr("cimtile.flows.sweep.run_sweep", reached)
     monkeypatch.setattr("cimtile.flows.regress.regress", reached)

@@ -13,8 +13,8 @@ import pytest
 from cimtile.hdl import tile
 from cimtile.models.golden import golden_mvm
 from cimtile.spec.config import parse_config, reference_config
-from cimtile.tb import build as runner
-from cimtile.tb.runner import Scenario, simulate_tile
+from cimtile.tb.build import build as runner
+from cimtile.tb.runs.runner import Scenario, simulate_tile
 
 # Together they span rows 1..128, cols 1..16, in_bits 1..8, w_bits 2..8, bits_per_cell 1..4,
 # adc_bits 1..10, adc_shift 0..3 and cols_per_adc 1..8; the first three are lossless.

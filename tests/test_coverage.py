@@ -13,14 +13,14 @@ import pytest
 
 from cimtile.flows.coverage import Coverage, CoverageError
 from cimtile.spec.regmap import REGISTERS, Access, register
-from cimtile.tb.control_episodes import arbitration, busy_refusals, remap_table
-from cimtile.tb.coverage_bins import (BUSY_ACCEPTED, BUSY_REFUSED, Bin, clip_reachable,
+from cimtile.tb.regression.control_episodes import arbitration, busy_refusals, remap_table
+from cimtile.tb.tops.coverage_bins import (BUSY_ACCEPTED, BUSY_REFUSED, Bin, clip_reachable,
                                       declare_bins, unpack_counts)
-from cimtile.tb.coverage_tops import COVERAGE_TOPS
-from cimtile.tb.host_runner import TOPS, Op, play
-from cimtile.tb.random_scenario import Scenario, pool_config
-from cimtile.tb.scenario_builder import SLVERR, ScenarioBuilder
-from cimtile.tb.scenario_check import check, first_difference
+from cimtile.tb.tops.coverage_tops import COVERAGE_TOPS
+from cimtile.tb.runs.host_runner import TOPS, Op, play
+from cimtile.tb.regression.random_scenario import Scenario, pool_config
+from cimtile.tb.regression.scenario_builder import SLVERR, ScenarioBuilder
+from cimtile.tb.regression.scenario_check import check, first_difference
 
 CFG = pool_config(0)
 SETTINGS, CTRL, IRQ_ENABLE = register("SETTINGS"), register("CTRL"), register("IRQ_ENABLE")

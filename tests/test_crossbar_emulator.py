@@ -17,9 +17,9 @@ from cimtile.hdl.write_verify import target_code
 from cimtile.models.golden import golden_mvm
 from cimtile.spec.config import ConfigError, parse_config
 from cimtile.spec.mapping import random_operands
-from cimtile.tb.bulk_top import bulk_verilog
-from cimtile.tb.emulator_runner import simulate_emulator
-from cimtile.tb.runner import Scenario, simulate
+from cimtile.tb.tops.bulk_top import bulk_verilog
+from cimtile.tb.runs.emulator_runner import simulate_emulator
+from cimtile.tb.runs.runner import Scenario, simulate
 
 from amaranth_sim import run
 

@@ -5,7 +5,7 @@ import functools
 import pytest
 
 from cimtile.spec.config import reference_config
-from cimtile.tb import elaboration
+from cimtile.tb.build import elaboration
 
 CALLS = []
 

@@ -22,10 +22,10 @@ from cimtile.spec.config import AnalogConfig, parse_config
 from cimtile.spec.host_driver import write_verify_writes
 from cimtile.spec.mapping import random_operands, weight_levels
 from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.host_runner import Op, play
-from cimtile.tb.host_top import CheckedHost
-from cimtile.tb.runner import simulate
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.host_runner import Op, play
+from cimtile.tb.tops.host_top import CheckedHost
+from cimtile.tb.runs.runner import simulate
 
 CFG = parse_config({
     "tile": dict(rows=12, cols=3, in_bits=6, w_bits=5, bits_per_cell=2, adc_bits=5,

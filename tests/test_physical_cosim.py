@@ -8,7 +8,7 @@ import pytest
 
 from cimtile.models.golden import golden_mvm
 from cimtile.spec.config import parse_config
-from cimtile.tb.runner import Scenario, simulate
+from cimtile.tb.runs.runner import Scenario, simulate
 
 # The same tiles as test_cosim.py's "minimal", "lossless" and "rounding": their Verilator
 # builds are shared through the build cache, since the analog model does not change the RTL.

@@ -8,8 +8,8 @@ import pytest
 from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
 from cimtile.models.program import Rectangle, program_golden
 from cimtile.spec.config import parse_config
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.runner import program
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.runner import program
 
 # 64 x 64 physical cells: 16 logical columns of 2 slices x 2 polarities.
 LARGE = parse_config({

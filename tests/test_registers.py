@@ -533,9 +533,9 @@ def test_soft_reset_while_busy_is_not_refused():
 
 
 def test_accessor_drives_the_rtl_with_cocotbext_axi():
-    from cimtile.tb import registers_tb
-    from cimtile.tb.exchange import run_testbench
-    results, _, _ = run_testbench(SMALL, "cimtile.tb.registers_tb", {},
+    from cimtile.tb.benches import registers_tb
+    from cimtile.tb.transport.exchange import run_testbench
+    results, _, _ = run_testbench(SMALL, "cimtile.tb.benches.registers_tb", {},
                                   top=(registers_tb.verilog_source, registers_tb.TOP))
     assert int(results["checks"]) == len(REGISTERS) + 3
 

@@ -21,10 +21,10 @@ import pytest
 from cimtile.cli import main
 from cimtile.flows.regress import declared_coverage, junit_xml, regress
 from cimtile.models.golden import golden_mvm
-from cimtile.tb.coverage_tops import COVERAGE_TOPS
-from cimtile.tb.mutants import MUTANTS
-from cimtile.tb.random_scenario import POOL_SIZE, pool_config, scenario
-from cimtile.tb.scenario_check import run_seed
+from cimtile.tb.tops.coverage_tops import COVERAGE_TOPS
+from cimtile.tb.tops.mutants import MUTANTS
+from cimtile.tb.regression.random_scenario import POOL_SIZE, pool_config, scenario
+from cimtile.tb.regression.scenario_check import run_seed
 
 SHORT = [0, 3]
 SPARE_SEED = 4

@@ -13,8 +13,8 @@ from cimtile.models.repair import GoldenArray, repair
 from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import (DataError, array_levels, check_remap, column_sources,
                                   random_operands, shift_add, weight_levels)
-from cimtile.tb.host_runner import simulate
-from cimtile.tb.repair_runner import SimulatedArray
+from cimtile.tb.runs.host_runner import simulate
+from cimtile.tb.runs.repair_runner import SimulatedArray
 
 CFG = parse_config({
     "tile": dict(rows=6, cols=2, in_bits=3, w_bits=3, bits_per_cell=1, adc_bits=3,

@@ -5,11 +5,11 @@ import pytest
 
 from cimtile.hdl.tile import TOP_NAME, verilog_source
 from cimtile.spec.config import reference_config
-from cimtile.tb import build as runner
-from cimtile.tb.build import waves_format
-from cimtile.tb.packing import bits_of, pack_fields, unpack_bits, unpack_fields
-from cimtile.tb.results import SimResult
-from cimtile.tb.scoreboard import Scoreboard
+from cimtile.tb.build import build as runner
+from cimtile.tb.build.build import waves_format
+from cimtile.tb.transport.packing import bits_of, pack_fields, unpack_bits, unpack_fields
+from cimtile.tb.transport.results import SimResult
+from cimtile.tb.benches.scoreboard import Scoreboard
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 8, 13, 16, 31, 62])

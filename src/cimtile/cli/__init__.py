@@ -28,9 +28,9 @@ from cimtile.spec.files import (EXIT_BAD_INPUT, EXIT_FAILURE, InputError, Output
                                 load_inputs, load_weights, open_inputs, path_arg, print_error,
                                 read_npy, read_npz)
 from cimtile.spec.mapping import DataError, check_remap, random_operands
-from cimtile.tb.build import BuildError, waves_format
-from cimtile.tb.exchange import SimulationError
-from cimtile.tb.runner import Scenario, simulate
+from cimtile.tb.build.build import BuildError, waves_format
+from cimtile.tb.transport.exchange import SimulationError
+from cimtile.tb.runs.runner import Scenario, simulate
 
 from .cache import add_commands as add_cache_commands
 from .formal import add_commands as add_formal_commands
@@ -157,7 +157,7 @@ def _cmd_sim(args):
     conductances = remap = None
     if args.backend == "emulator":
         from cimtile.hdl.crossbar_emulator import emulator_geometry
-        from cimtile.tb.emulator_runner import simulate_emulator
+        from cimtile.tb.runs.emulator_runner import simulate_emulator
         if cfg.analog.physical:
             raise InputError("--backend emulator models the ideal analog mode only; the "
                              "config has analog.model = \"physical\"")
@@ -261,7 +261,7 @@ def _cmd_program(args):
     from cimtile.behavioral.device import MemdiodeArray
     from cimtile.spec.mapping import weight_levels
     from cimtile.flows.program_report import plot_programming, programming_report
-    from cimtile.tb.runner import program
+    from cimtile.tb.runs.runner import program
     inputs = [(args.config, "--config"), (args.weights, "--weights"),
               (args.faults, "--faults")]
     check_paths(inputs, [(args.report, "--report"), (args.plot, "--plot"),
@@ -278,7 +278,7 @@ def _cmd_program(args):
     if args.repair:
         from cimtile.flows.program_report import repair_report
         from cimtile.models.repair import repair
-        from cimtile.tb.repair_runner import SimulatedArray
+        from cimtile.tb.runs.repair_runner import SimulatedArray
         array = SimulatedArray(cfg, faults, seed=args.seed, drive=args.drive,
                                verbose=args.verbose)
         outcome = repair(cfg, levels, array)
@@ -406,7 +406,7 @@ def _bench_emulator(cfg, W, X, verbose):
     speed; a note instead when the emulator cannot serve `cfg`."""
     from cimtile.hdl.crossbar_emulator import emulator_geometry
     from cimtile.flows.sweep import config_with
-    from cimtile.tb.emulator_runner import simulate_emulator
+    from cimtile.tb.runs.emulator_runner import simulate_emulator
     ideal = config_with(cfg, {"analog.model": "ideal"})
     try:
         emulator_geometry(ideal)

@@ -10,7 +10,7 @@ not remove gets a line of its own on stderr, and the status is 1.
 import sys
 import time
 
-from cimtile.tb.cache import CacheError, cache_clear, cache_info, cache_root
+from cimtile.tb.build.cache import CacheError, cache_clear, cache_info, cache_root
 
 __all__ = ["add_commands"]
 

@@ -24,7 +24,7 @@ PPA_VECTORS_MAX = 10_000
 
 def _cmd_ppa(args):
     from cimtile.spec.mapping import random_operands
-    from cimtile.tb.runner import Scenario, simulate
+    from cimtile.tb.runs.runner import Scenario, simulate
     from cimtile.flows.ppa.report import plot_ppa, ppa_report, ppa_text
     inputs = [(args.config, "--config")]
     check_paths(inputs, [(args.report, "--report"), (args.plot, "--plot")])

@@ -20,7 +20,7 @@ DEFAULT_SEEDS = 8
 
 def _one_seed(args):
     from cimtile.flows.coverage import Coverage
-    from cimtile.tb.scenario_check import run_seed
+    from cimtile.tb.regression.scenario_check import run_seed
     result = run_seed(args.seed, waves=args.waves, mutant=args.mutant)
     coverage = Coverage(result["coverage"]).add(result["coverage"])
     status = "passed" if result["passed"] else f"FAILED: {result['message']}"
@@ -35,12 +35,12 @@ def _cmd_regress(args):
     check_paths(outputs=[(args.junit, "--junit"), (args.coverage, "--coverage"),
                          (args.waves, "--waves")])
     if args.waves is not None:
-        from cimtile.tb.build import waves_format
+        from cimtile.tb.build.build import waves_format
         try:
             waves_format(args.waves)
         except ValueError as error:
             raise InputError(f"--waves: {error}") from None
-    from cimtile.tb.mutants import MUTANTS
+    from cimtile.tb.tops.mutants import MUTANTS
     if args.mutant is not None and args.mutant not in MUTANTS:
         raise InputError(f"--mutant must be one of {', '.join(MUTANTS)}, not {args.mutant!r}")
     if args.seed is not None:
@@ -96,7 +96,7 @@ def add_commands(commands):
     add_cluster_options(p, min_workers=1)
     p.add_argument("--waves", default=None, metavar="FILE",
                    help="with --seed: record a VCD or FST trace")
-    from cimtile.tb.mutants import MUTANTS
+    from cimtile.tb.tops.mutants import MUTANTS
     p.add_argument("--mutant", default=None, metavar="NAME",
                    help="run against the RTL with a deliberate bug (mutation analysis): "
                    + ", ".join(MUTANTS))

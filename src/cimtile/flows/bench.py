@@ -82,7 +82,7 @@ def golden_against_numpy(cfg, n=100_000, seed=0):
 
 def _speed(run, mvms):
     """What :func:`cosim_speed` and :func:`ceiling_speed` report of a
-    :class:`~cimtile.tb.results.HostRun` of `mvms` vectors."""
+    :class:`~cimtile.tb.transport.results.HostRun` of `mvms` vectors."""
     return {"build_s": round(run.build_s, 1), "wall_s": round(run.wall_s, 2),
             "mvm_per_s": round(mvms / run.stream_s, 1), "cycles": run.cycles_total,
             "cycles_per_s": round(run.cycles_total / run.stream_s),
@@ -90,13 +90,13 @@ def _speed(run, mvms):
 
 
 def _cosim(cfg, mvms, drive, seed, verbose):
-    from cimtile.tb.host_runner import simulate
+    from cimtile.tb.runs.host_runner import simulate
     W, X = random_operands(cfg, mvms, np.random.default_rng(seed))
     return simulate(cfg, W, X, seed=seed, drive=drive, verbose=verbose)
 
 
 def _ceiling(cfg, mvms, seed, clock):
-    from cimtile.tb.ceiling import simulate_ceiling
+    from cimtile.tb.ceiling.ceiling import simulate_ceiling
     W, X = random_operands(cfg, mvms, np.random.default_rng(seed))
     return simulate_ceiling(cfg, W, X, seed=seed, clock=clock)
 
@@ -120,7 +120,7 @@ def cosim_speed(cfg, mvms, drive, seed=0, verbose=False):
 def ceiling_speed(cfg, mvms, seed=0, clock="port"):
     """The batch of :func:`cosim_speed` on the ceiling simulator: the bulk co-simulation's
     top clocked by a plain C++ main, every ring half written ahead
-    (:func:`cimtile.tb.ceiling.simulate_ceiling`). The same keys but ``wakeups_per_mvm``
+    (:func:`cimtile.tb.ceiling.ceiling.simulate_ceiling`). The same keys but ``wakeups_per_mvm``
     (none); the main times itself from its first ring load to the batch's end."""
     return _speed(_ceiling(cfg, mvms, seed, clock), mvms)
 
@@ -141,7 +141,7 @@ def cosim_and_ceiling(cfg, mvms, rounds=2, seed=0, verbose=False):
     SimulationError
         If a ceiling run's frames did not end in the co-simulation's cycles.
     """
-    from cimtile.tb.exchange import SimulationError
+    from cimtile.tb.transport.exchange import SimulationError
     cosims, ceilings = [], []
     for _ in range(rounds):
         cosim, ceiling = _cosim(cfg, mvms, "bulk", seed, verbose), _ceiling(cfg, mvms, seed,

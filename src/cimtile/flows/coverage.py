@@ -1,6 +1,6 @@
 """Functional coverage of a regression: bins, hit counts, merging and reports.
 
-The counting happens in RTL (:mod:`cimtile.tb.coverage_monitor`) and, for the few bins only
+The counting happens in RTL (:mod:`cimtile.tb.tops.coverage_monitor`) and, for the few bins only
 the stimulus knows (weights and stuck cells it drew), in Python; a run hands its counts here
 as ``{"group/name": count}``. Merging adds counts bin by bin, so seeds run anywhere (another
 process, another machine) combine in any order into one result.

@@ -2,7 +2,7 @@
 
 Each block of each layer (:func:`cimtile.flows.network.split`) is one tile with its own seed. The
 tile is programmed by the co-simulated write-verify engine
-(:func:`cimtile.tb.runner.program`); in physical mode it then computes with the conductances
+(:func:`cimtile.tb.runs.runner.program`); in physical mode it then computes with the conductances
 that programming left, read out over the device's programming window (as
 ``cimtile sim --programmed`` does); the ideal model follows the arithmetic contract on the
 weights' levels. Inference makes one co-simulation per tile per layer, carrying every sample,
@@ -20,8 +20,8 @@ from cimtile.behavioral.device import MemdiodeArray
 from cimtile.models.golden import golden_mvm
 from cimtile.models.repair import repair, tile_fault_map
 from cimtile.spec.mapping import weight_levels
-from cimtile.tb.repair_runner import SimulatedArray
-from cimtile.tb.runner import Scenario, program, simulate
+from cimtile.tb.runs.repair_runner import SimulatedArray
+from cimtile.tb.runs.runner import Scenario, program, simulate
 
 from .engine import progress_bar
 from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul

@@ -13,7 +13,7 @@ __all__ = ["programming_report", "repair_report", "plot_programming"]
 
 
 def programming_report(cfg, levels, faults, seed, run):
-    """The JSON-ready report of a whole-array :func:`cimtile.tb.runner.program` run.
+    """The JSON-ready report of a whole-array :func:`cimtile.tb.runs.runner.program` run.
 
     The golden program-and-verify runs on an equally seeded device array; every cell whose
     pulse count, outcome or final state differs counts as a mismatch. Its ``energy`` section

@@ -1,8 +1,8 @@
 """The regression: constrained-random seeds run on Dask, coverage merged, JUnit XML written.
 
-Each seed is one co-simulation of a random scenario (:mod:`cimtile.tb.random_scenario`),
+Each seed is one co-simulation of a random scenario (:mod:`cimtile.tb.regression.random_scenario`),
 checked against the register map, the golden model and the golden write-verify
-(:mod:`cimtile.tb.scenario_check`), with the coverage monitor's counters read out at its
+(:mod:`cimtile.tb.regression.scenario_check`), with the coverage monitor's counters read out at its
 end. Seeds are independent, so they run on any worker of a Dask cluster
 (:mod:`cimtile.flows.engine`); their coverage adds up bin by bin (:mod:`cimtile.flows.coverage`).
 The declared bins are the union over the configuration pool, since a bin such as
@@ -23,8 +23,8 @@ MAX_SEEDS = 5000
 
 def declared_coverage():
     """An empty :class:`Coverage` of every bin the pool's tiles declare."""
-    from cimtile.tb.random_scenario import POOL_SIZE
-    from cimtile.tb.scenario_check import declared_bins
+    from cimtile.tb.regression.random_scenario import POOL_SIZE
+    from cimtile.tb.regression.scenario_check import declared_bins
     names = []
     for index in range(POOL_SIZE):
         names += [name for name in declared_bins(index) if name not in names]
@@ -45,7 +45,7 @@ class RegressionResult:
 
 
 def _seed_job(job):
-    from cimtile.tb.scenario_check import run_seed
+    from cimtile.tb.regression.scenario_check import run_seed
     seed, mutant = job
     return run_seed(seed, mutant=mutant)
 
@@ -58,7 +58,7 @@ def regress(seeds, *, until_covered=False, time_budget=None, workers=2, schedule
     `stop_on_failure`, at the first failing seed; with `time_budget` (seconds), submit no
     seed after it is spent. `workers`, `scheduler` and `dashboard` are as for
     :func:`cimtile.flows.engine.run_jobs`. `mutant` names a deliberate RTL bug
-    (:data:`cimtile.tb.mutants.MUTANTS`) to run the seeds against. Returns a
+    (:data:`cimtile.tb.tops.mutants.MUTANTS`) to run the seeds against. Returns a
     :class:`RegressionResult`.
     """
     from .engine import run_jobs
@@ -95,7 +95,7 @@ def regress(seeds, *, until_covered=False, time_budget=None, workers=2, schedule
 def junit_xml(outcome):
     """JUnit XML text: one testcase per seed, each failure with its message and the command
     that reproduces it."""
-    from cimtile.tb.scenario_check import repro_command
+    from cimtile.tb.regression.scenario_check import repro_command
     suite = ElementTree.Element("testsuite", name="cimtile.flows.regress",
                                 tests=str(len(outcome.results)),
                                 failures=str(len(outcome.failures)), errors="0",
@@ -122,7 +122,7 @@ def junit_xml(outcome):
 def report(outcome):
     """The text a regression prints: failures with their reproduce commands, the coverage
     table and a summary line."""
-    from cimtile.tb.scenario_check import repro_command
+    from cimtile.tb.regression.scenario_check import repro_command
     lines = []
     for r in outcome.failures:
         lines.append(f"FAIL seed {r['seed']} (config {r['config']}, {r['drive']}): "

@@ -126,7 +126,7 @@ def _point(job):
     row = dict(values) | error_metrics(Y, X, W)
     row["golden_s"] = round(time.perf_counter() - start, 4)
     if cosim:
-        from cimtile.tb.runner import Scenario, simulate
+        from cimtile.tb.runs.runner import Scenario, simulate
         k = min(COSIM_VECTORS, n)
         result = simulate(cfg, W, X[:k], scenario=Scenario(seed=seed, strict=False))
         row["cosim_vectors"] = k
@@ -144,7 +144,7 @@ def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
     Each point gets its own random problem from `seed` (equal for points of equal shape) and
     runs the golden model with analog seed `seed`. With `cosim`, the first
     :data:`COSIM_VECTORS` vectors are also co-simulated through the RTL
-    (:func:`cimtile.tb.runner.simulate`) and compared with the golden results.
+    (:func:`cimtile.tb.runs.runner.simulate`) and compared with the golden results.
     ``progress(text)``, when given, is called after each point.
 
     Returns

@@ -2,7 +2,7 @@
 spare columns, and say what could not be repaired.
 
 The flow is the host's, the same for every array behind it: a co-simulated tile
-(:class:`cimtile.tb.repair_runner.SimulatedArray`), a board (:class:`cimtile.fpga.run.Board`
+(:class:`cimtile.tb.runs.repair_runner.SimulatedArray`), a board (:class:`cimtile.fpga.run.Board`
 through :class:`BoardArray`) or the golden model (:class:`GoldenArray`, for studies). Each
 offers three operations, the ones a host driver has:
 

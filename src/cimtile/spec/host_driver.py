@@ -1,6 +1,6 @@
 """Register words that drive a tile through its host interface.
 
-The co-simulation (:mod:`cimtile.tb.host_runner`) and a board session
+The co-simulation (:mod:`cimtile.tb.runs.host_runner`) and a board session
 (:mod:`cimtile.fpga.run`) program, read back and compute with the same register writes;
 they differ only in how a write reaches the bus.
 """

@@ -65,7 +65,7 @@ def power_mw(energy, activity, cfg):
 def program_section(cfg, device, run, levels=None, *, seed=0, faults=None):
     """The ``energy`` section of a write-verify run whose golden twin is `device` (a
     programmed :class:`~cimtile.behavioral.device.MemdiodeArray`) and whose co-simulation is
-    `run` (:class:`~cimtile.tb.results.ProgramRun`): it also says whether both issued the
+    `run` (:class:`~cimtile.tb.transport.results.ProgramRun`): it also says whether both issued the
     same numbers of verify reads and pulses. Given the `levels` (rows, cols_phys) the run
     programmed into a device array of `seed` with stuck-at map `faults`, the digital
     switching per cell is measured on its first cells in the simulated RTL; without them
@@ -86,7 +86,7 @@ def program_section(cfg, device, run, levels=None, *, seed=0, faults=None):
 def ppa_report(cfg, W, X, run, *, seed=0):
     """The report of ``cimtile ppa``: area, energy per MVM, efficiency, latency and
     throughput at the configured clock, each with its breakdown, for the co-simulated
-    `run` (a :class:`~cimtile.tb.results.HostRun`) of `X` on weights `W`."""
+    `run` (a :class:`~cimtile.tb.transport.results.HostRun`) of `X` on weights `W`."""
     section, activity, energy, area = compute_section(cfg, W, X, seed=seed,
                                                       cycles=run.cycles_total)
     fig = figures(cfg)

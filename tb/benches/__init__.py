@@ -1,0 +1,1 @@
+"""The cocotb benches that run inside the simulator, with their drivers, monitors, analog binding and scoreboard."""

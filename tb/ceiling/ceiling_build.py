@@ -1,0 +1,117 @@
+"""Build the bulk top with the plain C++ main of ``ceiling_main.cpp``, through the cache.
+
+The ceiling build verilates the co-simulation's bulk top (the same Verilog, rings and
+checkers) with the co-simulation's flags less what only cocotb needs: no ``--vpi``, no
+public ports (the control file that marks them is for VPI) and no cocotb library; the
+compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build.build.make_variables`) are the
+same, and Verilator's runtime is linked from its own cache entry as in every build. With
+``clock="port"`` the clock is a port the C++ loop toggles and the build needs no
+``--timing``; with ``clock="process"`` the top keeps the co-simulation's clock process,
+scheduled by ``--timing``.
+
+Entries are keyed like the co-simulation's, from the Verilog, the C++ main and the flags,
+under keys of their own (``ceiling-<hash>``).
+"""
+
+import contextlib
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from ..build import cache
+from ..build.build import (COROUTINE_FLAGS, FAST_FLAGS, LINT_WAIVERS, MAKE_VARIABLES, TOPLEVEL,
+                    BuildError, build_errors, generate_verilog, get_runner, make_variables,
+                    make_with_runtime, simulation_top, verilator_bin, verilator_on_path)
+from ..tops.bulk_top import BULK_TOP, bulk_verilog
+
+__all__ = ["CLOCKS", "MAIN", "building_ceiling"]
+
+#: The C++ main, a template copied into every build as ``sim_main.cpp``.
+MAIN = Path(__file__).with_name("ceiling_main.cpp")
+#: Who toggles the clock: the C++ loop through a port, or the top's own process.
+CLOCKS = ("port", "process")
+
+
+def _flags(clock):
+    """Verilator's flags beyond those naming the files and the top."""
+    return [*LINT_WAIVERS, *([] if clock == "port" else ["--timing"]),
+            "--timescale", "1ns/1ps"]
+
+
+def _main(clock):
+    """The C++ main for `clock`; the choice is a line of its own, not a compiler flag,
+    which would reach Verilator's runtime objects too and change their cache key."""
+    return ("#define CEILING_CLOCK_PORT 1\n" if clock == "port" else "") + MAIN.read_text()
+
+
+def _key(sources, flags):
+    h = hashlib.sha256()
+    for part in (*sources, *flags, *map("=".join, MAKE_VARIABLES.items()), *FAST_FLAGS,
+                 *COROUTINE_FLAGS, verilator_bin()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return f"ceiling-{h.hexdigest()[:20]}"
+
+
+@contextlib.contextmanager
+def building_ceiling(cfg, *, clock="port"):
+    """Build the ceiling simulator of `cfg`'s bulk top if it is not cached, and hold it.
+
+    Yields ``(binary, build_s)``: the simulator's path and the build time (0 when cached),
+    as :func:`cimtile.tb.build.build.building` does.
+
+    Parameters
+    ----------
+    cfg : Config
+    clock : ``"port"`` or ``"process"``
+        See :data:`CLOCKS`.
+
+    Raises
+    ------
+    ValueError
+        If `clock` is neither.
+    BuildError
+        If Verilator or the C++ compiler fails.
+    cache.CacheError
+        If the cache root or its size cap is unusable.
+    """
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
+    verilator_on_path()
+    # The co-simulation's Verilog (and rings), elaborated once for both in a process.
+    verilog = generate_verilog(bulk_verilog, cfg)
+    sources = (verilog + "\n" + simulation_top(verilog, BULK_TOP,
+                                                clock_input=clock == "port"),
+               _main(clock))
+    flags = _flags(clock)
+    fill = functools.partial(_build_into, sources=sources, flags=flags)
+    with cache.holding(_key(sources, flags), fill, binary=TOPLEVEL,
+                       marker={"flags": flags, "main": MAIN.name}) as (entry, build_s):
+        yield entry / TOPLEVEL, build_s
+
+
+def _build_into(work, *, sources, flags):
+    """Verilate `sources` (Verilog, C++ main) with `flags` and compile them in `work`."""
+    source, main, log = work / f"{TOPLEVEL}.v", work / "sim_main.cpp", work / "build.log"
+    source.write_text(sources[0])
+    main.write_text(sources[1])
+    runner = get_runner()
+    # The cocotb runner fills its environment when it builds; these commands run outside it.
+    runner.env = dict(os.environ)
+    verilate = ["verilator", "-cc", "--exe", "-Mdir", str(work), "--top-module", TOPLEVEL,
+                "--prefix", "Vtop", "-o", TOPLEVEL, *flags, str(main), str(source)]
+    make = ["make", "-j", str(os.cpu_count() or 1), "-C", str(work), "-f", "Vtop.mk",
+            "VM_TRACE=0", *make_variables()]
+    try:
+        with open(log, "w") as stdout:
+            runner.run(verilate, work, stdout)
+            make_with_runtime(runner, make, work, stdout)
+    except RuntimeError as error:
+        if runner.interrupted:
+            raise
+        raise BuildError(f"Verilator build of the ceiling failed ({error}):\n"
+                         f"{build_errors(log)}") from None
+    if not (work / TOPLEVEL).is_file():
+        raise BuildError(f"the ceiling build left no simulator ({TOPLEVEL}):\n"
+                         f"{build_errors(log)}")

@@ -1,0 +1,1 @@
+"""The constrained-random regression: seeded scenarios, their expectations and checker, the soak."""

@@ -1,0 +1,1 @@
+"""Launchers: each builds a top, starts its bench in the simulator and returns its results."""

@@ -1,0 +1,173 @@
+"""Entries of the bulk top's rings, made and taken apart with numpy: the input beats and
+analog answers of a compute batch, and the beats a recorder took.
+
+These are the transactions; :mod:`.bulk_driver` moves them through the rings while the
+co-simulation runs, and :mod:`.ceiling` writes them all ahead for a plain C++ main. Entries
+are laid out by :class:`~cimtile.tb.tops.bulk_layout.Layout`.
+"""
+
+import numpy as np
+
+from cimtile.spec.axis_frames import pack_vectors, unpack_vectors
+from cimtile.spec.mapping import bit_planes
+from cimtile.spec.npy_rows import row_chunks
+
+from ..tops.bulk_layout import Layout
+from .memfiles import field_bytes
+
+__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message", "halves"]
+
+#: ``bulk__error_kind`` codes.
+ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
+               3: "sample request beyond the batch's bit planes"}
+
+
+def halves(chunks, half):
+    """Cut a stream of entry arrays (n, bytes) into arrays of exactly `half` entries (the
+    last may be shorter)."""
+    pending, size = [], 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        while size >= half:
+            block = np.concatenate(pending)
+            yield block[:half]
+            pending, size = [block[half:]], size - half
+    if size:
+        yield np.concatenate(pending)
+
+
+class BulkEntries:
+    """Ring entries of the bulk top of `cfg`, made in chunks of about a ring half of the
+    build's `rings` (:class:`~cimtile.tb.tops.bulk_layout.Rings`)."""
+
+    def __init__(self, cfg, rings):
+        self.cfg, self.rings = cfg, rings
+        self.layout = Layout.of(cfg)
+
+    def beats(self, X, frame_vectors):
+        """Input beat entries of `X` (an array or :class:`NpyRows`) sent as frames of
+        `frame_vectors` vectors."""
+        cfg, width = self.cfg, self.layout.data_width
+        beat_bytes = width // 8
+        per_vector = len(pack_vectors(np.zeros((1, cfg.tile.rows), np.int64), cfg.tile.in_bits,
+                                      width)) // beat_bytes
+        step = max(1, self.rings.in_half // per_vector)
+        keep = field_bytes(np.array([(1 << self.layout.keep_width) - 1]),
+                           self.layout.keep_width)
+        start = 0
+        for x in row_chunks(X, step):
+            data = np.frombuffer(pack_vectors(x, cfg.tile.in_bits, width), np.uint8)
+            data = data.reshape(-1, beat_bytes)
+            index = np.arange(start, start + len(x))
+            ends_frame = ((index + 1) % frame_vectors == 0) | (index == len(X) - 1)
+            last = np.zeros((len(x), per_vector), np.uint8)
+            last[:, -1] = ends_frame
+            yield np.concatenate([data, np.repeat(keep, len(data), axis=0),
+                                  last.reshape(-1, 1)], axis=1)
+            start += len(x)
+
+    def answers(self, X, in_bits, adc_shift, macro):
+        """Analog answer entries for every bit plane of `X`, in request order."""
+        layout, rows = self.layout, self.cfg.tile.rows
+        step = max(1, self.rings.analog_half // in_bits)
+        shift = field_bytes(np.array([adc_shift]), layout.shift_width)
+        for x in row_chunks(X, step):
+            planes = bit_planes(x, in_bits).reshape(-1, rows)
+            codes = macro.sample(planes.astype(np.float32), adc_shift=adc_shift)
+            yield np.concatenate([field_bytes(codes, self.cfg.tile.adc_bits),
+                                  np.packbits(planes, axis=1, bitorder="little"),
+                                  np.repeat(shift, len(planes), axis=0)], axis=1)
+
+    @property
+    def out_bytes(self):
+        """Bytes of a recorded output entry."""
+        return Layout.offsets(self.layout.out_fields)[1] // 8
+
+    def recorded(self, records):
+        """``(data, keep, last, cycles)`` of recorded output entries: the kept bytes of every
+        beat in order, kept bytes per beat, TLAST and the cycle of every beat."""
+        offsets, _ = Layout.offsets(self.layout.out_fields)
+        entries = (np.concatenate(records) if records
+                   else np.zeros((0, self.out_bytes), np.uint8))
+
+        def field(name):
+            at, width = offsets[name]
+            return entries[:, at // 8:at // 8 + -(-width // 8)]
+
+        keep = np.unpackbits(field("tkeep"), axis=1, bitorder="little")
+        keep = keep[:, :self.layout.data_width // 8]
+        data = field("tdata")[keep.astype(bool)]
+        last = field("tlast")[:, 0].astype(bool)
+        cycles = field("cycle").copy().view("<u4")[:, 0].astype(np.int64)
+        return data, keep.sum(axis=1), last, cycles
+
+
+class ResultFrames:
+    """Result vectors and frame ends from the output recorder's entries, taken a drained
+    half at a time: a vector may span two halves, and frames are counted across them.
+
+    Parameters
+    ----------
+    entries : BulkEntries
+    vectors : int
+        Vectors expected; any beyond are dropped.
+    writer : NpyRowWriter, optional
+        Takes the vectors as they are complete, instead of keeping them.
+    """
+
+    def __init__(self, entries, vectors, writer=None):
+        cfg, layout = entries.cfg, entries.layout
+        self.entries, self.vectors, self.writer = entries, vectors, writer
+        beat = layout.data_width // 8
+        lane = -(-cfg.result_width // 8)
+        self.vector_bytes = -(-cfg.tile.cols * lane // beat) * beat
+        self.carry = np.zeros(0, np.uint8)
+        self.kept = 0               # bytes received so far
+        self.done = 0               # vectors completed so far
+        self.vectors_ended = 0      # vectors in the frames ended so far
+        self.Y, self.cycles, self.frames = [], [], []
+
+    def add(self, entries):
+        """Take one drained half of recorded entries."""
+        cfg, layout = self.entries.cfg, self.entries.layout
+        data, kept_per_beat, last, cycles = self.entries.recorded([entries])
+        ends = np.flatnonzero(last)
+        vectors_to_end = (self.kept + np.cumsum(kept_per_beat)[ends]) // self.vector_bytes
+        self.frames.append(np.diff(vectors_to_end, prepend=self.vectors_ended))
+        self.vectors_ended = int(vectors_to_end[-1]) if len(ends) else self.vectors_ended
+        self.cycles.append(cycles[ends])
+        self.kept += int(kept_per_beat.sum())
+        data = np.concatenate([self.carry, data])
+        whole = len(data) // self.vector_bytes * self.vector_bytes
+        self.carry = data[whole:]
+        Y = unpack_vectors(data[:whole].tobytes(), cfg.result_width, cfg.tile.cols,
+                           layout.data_width)[:self.vectors - self.done]
+        self.done += len(Y)
+        if self.writer is not None:
+            self.writer.write(Y)
+        else:
+            self.Y.append(Y)
+
+    def finish(self):
+        """``Y`` (without a writer), ``frame_cycles`` and ``frame_vectors``."""
+        def joined(parts):
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        result = {"frame_cycles": joined(self.cycles).astype(np.int64),
+                  "frame_vectors": joined(self.frames).astype(np.int64)}
+        if self.writer is None:
+            result["Y"] = (np.concatenate(self.Y) if self.Y
+                           else np.zeros((0, self.entries.cfg.tile.cols), np.int64))
+        return result
+
+
+def analog_error_message(rows, in_bits, error):
+    """What the analog queue's check found, from its ``bulk__error_*`` ports (`error`: their
+    values by name, ``plane`` counted from the batch's first), naming the vector, the plane
+    and both wordline patterns."""
+    vector, bit = divmod(error["plane"], in_bits)
+    digits = -(-rows // 4)
+    return (f"analog queue: {ERROR_KINDS.get(error['kind'], error['kind'])} at cycle "
+            f"{error['cycle']}, vector {vector} plane {bit}: wordlines "
+            f"{error['wl']:0{digits}x} (adc_shift {error['shift']}), the answer assumed "
+            f"{error['expected_wl']:0{digits}x} (adc_shift {error['expected_shift']})")
