@@ -18,16 +18,18 @@ import numpy as np
 from cimtile.models.program import Rectangle
 from cimtile.models.repair import BoardArray, repair
 from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
-from cimtile.spec.host_driver import SOFT_RESET, START, program_writes, settings_word
+from cimtile.spec.host_driver import (SOFT_RESET, START, Refused, compute, drive, load_remap,
+                                      program, read_remap, write_register)
 from cimtile.spec.mapping import weight_levels
-from cimtile.spec.regmap import ErrorCause, Mode, register
+from cimtile.spec.regmap import ErrorCause, register
 
 from ..hdl.host import INPUT_FIFO_VECTORS
 from ..hdl.write_verify import target_code
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
 
-__all__ = ["BoardMismatch", "BoardError", "Board", "connect", "open_serial", "run_weights"]
+__all__ = ["BoardMismatch", "BoardError", "Board", "BridgePort", "connect", "open_serial",
+           "run_weights"]
 
 INFO_BYTES = len(MAGIC) + 1 + 4
 CELL_BYTES = 4
@@ -79,50 +81,139 @@ def _padded(nbytes, beat):
     return -(-nbytes // beat) * beat
 
 
-class Board:
-    """The host tile of a board, through its bridge.
+class BridgePort:
+    """The host tile's registers and streams through the UART bridge: the port the host
+    driver's sequences (:mod:`cimtile.spec.host_driver`) run over on a board.
 
-    Parameters
-    ----------
-    client : BridgeClient
-    config : Config
-        The config the board was built for.
-    """
+    The host tile buffers little, so batches and targets go out in pieces it can always
+    take, each followed by reading what it produced."""
 
     def __init__(self, client, config):
         self.client, self.config = client, config
         self.beat = config.host.data_width // 8
 
     def read(self, name):
-        """The value of register ``name``."""
         return self.client.read_regs(register(name).offset, 1)[0]
 
-    def write(self, name, value):
-        """Write ``value`` to register ``name``.
-
-        Raises
-        ------
-        BoardError
-            The register block refused the write; the message gives ``STATUS.cause``.
-        """
+    def write(self, name, word):
+        """Whether the register block took the write."""
         try:
-            self.client.write_regs(register(name).offset, [value])
+            self.client.write_regs(register(name).offset, [word])
         except ProtocolError as error:
             if error.status != Status.ERROR:
                 raise
-            cause = register("STATUS").unpack(self.read("STATUS"))["cause"]
-            raise BoardError(f"{name} write 0x{value:08x} refused "
-                             f"({ErrorCause(cause).name})") from None
+            return False
+        return True
 
-
-    def _check_status(self, what):
+    def check_status(self, what):
         status = register("STATUS").unpack(self.read("STATUS"))
         if status["error"]:
             raise BoardError(f"{what}: the tile flagged {ErrorCause(status['cause']).name}")
 
+    def program(self, run):
+        """Start write-verify and send the targets of `run` (a
+        :class:`~cimtile.spec.host_driver.Program`) one beat per request, reading the cell
+        results each produced, so the tile never waits on a full cell-result framer while
+        the bridge pushes.
+
+        Raises
+        ------
+        BoardError
+            The start was refused, the tile flagged an error, or the results did not end
+            with TLAST.
+        """
+        if not self.write("CTRL", START):
+            cause = register("STATUS").unpack(self.read("STATUS"))["cause"]
+            raise BoardError(str(Refused("CTRL", START, cause)))
+        targets, cfg = run.targets, self.config
+        frame = pack_targets(targets, cfg.host.data_width)
+        answers, read_beats, last = bytearray(), 0, False
+        for first in range(0, targets.size, self.beat):
+            done = min(first + self.beat, targets.size)
+            self.client.stream_write(SOURCES.index("target"), frame[first:first + self.beat],
+                                     last=done == targets.size)
+            beats = _padded(CELL_BYTES * done, self.beat) // self.beat - read_beats
+            data, last = self.client.stream_read(SINKS.index("cell"), beats)
+            answers += data
+            read_beats += beats
+        self.check_status("programming")
+        if not last:
+            raise BoardError("programming: the cell results did not end with TLAST")
+        return unpack_cells(answers, targets.size, cfg.host.data_width)
+
+    def compute(self, batch):
+        """Results of `batch` (a :class:`~cimtile.spec.host_driver.Compute`): its vectors go
+        out ``INPUT_FIFO_VECTORS`` at a time, the most the tile's input FIFO takes whatever
+        its output waits for, and their results are read before the next.
+
+        Raises
+        ------
+        BoardError
+            The tile flagged an error, or the batch's last result came without TLAST.
+        """
+        cfg, width = self.config, self.config.host.data_width
+        X = np.asarray(batch.X, np.int64)
+        frame = pack_vectors(X, cfg.tile.in_bits, width)
+        in_bytes = len(frame) // len(X)
+        out_beats = _padded(cfg.tile.cols * -(-cfg.result_width // 8), self.beat) // self.beat
+        answers, last = bytearray(), False
+        for first in range(0, len(X), INPUT_FIFO_VECTORS):
+            n = min(INPUT_FIFO_VECTORS, len(X) - first)
+            self.client.stream_write(SOURCES.index("in"),
+                                     frame[first * in_bytes:(first + n) * in_bytes],
+                                     last=first + n == len(X))
+            data, last = self.client.stream_read(SINKS.index("out"), n * out_beats)
+            answers += data
+        self.check_status("compute")
+        if not last:
+            raise BoardError("compute: the batch's last result came without TLAST")
+        return unpack_vectors(answers, cfg.result_width, cfg.tile.cols, width)
+
+
+class Board:
+    """The host tile of a board, through its bridge: the host driver's sequences over a
+    :class:`BridgePort`.
+
+    Parameters
+    ----------
+    client : BridgeClient
+    config : Config
+        The config the board was built for.
+
+    Every method raises :class:`BoardError` when the tile refuses a register write (the
+    message gives ``STATUS.cause``) or flags an error.
+    """
+
+    def __init__(self, client, config):
+        self.client, self.config = client, config
+        self.port = BridgePort(client, config)
+
+    def _drive(self, sequence):
+        try:
+            return drive(sequence, self.port)
+        except Refused as refused:
+            raise BoardError(str(refused)) from None
+
+    def read(self, name):
+        """The value of register ``name``."""
+        return self.port.read(name)
+
+    def write(self, name, value):
+        """Write ``value`` to register ``name``."""
+        self._drive(write_register(name, value))
+
     def soft_reset(self):
         """Return the datapath to idle and clear the counters, events and errors."""
         self.write("CTRL", SOFT_RESET)
+
+    def load_remap(self, remap):
+        """Load every entry of the column remap table `remap` (the tile may hold an
+        earlier session's)."""
+        self._drive(load_remap(self.config, remap, every=True))
+
+    def read_remap(self):
+        """The column remap table the tile holds."""
+        return self._drive(read_remap(self.config))
 
     def program(self, levels):
         """Program cell ``levels`` (rows x physical columns) into the whole array by
@@ -136,8 +227,8 @@ class Board:
         Raises
         ------
         BoardError
-            A write was refused, the tile flagged an error, or a cell did not reach its
-            level (``code`` differs from the level's verify code).
+            Also when a cell did not reach its level (``code`` differs from the level's
+            verify code).
         """
         cfg = self.config
         shape = (cfg.tile.rows, cfg.cols_phys)
@@ -157,75 +248,16 @@ class Board:
     def program_rect(self, levels, rect):
         """Program the rectangle `rect` of cell ``levels`` (rows x physical columns) by
         write-verify and return its cells' results (row-major over `rect`), whether they
-        converged or not: the repair flow decides what a failed cell means.
-
-        One target beat goes out per request, then the cell results it produced are read,
-        so the tile never waits on a full cell-result framer while the bridge pushes.
-
-        Raises
-        ------
-        BoardError
-            A write was refused, the tile flagged an error, or the results did not end with
-            TLAST.
-        """
-        cfg = self.config
-        levels = np.asarray(levels, np.int64)
-        for name, word in program_writes(cfg, cfg.write_verify, rect):
-            self.write(name, word)
-        self.write("CTRL", START)
-        targets = levels[rect.row_first:rect.row_last + 1,
-                         rect.col_first:rect.col_last + 1].reshape(-1)
-        frame = pack_targets(targets, cfg.host.data_width)
-        answers, read_beats, last = bytearray(), 0, False
-        for first in range(0, targets.size, self.beat):
-            done = min(first + self.beat, targets.size)
-            self.client.stream_write(SOURCES.index("target"),
-                                     frame[first:first + self.beat],
-                                     last=done == targets.size)
-            beats = _padded(CELL_BYTES * done, self.beat) // self.beat - read_beats
-            data, last = self.client.stream_read(SINKS.index("cell"), beats)
-            answers += data
-            read_beats += beats
-        self._check_status("programming")
-        if not last:
-            raise BoardError("programming: the cell results did not end with TLAST")
-        return unpack_cells(answers, targets.size, cfg.host.data_width)
+        converged or not: the repair flow decides what a failed cell means."""
+        targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
+                                               rect.col_first:rect.col_last + 1].reshape(-1)
+        return self._drive(program(self.config, targets, targets.size,
+                                   self.config.write_verify, rect))[0]
 
     def compute(self, X, *, in_bits=None, adc_shift=None):
-        """Results of the input vectors ``X`` (one batch: TLAST after the last vector).
-
-        Vectors go out ``INPUT_FIFO_VECTORS`` at a time, the most the tile's input FIFO
-        takes whatever its output waits for; their results are read before the next.
-
-        Returns
-        -------
-        numpy.ndarray
-            int64, shaped (N, cols).
-
-        Raises
-        ------
-        BoardError
-            SETTINGS refused, the tile flagged an error, or the batch's last result came
-            without TLAST.
-        """
-        cfg, width = self.config, self.config.host.data_width
-        X = np.asarray(X, np.int64)
-        self.write("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))
-        frame = pack_vectors(X, cfg.tile.in_bits, width)
-        in_bytes = len(frame) // len(X)
-        out_beats = _padded(cfg.tile.cols * -(-cfg.result_width // 8), self.beat) // self.beat
-        answers, last = bytearray(), False
-        for first in range(0, len(X), INPUT_FIFO_VECTORS):
-            n = min(INPUT_FIFO_VECTORS, len(X) - first)
-            self.client.stream_write(SOURCES.index("in"),
-                                     frame[first * in_bytes:(first + n) * in_bytes],
-                                     last=first + n == len(X))
-            data, last = self.client.stream_read(SINKS.index("out"), n * out_beats)
-            answers += data
-        self._check_status("compute")
-        if not last:
-            raise BoardError("compute: the batch's last result came without TLAST")
-        return unpack_vectors(answers, cfg.result_width, cfg.tile.cols, width)
+        """Results (int64, shaped (N, cols)) of the input vectors ``X``, one batch: TLAST
+        after the last vector."""
+        return self._drive(compute(self.config, X, in_bits=in_bits, adc_shift=adc_shift))
 
 
 def run_weights(board, W, batches):

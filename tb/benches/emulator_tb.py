@@ -29,7 +29,8 @@ from .bulk_driver import BulkStream
 from ..tops.bulk_top import LEVELS_FILE, level_entries
 from .clocking import CLOCK_PERIOD_NS
 from ..transport.exchange import ENV_IN, ENV_OUT
-from .host_tb import BUS_BUDGET, RESET_CYCLES, watch_protocol
+from .host_ports import BUS_BUDGET
+from .host_tb import RESET_CYCLES, watch_protocol
 from ..transport.packing import pack_fields
 
 #: Cycles from the level player's last payload to its write into the emulator's memory.

@@ -17,10 +17,9 @@ from cocotbext.axi import AxiResp
 
 from cimtile.models.golden import golden_mismatches
 from cimtile.models.program import Rectangle
-from cimtile.spec.host_driver import START, program_writes, remap_writes, settings_word
 from cimtile.spec.mapping import check_remap
 from cimtile.spec.npy_rows import NpyRows
-from cimtile.spec.regmap import Mode, register
+from cimtile.spec.regmap import register
 
 from ..tops.bulk_top import BULK_TOP, bulk_verilog
 from ..transport.exchange import SimulationError, run_testbench
@@ -78,12 +77,22 @@ class Op:
         results. The bulk drive needs the write-verify `settings` (WriteVerifyConfig) and
         the Rectangle `rect` the tile was given, from which it computes every verify read
         and pulse ahead, before the start."""
-        status, ctrl = register("STATUS"), register("CTRL")
         return dict(op="program", levels=levels, cells=cells, budget=budget,
-                    ctrl_offset=ctrl.offset, start=START, status_offset=status.offset,
-                    error_mask=status.pack(error=1),
                     settings=None if settings is None else dataclasses.asdict(settings),
                     rect=None if rect is None else dataclasses.astuple(rect))
+
+    @staticmethod
+    def driver(sequence, arrays=None, **arguments):
+        """Run the host driver's `sequence` (:mod:`cimtile.spec.host_driver`) over the
+        drive's port, with `arguments` and the arrays named by `arrays` (argument name:
+        array name); settings and rectangles go as the dataclasses they are. Its record is
+        the answer's, or ``write_refused`` (a message) if the tile refused a register
+        write."""
+        for name in ("settings", "rect"):
+            if name in arguments:
+                convert = dataclasses.asdict if name == "settings" else dataclasses.astuple
+                arguments[name] = convert(arguments[name])
+        return dict(op="driver", sequence=sequence, arrays=arrays or {}, arguments=arguments)
 
     @staticmethod
     def soft_reset_after(requests, ctrl_offset, value, budget):
@@ -243,25 +252,20 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     if out is not None and drive != "bulk":
         raise ValueError("out needs the bulk drive")
     X = X if isinstance(X, NpyRows) else np.asarray(X, np.int64)
-    remapping = [] if remap is None else remap_writes(cfg, check_remap(remap, cfg))
-    ops = register_writes(remapping
-                  + [("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))])
-    if pauses:
-        ops.append(Op.pauses(*pauses))
-    ops.append(Op.stream("X", frame_vectors, cycle_budget(cfg, len(X)), in_bits, adc_shift, out))
     arrays = {"W": np.asarray(W, np.int64), "X": X, "seed": seed}
     if conductances is not None:
         arrays["G"] = np.asarray(conductances, float)
+    names = {"X": "X"}
+    if remap is not None:
+        arrays["remap"], names["remap"] = check_remap(remap, cfg), "remap"
+    ops = [Op.pauses(*pauses)] if pauses else []
+    ops.append(Op.driver("compute", names, in_bits=in_bits, adc_shift=adc_shift,
+                         frame_vectors=frame_vectors, budget=cycle_budget(cfg, len(X)),
+                         out=None if out is None else str(Path(out).resolve())))
     played = play(cfg, ops, arrays, drive=drive, waves=waves, verbose=verbose)
-    refused = [op["offset"] for op, record in zip(ops, played.records[:len(remapping)])
-               if record["resp"] != AxiResp.OKAY]
-    if refused:
-        raise SimulationError(f"{len(refused)} remap table writes refused (first at "
-                              f"{refused[0]:#x})")
-    if played.records[len(remapping)]["resp"] != AxiResp.OKAY:
-        raise SimulationError(f"SETTINGS write refused (in_bits {in_bits}, adc_shift "
-                              f"{adc_shift})")
     streamed = played.records[-1]
+    if "write_refused" in streamed:
+        raise SimulationError(streamed["write_refused"])
     Y = streamed["Y"] if out is None else NpyRows(out)
     if streamed["timeout"]:
         raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
@@ -294,27 +298,23 @@ def program(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=
     faults = np.zeros(shape, np.int64) if faults is None else np.asarray(faults, np.int64)
     targets = np.asarray(levels, np.int64)[rect.row_first:rect.row_last + 1,
                                            rect.col_first:rect.col_last + 1].reshape(-1)
-    ops = register_writes(program_writes(cfg, settings, rect))
     budget = targets.size * (settings.max_pulses + 1) * (
         settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
-    for _ in range(runs):
-        ops.append(Op.program("targets", targets.size, budget, settings, rect))
+    ops = [Op.driver("program", {"targets": "targets"}, cells=targets.size, settings=settings,
+                     rect=rect, runs=runs, budget=budget)]
     played = play(cfg, ops, {"targets": targets, "faults": faults, "seed": seed},
                   drive=drive, waves=waves, verbose=verbose)
-    refused = [op for op, record in zip(ops, played.records)
-               if op["op"] == "write" and record["resp"] != AxiResp.OKAY]
-    if refused:
-        raise SimulationError(f"{len(refused)} register writes refused while programming")
-    runs_played = [record for op, record in zip(ops, played.records) if op["op"] == "program"]
-    if any(record["start_resp"] != AxiResp.OKAY for record in runs_played):
+    record = played.records[-1]
+    if "write_refused" in record:
+        raise SimulationError(f"while programming: {record['write_refused']}")
+    if any(resp != AxiResp.OKAY for resp in record["start_resp"]):
         raise SimulationError("CTRL.start refused while programming")
-    if any(record["refused"] for record in runs_played):
+    if any(record["refused"]):
         raise SimulationError("the tile refused the write-verify settings")
-    if any(record["timeout"] for record in runs_played):
+    if any(record["timeout"]):
         raise SimulationError("programming did not finish within its cycle budget")
     return ProgramRun(
-        pulses=np.concatenate([r["pulses"] for r in runs_played]),
-        converged=np.concatenate([r["converged"] for r in runs_played]).astype(bool),
+        pulses=record["pulses"], converged=record["converged"].astype(bool),
         cycles_total=played.cycles, state=played.arrays["state"],
         conductance=played.arrays["conductance"], reads=int(played.arrays["reads"]),
         pulses_applied=int(played.arrays["pulses_applied"]), build_s=played.build_s,

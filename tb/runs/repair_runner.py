@@ -11,32 +11,13 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.spec.host_driver import program_writes, remap_writes
 from cimtile.spec.mapping import check_remap
-from cimtile.spec.regmap import register
 
 from ..transport.exchange import SimulationError
-from .host_runner import Op, play, register_writes
+from .host_runner import Op, play
 from ..transport.results import ProgramRun
 
 __all__ = ["SimulatedArray"]
-
-
-def _remap_reads(cfg):
-    """Operations reading every remap table entry: select it, then read it."""
-    col, spare = register("REMAP_COL"), register("REMAP_SPARE")
-    ops = []
-    for column in range(cfg.cols_data):
-        ops += [Op.write(col.offset, col.pack(col=column)), Op.read(spare.offset)]
-    return ops
-
-
-def _check_writes(ops, records, what):
-    refused = [hex(op["offset"]) for op, record in zip(ops, records)
-               if op["op"] in ("write", "read") and record["resp"] != AxiResp.OKAY]
-    if refused:
-        raise SimulationError(f"{what}: {len(refused)} register accesses refused "
-                              f"(first at {refused[0]})")
 
 
 class SimulatedArray:
@@ -107,31 +88,33 @@ class SimulatedArray:
         ops, arrays, written = [], {"faults": self.faults, "seed": self.seed}, None
         for n, (levels, rect, remap) in enumerate(self.passes):
             if written is None or not np.array_equal(written, remap):
-                ops += register_writes(remap_writes(cfg, remap, every=written is not None))
+                arrays[f"remap{n}"] = remap
+                ops.append(Op.driver("load_remap", {"remap": f"remap{n}"},
+                                     every=written is not None))
                 written = remap
             targets = levels[rect.row_first:rect.row_last + 1,
                              rect.col_first:rect.col_last + 1].reshape(-1)
             arrays[f"targets{n}"] = targets
             budget = targets.size * (settings.max_pulses + 1) * (
                 settings.pulse_width + cfg.timing.t_settle + cfg.timing.t_adc + 8) + 1000
-            ops += register_writes(program_writes(cfg, settings, rect))
-            ops.append(Op.program(f"targets{n}", targets.size, budget, settings, rect))
-        ops += register_writes(remap_writes(cfg, self.remap, every=written is not None))
-        reads = _remap_reads(cfg)
-        ops += reads
+            ops.append(Op.driver("program", {"targets": f"targets{n}"}, cells=targets.size,
+                                 settings=settings, rect=rect, budget=budget))
+        arrays["remap"] = self.remap
+        ops += [Op.driver("load_remap", {"remap": "remap"}, every=written is not None),
+                Op.driver("read_remap")]
         played = play(cfg, ops, arrays, drive=self.drive, verbose=self.verbose)
         self.runs += 1
         self.build_s += played.build_s
         self.wall_s += played.wall_s
-        _check_writes(ops, played.records, "repair")
-        runs = [r for op, r in zip(ops, played.records) if op["op"] == "program"]
+        refused = [r["write_refused"] for r in played.records if "write_refused" in r]
+        if refused:
+            raise SimulationError(f"repair: {refused[0]}")
+        runs = [r for op, r in zip(ops, played.records) if op["sequence"] == "program"]
         for record in runs:
-            if record["start_resp"] != AxiResp.OKAY or record["refused"] or record["timeout"]:
+            if (record["start_resp"][0] != AxiResp.OKAY or record["refused"][0]
+                    or record["timeout"][0]):
                 raise SimulationError("a write-verify pass was refused or did not finish")
-        spare = register("REMAP_SPARE")
-        values = [spare.unpack(r["value"])["spare"]
-                  for op, r in zip(ops, played.records) if op["op"] == "read"]
-        self._read_back = (self.remap.copy(), np.array(values[-cfg.cols_data:], np.int64))
+        self._read_back = (self.remap.copy(), played.records[-1]["answer"])
         self.last = ProgramRun(
             pulses=np.concatenate([r["pulses"] for r in runs]),
             converged=np.concatenate([r["converged"] for r in runs]).astype(bool),

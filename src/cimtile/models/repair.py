@@ -31,9 +31,7 @@ import numpy as np
 
 from cimtile.behavioral.conductance import fault_map
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.spec.host_driver import remap_writes
 from cimtile.spec.mapping import check_remap
-from cimtile.spec.regmap import register
 
 from .program import Rectangle, program_golden
 
@@ -227,13 +225,7 @@ class BoardArray:
         return self.board.program_rect(levels, rect).converged
 
     def set_remap(self, remap):
-        for name, word in remap_writes(self.board.config, remap, every=True):
-            self.board.write(name, word)
+        self.board.load_remap(remap)
 
     def read_remap(self):
-        col, spare = register("REMAP_COL"), register("REMAP_SPARE")
-        table = []
-        for c in range(self.board.config.cols_data):
-            self.board.write("REMAP_COL", col.pack(col=c))
-            table.append(spare.unpack(self.board.read("REMAP_SPARE"))["spare"])
-        return np.array(table, np.int64)
+        return self.board.read_remap()
