@@ -1,9 +1,11 @@
 """Run bus-level scenarios on the host top (AXI4-Lite + AXI4-Stream) in Verilator.
 
-:func:`play` sends a list of operations to the cocotb player (:mod:`cimtile.tb.benches.host_tb`) and
-returns what each one answered. The callers (:func:`cimtile.tb.runs.runner.simulate`,
-:func:`cimtile.tb.runs.runner.program`, the tests) build the operations from the register map and
-check the answers against their own expectations.
+:func:`play` sends a list of operations to the cocotb player
+(:mod:`cimtile.tb.benches.host_tb`) and returns what each one answered. :func:`simulate` and
+:func:`program` run the host driver's sequences (:mod:`cimtile.spec.host_driver`, the same a
+board session runs) as one :meth:`Op.driver` operation over the drive's port; the tests and
+the regression also send single bus operations, and check the answers against their own
+expectations.
 """
 
 import dataclasses
