@@ -213,7 +213,8 @@ class BulkStream:
             await Timer(1, "step")
         return failed, started
 
-    async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget, writer=None):
+    async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget, writer=None,
+                  check=None):
         """Stream `X` (an array or :class:`~cimtile.spec.npy_rows.NpyRows`) as frames of
         `frame_vectors` vectors; collect the result frames.
 
@@ -221,6 +222,9 @@ class BulkStream:
         ----------
         writer : NpyRowWriter, optional
             Takes the result vectors as they arrive, instead of the returned ``Y``.
+        check : StreamCheck, optional
+            Given each chunk's expectations as the chunk is read, and the results as they
+            arrive (with an analog queue: the emulator's answers are not Python's).
 
         Returns
         -------
@@ -230,11 +234,13 @@ class BulkStream:
             ``error`` (a message, or None). Without an analog queue, `macro` is unused and
             ``error`` None.
         """
-        feeds = [self._feed("in", self.entries.beats(X, frame_vectors))]
+        check = check if self.queue else None
+        beats, answers = self.entries.batch(X, frame_vectors, in_bits, adc_shift,
+                                            macro if self.queue else None, check)
+        feeds = [self._feed("in", beats)]
         if self.queue:
-            feeds.append(self._feed("analog", self.entries.answers(X, in_bits, adc_shift,
-                                                                    macro)))
-        results = ResultFrames(self.entries, len(X), writer)
+            feeds.append(self._feed("analog", answers))
+        results = ResultFrames(self.entries, len(X), writer, check)
         failed, _ = await self._pump(feeds, "out", results.add, -(-len(X) // frame_vectors),
                                      budget, self.dut.bulk__error if self.queue else None)
         result = results.finish()

@@ -10,6 +10,7 @@ The host driver's sequences (:mod:`cimtile.spec.host_driver`) run over either, a
 """
 
 import copy
+import dataclasses
 import time
 
 import cocotb
@@ -19,6 +20,7 @@ from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiResp, AxiStreamBus, Axi
                            AxiStreamSink, AxiStreamSource)
 
 from cimtile.models.program import Rectangle, program_golden, read_back_golden
+from cimtile.models.stream_check import StreamCheck
 from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from cimtile.spec.config import WriteVerifyConfig
 from cimtile.spec.host_driver import Compute, Read, Write
@@ -59,6 +61,7 @@ async def drive(sequence, port):
             elif isinstance(transaction, Compute):
                 answer = await port.stream(transaction.X, in_bits=transaction.in_bits,
                                            adc_shift=transaction.adc_shift,
+                                           checked=True, remap=transaction.remap,
                                            **transaction.options)
             else:
                 answer = await port.program(transaction.targets, transaction.cells,
@@ -138,9 +141,9 @@ class VipPort(_Port):
         self.dut.analog__codes.value = 0
         self.dut.analog__cell__read_code.value = 0
 
-    def bind(self, macro, device):
+    def bind(self, macro, device, W=None):
         """Answer the analog port from `macro` and the cell port from `device` (either may
-        be None)."""
+        be None); `W` is the bulk port's."""
         if macro is not None:
             self.analog = AnalogBinding(self.dut, self.cfg, macro)
             cocotb.start_soon(self.analog.run())
@@ -175,9 +178,10 @@ class VipPort(_Port):
                 else np.zeros((0, self.cfg.tile.cols), np.int64))
 
     async def stream(self, X, *, frame_vectors, budget, in_bits=None, adc_shift=None,
-                     out=None):
+                     out=None, checked=False, remap=None):
         """Send `X` as frames of `frame_vectors` vectors, all queued at once; collect the
-        result frames and the cycle each ended."""
+        result frames and the cycle each ended. The results are checked afterwards, by the
+        caller (`checked` and `remap` are the bulk port's)."""
         start = time.perf_counter()
         X = X.read() if isinstance(X, NpyRows) else X
         frames = [X[i:i + frame_vectors] for i in range(0, len(X), frame_vectors)]
@@ -257,15 +261,17 @@ class BulkPort(_Port):
     def __init__(self, dut, cfg):
         super().__init__(dut, cfg)
         self.bulk = BulkStream(dut, cfg)
-        self.macro = None
+        self.macro = self.W = None
         self.first_sample = -1
         self.requests = {"reads": 0, "pulses": 0}
 
     def reset_values(self):
         """Nothing to drive: the bulk top answers the analog and cell ports."""
 
-    def bind(self, macro, device):
-        self.macro, self.device = macro, device
+    def bind(self, macro, device, W=None):
+        """Answer the analog queue from `macro` and the cell queue from `device`; with the
+        weights `W`, batches sent by the host driver are checked as they stream."""
+        self.macro, self.device, self.W = macro, device, W
 
     def first_request(self):
         return self.first_sample
@@ -273,23 +279,38 @@ class BulkPort(_Port):
     def device_requests(self):
         return self.requests
 
-    async def stream(self, X, *, frame_vectors, budget, in_bits, adc_shift, out=None):
+    async def stream(self, X, *, frame_vectors, budget, in_bits, adc_shift, out=None,
+                     checked=False, remap=None):
         """Stream `X` through the rings at the run-time settings the tile was given (the
         analog answers are computed ahead from them). With `out` (a path) the results go
-        there as they arrive, as a ``.npy`` file, instead of ``Y``."""
+        there as they arrive, as a ``.npy`` file, instead of ``Y``.
+
+        With `checked` (and weights bound), each chunk of `X` is read once for its beats,
+        its answers and its expectations, and the record adds the golden verdict
+        (``golden_mismatches``, ``first_difference``), the error against ``X @ W``
+        (``errors``) and the planes that drove each row (``driven``), with the column
+        `remap` table the tile holds."""
         start = time.perf_counter()
         wakeups = self.bulk.wakeups
+        check = None
+        if checked and self.W is not None:
+            at = self.cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
+            check = StreamCheck(at, self.W, remap)
         if out is None:
             result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,
-                                         budget)
+                                         budget, check=check)
         else:
             with NpyRowWriter(out, np.int64, (self.cfg.tile.cols,)) as writer:
                 result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift,
-                                             self.macro, budget, writer)
+                                             self.macro, budget, writer, check=check)
             result["Y_rows"] = writer.rows
         self.first_sample = result.pop("first_sample_cycle")
         error = result.pop("error")
         assert error is None, error
+        if check is not None:
+            result |= {"golden_mismatches": check.mismatches,
+                       "first_difference": check.first_difference,
+                       "errors": dataclasses.asdict(check.errors), "driven": check.driven}
         return result | {"stream_s": time.perf_counter() - start,
                          "wakeups": self.bulk.wakeups - wakeups}
 

@@ -66,7 +66,7 @@ class HostBench:
         if levels_faults is not None:
             device = MemdiodeArray(self.cfg.device, (self.cfg.tile.rows, self.cfg.cols_phys),
                                    np.random.default_rng(seed), levels_faults)
-        self.port.bind(macro, device)
+        self.port.bind(macro, device, W)
         self.analog = getattr(self.port, "analog", None)
 
     # Operations: each returns the record it appends.

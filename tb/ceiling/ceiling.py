@@ -69,9 +69,9 @@ def write_batch(directory, cfg, W, X, *, seed=0, conductances=None, in_bits=None
     entries = BulkEntries(cfg, RINGS)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     counts = {}
-    for name, made, half in [("in", entries.beats(X, frame_vectors), RINGS.in_half),
-                             ("analog", entries.answers(X, in_bits, adc_shift, macro),
-                              RINGS.analog_half)]:
+    beats, answers = entries.batch(X, frame_vectors, in_bits, adc_shift, macro)
+    for name, made, half in [("in", beats, RINGS.in_half),
+                             ("analog", answers, RINGS.analog_half)]:
         counts[name] = 0
         for k, block in enumerate(halves(made, half)):
             (directory / f"ceiling_{name}_{k}.bin").write_bytes(fread_image(block))

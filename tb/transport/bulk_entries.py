@@ -6,6 +6,8 @@ co-simulation runs, and :mod:`.ceiling` writes them all ahead for a plain C++ ma
 are laid out by :class:`~cimtile.tb.tops.bulk_layout.Layout`.
 """
 
+import itertools
+
 import numpy as np
 
 from cimtile.spec.axis_frames import pack_vectors, unpack_vectors
@@ -45,39 +47,69 @@ class BulkEntries:
         self.cfg, self.rings = cfg, rings
         self.layout = Layout.of(cfg)
 
-    def beats(self, X, frame_vectors):
-        """Input beat entries of `X` (an array or :class:`NpyRows`) sent as frames of
-        `frame_vectors` vectors."""
-        cfg, width = self.cfg, self.layout.data_width
-        beat_bytes = width // 8
-        per_vector = len(pack_vectors(np.zeros((1, cfg.tile.rows), np.int64), cfg.tile.in_bits,
-                                      width)) // beat_bytes
-        step = max(1, self.rings.in_half // per_vector)
-        keep = field_bytes(np.array([(1 << self.layout.keep_width) - 1]),
-                           self.layout.keep_width)
+    def batch(self, X, frame_vectors, in_bits, adc_shift, macro=None, check=None):
+        """The ring entries of the batch `X` (an array or :class:`NpyRows`) sent as frames of
+        `frame_vectors` vectors, from one read of each chunk of it: an iterator of input
+        beat entries and, with `macro`, one of analog answer entries for every bit plane in
+        request order (the macro sampled once per plane). With `check` (a
+        :class:`~cimtile.models.stream_check.StreamCheck`) each chunk's expectations are
+        handed to it as the chunk is read.
+
+        Returns
+        -------
+        (iterator, iterator or None)
+        """
+        chunks = self._chunks(X, frame_vectors, in_bits, adc_shift, macro, check)
+        if macro is None:
+            return (beats for beats, _ in chunks), None
+        # The two rings drain at nearly the same pace: tee holds only the chunks between.
+        for_beats, for_answers = itertools.tee(chunks)
+        return (beats for beats, _ in for_beats), (answers for _, answers in for_answers)
+
+    def _chunks(self, X, frame_vectors, in_bits, adc_shift, macro, check):
+        cfg, rings = self.cfg, self.rings
+        step = max(1, min(rings.in_half // self._beats_per_vector(),
+                          rings.analog_half // in_bits if macro is not None else len(X)))
         start = 0
         for x in row_chunks(X, step):
-            data = np.frombuffer(pack_vectors(x, cfg.tile.in_bits, width), np.uint8)
-            data = data.reshape(-1, beat_bytes)
-            index = np.arange(start, start + len(x))
-            ends_frame = ((index + 1) % frame_vectors == 0) | (index == len(X) - 1)
-            last = np.zeros((len(x), per_vector), np.uint8)
-            last[:, -1] = ends_frame
-            yield np.concatenate([data, np.repeat(keep, len(data), axis=0),
-                                  last.reshape(-1, 1)], axis=1)
+            beats = self._beats(x, start, len(X), frame_vectors)
+            answers = None
+            if macro is not None:
+                planes = bit_planes(x, in_bits)
+                codes = macro.sample(planes.reshape(-1, cfg.tile.rows).astype(np.float32),
+                                     adc_shift=adc_shift)
+                answers = self._answers(planes.reshape(-1, cfg.tile.rows), codes, adc_shift)
+                if check is not None:
+                    check.expect(x, planes, codes.reshape(len(x), in_bits, -1))
             start += len(x)
+            yield beats, answers
 
-    def answers(self, X, in_bits, adc_shift, macro):
-        """Analog answer entries for every bit plane of `X`, in request order."""
-        layout, rows = self.layout, self.cfg.tile.rows
-        step = max(1, self.rings.analog_half // in_bits)
-        shift = field_bytes(np.array([adc_shift]), layout.shift_width)
-        for x in row_chunks(X, step):
-            planes = bit_planes(x, in_bits).reshape(-1, rows)
-            codes = macro.sample(planes.astype(np.float32), adc_shift=adc_shift)
-            yield np.concatenate([field_bytes(codes, self.cfg.tile.adc_bits),
-                                  np.packbits(planes, axis=1, bitorder="little"),
-                                  np.repeat(shift, len(planes), axis=0)], axis=1)
+    def _beats_per_vector(self):
+        cfg, width = self.cfg, self.layout.data_width
+        return len(pack_vectors(np.zeros((1, cfg.tile.rows), np.int64), cfg.tile.in_bits,
+                                width)) // (width // 8)
+
+    def _beats(self, x, start, total, frame_vectors):
+        """Input beat entries of the vectors `x`, the `start`-th onwards of `total`."""
+        cfg, width = self.cfg, self.layout.data_width
+        per_vector = self._beats_per_vector()
+        keep = field_bytes(np.array([(1 << self.layout.keep_width) - 1]),
+                           self.layout.keep_width)
+        data = np.frombuffer(pack_vectors(x, cfg.tile.in_bits, width), np.uint8)
+        data = data.reshape(-1, width // 8)
+        index = np.arange(start, start + len(x))
+        ends_frame = ((index + 1) % frame_vectors == 0) | (index == total - 1)
+        last = np.zeros((len(x), per_vector), np.uint8)
+        last[:, -1] = ends_frame
+        return np.concatenate([data, np.repeat(keep, len(data), axis=0), last.reshape(-1, 1)],
+                              axis=1)
+
+    def _answers(self, planes, codes, adc_shift):
+        """Analog answer entries: each plane's codes, its wordlines and the ADC range."""
+        shift = field_bytes(np.array([adc_shift]), self.layout.shift_width)
+        return np.concatenate([field_bytes(codes, self.cfg.tile.adc_bits),
+                               np.packbits(planes, axis=1, bitorder="little"),
+                               np.repeat(shift, len(planes), axis=0)], axis=1)
 
     @property
     def out_bytes(self):
@@ -114,11 +146,13 @@ class ResultFrames:
         Vectors expected; any beyond are dropped.
     writer : NpyRowWriter, optional
         Takes the vectors as they are complete, instead of keeping them.
+    check : StreamCheck, optional
+        Checks the vectors as they are complete.
     """
 
-    def __init__(self, entries, vectors, writer=None):
+    def __init__(self, entries, vectors, writer=None, check=None):
         cfg, layout = entries.cfg, entries.layout
-        self.entries, self.vectors, self.writer = entries, vectors, writer
+        self.entries, self.vectors, self.writer, self.check = entries, vectors, writer, check
         beat = layout.data_width // 8
         lane = -(-cfg.result_width // 8)
         self.vector_bytes = -(-cfg.tile.cols * lane // beat) * beat
@@ -144,6 +178,8 @@ class ResultFrames:
         Y = unpack_vectors(data[:whole].tobytes(), cfg.result_width, cfg.tile.cols,
                            layout.data_width)[:self.vectors - self.done]
         self.done += len(Y)
+        if self.check is not None:
+            self.check.take(Y)
         if self.writer is not None:
             self.writer.write(Y)
         else:

@@ -88,6 +88,15 @@ class HostRun:
     wakeups : int or None
         Times the bulk drive woke Python during the batch (None for the VIP drive, which
         wakes it on every beat and bit plane).
+    first_difference : tuple or None
+        ``(vector, column, got, expected)`` of the first result that differs from the golden
+        model.
+    errors : dict or None
+        The error against ``X @ W`` (as :func:`cimtile.flows.metrics.error_metrics` gives
+        it), when the run counted it on the way (the bulk drive, which reads each chunk of
+        inputs once for the stimulus, the answers and every check).
+    driven : ndarray (rows,) int64 or None
+        Per row, the bit planes that drove it, counted on the same way.
     """
     Y: np.ndarray
     frame_cycles: np.ndarray
@@ -98,6 +107,9 @@ class HostRun:
     wall_s: float
     stream_s: float
     wakeups: int | None
+    first_difference: tuple | None = None
+    errors: dict | None = None
+    driven: np.ndarray | None = None
 
     @property
     def mvms(self):

@@ -38,10 +38,12 @@ class Read:
 @dataclass(frozen=True)
 class Compute:
     """Send the input vectors `X` as one batch and collect their results, at the run-time
-    settings the tile was given; `options` are the port's own (e.g. frames, cycle budget)."""
+    settings and with the column `remap` table (None: none) the tile was given; `options`
+    are the port's own (e.g. frames, cycle budget)."""
     X: object
     in_bits: int
     adc_shift: int
+    remap: object
     options: dict
 
 
@@ -123,7 +125,7 @@ def compute(cfg, X, *, in_bits=None, adc_shift=None, remap=None, **options):
     if remap is not None:
         yield from load_remap(cfg, remap)
     yield from write_register("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))
-    return (yield Compute(X, in_bits, adc_shift, options))
+    return (yield Compute(X, in_bits, adc_shift, remap, options))
 
 
 def program(cfg, targets, cells, settings, rect, *, read_back=False, runs=1, **options):

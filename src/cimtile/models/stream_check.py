@@ -1,0 +1,119 @@
+"""The checks of a run whose inputs are read once: expectations made as each chunk of inputs
+is read and answered, results compared as they arrive.
+
+A streamed co-simulation reads each chunk of its input file once: the same chunk gives the
+tile its input beats, the analog queue its answers (the macro sampled once per plane), and
+this check its expectations. The golden result of a vector is the shift-and-add of the very
+codes the analog queue hands the tile, which is what :func:`cimtile.models.golden.golden_mvm`
+computes from the same macro in the same order (the RTL checks at every sample that its
+wordlines are the ones each answer assumed). The error against the exact product
+``X @ W`` and the rows each plane drove (for the energy) are counted on the way.
+"""
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cimtile.spec.mapping import shift_add
+
+__all__ = ["ErrorSums", "StreamCheck"]
+
+
+@dataclass
+class ErrorSums:
+    """Running sums of the error of results against the exact product, exact in any chunking
+    (integer squares add exactly in float64 below 2**53)."""
+    squares: float = 0.0
+    count: int = 0
+    worst: int = 0
+    lowest: int | None = None
+    highest: int | None = None
+
+    def add(self, Y, exact):
+        """Count results `Y` against their exact values `exact` (equal shapes)."""
+        if not np.size(exact):
+            return
+        error = np.asarray(Y, np.int64) - exact
+        self.squares += float(np.square(error, dtype=np.float64).sum())
+        self.count += error.size
+        self.worst = max(self.worst, int(np.abs(error).max()))
+        low, high = int(exact.min()), int(exact.max())
+        self.lowest = low if self.lowest is None else min(self.lowest, low)
+        self.highest = high if self.highest is None else max(self.highest, high)
+
+    def metrics(self):
+        """``rms_error``, ``max_abs_error`` and ``normalized_rms_error`` (the RMS error over
+        the range of the exact results, or over 1 when they are all equal)."""
+        rms = float(np.sqrt(self.squares / self.count)) if self.count else 0.0
+        spread = (self.highest - self.lowest) if self.count else 0
+        return {"rms_error": rms, "max_abs_error": self.worst,
+                "normalized_rms_error": rms / (spread or 1)}
+
+
+@dataclass
+class StreamCheck:
+    """Expectations of a streamed batch, taken in input order, and the checks of its results.
+
+    Parameters
+    ----------
+    cfg : Config
+        At the run-time settings of the batch (``in_bits``, ``adc_shift``).
+    W : integer array (rows, cols)
+    remap : array (cols_data,), optional
+        The column remap table the tile holds.
+
+    Members
+    -------
+    mismatches : int
+        Result vectors that differ from the golden model so far.
+    first_difference : tuple or None
+        ``(vector, column, got, expected)`` of the first differing result.
+    errors : ErrorSums
+    driven : numpy.ndarray
+        Per row, the planes that drove it.
+    """
+    cfg: object
+    W: np.ndarray
+    remap: object = None
+    mismatches: int = 0
+    first_difference: tuple | None = None
+    errors: ErrorSums = field(default_factory=ErrorSums)
+    checked: int = 0
+    driven: np.ndarray = None
+    _pending: deque = field(default_factory=deque)
+
+    def __post_init__(self):
+        self.W = np.asarray(self.W, np.int64)
+        self.driven = np.zeros(self.cfg.tile.rows, np.int64)
+
+    def expect(self, x, planes, codes):
+        """Take the next chunk of inputs `x` (n, rows), its bit planes (n, in_bits, rows)
+        and the codes the analog model answered for them (n, in_bits, cols_phys)."""
+        self.driven += planes.reshape(-1, self.cfg.tile.rows).sum(axis=0, dtype=np.int64)
+        golden = shift_add(codes, self.cfg, remap=self.remap)
+        self._pending.append((golden, np.asarray(x, np.int64) @ self.W))
+
+    def take(self, Y):
+        """Check the next results `Y` (in order) against their expectations."""
+        while len(Y):
+            golden, exact = self._pending[0]
+            n = min(len(Y), len(golden))
+            y, Y = Y[:n], Y[n:]
+            self._compare(y, golden[:n], exact[:n])
+            if n == len(golden):
+                self._pending.popleft()
+            else:
+                self._pending[0] = (golden[n:], exact[n:])
+
+    def _compare(self, y, golden, exact):
+        differ = y != golden
+        bad = np.flatnonzero(differ.any(axis=1))
+        if bad.size and self.first_difference is None:
+            vector = int(bad[0])
+            column = int(np.flatnonzero(differ[vector])[0])
+            self.first_difference = (self.checked + vector, column, int(y[vector, column]),
+                                     int(golden[vector, column]))
+        self.mismatches += int(bad.size)
+        self.errors.add(y, exact)
+        self.checked += len(y)
