@@ -15,7 +15,7 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.models.golden import golden_mismatches
+from cimtile.models.golden import golden_verdict
 from cimtile.models.program import Rectangle
 from cimtile.spec.host_driver import START, program_writes, remap_writes, settings_word
 from cimtile.spec.mapping import check_remap
@@ -265,11 +265,11 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     Y = streamed["Y"] if out is None else NpyRows(out)
     if streamed["timeout"]:
         raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
-    mismatches = golden_mismatches(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
-                                   adc_shift=adc_shift, remap=remap)
+    verdict = golden_verdict(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
+                             adc_shift=adc_shift, remap=remap)
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
                    frame_vectors=streamed["frame_vectors"], first_request=played.first_request,
-                   golden_mismatches=mismatches,
+                   verdict=verdict,
                    build_s=played.build_s, wall_s=played.wall_s,
                    stream_s=float(streamed["stream_s"]), wakeups=streamed.get("wakeups"))
 

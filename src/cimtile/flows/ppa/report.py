@@ -12,7 +12,7 @@ from .energy import compute_energy, program_energy
 from .figures import figures
 
 __all__ = ["compute_section", "program_section", "summary_of", "power_mw", "ppa_report",
-           "ppa_text", "plot_ppa"]
+           "ppa_workload", "ppa_text", "plot_ppa"]
 
 
 def summary_of(cfg, energy, mvms):
@@ -99,7 +99,7 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "tile": {"rows": cfg.tile.rows, "cols": cfg.tile.cols, "cols_phys": cfg.cols_phys,
                  "adcs": cfg.n_adcs, "analog": cfg.analog.model},
         "clock_mhz": cfg.ppa.clock_mhz, "node_nm": cfg.ppa.node_nm, "mvms": activity.mvms,
-        "seed": seed, "golden_mismatches": run.golden_mismatches,
+        "seed": seed, **run.verdict.report(),
         "energy": section,
         "power_mw": power_mw(energy, activity, cfg),
         "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
@@ -131,6 +131,28 @@ def _shares(parts):
     return ", ".join(f"{name} {100 * value / total:.1f} %"
                      for name, value in sorted(parts.items(), key=lambda kv: -kv[1])
                      if value)
+
+
+def ppa_workload(cfg, n, *, seed=0, drive="bulk", verbose=False):
+    """Co-simulate `n` random vectors on the tile of `cfg` and report them
+    (:func:`ppa_report`).
+
+    Uniform weights and inputs over their whole ranges: about half of every bit plane's
+    wordlines driven, cells spread over every level.
+
+    Returns
+    -------
+    (dict, Verdict)
+        The report and the run's golden verdict.
+    """
+    import numpy as np
+
+    from cimtile.spec.mapping import random_operands
+    from cimtile.tb.runs import runner
+    W, X = random_operands(cfg, n, np.random.default_rng(seed))
+    run = runner.simulate(cfg, W, X, scenario=runner.Scenario(seed=seed, strict=False),
+                          drive=drive, verbose=verbose)
+    return ppa_report(cfg, W, X, run, seed=seed), run.verdict
 
 
 def ppa_text(report):
