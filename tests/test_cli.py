@@ -181,14 +181,15 @@ def test_weights_must_fit_the_configured_tile(work):
 def test_sim_end_to_end(work):
     proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
                "--out", "Y.npy", "--report", "R.json", "--waves", "tile.vcd", "--seed", "4",
-               cwd=work)
+               "--json", cwd=work)
     assert proc.returncode == 0, proc.stderr
     W, X = np.load(work / "W.npy"), np.load(work / "X.npy")
     Y = np.load(work / "Y.npy")
     assert Y.dtype == np.int64 and Y.shape == (5, 3)
     assert np.array_equal(Y, X @ W)
     report = json.loads((work / "R.json").read_text())
-    assert json.loads(proc.stdout) == report
+    # With --json the report file's JSON is all that is printed.
+    assert proc.stdout == json.dumps(report, indent=2) + "\n" and proc.stderr == ""
     assert report["mvms"] == 5
     assert report["golden_mismatches"] == 0
     assert report["analog_cycles_per_mvm"] == 4 * (2 + 3 * 2)
@@ -199,11 +200,23 @@ def test_sim_end_to_end(work):
     assert (work / "tile.vcd").read_text().startswith("$version")
 
 
+def test_sim_prints_a_summary_with_its_verdict_first(work):
+    proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--report", "R.json", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((work / "R.json").read_text())
+    assert "golden_first_difference" not in report
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "PASS: 0 of 5 results differ from the golden model"
+    assert f"cycles per MVM        {report['cycles_per_mvm']:.2f} (analog 32)" in lines
+    assert len(lines) < 20 and "{" not in proc.stdout
+
+
 def test_sim_at_a_lower_run_time_precision(work):
     X = np.random.default_rng(2).integers(-2, 2, (4, 12))
     np.save(work / "X2.npy", X)
     proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X2.npy",
-               "--out", "Y.npy", "--in-bits", "2", cwd=work)
+               "--out", "Y.npy", "--in-bits", "2", "--json", cwd=work)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["in_bits"] == 2 and report["analog_cycles_per_mvm"] == 2 * (2 + 3 * 2)
@@ -225,5 +238,5 @@ def test_sim_refuses_bad_run_time_settings(work, args, fragment):
 
 def test_sim_refuses_inputs_wider_than_the_run_time_precision(work):
     proc = run("sim", "--config", "small.toml", "--weights", "W.npy", "--inputs", "X.npy",
-               "--out", "Y.npy", "--in-bits", "2", cwd=work)
+               "--out", "Y.npy", "--in-bits", "2", "--json", cwd=work)
     assert_bad_input(proc, "X.npy", "inputs")

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from cimtile import cli
 from cimtile.cli import main
 from cli_helpers import SMALL, assert_bad_input, children, run
 
@@ -174,7 +173,7 @@ def work(tmp_path, monkeypatch):
 
     def reached(*args, **kwargs):
         raise AssertionError("the command reached the simulator, toolchain or board")
-    monkeypatch.setattr(cli, "simulate", reached)
+    monkeypatch.setattr("cimtile.tb.runs.runner.simulate", reached)
     monkeypatch.setattr("cimtile.tb.runs.runner.program", reached)
     monkeypatch.setattr("cimtile.tb.runs.emulator_runner.simulate_emulator", reached)
     monkeypatch.setattr("cimtile.flows.network_run.run_network", reached)

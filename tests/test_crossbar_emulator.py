@@ -275,7 +275,7 @@ def sim_args(config, backend):
 
 
 def test_cli_sim_on_the_emulator_backend_equals_x_times_w(cli_work):
-    proc = cimtile(*sim_args("small.toml", "emulator"), cwd=cli_work)
+    proc = cimtile(*sim_args("small.toml", "emulator"), "--json", cwd=cli_work)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["backend"] == "emulator" and report["golden_mismatches"] == 0

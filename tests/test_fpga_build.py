@@ -94,7 +94,7 @@ def test_icebreaker_board_builds_and_meets_timing(tmp_path):
     """The whole board (bridge, host tile, crossbar emulator) for the iCEBreaker config,
     through the command line as users build it."""
     proc = run("fpga", "build", "--board", "icebreaker", "--config", ICEBREAKER,
-               "--out", tmp_path / "out", cwd=tmp_path)
+               "--out", tmp_path / "out", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report == json.loads(proc.stdout)

@@ -38,7 +38,7 @@ def fpga_run(work, port, *extra, config="board.toml", weights="W.npy", inputs="X
 def test_run_programs_and_computes_on_the_simulated_board(work):
     with board_on_pty(load_config(ICEBREAKER)) as port:
         mismatch = fpga_run(work, port, "--timeout", "60", config="other.toml")
-        proc = fpga_run(work, port, "--report", "R.json", "--timeout", "60")
+        proc = fpga_run(work, port, "--report", "R.json", "--timeout", "60", "--json")
     assert_bad_input(mismatch, f"--port {port}: the board was built for another config")
     assert proc.returncode == 0, proc.stderr
     W, X = np.load(work / "W.npy"), np.load(work / "X.npy")

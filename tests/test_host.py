@@ -327,7 +327,7 @@ def test_one_vector_through_the_command_line(tmp_path, capsys):
     np.save(tmp_path / "X.npy", X)
     status = main(["sim", "--config", str(tmp_path / "tile.toml"), "--weights",
                    str(tmp_path / "W.npy"), "--inputs", str(tmp_path / "X.npy"), "--out",
-                   str(tmp_path / "Y.npy")])
+                   str(tmp_path / "Y.npy"), "--json"])
     assert status == 0, capsys.readouterr().err
     report = json.loads(capsys.readouterr().out)
     assert report["mvms"] == 1 and report["golden_mismatches"] == 0

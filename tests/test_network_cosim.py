@@ -20,7 +20,7 @@ def test_ideal_lossless_tiles_reproduce_the_quantized_network_exactly():
               Layer(rng.normal(size=(13, 5)), rng.normal(size=5))]
     x_cal, x = rng.normal(size=(100, 20)), rng.normal(size=(40, 20))
     y = rng.integers(0, 5, 40)
-    report, arrays = run_network(cfg, layers, x, y, x_cal, seed=3, progress=False)
+    report, arrays, verdicts = run_network(cfg, layers, x, y, x_cal, seed=3, progress=False)
     qlayers = arrays["qlayers"]
     assert [len(split(q.Wq, cfg)) for q in qlayers] == report["tiles_per_layer"] == [4, 1]
     out, integers = quant_forward(qlayers, x, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
@@ -29,6 +29,9 @@ def test_ideal_lossless_tiles_reproduce_the_quantized_network_exactly():
     assert report["agreement"] == 1.0
     assert report["tile_golden_mismatches"] == 0
     assert report["program_golden_mismatches"] == 0
+    assert [(v.noun, v.compared, v.ok) for v in verdicts] == [
+        ("tile results", 5 * 40, True), ("images", 40, True),
+        ("programmed cells", 5 * cfg.tile.rows * cfg.cols_phys, True)]
     assert report["cosim_accuracy"] == report["quantized_accuracy"]
     assert report["tile_mvms"] == 5 * 40
     assert report["cycles_per_inference"] >= 5 * cfg.analog_cycles_per_mvm

@@ -33,7 +33,7 @@ def work(tmp_path):
 
 def test_golden_report(work):
     proc = run("golden", "--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
-               "--out", "Y.npy", "--report", "R.json", "--seed", "5", cwd=work)
+               "--out", "Y.npy", "--report", "R.json", "--seed", "5", "--json", cwd=work)
     assert proc.returncode == 0, proc.stderr
     W, X, Y = (np.load(work / name) for name in ("W.npy", "X.npy", "Y.npy"))
     report = json.loads((work / "R.json").read_text())
@@ -41,6 +41,17 @@ def test_golden_report(work):
     assert report["mvms"] == 6 and report["wall_s"] >= 0
     assert {k: report[k] for k in error_metrics(Y, X, W)} == error_metrics(Y, X, W)
     assert report["normalized_rms_error"] > 0  # the effects are strong enough to show
+
+
+def test_golden_report_prints_a_summary_without_json(work):
+    proc = run("golden", "--config", "tile.toml", "--weights", "W.npy", "--inputs", "X.npy",
+               "--out", "Y.npy", "--report", "R.json", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((work / "R.json").read_text())
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"golden model: 6 vectors in {report['wall_s']} s"
+    assert lines[1] == (f"normalised RMS error  {report['normalized_rms_error']:.3g} of the "
+                        "range of X @ W")
 
 
 def test_golden_without_report_prints_nothing(work):
@@ -72,7 +83,7 @@ def test_sim_reports_the_error_and_equals_the_golden_command(work):
 
 
 def sweep(work, *params, out="out", extra=()):
-    args = ["sweep", "--config", "tile.toml", "--out", out, "--n", "40", *extra]
+    args = ["sweep", "--config", "tile.toml", "--out", out, "--n", "40", "--json", *extra]
     for param in params:
         args += ["--param", param]
     return run(*args, cwd=work)
@@ -92,6 +103,18 @@ def test_sweep_writes_csv_and_plots(work):
     for name in ("error_vs_analog.read_noise.png", "error_vs_analog.adc_noise.png"):
         assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_sweep_report_is_the_json_and_the_summary_names_the_files(work):
+    args = ("sweep", "--config", "tile.toml", "--out", "out", "--n", "8", "--param",
+            "analog.read_noise=0,0.1")
+    proc = run(*args, "--report", "R.json", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "sweep of 2 points (no co-simulated spot checks)", "points  2",
+        "table   out/sweep.csv", "plots   1 in out"]
+    assert json.loads((work / "R.json").read_text()) == {
+        "points": 2, "csv": "out/sweep.csv", "plots": ["out/error_vs_analog.read_noise.png"]}
 
 
 @pytest.mark.parametrize("param, fragments", [
@@ -129,7 +152,7 @@ def test_bench_rejects_an_unknown_model(work):
 
 def test_bench_physical_reports_both_models_and_drives(work, capsys):
     assert cli.main(["bench", "--config", str(work / "tile.toml"), "--mvms", "6",
-                     "--analog", "physical"]) == 0
+                     "--analog", "physical", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["analog"] == "physical" and report["mvms"] == 6
     for key in ("cosim_mvm_per_s", "vip_mvm_per_s", "ideal_mvm_per_s", "golden_mvm_per_s",

@@ -54,9 +54,10 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
         faults[cell] = kind
     np.save(work / "F.npy", faults)
     proc = program(work, "--faults", "F.npy", "--plot", "P.png", "--state", "S.npz",
-                   "--seed", "3")
+                   "--seed", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((work / "R.json").read_text())
+    assert proc.stdout == json.dumps(report, indent=2) + "\n"
     from cimtile.spec.config import load_config
     from cimtile.spec.mapping import weight_levels
     cfg = load_config(work / "small.toml")
@@ -89,6 +90,7 @@ def test_programs_the_array_and_reports_failed_stuck_cells(work):
                "--out", "Y.npy", "--report", "SR.json", "--programmed", "S.npz", "--seed", "3",
                cwd=work)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "PASS: 0 of 6 results differ from the golden model"
     sim_report = json.loads((work / "SR.json").read_text())
     assert sim_report["golden_mismatches"] == 0
     Y = np.load(work / "Y.npy")

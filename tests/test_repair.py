@@ -107,7 +107,8 @@ def test_cosimulated_repair_and_compute_equal_the_golden_model():
     G = array.last.conductance
     assert np.array_equal(G, golden.device.conductances())
     # Pass by pass, cell by cell: pulses and outcomes of every replayed pass.
-    assert repair_report(CFG, levels, faults, 5, array.last, outcome)["golden_mismatches"] == 0
+    report, verdict = repair_report(CFG, levels, faults, 5, array.last, outcome)
+    assert report["golden_mismatches"] == 0 and verdict.ok
     runs = {drive: simulate(CFG, W, X, seed=3, conductances=G, remap=outcome.remap,
                             drive=drive)
             for drive in ("bulk", "vip")}

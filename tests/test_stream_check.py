@@ -7,6 +7,7 @@ from cimtile.behavioral import AnalogMacro
 from cimtile.flows.metrics import error_metrics
 from cimtile.models.golden import golden_mvm
 from cimtile.models.stream_check import StreamCheck
+from cimtile.models.verdict import Verdict
 from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import bit_planes, random_operands
 from cimtile.tb.runs.host_runner import simulate
@@ -39,7 +40,7 @@ def test_golden_results_from_the_answers_equal_the_golden_model_in_any_chunking(
     check = expected_in_chunks(W, X, [5, 1, 10, 7])
     for start, stop in [(0, 3), (3, 12), (12, 23)]:
         check.take(Y[start:stop])
-    assert (check.mismatches, check.first_difference, check.checked) == (0, None, 23)
+    assert (check.verdict.compared, check.verdict.differ, check.checked) == (23, 0, 23)
     assert check.errors.metrics() == error_metrics(Y, X, W)
     assert check.driven.tolist() == bit_planes(X, 6).sum(axis=(0, 1)).tolist()
 
@@ -53,8 +54,8 @@ def test_the_first_difference_names_vector_column_and_both_values():
     check = expected_in_chunks(W, X, [4, 5])
     check.take(wrong[:5])
     check.take(wrong[5:])
-    assert check.mismatches == 2
-    assert check.first_difference == (6, 2, int(Y[6, 2]) + 1, int(Y[6, 2]))
+    assert check.verdict.describe() == (f"2 of 9 results differ from the golden model, first "
+                                        f"at [6, 2]: got {Y[6, 2] + 1}, expected {Y[6, 2]}")
     assert check.errors.metrics() == error_metrics(wrong, X, W)
 
 
@@ -62,7 +63,7 @@ def test_the_bulk_run_is_checked_as_it_streams():
     """The co-simulation's own verdict, error and activity equal those computed afresh."""
     W, X = random_operands(CFG, 40, np.random.default_rng(5))
     run = simulate(CFG, W, X, seed=7, drive="bulk")
-    assert run.golden_mismatches == 0 and run.first_difference is None
+    assert run.verdict == Verdict("golden model", 40, 0)
     assert np.array_equal(run.Y, golden_mvm(CFG, W, X, seed=7))
     assert run.errors == error_metrics(run.Y, X, W)
     assert run.driven.tolist() == bit_planes(X, 6).sum(axis=(0, 1)).tolist()

@@ -92,7 +92,7 @@ class TestRun:
     def test_rows_match_the_golden_model(self):
         points = sweep_points(BASE, [("analog.read_noise", [0, 0.2]),
                                      ("analog.adc_noise", [0, 1.0])])
-        rows = run_sweep(points, n=64, seed=3)
+        rows, _ = run_sweep(points, n=64, seed=3)
         assert len(rows) == 4
         for row, (values, cfg) in zip(rows, points):
             W, X = random_operands(cfg, 64, np.random.default_rng(3))
@@ -103,7 +103,7 @@ class TestRun:
     def test_csv_and_plots(self, tmp_path):
         params = [("analog.read_noise", [0, 0.1, 0.3]), ("analog.model", ["ideal",
                                                                           "physical"])]
-        rows = run_sweep(sweep_points(BASE, params), n=32)
+        rows, _ = run_sweep(sweep_points(BASE, params), n=32)
         paths = write_outputs(tmp_path / "out", rows, [key for key, _ in params])
         assert [p.name for p in paths] == ["sweep.csv", "error_vs_analog.read_noise.png",
                                            "error_vs_analog.model.png"]
@@ -119,17 +119,20 @@ class TestRun:
             p.name for p in paths)  # no temporary files left
 
     def test_single_valued_keys_get_no_plot(self):
-        rows = run_sweep(sweep_points(BASE, [("analog.read_noise", [0.1])]), n=8)
+        rows, _ = run_sweep(sweep_points(BASE, [("analog.read_noise", [0.1])]), n=8)
         assert plot_sweep(rows, ["analog.read_noise"]) == {}
         assert write_csv(rows).startswith("analog.read_noise,rms_error,")
 
     def test_cosim_spot_checks(self):
         points = sweep_points(BASE, [("analog.read_noise", [0.3])])
-        rows = run_sweep(points, n=20, seed=2, cosim=True)
+        rows, verdicts = run_sweep(points, n=20, seed=2, cosim=True)
         for row in rows:
             assert row["cosim_vectors"] == COSIM_VECTORS
             assert row["cosim_golden_mismatches"] == 0
             assert row["cosim_equals_sweep"] is True
+        assert [(v.check, v.compared, v.ok) for v in verdicts] == [
+            ("golden model", COSIM_VECTORS, True),
+            ("sweep's golden run", COSIM_VECTORS, True)]
 
 
 class TestProgress:
@@ -151,8 +154,8 @@ class TestProgress:
 
 def test_the_same_rows_on_two_dask_workers_as_in_process():
     points = sweep_points(BASE, [("analog.read_noise", [0.0, 0.05, 0.1])])
-    here = run_sweep(points, n=16, seed=4)
-    there = run_sweep(points, n=16, seed=4, workers=2)
+    here, _ = run_sweep(points, n=16, seed=4)
+    there, _ = run_sweep(points, n=16, seed=4, workers=2)
     for a, b in zip(here, there):
         assert {k: v for k, v in a.items() if k != "golden_s"} == \
             {k: v for k, v in b.items() if k != "golden_s"}

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cimtile.hdl.tile import TOP_NAME, verilog_source
+from cimtile.models.verdict import Verdict
 from cimtile.spec.config import reference_config
 from cimtile.tb.build import build as runner
 from cimtile.tb.build.build import waves_format
@@ -75,8 +76,9 @@ def test_scoreboard_counts_mismatches_and_extras():
     assert (board.mismatches, board.extra) == (1, 1)
     assert board.stamps == [10, 20, 30]
     assert np.array_equal(board.results()[:2], [expected[0], wrong])
-    assert board.summary() == ["1 of 3 batch results differ from the golden model",
-                               "1 unexpected batch results"]
+    assert board.verdict().describe() == ("1 of 2 batch results differ from the golden model, "
+                                          "first at [1, 3]: got 4, expected 3")
+    assert board.summary() == ["1 unexpected batch results"]
 
 
 def test_scoreboard_reports_missing_results():
@@ -84,6 +86,7 @@ def test_scoreboard_reports_missing_results():
     board = Scoreboard(cfg, np.zeros((3, 16), np.int64))
     board.on_transfer(result_word(cfg, np.zeros(16, np.int64)), 1)
     assert board.summary() == ["only 1 of 3 batch results arrived"]
+    assert board.verdict().ok and board.verdict().compared == 1
 
 
 def test_extreme_results_decode_signed():
@@ -101,7 +104,8 @@ def make_result(out_cycles, in_cycles):
                      in_cycles=np.array(in_cycles), out_cycles=np.array(out_cycles),
                      request_cycles=np.array([]), Y_after_reset=empty,
                      out_cycles_after_reset=np.array([]), stale_outputs=0, cycles_total=0,
-                     golden_mismatches=0, build_s=0.0, wall_s=1.0)
+                     verdict=Verdict("golden model", len(out_cycles), 0), build_s=0.0,
+                     wall_s=1.0)
 
 
 def test_cycles_per_mvm_is_the_median_output_spacing():

@@ -286,8 +286,8 @@ class BulkPort(_Port):
         there as they arrive, as a ``.npy`` file, instead of ``Y``.
 
         With `checked` (and weights bound), each chunk of `X` is read once for its beats,
-        its answers and its expectations, and the record adds the golden verdict
-        (``golden_mismatches``, ``first_difference``), the error against ``X @ W``
+        its answers and its expectations, and the record adds the golden ``verdict``
+        (:class:`~cimtile.models.verdict.Verdict` fields), the error against ``X @ W``
         (``errors``) and the planes that drove each row (``driven``), with the column
         `remap` table the tile holds."""
         start = time.perf_counter()
@@ -308,8 +308,7 @@ class BulkPort(_Port):
         error = result.pop("error")
         assert error is None, error
         if check is not None:
-            result |= {"golden_mismatches": check.mismatches,
-                       "first_difference": check.first_difference,
+            result |= {"verdict": dataclasses.asdict(check.verdict),
                        "errors": dataclasses.asdict(check.errors), "driven": check.driven}
         return result | {"stream_s": time.perf_counter() - start,
                          "wakeups": self.bulk.wakeups - wakeups}

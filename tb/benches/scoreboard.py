@@ -1,9 +1,13 @@
-"""Checks the tile's result vectors, in order, against the golden model."""
+"""Checks the tile's result vectors, in order, against the golden model: each difference
+logged as it arrives, the verdict (:func:`cimtile.models.verdict.compare`) at the end."""
 
 import logging
 
 import numpy as np
 from cocotb.triggers import Event
+
+from cimtile.models.golden import GOLDEN
+from cimtile.models.verdict import compare
 
 from ..transport.packing import unpack_fields
 
@@ -28,7 +32,8 @@ class Scoreboard:
     stamps : list of int
         Cycle of each arrival.
     mismatches : int
-        Arrivals that differ from their expected row.
+        Arrivals that differ from their expected row, counted as they arrive (the first
+        :attr:`MAX_REPORTED` are logged).
     extra : int
         Arrivals beyond the expected count.
     done : Event
@@ -78,12 +83,16 @@ class Scoreboard:
             return np.zeros((0, self._cols), np.int64)
         return np.array(self.received, np.int64)
 
+    def verdict(self):
+        """The results that arrived against the expected ones they answer (those that did
+        not arrive, or were not expected, are :meth:`summary`'s)."""
+        n = min(len(self.received), len(self.expected))
+        return compare(GOLDEN, self.results()[:n], self.expected[:n],
+                       noun=f"{self.name} results")
+
     def summary(self):
-        """Problems found so far, one phrase each (empty when all is well)."""
+        """Results missing or unexpected so far, one phrase each (empty when all is well)."""
         problems = []
-        if self.mismatches:
-            problems.append(f"{self.mismatches} of {len(self.received)} {self.name} results "
-                            "differ from the golden model")
         if self.extra:
             problems.append(f"{self.extra} unexpected {self.name} results")
         if len(self.received) < len(self.expected):

@@ -53,7 +53,7 @@ MAX_MB = 1 << 30
 
 _PREFIX = "verilator-"
 #: Folders of small files written whole, by kind.
-STORES = ("area", "verilog")
+STORES = ("area", "verilog", "toggles")
 # A stored file is written in milliseconds: a partial one this old was left by a killed
 # process.
 _STALE_S = 600

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.behavioral import AnalogMacro
-from cimtile.models.golden import golden_mismatches
+from cimtile.models.golden import golden_verdict
 from cimtile.spec.host_driver import settings_word
 from cimtile.spec.regmap import Mode, register
 
@@ -210,10 +210,10 @@ def simulate_ceiling(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_
             shutil.rmtree(work, ignore_errors=True)
     if len(run["Y"]) < len(X):
         raise SimulationError(f"only {len(run['Y'])} of {len(X)} results arrived")
-    mismatches = golden_mismatches(cfg, W, X, run["Y"], seed, conductances, in_bits=in_bits,
-                                   adc_shift=adc_shift)
+    checked = golden_verdict(cfg, W, X, run["Y"], seed, conductances, in_bits=in_bits,
+                             adc_shift=adc_shift)
     return HostRun(Y=run["Y"], frame_cycles=run["frame_cycles"],
                    frame_vectors=run["frame_vectors"],
                    first_request=int(finished.result["first_sample_cycle"]),
-                   golden_mismatches=mismatches, build_s=build_s, wall_s=finished.wall_s,
+                   verdict=checked, build_s=build_s, wall_s=finished.wall_s,
                    stream_s=float(finished.result["stream_s"]), wakeups=0)

@@ -15,6 +15,7 @@ import traceback
 
 import numpy as np
 
+from cimtile.models.verdict import compare
 from cimtile.spec.regmap import register
 
 from ..build.build import BuildError
@@ -31,17 +32,16 @@ _STATUS = register("STATUS")
 
 
 def first_difference(got, expected):
-    """One line naming the first place `got` differs from `expected` (arrays), or None."""
+    """One line naming the first place `got` differs from `expected` (arrays), or None: the
+    :class:`~cimtile.models.verdict.Verdict`'s place and values."""
     got, expected = np.asarray(got), np.asarray(expected)
-    if got.shape != expected.shape:
-        n = min(len(got), len(expected))
-        where = next((i for i in range(n) if not np.array_equal(got[i], expected[i])), n)
-        return (f"{len(got)} results, expected {len(expected)}; first difference at vector "
-                f"{where}")
-    if np.array_equal(got, expected):
+    verdict = compare("expectation", got, expected)
+    if verdict.ok:
         return None
-    index = tuple(int(i) for i in np.argwhere(got != expected)[0])
-    return f"at {list(index)}: got {got[index]}, expected {expected[index]}"
+    if got.shape != expected.shape:
+        return (f"{len(got)} results, expected {len(expected)}; first difference at vector "
+                f"{verdict.index}")
+    return verdict.where()
 
 
 def _check_one(c, record, op):

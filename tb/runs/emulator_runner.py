@@ -16,7 +16,7 @@ import numpy as np
 from cocotbext.axi import AxiResp
 
 from cimtile.hdl.crossbar_emulator import emulator_geometry
-from cimtile.models.golden import golden_mismatches
+from cimtile.models.golden import golden_verdict
 from cimtile.spec.host_driver import settings_word
 from cimtile.spec.regmap import register
 
@@ -89,11 +89,11 @@ def simulate_emulator(cfg, W, X, *, scenario=Scenario(), frame_vectors=1, waves=
     Y = out["Y"]
     if bool(out["timeout"]):
         raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
-    mismatches = golden_mismatches(cfg, W, X, Y, s.seed)
-    if s.strict and mismatches:
-        raise SimulationError(f"{mismatches} result vectors differ from the golden model")
+    verdict = golden_verdict(cfg, W, X, Y, s.seed)
+    if s.strict and not verdict.ok:
+        raise SimulationError(verdict.describe())
     return HostRun(Y=Y, frame_cycles=out["frame_cycles"],
                    frame_vectors=out["frame_vectors"],
-                   first_request=int(out["first_request"]), golden_mismatches=mismatches,
+                   first_request=int(out["first_request"]), verdict=verdict,
                    build_s=build_s, wall_s=wall_s, stream_s=float(out["stream_s"]),
                    wakeups=int(out["wakeups"]))

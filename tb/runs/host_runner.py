@@ -17,9 +17,10 @@ import numpy as np
 
 from cocotbext.axi import AxiResp
 
-from cimtile.models.golden import golden_mismatches
+from cimtile.models.golden import golden_verdict
 from cimtile.models.program import Rectangle
 from cimtile.models.stream_check import ErrorSums
+from cimtile.models.verdict import Verdict
 from cimtile.spec.mapping import check_remap
 from cimtile.spec.npy_rows import NpyRows
 from cimtile.spec.regmap import register
@@ -273,19 +274,17 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     if streamed["timeout"]:
         raise SimulationError(f"only {len(Y)} of {len(X)} results arrived")
     checked = {}
-    if "golden_mismatches" in streamed:
+    if "verdict" in streamed:
         # Checked in the simulator as the results arrived: the inputs are not read again.
-        mismatches = int(streamed["golden_mismatches"])
-        first = streamed["first_difference"]
-        checked = {"first_difference": None if first is None else tuple(first),
-                   "errors": ErrorSums(**streamed["errors"]).metrics(),
+        verdict = Verdict(**streamed["verdict"])
+        checked = {"errors": ErrorSums(**streamed["errors"]).metrics(),
                    "driven": streamed["driven"]}
     else:
-        mismatches = golden_mismatches(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
-                                       adc_shift=adc_shift, remap=remap)
+        verdict = golden_verdict(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
+                                 adc_shift=adc_shift, remap=remap)
     return HostRun(Y=Y, frame_cycles=streamed["frame_cycles"],
                    frame_vectors=streamed["frame_vectors"], first_request=played.first_request,
-                   golden_mismatches=mismatches,
+                   verdict=verdict,
                    build_s=played.build_s, wall_s=played.wall_s,
                    stream_s=float(streamed["stream_s"]), wakeups=streamed.get("wakeups"),
                    **checked)

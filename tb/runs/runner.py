@@ -11,6 +11,8 @@ import json
 
 import numpy as np
 
+from cimtile.models.verdict import Verdict
+
 from ..transport.exchange import SimulationError, run_testbench
 from .host_runner import program as host_program
 from .host_runner import simulate as host_simulate
@@ -65,7 +67,7 @@ def simulate_tile(cfg, W, X, *, scenario=Scenario(), X_after_reset=None, conduct
         request_cycles=out["request_cycles"], Y_after_reset=out["Y_after_reset"],
         out_cycles_after_reset=out["out_cycles_after_reset"],
         stale_outputs=int(out["stale_outputs"]), cycles_total=int(out["cycles_total"]),
-        golden_mismatches=int(out["golden_mismatches"]), build_s=build_s, wall_s=wall_s)
+        verdict=Verdict(**json.loads(str(out["verdict"]))), build_s=build_s, wall_s=wall_s)
 
 
 def program_tile(cfg, levels, *, faults=None, settings=None, rect=None, runs=1, seed=0,
@@ -138,9 +140,8 @@ def simulate(cfg, W, X, *, scenario=Scenario(), conductances=None, in_bits=None,
                            adc_shift=adc_shift, frame_vectors=frame_vectors, pauses=pauses,
                            drive=drive, out=out, remap=remap, waves=waves,
                            verbose=verbose)
-    if s.strict and result.golden_mismatches:
-        raise SimulationError(f"{result.golden_mismatches} result vectors differ from the "
-                              f"golden model")
+    if s.strict and not result.verdict.ok:
+        raise SimulationError(result.verdict.describe())
     return result
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cimtile.models.verdict import Verdict
+
 __all__ = ["SimResult", "HostRun", "ProgramRun"]
 
 
@@ -30,8 +32,8 @@ class SimResult:
         Output transfers seen after a reset before any new input was sent.
     cycles_total : int
         Cycles from reset release to the last output transfer.
-    golden_mismatches : int
-        Result vectors that differ from the golden model.
+    verdict : Verdict
+        The results against the golden model.
     build_s, wall_s : float
         Verilator build time (0 when cached) and simulation wall time.
     """
@@ -43,13 +45,18 @@ class SimResult:
     out_cycles_after_reset: np.ndarray
     stale_outputs: int
     cycles_total: int
-    golden_mismatches: int
+    verdict: Verdict
     build_s: float
     wall_s: float
 
     @property
     def mvms(self):
         return len(self.Y) + len(self.Y_after_reset)
+
+    @property
+    def golden_mismatches(self):
+        """Result vectors that differ from the golden model (the reports' count)."""
+        return self.verdict.differ
 
     @property
     def cycles_per_mvm(self):
@@ -79,8 +86,8 @@ class HostRun:
         Result vectors in each frame.
     first_request : int
         Cycle of the first analog sample request (-1 without one).
-    golden_mismatches : int
-        Result vectors that differ from the golden model.
+    verdict : Verdict
+        The results against the golden model.
     build_s, wall_s : float
         Build time (0 when cached) and the simulator's whole run, start-up included.
     stream_s : float
@@ -88,9 +95,6 @@ class HostRun:
     wakeups : int or None
         Times the bulk drive woke Python during the batch (None for the VIP drive, which
         wakes it on every beat and bit plane).
-    first_difference : tuple or None
-        ``(vector, column, got, expected)`` of the first result that differs from the golden
-        model.
     errors : dict or None
         The error against ``X @ W`` (as :func:`cimtile.flows.metrics.error_metrics` gives
         it), when the run counted it on the way (the bulk drive, which reads each chunk of
@@ -102,18 +106,22 @@ class HostRun:
     frame_cycles: np.ndarray
     frame_vectors: np.ndarray
     first_request: int
-    golden_mismatches: int
+    verdict: Verdict
     build_s: float
     wall_s: float
     stream_s: float
     wakeups: int | None
-    first_difference: tuple | None = None
     errors: dict | None = None
     driven: np.ndarray | None = None
 
     @property
     def mvms(self):
         return len(self.Y)
+
+    @property
+    def golden_mismatches(self):
+        """Result vectors that differ from the golden model (the reports' count)."""
+        return self.verdict.differ
 
     @property
     def cycles_total(self):

@@ -9,7 +9,6 @@ written then), a board that fails mid-run, or results that differ from the golde
 (written all the same).
 """
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,11 +20,20 @@ from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_pat
                                 load_weights, path_arg, print_error)
 
 from .options import integer
+from .summary import add_json_option, print_report, stage_json
+from .verdicts import exit_status, verdict_line
 
 __all__ = ["add_commands", "TIMEOUT_MAX"]
 
 #: The longest ``fpga run --timeout``, seconds: longer waits are a board that is gone.
 TIMEOUT_MAX = 3600
+
+
+def _build_rows(report, out):
+    return [("bitstream", str(out / report["bitstream"]), ""),
+            *[(resource.upper(), report[resource], f"of {report[resource + '_available']:,}")
+              for resource in ("lut", "ff", "bram", "dsp")],
+            ("build time", report["build_s"], "s")]
 
 
 def _cmd_build(args):
@@ -51,22 +59,21 @@ def _cmd_build(args):
         built = Path(report["bitstream"])
         bitstream = out / f"cimtile_{board.name}{built.suffix}"
         report.update(bitstream=bitstream.name, config=str(args.config), baud=args.baud)
-        text = json.dumps(report, indent=2) + "\n"
         with OutputFiles(inputs) as outputs:
             outputs.directory(out, "--out")
             with open(built, "rb") as source:
                 outputs.stage(bitstream, "--out",
                               lambda file: shutil.copyfileobj(source, file))
-            outputs.stage(out / "report.json", "--out", lambda file: file.write(text.encode()))
-    print(text, end="")
-    if not report["timing_met"]:
-        return print_error(f"timing not met on {board.name}: {report['fmax_mhz']} MHz "
-                           f"achieved, {report['clock_mhz']} MHz needed", EXIT_FAILURE)
-    return 0
+            stage_json(outputs, out / "report.json", "--out", report)
+    timing = (f"timing {'' if report['timing_met'] else 'not '}met on {board.name}: "
+              f"{report['fmax_mhz']} MHz achieved, {report['clock_mhz']} MHz needed")
+    print_report(args, report, f"{'PASS' if report['timing_met'] else 'FAIL'}: {timing}",
+                 _build_rows(report, out))
+    return 0 if report["timing_met"] else print_error(timing, EXIT_FAILURE)
 
 
 def _cmd_run(args):
-    from cimtile.models.golden import golden_mismatches
+    from cimtile.models.golden import golden_verdict
     from cimtile.fpga.protocol import ProtocolError
     from cimtile.fpga.run import BoardError, BoardMismatch, connect, open_serial, run_weights
 
@@ -100,18 +107,17 @@ def _cmd_run(args):
             (Y,), _, report = run_weights(board, W, [X])
         except (BoardError, ProtocolError) as error:
             return print_error(f"--port {args.port}: {error}", EXIT_FAILURE)
-    mismatches = golden_mismatches(config, W, X, Y, remap=report.get("remap"))
-    report |= {"port": args.port, "baud": args.baud, "golden_mismatches": mismatches}
+    verdict = golden_verdict(config, W, X, Y, remap=report.get("remap"))
+    report |= {"port": args.port, "baud": args.baud, **verdict.report()}
     with OutputFiles(inputs) as outputs:
         outputs.stage(args.out, "--out", lambda file: np.save(file, Y.astype(np.int64)))
         if args.report is not None:
-            text = json.dumps(report, indent=2) + "\n"
-            outputs.stage(args.report, "--report", lambda file: file.write(text.encode()))
-    print(json.dumps(report, indent=2))
-    if mismatches:
-        return print_error(f"{mismatches} of {len(X)} results differ from the golden model",
-                           EXIT_FAILURE)
-    return 0
+            stage_json(outputs, args.report, "--report", report)
+    print_report(args, report, verdict_line(verdict), [
+        ("cells programmed", report["cells"], f"in {report['program_s']} s"),
+        ("vectors", report["vectors"], f"in {report['compute_s']} s"),
+        ("speed", report["mvm_per_s"], "MVM/s")])
+    return exit_status(verdict)
 
 
 def add_commands(commands):
@@ -130,6 +136,7 @@ def add_commands(commands):
                    help="directory for the bitstream and report.json (created if needed)")
     p.add_argument("--baud", type=integer, default=115200, help="UART bit rate "
                    "(default 115200)")
+    add_json_option(p)
     p.set_defaults(run=_cmd_build)
 
     p = group.add_parser("run", help="program weights into a board by write-verify, compute "
@@ -143,6 +150,7 @@ def add_commands(commands):
     p.add_argument("--out", type=path_arg, required=True, metavar="Y.npy")
     p.add_argument("--report", type=path_arg, metavar="R.json",
                    help="write the report as JSON")
+    add_json_option(p)
     p.add_argument("--baud", type=integer, default=115200, help="UART bit rate, as built "
                    "(default 115200)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",

@@ -8,11 +8,14 @@ command line turns into one line naming the option (exit status 2), before any w
 import argparse
 import math
 
-__all__ = ["MAX_WORKERS", "SEED_MAX", "add_cluster_options", "bounded_int", "integer",
-           "seconds", "seed_type"]
+__all__ = ["MAX_VECTORS", "MAX_WORKERS", "SEED_MAX", "add_cluster_options", "bounded_int",
+           "integer", "seconds", "seed_type"]
 
 #: The largest seed: the simulator receives it as an int64.
 SEED_MAX = 2**63 - 1
+#: The most random vectors ``bench --mvms`` and ``sweep --n`` make: their int64 operands
+#: stay under a gigabyte even for the largest tile (1024 rows).
+MAX_VECTORS = 100_000
 #: Processes a local Dask cluster may start.
 MAX_WORKERS = 64
 #: The longest time budget, seconds (a week).
@@ -74,3 +77,4 @@ def add_cluster_options(parser, *, min_workers):
     parser.add_argument("--dashboard", type=_address, nargs="?", const="127.0.0.1:8787",
                         default=None, metavar="ADDRESS", help="serve the local cluster's "
                         "dashboard (default address 127.0.0.1:8787; another port if taken)")
+

@@ -6,15 +6,12 @@ model, or a failed build or synthesis, with status 1 (the report is written firs
 first case).
 """
 
-import json
-
-import numpy as np
-
 from cimtile.spec.config import load_config
-from cimtile.spec.files import (EXIT_FAILURE, InputError, OutputFiles, check_paths, path_arg,
-                                print_error)
+from cimtile.spec.files import InputError, OutputFiles, check_paths, path_arg
 
 from .options import SEED_MAX, integer, seed_type
+from .summary import add_json_option, print_report, stage_json
+from .verdicts import exit_status, verdict_line
 
 __all__ = ["add_commands", "PPA_VECTORS_MAX"]
 
@@ -23,31 +20,24 @@ PPA_VECTORS_MAX = 10_000
 
 
 def _cmd_ppa(args):
-    from cimtile.spec.mapping import random_operands
-    from cimtile.tb.runs.runner import Scenario, simulate
-    from cimtile.flows.ppa.report import plot_ppa, ppa_report, ppa_text
+    from cimtile.flows.ppa.report import plot_ppa, ppa_text, ppa_workload
     inputs = [(args.config, "--config")]
     check_paths(inputs, [(args.report, "--report"), (args.plot, "--plot")])
     if not 1 <= args.n <= PPA_VECTORS_MAX:
         raise InputError(f"--n must be in 1..{PPA_VECTORS_MAX}, not {args.n}")
     cfg = load_config(args.config)
-    # Uniform weights and inputs over their whole ranges: about half of every bit plane's
-    # wordlines driven, cells spread over every level.
-    W, X = random_operands(cfg, args.n, np.random.default_rng(args.seed))
-    run = simulate(cfg, W, X, scenario=Scenario(seed=args.seed, strict=False),
-                   drive=args.drive, verbose=args.verbose)
-    report = ppa_report(cfg, W, X, run, seed=args.seed) | {"config": str(args.config)}
+    report, verdict = ppa_workload(cfg, args.n, seed=args.seed, drive=args.drive,
+                                   verbose=args.verbose)
+    report |= {"config": str(args.config)}
     with OutputFiles(inputs) as outputs:
         if args.report is not None:
-            text = json.dumps(report, indent=2) + "\n"
-            outputs.stage(args.report, "--report", lambda file: file.write(text.encode()))
+            stage_json(outputs, args.report, "--report", report)
         if args.plot is not None:
             png = plot_ppa(report)
             outputs.stage(args.plot, "--plot", lambda file: file.write(png))
-    print(ppa_text(report))
-    if run.golden_mismatches:
-        return print_error(f"{run.golden_mismatches} of {run.mvms} results differ from the "
-                           "golden model", EXIT_FAILURE)
+    # The figures come with their breakdowns, laid out by ppa_text.
+    print_report(args, report, f"{verdict_line(verdict)}\n{ppa_text(report)}", [])
+    return exit_status(verdict)
 
 
 def add_commands(commands):
@@ -57,6 +47,7 @@ def add_commands(commands):
     p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
     p.add_argument("--report", type=path_arg, metavar="R.json", help="write every figure "
                    "and breakdown as JSON")
+    add_json_option(p)
     p.add_argument("--plot", type=path_arg, metavar="P.png", help="stacked energy and area "
                    "breakdowns")
     p.add_argument("--n", type=integer, default=64, help="random vectors to co-simulate, "

@@ -10,11 +10,15 @@ from threadpoolctl import threadpool_limits
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.wires import clear_cache
 from cimtile.models.golden import golden_mvm
+from cimtile.models.verdict import combine
 from cimtile.spec.mapping import random_operands, weight_levels
 
 __all__ = ["plane_timing", "plain_bit_serial", "golden_against_numpy", "cosim_speed",
-           "ceiling_speed", "cosim_and_ceiling", "ceiling_report", "SIZES", "size_table"]
+           "ceiling_speed", "cosim_and_ceiling", "ceiling_report", "SIZES", "size_table",
+           "VIP_BENCH_MVMS", "emulator_speed", "bench_report"]
 
+#: Vectors the VIP drive runs in ``cimtile bench``: it is the slow reference.
+VIP_BENCH_MVMS = 1000
 #: Tile sizes (rows, cols) of ``cimtile bench --sizes``.
 SIZES = ((128, 16), (256, 32), (512, 64), (1024, 256))
 
@@ -86,7 +90,7 @@ def _speed(run, mvms):
     return {"build_s": round(run.build_s, 1), "wall_s": round(run.wall_s, 2),
             "mvm_per_s": round(mvms / run.stream_s, 1), "cycles": run.cycles_total,
             "cycles_per_s": round(run.cycles_total / run.stream_s),
-            "golden_mismatches": run.golden_mismatches}
+            "golden_mismatches": run.golden_mismatches, "verdict": run.verdict}
 
 
 def _cosim(cfg, mvms, drive, seed, verbose):
@@ -110,7 +114,7 @@ def cosim_speed(cfg, mvms, drive, seed=0, verbose=False):
         ``build_s``, ``wall_s`` (the simulator's whole run), ``mvm_per_s`` (vectors over
         the time from the first vector sent to the last result received), ``cycles`` (from
         reset release to the last result), ``cycles_per_s`` (over the same time as MVM/s),
-        ``wakeups_per_mvm`` (bulk drive) and ``golden_mismatches``.
+        ``wakeups_per_mvm`` (bulk drive), ``golden_mismatches`` and the ``verdict``.
     """
     run = _cosim(cfg, mvms, drive, seed, verbose)
     return _speed(run, mvms) | {"wakeups_per_mvm": None if run.wakeups is None
@@ -134,7 +138,8 @@ def cosim_and_ceiling(cfg, mvms, rounds=2, seed=0, verbose=False):
     -------
     (dict, dict)
         As :func:`cosim_speed` and :func:`ceiling_speed` report them; ``build_s`` is the
-        first round's, ``golden_mismatches`` the sum over the rounds.
+        first round's, ``golden_mismatches`` the sum over the rounds and ``verdict`` their
+        combined verdict.
 
     Raises
     ------
@@ -159,7 +164,8 @@ def cosim_and_ceiling(cfg, mvms, rounds=2, seed=0, verbose=False):
     def fastest(speeds):
         best = max(speeds, key=lambda speed: speed["mvm_per_s"])
         return best | {"build_s": speeds[0]["build_s"],
-                       "golden_mismatches": sum(s["golden_mismatches"] for s in speeds)}
+                       "golden_mismatches": sum(s["golden_mismatches"] for s in speeds),
+                       "verdict": combine(s["verdict"] for s in speeds)}
 
     return fastest(cosims), fastest(ceilings)
 
@@ -180,9 +186,10 @@ def size_table(cfg, mvms, vip_mvms, sizes=SIZES, progress=None):
 
     Returns
     -------
-    list of dict
+    (list of dict, Verdict)
+        One row per size, and every run's golden verdict combined.
     """
-    rows = []
+    rows, verdicts = [], []
     for tile_rows, cols in sizes:
         at = cfg.replace(rows=tile_rows, cols=cols)
         bulk, ceiling = cosim_and_ceiling(at, mvms)
@@ -199,6 +206,94 @@ def size_table(cfg, mvms, vip_mvms, sizes=SIZES, progress=None):
                      "wakeups_per_mvm": bulk["wakeups_per_mvm"],
                      "golden_mismatches": bulk["golden_mismatches"]
                      + ceiling["golden_mismatches"] + vip["golden_mismatches"]})
+        verdicts += [bulk["verdict"], ceiling["verdict"], vip["verdict"]]
         if progress is not None:
             progress(rows[-1])
-    return rows
+    return rows, combine(verdicts)
+
+
+def emulator_speed(cfg, W, X, verbose=False):
+    """Speed of the all-RTL host top (crossbar emulator in Verilator, streamed by the bulk
+    top) on the same vectors, measured as the co-simulation's: the ceiling of co-simulation
+    speed.
+
+    Returns
+    -------
+    (dict, Verdict or None)
+        The report's ``emulator_*`` figures and the run's golden verdict; a note and None
+        when the emulator cannot serve `cfg`.
+    """
+    from cimtile.hdl.crossbar_emulator import emulator_geometry
+    from cimtile.spec.config import ConfigError
+    from cimtile.tb.runs.emulator_runner import simulate_emulator
+    from cimtile.tb.transport.stimulus import Scenario
+
+    from .sweep import config_with
+    ideal = config_with(cfg, {"analog.model": "ideal"})
+    try:
+        emulator_geometry(ideal)
+    except ConfigError as error:
+        return {"emulator": f"not run: {error}"}, None
+    run = simulate_emulator(ideal, W, X, scenario=Scenario(seed=0, strict=False),
+                            verbose=verbose)
+    return {"emulator_mvm_per_s": round(run.mvms / run.stream_s, 1),
+            "emulator_cycles_per_s": round(run.cycles_total / run.stream_s),
+            "emulator_wall_s": round(run.wall_s, 2),
+            "emulator_build_s": round(run.build_s, 3),
+            "emulator_golden_mismatches": run.golden_mismatches}, run.verdict
+
+
+def _physical_figures(cfg, mvms, bulk, verbose):
+    """The ideal model's speed beside the physical one's, and the macro's bit-plane time."""
+    from .sweep import config_with
+    ideal = cosim_speed(config_with(cfg, {"analog.model": "ideal"}), mvms, "bulk",
+                        verbose=verbose)
+    # One bit-plane request of the macro, as the VIP drive makes it; the one-time setup
+    # (with IR drop: factorisation and transfer matrix) is timed apart.
+    timing = plane_timing(cfg)
+    no_drop = config_with(cfg, {"analog.r_wl": 0, "analog.r_bl": 0})
+    return {"ideal_mvm_per_s": ideal["mvm_per_s"],
+            "physical_to_ideal": round(bulk["mvm_per_s"] / ideal["mvm_per_s"], 2),
+            "macro_setup_s": round(timing["setup_s"], 3),
+            "plane_us": round(timing["plane_us"], 1),
+            "plane_us_without_ir_drop": round(plane_timing(no_drop)["plane_us"], 1)}, \
+        ideal["verdict"]
+
+
+def bench_report(cfg, mvms, verbose=False):
+    """``cimtile bench``: the bulk co-simulation against its ceiling, the VIP drive, the
+    all-RTL emulator and the golden model against plain numpy, on `mvms` random vectors
+    (the VIP drive on at most :data:`VIP_BENCH_MVMS`); with the physical model also the
+    ideal one and the macro's bit-plane time.
+
+    Returns
+    -------
+    (dict, Verdict)
+        The JSON-ready report, and every run's golden verdict combined.
+    """
+    bulk, ceiling = cosim_and_ceiling(cfg, mvms, verbose=verbose)
+    vip = cosim_speed(cfg, min(mvms, VIP_BENCH_MVMS), "vip", verbose=verbose)
+    report = {"analog": cfg.analog.model, "mvms": mvms,
+              "analog_cycles_per_mvm": cfg.analog_cycles_per_mvm,
+              "cosim_mvm_per_s": bulk["mvm_per_s"], "cosim_wall_s": bulk["wall_s"],
+              "cosim_build_s": bulk["build_s"], "wakeups_per_mvm": bulk["wakeups_per_mvm"],
+              **ceiling_report(bulk, ceiling), "vip_mvm_per_s": vip["mvm_per_s"],
+              "vip_cycles_per_s": vip["cycles_per_s"]}
+    verdicts = [bulk["verdict"], ceiling["verdict"], vip["verdict"]]
+    W, X = random_operands(cfg, mvms, np.random.default_rng(0))
+    emulator, verdict = emulator_speed(cfg, W, X, verbose)
+    report |= emulator
+    if verdict is not None:
+        report["cosim_to_emulator"] = round(bulk["mvm_per_s"]
+                                            / emulator["emulator_mvm_per_s"], 2)
+        verdicts.append(verdict)
+    golden = golden_against_numpy(cfg)
+    report |= {"golden_mvm_per_s": round(golden["golden_mvm_per_s"]),
+               "numpy_mvm_per_s": round(golden["numpy_mvm_per_s"]),
+               "golden_to_numpy": round(golden["golden_mvm_per_s"]
+                                        / golden["numpy_mvm_per_s"], 2)}
+    if cfg.analog.physical:
+        physical, verdict = _physical_figures(cfg, mvms, bulk, verbose)
+        report |= physical
+        verdicts.append(verdict)
+    return report, combine(verdicts)

@@ -8,6 +8,7 @@ should make that figure nearly independent of the number of vectors.
 
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from cimtile.spec.npy_rows import NpyRowWriter
 
-__all__ = ["tree_rss_mb", "sim_memory"]
+__all__ = ["tree_rss_mb", "sim_memory", "memory_report"]
 
 #: Seconds between samples of the process tree.
 SAMPLE_S = 0.05
@@ -90,3 +91,24 @@ def sim_memory(cfg, config_path, vectors, directory, seed=0):
         time.sleep(SAMPLE_S)
     return {"vectors": vectors, "peak_mb": round(peak, 1),
             "wall_s": round(time.perf_counter() - start, 1), "status": child.returncode}
+
+
+def memory_report(cfg, config_path, lengths, progress=None):
+    """:func:`sim_memory` at each run length of `lengths`, after a first short run that
+    builds the simulator (whose compilers would otherwise be measured); ``progress(run)``,
+    when given, is called after each run.
+
+    Returns
+    -------
+    dict
+        ``runs`` (one :func:`sim_memory` dict per length) and ``peak_ratio``, the last
+        peak over the first.
+    """
+    runs = []
+    for vectors in [2] + list(lengths):
+        with tempfile.TemporaryDirectory(prefix="cimtile-memory-") as directory:
+            runs.append(sim_memory(cfg, config_path, vectors, directory))
+        if progress is not None:
+            progress(runs[-1])
+    runs = runs[1:]
+    return {"runs": runs, "peak_ratio": round(runs[-1]["peak_mb"] / runs[0]["peak_mb"], 2)}

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimtile.behavioral.device import MemdiodeArray
-from cimtile.models.golden import golden_mvm
+from cimtile.models.golden import GOLDEN, golden_mvm
 from cimtile.models.repair import repair, tile_fault_map
+from cimtile.models.verdict import Verdict, combine, compare
 from cimtile.spec.mapping import weight_levels
 from cimtile.tb.runs.repair_runner import SimulatedArray
 from cimtile.tb.runs.runner import Scenario, program, simulate
@@ -28,7 +29,7 @@ from .network import accuracy, float_forward, quant_forward, quantize, split, ti
 from .program_report import programming_report, repair_report
 
 __all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
-           "run_network", "summary", "failures"]
+           "run_network", "network_report"]
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Tile:
         spare columns :func:`cimtile.flows.program_report.repair_report` of its repair.
     remap : ndarray (cols_data,) or None
         The column remap table its repair wrote (with spare columns).
+    verdict : Verdict or None
+        Its programming against the golden program-and-verify (or repair).
     """
     layer: int
     index: int
@@ -60,6 +63,7 @@ class Tile:
     conductances: np.ndarray = None
     programming: dict = None
     remap: np.ndarray = None
+    verdict: Verdict = None
 
 
 def tile_seed(seed, layer, index):
@@ -103,14 +107,14 @@ def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbo
                     array = SimulatedArray(cfg, faults, seed=tile.seed, verbose=verbose)
                     outcome = repair(cfg, levels, array)
                     run, tile.remap = array.last, outcome.remap
-                    tile.programming = repair_report(cfg, levels, faults, tile.seed, run,
-                                                     outcome)
+                    tile.programming, tile.verdict = repair_report(cfg, levels, faults,
+                                                                   tile.seed, run, outcome)
                     tile.programming |= {"wall_s": array.wall_s}
                 else:
                     run = program(cfg, levels, faults=faults, seed=tile.seed,
                                   verbose=verbose)
-                    tile.programming = programming_report(cfg, levels, faults, tile.seed,
-                                                          run)
+                    tile.programming, tile.verdict = programming_report(
+                        cfg, levels, faults, tile.seed, run)
                 if physical:
                     tile.conductances = run.conductance
                 if progress is not None:
@@ -149,7 +153,7 @@ def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
             stats["cycles_total"] += result.cycles_total
             stats["sim_wall_s"] += result.wall_s
             stats["build_s"] += result.build_s
-            stats["tile_golden_mismatches"] += result.golden_mismatches
+            stats["tile_verdicts"].append(result.verdict)
             if progress is not None:
                 progress(f"layer {l} tile {i}", len(X))
             return result.Y
@@ -183,11 +187,14 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
 
     Returns
     -------
-    (dict, dict)
-        The JSON-ready report (every figure) and the arrays behind the plots: ``tiles``,
+    (dict, dict, list of Verdict)
+        The JSON-ready report (every figure); the arrays behind the plots: ``tiles``,
         ``qlayers``, ``predictions`` (co-simulation), ``labels``, ``layer_errors`` (per
         layer, the co-simulated integer results less the exact ``Xq @ Wq``) and
-        ``layer_ranges`` (per layer, the largest exact magnitude).
+        ``layer_ranges`` (per layer, the largest exact magnitude); and the verdicts: every
+        tile's results against the golden model, every image's integer results of every
+        layer against the golden network's, and (after write-verify) every programmed
+        cell against the golden program-and-verify.
     """
     start = time.perf_counter()
     qlayers = quantize(layers, x_cal, cfg)
@@ -200,8 +207,7 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
                               verbose=verbose)
     program_s = time.perf_counter() - program_start
     golden_out, golden_ints = quant_forward(qlayers, x_test, cfg, golden_layer_mvm(tiles, cfg))
-    stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0,
-                 tile_golden_mismatches=0)
+    stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0, tile_verdicts=[])
     infer_start = time.perf_counter()
     inputs = []
     with progress_bar("infer  ", n_tiles * len(x_test),
@@ -213,7 +219,9 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
             return cosim(l, Xq)
         cosim_out, cosim_ints = quant_forward(qlayers, x_test, cfg, record_inputs)
     infer_s = time.perf_counter() - infer_start
-    same = np.all([np.all(c == g, axis=1) for c, g in zip(cosim_ints, golden_ints)], axis=0)
+    tiles_verdict = combine(stats["tile_verdicts"], check=GOLDEN, noun="tile results")
+    # An image agrees when every layer's integer results equal the golden network's.
+    images = compare(GOLDEN, np.hstack(cosim_ints), np.hstack(golden_ints), noun="images")
     n = len(x_test)
     predictions = np.argmax(cosim_out, axis=1)
     report = {
@@ -227,9 +235,9 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
         "quantized_accuracy": accuracy(exact_out, y_test),
         "golden_accuracy": accuracy(golden_out, y_test),
         "cosim_accuracy": accuracy(cosim_out, y_test),
-        "agreement": float(same.mean()),
+        "agreement": (n - images.differ) / n,
         "prediction_agreement": float(np.mean(predictions == np.argmax(golden_out, axis=1))),
-        "tile_golden_mismatches": stats["tile_golden_mismatches"],
+        "tile_golden_mismatches": tiles_verdict.differ,
         "tile_mvms": stats["tile_mvms"],
         "cycles_total": stats["cycles_total"],
         "cycles_per_inference": stats["cycles_total"] / n,
@@ -248,46 +256,28 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
         "layer_errors": [Y - Xq @ q.Wq for Y, Xq, q in zip(cosim_ints, inputs, qlayers)],
         "layer_ranges": [int(np.abs(Xq @ q.Wq).max()) for Xq, q in zip(inputs, qlayers)],
     }
-    return report, arrays
+    programmed = [t.verdict for layer in tiles for t in layer if t.verdict is not None]
+    verdicts = [tiles_verdict, images] + ([combine(
+        programmed, check="golden program-and-verify", noun="programmed cells")]
+        if programmed else [])
+    return report, arrays, verdicts
 
 
-def summary(report):
-    """The figures of a run as aligned text lines, for the terminal."""
-    def percent(key):
-        return f"{100 * report[key]:.2f} %"
-    rows = [
-        ("float accuracy", percent("float_accuracy")),
-        ("quantized accuracy (exact integers)", percent("quantized_accuracy")),
-        ("golden-model accuracy", percent("golden_accuracy")),
-        ("co-simulated accuracy", percent("cosim_accuracy")),
-        ("agreement co-simulation vs golden", percent("agreement")),
-        ("tiles per layer", " + ".join(map(str, report["tiles_per_layer"]))),
-        ("tile MVMs", f"{report['tile_mvms']:,}"),
-        ("total cycles", f"{report['cycles_total']:,}"),
-        ("cycles per inference", f"{report['cycles_per_inference']:,.0f}"),
-        ("co-simulation speed", f"{report['mvm_per_s']:,.0f} MVM/s"),
-        ("images per second", f"{report['images_per_s']:.2f}"),
-        ("wall time", f"{report['wall_s']:.1f} s (programming {report['program_s']:.1f} s, "
-                      f"inference {report['inference_s']:.1f} s)"),
-    ]
-    if "program_cells" in report:
-        rows.insert(5, ("cells programmed (converged)",
-                        f"{report['program_cells']:,} ({report['program_converged']:,}), "
-                        f"{report['program_pulses_mean']:.2f} pulses per cell"))
-    if "repaired_columns" in report:
-        rows.insert(6, ("repaired columns (unrepaired cells)",
-                        f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})"))
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+def network_report(cfg, layers, x_test, y_test, x_cal, *, seed=0, plots=False,
+                   verbose=False):
+    """:func:`run_network` with the ``energy`` section of its report
+    (:func:`cimtile.flows.ppa.network.network_section`).
 
-
-def failures(report):
-    """What makes a run fail (co-simulation or programming unlike the golden model)."""
-    problems = []
-    if report["tile_golden_mismatches"] or report["agreement"] < 1:
-        problems.append(f"{report['tile_golden_mismatches']} tile results differ from the "
-                        f"golden model (agreement {100 * report['agreement']:.2f} %)")
-    if report.get("program_golden_mismatches"):
-        problems.append(f"{report['program_golden_mismatches']} programmed cells differ "
-                        "from the golden program-and-verify")
-    return problems
+    Returns
+    -------
+    (dict, list, list of Verdict)
+        The report, with `plots` the plot writers (``(file name, write(file))``, see
+        :func:`cimtile.flows.network_plots.plot_writers`; none without), and the verdicts.
+    """
+    from .network_plots import plot_writers
+    from .ppa.network import network_section
+    report, arrays, verdicts = run_network(cfg, layers, x_test, y_test, x_cal, seed=seed,
+                                           verbose=verbose)
+    report["energy"] = network_section(cfg, report, arrays, x_test)
+    writers = plot_writers(cfg, report, arrays, x_test, y_test, x_cal) if plots else []
+    return report, writers, verdicts

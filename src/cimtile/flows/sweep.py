@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from cimtile.models.golden import golden_mvm
+from cimtile.models.verdict import combine, compare
 from cimtile.spec.config import ConfigError, parse_config
 from cimtile.spec.mapping import random_operands
 
 from .metrics import error_metrics
 
 __all__ = ["SweepError", "COSIM_VECTORS", "parse_param", "config_with", "sweep_points",
-           "run_sweep", "write_csv", "plot_sweep", "write_outputs"]
+           "run_sweep", "write_csv", "plot_sweep", "sweep_files", "write_outputs"]
 
 #: Vectors co-simulated at each point of a sweep with co-simulated spot checks.
 COSIM_VECTORS = 8
@@ -125,14 +126,16 @@ def _point(job):
     Y = golden_mvm(cfg, W, X, seed)
     row = dict(values) | error_metrics(Y, X, W)
     row["golden_s"] = round(time.perf_counter() - start, 4)
-    if cosim:
-        from cimtile.tb.runs.runner import Scenario, simulate
-        k = min(COSIM_VECTORS, n)
-        result = simulate(cfg, W, X[:k], scenario=Scenario(seed=seed, strict=False))
-        row["cosim_vectors"] = k
-        row["cosim_golden_mismatches"] = result.golden_mismatches
-        row["cosim_equals_sweep"] = bool(np.array_equal(result.Y, Y[:k]))
-    return row
+    if not cosim:
+        return row, []
+    from cimtile.tb.runs.runner import Scenario, simulate
+    k = min(COSIM_VECTORS, n)
+    result = simulate(cfg, W, X[:k], scenario=Scenario(seed=seed, strict=False))
+    equal = compare("sweep's golden run", result.Y, Y[:k])
+    row["cosim_vectors"] = k
+    row["cosim_golden_mismatches"] = result.golden_mismatches
+    row["cosim_equals_sweep"] = equal.ok
+    return row, [result.verdict, equal]
 
 
 def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
@@ -149,23 +152,26 @@ def run_sweep(points, n=256, seed=0, cosim=False, *, workers=0, scheduler=None,
 
     Returns
     -------
-    list of dict
+    (list of dict, list of Verdict)
         Per point, in the order of `points`: the swept values, the
         :func:`~cimtile.flows.metrics.error_metrics`, ``golden_s`` and, with `cosim`,
-        ``cosim_vectors``, ``cosim_golden_mismatches`` (result vectors the testbench's
-        scoreboard found different from the golden model) and ``cosim_equals_sweep`` (the
-        co-simulated results equal this process's golden run).
+        ``cosim_vectors``, ``cosim_golden_mismatches`` (result vectors that differ from the
+        golden model) and ``cosim_equals_sweep`` (the co-simulated results equal this
+        process's golden run). With `cosim` also the two verdicts over every point's spot
+        checks: against the golden model and against this process's golden run.
     """
     from .engine import run_jobs
     jobs = [(index, (values, cfg, n, seed, cosim))
             for index, (values, cfg) in enumerate(points)]
-    rows = [None] * len(jobs)
-    for (index, job), row in run_jobs(_indexed_point, jobs, workers=workers,
-                                      scheduler=scheduler, dashboard=dashboard):
-        rows[index] = row
+    rows, checks = [None] * len(jobs), [None] * len(jobs)
+    for (index, job), (row, verdicts) in run_jobs(_indexed_point, jobs, workers=workers,
+                                                  scheduler=scheduler, dashboard=dashboard):
+        rows[index], checks[index] = row, verdicts
         if progress is not None:
             progress(", ".join(f"{key}={value}" for key, value in job[0].items()))
-    return rows
+    if not cosim:
+        return rows, []
+    return rows, [combine(point, noun="co-simulated spot checks") for point in zip(*checks)]
 
 
 def _indexed_point(indexed):
@@ -230,6 +236,19 @@ def plot_sweep(rows, keys):
         figure.savefig(buffer, format="png")
         plots[f"error_vs_{key}.png"] = buffer.getvalue()
     return plots
+
+
+def sweep_files(rows, points, keys, *, ppa=False, n=256, seed=0):
+    """The files of ``cimtile sweep --out``: ``{name: bytes}``, ``sweep.csv`` first, then
+    the error plots and, with `ppa`, each point's energy, area and speed (added to its row,
+    see :func:`cimtile.flows.ppa.study.point_metrics`) and their plots."""
+    plots = plot_sweep(rows, keys)
+    if ppa:
+        from .ppa.study import plot_ppa_sweep, point_metrics
+        for row, (_, point) in zip(rows, points):
+            row |= point_metrics(point, n, seed)
+        plots |= plot_ppa_sweep(rows, keys)
+    return {"sweep.csv": write_csv(rows).encode()} | plots
 
 
 def write_outputs(out_dir, rows, keys):

@@ -13,7 +13,10 @@ from cimtile.behavioral import AnalogMacro
 from cimtile.spec.mapping import bit_planes, check_remap, shift_add, validated_inputs
 from cimtile.spec.npy_rows import row_chunks
 
-__all__ = ["golden_mvm", "golden_batches", "golden_chunks", "golden_mismatches"]
+from .verdict import Verdict, combine, compare
+
+__all__ = ["GOLDEN", "golden_mvm", "golden_batches", "golden_chunks", "golden_verdict",
+           "golden_mismatches"]
 
 # Vectors per step: enough to amortise numpy's per-call overhead, few enough that a step's
 # buffers (about 4 MiB for the reference tile) stay in cache. On the reference tile 64 to 256
@@ -22,6 +25,8 @@ CHUNK = 128
 # Vectors per chunk of a streamed verdict: large enough that the per-chunk work is all
 # numpy, small enough (about 1 MiB of reference-tile inputs) to keep memory flat.
 VERDICT_ROWS = 1024
+#: The check of :func:`golden_verdict`, as messages name it.
+GOLDEN = "golden model"
 
 
 def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None,
@@ -59,21 +64,29 @@ def golden_mvm(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=
                           remap=remap)[0]
 
 
-def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
-                      adc_shift=None, remap=None):
-    """How many result vectors of a run, `Y` for inputs `X`, differ from the golden model
-    (arguments as for :func:`golden_mvm`): the one verdict of every co-simulation, emulator
-    and board run. `X` and `Y` may be :class:`~cimtile.spec.npy_rows.NpyRows`, compared a chunk
-    at a time."""
+def golden_verdict(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
+                   adc_shift=None, remap=None):
+    """The :class:`~cimtile.models.verdict.Verdict` of a run, `Y` for inputs `X`, against
+    the golden model (arguments as for :func:`golden_mvm`): the one check of every
+    co-simulation, emulator and board run. `X` and `Y` may be
+    :class:`~cimtile.spec.npy_rows.NpyRows`, compared a chunk at a time; a `Y` shaped
+    unlike (len(X), cols) differs in every vector."""
     Y = Y if hasattr(Y, "shape") else np.asarray(Y)
     if Y.shape != (len(X), cfg.tile.cols):
-        return len(X)
-    mismatches = 0
-    for expected, y in zip(golden_chunks(cfg, W, X, seed, conductances, in_bits=in_bits,
-                                         adc_shift=adc_shift, remap=remap),
-                           row_chunks(Y, VERDICT_ROWS)):
-        mismatches += int(np.any(y != expected, axis=1).sum())
-    return mismatches
+        return Verdict(GOLDEN, len(X), len(X), 0 if len(X) else None)
+    chunks = zip(golden_chunks(cfg, W, X, seed, conductances, in_bits=in_bits,
+                               adc_shift=adc_shift, remap=remap),
+                 row_chunks(Y, VERDICT_ROWS))
+    return combine((compare(GOLDEN, y, expected, start=i * VERDICT_ROWS)
+                    for i, (expected, y) in enumerate(chunks)), check=GOLDEN)
+
+
+def golden_mismatches(cfg, W, X, Y, seed=0, conductances=None, *, in_bits=None,
+                      adc_shift=None, remap=None):
+    """How many result vectors of `Y` differ from the golden model (see
+    :func:`golden_verdict`)."""
+    return golden_verdict(cfg, W, X, Y, seed, conductances, in_bits=in_bits,
+                          adc_shift=adc_shift, remap=remap).differ
 
 
 def golden_chunks(cfg, W, X, seed=0, conductances=None, *, in_bits=None, adc_shift=None,

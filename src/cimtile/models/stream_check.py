@@ -17,6 +17,9 @@ import numpy as np
 
 from cimtile.spec.mapping import shift_add
 
+from .golden import GOLDEN
+from .verdict import Verdict, combine, compare
+
 __all__ = ["ErrorSums", "StreamCheck"]
 
 
@@ -65,10 +68,8 @@ class StreamCheck:
 
     Members
     -------
-    mismatches : int
-        Result vectors that differ from the golden model so far.
-    first_difference : tuple or None
-        ``(vector, column, got, expected)`` of the first differing result.
+    verdict : Verdict
+        The results so far against the golden model.
     errors : ErrorSums
     driven : numpy.ndarray
         Per row, the planes that drove it.
@@ -76,8 +77,7 @@ class StreamCheck:
     cfg: object
     W: np.ndarray
     remap: object = None
-    mismatches: int = 0
-    first_difference: tuple | None = None
+    verdict: Verdict = Verdict(GOLDEN, 0, 0)
     errors: ErrorSums = field(default_factory=ErrorSums)
     checked: int = 0
     driven: np.ndarray = None
@@ -107,13 +107,7 @@ class StreamCheck:
                 self._pending[0] = (golden[n:], exact[n:])
 
     def _compare(self, y, golden, exact):
-        differ = y != golden
-        bad = np.flatnonzero(differ.any(axis=1))
-        if bad.size and self.first_difference is None:
-            vector = int(bad[0])
-            column = int(np.flatnonzero(differ[vector])[0])
-            self.first_difference = (self.checked + vector, column, int(y[vector, column]),
-                                     int(golden[vector, column]))
-        self.mismatches += int(bad.size)
+        chunk = compare(GOLDEN, y, golden, start=self.checked)
+        self.verdict = combine([self.verdict, chunk])
         self.errors.add(y, exact)
         self.checked += len(y)

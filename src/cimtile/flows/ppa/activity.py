@@ -19,7 +19,7 @@ from cimtile.spec.mapping import bit_planes, validated_inputs
 from cimtile.spec.npy_rows import row_chunks
 
 __all__ = ["ComputeActivity", "ProgramActivity", "read_conductances", "compute_activity",
-           "program_activity"]
+           "driven_rows", "program_activity"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def read_conductances(cfg, crossbar):
     return level_conductances(cfg, crossbar.levels)
 
 
-def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycles=None):
+def compute_activity(cfg, W, X=None, *, seed=0, conductances=None, in_bits=None, cycles=None,
+                     driven=None, mvms=None):
     """The :class:`ComputeActivity` of computing `X` on a tile holding `W`.
 
     Parameters
@@ -112,19 +113,15 @@ def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycl
         As for :func:`cimtile.models.golden.golden_mvm`: the same macro, the same conductances.
     cycles : int, optional
         Cycles the run took (e.g. a co-simulation's); default its busy cycles.
+    driven, mvms : optional
+        Instead of `X`: the planes that drove each row (rows,) and the vectors, as a run
+        that read its inputs once counted them.
     """
     in_bits = cfg.tile.in_bits if in_bits is None else in_bits
-    at = cfg.replace(in_bits=in_bits)
+    if driven is None:
+        driven, mvms = driven_rows(cfg.replace(in_bits=in_bits), X)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     row_conductance = read_conductances(cfg, macro.crossbar).sum(axis=1)
-    # Planes each row was driven in, counted a chunk of vectors at a time: the counts are
-    # all the energy needs, and a long run's planes would not fit in memory.
-    driven = np.zeros(cfg.tile.rows, np.int64)
-    mvms = 0
-    for x in row_chunks(X, 4096):
-        planes = bit_planes(validated_inputs(x, at), in_bits)
-        driven += planes.reshape(-1, cfg.tile.rows).sum(axis=0, dtype=np.int64)
-        mvms += len(x)
     planes = mvms * in_bits
     cpa = cfg.tile.cols_per_adc
     per_adc = [min(cpa, cfg.cols_phys - a * cpa) for a in range(cfg.n_adcs)]
@@ -132,12 +129,25 @@ def compute_activity(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycl
     busy = planes * drive_cycles
     return ComputeActivity(
         mvms=mvms, in_bits=in_bits, planes=planes,
-        driven_rows=int(driven.sum()),
+        driven_rows=int(np.sum(driven)),
         sampled_columns=planes * cfg.cols_phys,
         conversions=tuple(planes * n for n in per_adc),
         drive_cycles=drive_cycles,
-        driven_conductance_us=float(driven @ row_conductance),
+        driven_conductance_us=float(np.asarray(driven, np.int64) @ row_conductance),
         busy_cycles=busy, cycles=busy if cycles is None else int(cycles))
+
+
+def driven_rows(cfg, X):
+    """``(driven, mvms)``: the bit planes (at `cfg`'s in_bits) that drove each row in
+    computing `X`, and its vectors, counted a chunk at a time: the counts are all the energy
+    needs, and a long run's planes would not fit in memory."""
+    driven = np.zeros(cfg.tile.rows, np.int64)
+    mvms = 0
+    for x in row_chunks(X, 4096):
+        planes = bit_planes(validated_inputs(x, cfg), cfg.tile.in_bits)
+        driven += planes.reshape(-1, cfg.tile.rows).sum(axis=0, dtype=np.int64)
+        mvms += len(x)
+    return driven, mvms
 
 
 def program_activity(cfg, device, cycles):

@@ -11,6 +11,9 @@ leaks, but its switching is not counted).
 """
 
 import dataclasses
+import hashlib
+import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -22,13 +25,16 @@ from amaranth.sim import Simulator
 from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl import Tile
+from cimtile.hdl.tile import verilog_source
 from cimtile.models.program import Rectangle
-from cimtile.spec.mapping import validated_inputs
+from cimtile.spec.mapping import random_operands, validated_inputs
+from cimtile.tb.build.cache import store_directory
+from cimtile.tb.build.elaboration import elaborated
 
 from .area import BLOCKS
 
-__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "program_toggles",
-           "digital_activity"]
+__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "typical_toggles",
+           "program_toggles", "digital_activity"]
 
 #: Vectors in the simulated window: the tile's schedule repeats per vector, so a few give
 #: its per-vector activity; cells in a programming window, whose pulse counts vary more.
@@ -177,6 +183,25 @@ def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
     sim.add_testbench(driver, background=True)
     sim.add_testbench(monitor)
     return _measured(sim, len(X), done)
+
+
+def typical_toggles(cfg):
+    """:class:`Toggles` of the tile core of `cfg` on a window of uniform random weights and
+    inputs (seed 0), at the configured run-time settings: the configuration's switching per
+    vector, measured once and cached beside the synthesised areas, so that a run's energy
+    needs no simulation of its own (:func:`tile_toggles` measures a run's own window)."""
+    text = elaborated(verilog_source, cfg)
+    settings = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    key = hashlib.sha256(f"{WINDOW}\0{settings}\0{text}".encode()).hexdigest()[:32]
+    entry = store_directory("toggles") / f"{key}.json"
+    if entry.is_file():
+        return Toggles(**json.loads(entry.read_text()))
+    W, X = random_operands(cfg, WINDOW, np.random.default_rng(0))
+    toggles = tile_toggles(cfg, W, X)
+    partial = entry.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(dataclasses.asdict(toggles), sort_keys=True))
+    partial.replace(entry)
+    return toggles
 
 
 def program_toggles(cfg, levels, *, seed=0, faults=None, cells=WINDOW_CELLS):

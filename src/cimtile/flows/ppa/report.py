@@ -7,12 +7,13 @@ from cimtile.spec.npy_rows import row_chunks
 
 from .activity import compute_activity, program_activity
 from .area import tile_area
-from .digital import WINDOW, digital_activity, program_toggles, tile_toggles
+from .digital import (WINDOW, digital_activity, program_toggles, tile_toggles,
+                      typical_toggles)
 from .energy import compute_energy, program_energy
 from .figures import figures
 
 __all__ = ["compute_section", "program_section", "summary_of", "power_mw", "ppa_report",
-           "ppa_text", "plot_ppa"]
+           "ppa_workload", "ppa_text", "plot_ppa"]
 
 
 def summary_of(cfg, energy, mvms):
@@ -26,14 +27,17 @@ def summary_of(cfg, energy, mvms):
             "tops_per_w": ops / total if total else 0.0}
 
 
-def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycles=None):
+def compute_section(cfg, W, X=None, *, seed=0, conductances=None, in_bits=None, cycles=None,
+                    driven=None, mvms=None, switching="run"):
     """The ``energy`` section of a computing run, from its own activity.
 
     The counts are the golden model's for the same inputs, seed and conductances, which the
     co-simulated RTL drove and sampled plane for plane (a run that differed would have
-    failed); the digital periphery's gates come from its synthesis, their switching from a
-    window of the run's first vectors in the simulated RTL, and they leak for the run's
-    `cycles` (default: the busy cycles).
+    failed), or the counts the run made itself (`driven`, `mvms`, as a bulk co-simulation
+    reads its inputs once); the digital periphery's gates come from its synthesis and leak
+    for the run's `cycles` (default: the busy cycles). Their switching is measured in the
+    simulated RTL on a window of the run's first vectors (`switching` ``"run"``), or is the
+    configuration's, measured once on random operands and cached (``"typical"``).
 
     Returns
     -------
@@ -41,10 +45,14 @@ def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycle
     """
     at = cfg if in_bits is None else cfg.replace(in_bits=in_bits)
     activity = compute_activity(cfg, W, X, seed=seed, conductances=conductances,
-                                in_bits=in_bits, cycles=cycles)
+                                in_bits=in_bits, cycles=cycles, driven=driven, mvms=mvms)
     area = tile_area(cfg)
-    toggles = (tile_toggles(at, W, next(row_chunks(X, WINDOW)), seed=seed,
-                            conductances=conductances) if activity.mvms else None)
+    toggles = None
+    if activity.mvms and switching == "typical":
+        toggles = typical_toggles(at)
+    elif activity.mvms:
+        toggles = tile_toggles(at, W, next(row_chunks(X, WINDOW)), seed=seed,
+                               conductances=conductances)
     energy = compute_energy(at, activity, digital_activity(area, toggles, activity.mvms))
     section = summary_of(cfg, energy, activity.mvms) | {
         "breakdown": energy.as_dict()["breakdown"],
@@ -52,7 +60,7 @@ def compute_section(cfg, W, X, *, seed=0, conductances=None, in_bits=None, cycle
                      "conversions": sum(activity.conversions),
                      "drive_cycles_per_plane": activity.drive_cycles,
                      "busy_cycles": activity.busy_cycles, "cycles": activity.cycles,
-                     "digital_ge": round(area.ge, 1)}}
+                     "digital_ge": round(area.ge, 1), "switching": switching}}
     return section, activity, energy, area
 
 
@@ -99,7 +107,7 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "tile": {"rows": cfg.tile.rows, "cols": cfg.tile.cols, "cols_phys": cfg.cols_phys,
                  "adcs": cfg.n_adcs, "analog": cfg.analog.model},
         "clock_mhz": cfg.ppa.clock_mhz, "node_nm": cfg.ppa.node_nm, "mvms": activity.mvms,
-        "seed": seed, "golden_mismatches": run.golden_mismatches,
+        "seed": seed, **run.verdict.report(),
         "energy": section,
         "power_mw": power_mw(energy, activity, cfg),
         "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
@@ -131,6 +139,28 @@ def _shares(parts):
     return ", ".join(f"{name} {100 * value / total:.1f} %"
                      for name, value in sorted(parts.items(), key=lambda kv: -kv[1])
                      if value)
+
+
+def ppa_workload(cfg, n, *, seed=0, drive="bulk", verbose=False):
+    """Co-simulate `n` random vectors on the tile of `cfg` and report them
+    (:func:`ppa_report`).
+
+    Uniform weights and inputs over their whole ranges: about half of every bit plane's
+    wordlines driven, cells spread over every level.
+
+    Returns
+    -------
+    (dict, Verdict)
+        The report and the run's golden verdict.
+    """
+    import numpy as np
+
+    from cimtile.spec.mapping import random_operands
+    from cimtile.tb.runs import runner
+    W, X = random_operands(cfg, n, np.random.default_rng(seed))
+    run = runner.simulate(cfg, W, X, scenario=runner.Scenario(seed=seed, strict=False),
+                          drive=drive, verbose=verbose)
+    return ppa_report(cfg, W, X, run, seed=seed), run.verdict
 
 
 def ppa_text(report):

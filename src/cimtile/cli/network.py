@@ -1,0 +1,134 @@
+"""``cimtile run`` and ``cimtile demo``: a multilayer perceptron on co-simulated tiles,
+a user's model or the digits MLP trained here."""
+
+from pathlib import Path
+
+from cimtile.spec.config import load_config
+from cimtile.spec.files import InputError, OutputFiles, check_paths, path_arg
+
+from .options import SEED_MAX, seed_type
+from .summary import add_json_option, print_report, stage_json
+from .verdicts import exit_status, verdict_line
+
+__all__ = ["add_commands"]
+
+#: The largest ``demo --seed``: scikit-learn's random_state is a 32-bit seed.
+DEMO_SEED_MAX = 2**32 - 1
+
+
+def _percent(report, key):
+    return f"{100 * report[key]:.2f}", "%"
+
+
+def _rows(report):
+    """The figures of a run, for the terminal."""
+    energy = report["energy"]
+    rows = [
+        ("float accuracy", *_percent(report, "float_accuracy")),
+        ("quantized accuracy (exact integers)", *_percent(report, "quantized_accuracy")),
+        ("golden-model accuracy", *_percent(report, "golden_accuracy")),
+        ("co-simulated accuracy", *_percent(report, "cosim_accuracy")),
+        ("agreement co-simulation vs golden", *_percent(report, "agreement")),
+        ("tiles per layer", " + ".join(map(str, report["tiles_per_layer"])), ""),
+        ("tile MVMs", report["tile_mvms"], ""),
+        ("total cycles", report["cycles_total"], ""),
+        ("cycles per inference", f"{report['cycles_per_inference']:,.0f}", ""),
+        ("co-simulation speed", f"{report['mvm_per_s']:,.0f}", "MVM/s"),
+        ("images per second", f"{report['images_per_s']:.2f}", ""),
+        ("wall time", f"{report['wall_s']:.1f}", f"s (programming {report['program_s']:.1f} "
+                                                 f"s, inference {report['inference_s']:.1f} s)"),
+        ("energy per inference", f"{energy['per_inference_pj'] / 1e3:,.1f}",
+         f"nJ ({energy['tops_per_w']:.3f} TOPS/W; see cimtile ppa for the tile's breakdown)"),
+    ]
+    if "program_cells" in report:
+        rows.insert(5, ("cells programmed (converged)",
+                        f"{report['program_cells']:,} ({report['program_converged']:,}),",
+                        f"{report['program_pulses_mean']:.2f} pulses per cell"))
+    if "repaired_columns" in report:
+        rows.insert(6, ("repaired columns (unrepaired cells)",
+                        f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})", ""))
+    return rows
+
+
+def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
+    from cimtile.flows.network_run import network_report
+    plots = None if args.plots is None else Path(args.plots)
+    report, writers, verdicts = network_report(cfg, layers, x_test, y_test, x_cal,
+                                               seed=args.seed, plots=plots is not None,
+                                               verbose=args.verbose)
+    with OutputFiles(inputs) as outputs:
+        if args.report is not None:
+            stage_json(outputs, args.report, "--report", report)
+        if plots is not None:
+            outputs.directory(plots, "--plots")
+        for name, write in writers:
+            outputs.stage(plots / name, "--plots", write)
+    print_report(args, report, verdict_line(*verdicts), _rows(report))
+    return exit_status(*verdicts)
+
+
+def _network_outputs(args):
+    return dict(outputs=[(args.report, "--report")], directories=[(args.plots, "--plots")])
+
+
+def _cmd_run(args):
+    from cimtile.flows.network import ModelError, check_range, load_data, load_model
+    inputs = [(args.model, "--model"), (args.config, "--config"), (args.data, "--data")]
+    check_paths(inputs, **_network_outputs(args))
+    cfg = load_config(args.config)
+    layers = load_model(args.model)
+    data = load_data(args.data, layers[0].W.shape[0], layers[-1].W.shape[1])
+    try:
+        check_range(layers, data[0], data[2], cfg)
+    except ModelError as error:
+        raise InputError(f"{args.model} on {args.data}: {error}") from None
+    return _run_network(args, inputs, cfg, layers, *data)
+
+
+def _cmd_demo(args):
+    from cimtile.flows.digits import QUICK_IMAGES, demo_config, digits_split, train_mlp
+    check_paths(**_network_outputs(args))
+    cfg = demo_config()
+    (x_train, y_train), (x_cal, _), (x_test, y_test) = digits_split(args.seed)
+    if args.quick:
+        x_test, y_test = x_test[:QUICK_IMAGES], y_test[:QUICK_IMAGES]
+    t = cfg.tile
+    if not args.json:
+        print(f"64-54-10 MLP on 8x8 digits ({len(x_train)} training, {len(x_cal)} "
+              f"calibration, {len(x_test)} test images) on {t.rows} x {t.cols} "
+              f"{cfg.analog.model} tiles: {t.in_bits}-bit inputs, {t.w_bits}-bit weights in "
+              f"{cfg.slices} slices of {t.bits_per_cell}-bit cells, {t.adc_bits}-bit ADCs",
+              flush=True)
+    layers = train_mlp(x_train, y_train, args.seed)
+    return _run_network(args, [], cfg, layers, x_test, y_test, x_cal)
+
+
+def _network_options(p, seed_max):
+    p.add_argument("--seed", type=seed_type(seed_max), default=0, help="training, device "
+                   f"and analog model seed, 0..{seed_max} (default 0)")
+    p.add_argument("--report", type=path_arg, metavar="R.json",
+                   help="write every figure as JSON")
+    add_json_option(p)
+    p.add_argument("--plots", type=path_arg, metavar="DIR",
+                   help="directory for the accuracy sweeps, confusion matrix and per-layer "
+                   "error histograms (created if needed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the cocotb log")
+
+
+def add_commands(commands):
+    """Add ``run`` and ``demo`` to the ``cimtile`` subparsers ``commands``."""
+    p = commands.add_parser("run", help="a multilayer perceptron on co-simulated tiles: "
+                            "quantize, split, program, infer")
+    p.add_argument("--model", type=path_arg, required=True, metavar="MODEL.npz",
+                   help="W0, b0, W1, b1, ... (see the README)")
+    p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
+    p.add_argument("--data", type=path_arg, required=True, metavar="DATA.npz",
+                   help="x_test, y_test and the held-out calibration inputs x_cal")
+    _network_options(p, SEED_MAX)
+    p.set_defaults(run=_cmd_run)
+
+    p = commands.add_parser("demo", help="the digits MLP, trained here, on co-simulated "
+                            "physical tiles")
+    p.add_argument("--quick", action="store_true", help="only the first 60 test images")
+    _network_options(p, DEMO_SEED_MAX)
+    p.set_defaults(run=_cmd_demo)
