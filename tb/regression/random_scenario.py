@@ -21,7 +21,8 @@ from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl.host import INPUT_FIFO_VECTORS
 from cimtile.models.program import Rectangle, program_golden
 from cimtile.spec.axis_frames import pack_vectors
-from cimtile.spec.config import WriteVerifyConfig, parse_config
+from cimtile.spec.config import parse_config
+from cimtile.spec.config_tables import WriteVerifyConfig
 from cimtile.spec.mapping import weight_levels
 from cimtile.spec.regmap import REGISTERS, ErrorCause, Mode, register
 

@@ -3,7 +3,7 @@
 Everything else is generated from :data:`REGISTERS`: the AXI4-Lite register block
 (``cimtile.hdl.registers``), docs/registers.md (:func:`markdown`), the firmware C header
 (:func:`c_header`) and the testbench accessor (``cimtile.tb.benches.registers``). A reset value or a
-valid range may depend on the tile's :class:`~cimtile.spec.config.Config`, so every generator takes
+valid range may depend on the tile's :class:`~cimtile.spec.config_derived.Config`, so every generator takes
 one.
 """
 
