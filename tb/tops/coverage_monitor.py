@@ -219,7 +219,8 @@ class CoverageMonitor(wiring.Component):
         cell_valid, cell_ready = p("m_axis_cell__tvalid"), p("m_axis_cell__tready")
         cell_fire = cell_valid & cell_ready
         running, read_back = Signal(), Signal()
-        with m.If(self.regs.soft_reset | self.regs.status_idle | (cell_fire & p("m_axis_cell__tlast"))):
+        regs = self.regs
+        with m.If(regs.soft_reset | regs.status_idle | (cell_fire & p("m_axis_cell__tlast"))):
             m.d.sync += running.eq(0)
         with m.Elif(self.regs.run_start):
             m.d.sync += [running.eq(1), read_back.eq(self.regs.mode == Mode.READ_BACK)]
@@ -253,9 +254,9 @@ class CoverageMonitor(wiring.Component):
             m.d.sync += [saw_set.eq(saw_set | is_set), saw_reset.eq(saw_reset | is_reset)]
         with m.If(touch):
             m.d.sync += [cur_row.eq(row), cur_col.eq(col)]
-        hits[("write_verify", "SET amplitude at limit")] = is_set & (amplitude == self.regs.set_limit)
+        hits[("write_verify", "SET amplitude at limit")] = is_set & (amplitude == regs.set_limit)
         hits[("write_verify", "RESET amplitude at limit")] = (is_reset
-                                                              & (amplitude == self.regs.reset_limit))
+                                                              & (amplitude == regs.reset_limit))
         pulse_left = Signal(16)
         with m.If(pulse):
             m.d.sync += pulse_left.eq(p("analog__cell__width"))

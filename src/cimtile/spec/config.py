@@ -77,7 +77,8 @@ def _check_device(device, analog):
 
 def _check_write_verify(settings):
     for polarity in ("set", "reset"):
-        start, limit = getattr(settings, f"{polarity}_start"), getattr(settings, f"{polarity}_limit")
+        start = getattr(settings, f"{polarity}_start")
+        limit = getattr(settings, f"{polarity}_limit")
         if start > limit:
             raise ConfigError(f"write_verify.{polarity}_start must not exceed "
                               f"write_verify.{polarity}_limit ({limit}), not {start}")
