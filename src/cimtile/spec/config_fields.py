@@ -18,6 +18,7 @@ class ConfigError(ValueError):
 
 
 def int_field(lo, hi, doc, default=dataclasses.MISSING):
+    """An integer key in lo..hi; without a default the key is required."""
     return field(default=default, metadata={"range": (lo, hi), "doc": doc})
 
 
@@ -28,6 +29,7 @@ def float_field(default, lo, hi, doc, *, open_low=False):
 
 
 def choice_field(default, choices, doc):
+    """A key that takes one of the strings `choices`."""
     return field(default=default, metadata={"choices": choices, "doc": doc})
 
 
