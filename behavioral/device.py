@@ -77,7 +77,8 @@ class MemdiodeArray:
         self._c2c = np.empty((16, size))
         self._c2c_drawn = 0
         #: Conductance (uS) of a nominal device at lambda 0 and 1: the programming window,
-        #: which is the analog read window (see :class:`~cimtile.spec.config.DeviceConfig`).
+        #: which is the analog read window (see
+        #: :class:`~cimtile.spec.config_physics.DeviceConfig`).
         self.window = (device.g_min, device.g_max)
 
     def conductance_of(self, state):

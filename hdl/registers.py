@@ -40,7 +40,7 @@ class Registers(wiring.Component):
 
     Parameters
     ----------
-    config : :class:`cimtile.spec.config.Config`
+    config : :class:`cimtile.spec.config_derived.Config`
 
     Members
     -------

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["CIMTILE", "SMALL", "run", "assert_bad_input", "children"]
+__all__ = ["CIMTILE", "SMALL", "run", "assert_bad_input", "children", "small_at"]
 
 CIMTILE = Path(sys.executable).with_name("cimtile")
 
@@ -24,6 +24,12 @@ cols_per_adc = 3
 t_settle = 2
 t_adc = 2
 """
+
+
+def small_at(t_settle, t_adc, tables=""):
+    """The small tile's TOML at another timing, with the TOML `tables` appended."""
+    return (SMALL.replace("t_settle = 2", f"t_settle = {t_settle}")
+            .replace("t_adc = 2", f"t_adc = {t_adc}") + tables)
 
 
 def run(*args, cwd):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from cimtile.models.golden import golden_mismatches, golden_mvm
-from cimtile.spec.config import AnalogConfig, parse_config
+from cimtile.spec.config import parse_config
+from cimtile.spec.config_physics import AnalogConfig
 from cimtile.spec.mapping import random_operands
 from cimtile.spec.npy_rows import NpyRows
 from cimtile.tb.tops.bulk_top import RINGS

@@ -18,7 +18,8 @@ import pytest
 
 from cimtile import cli
 from cimtile.flows.ppa.area import synthesise
-from cimtile.tb.build.cache import DEFAULT_MAX_MB, CacheError
+from cimtile.tb.build.cache import CacheError
+from cimtile.tb.build.cache_settings import DEFAULT_MAX_MB
 
 SMALL = """\
 [tile]

@@ -3,9 +3,6 @@ macro, and the all-RTL host top (host tile + emulator in the bulk top, in Verila
 the golden model and the bulk co-simulation."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +19,8 @@ from cimtile.tb.runs.emulator_runner import simulate_emulator
 from cimtile.tb.runs.runner import Scenario, simulate
 
 from amaranth_sim import run
+from cli_helpers import assert_bad_input, small_at
+from cli_helpers import run as run_command
 
 
 def make_config(rows, cols, in_bits, w_bits, bits_per_cell, adc_bits, adc_shift,
@@ -237,27 +236,7 @@ def test_the_bulk_top_refuses_an_unknown_analog_side():
         bulk_verilog(cfg, analog="dpi")
 
 
-CIMTILE = Path(sys.executable).parent / "cimtile"
-CLI_CONFIG = """
-[tile]
-rows = 12
-cols = 3
-in_bits = 4
-w_bits = 5
-bits_per_cell = 2
-adc_bits = 6
-adc_shift = 0
-cols_per_adc = 3
-
-[timing]
-t_settle = 2
-t_adc = 3
-"""
-
-
-def cimtile(*args, cwd):
-    return subprocess.run([str(CIMTILE), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+CLI_CONFIG = small_at(2, 3)
 
 
 @pytest.fixture
@@ -275,7 +254,7 @@ def sim_args(config, backend):
 
 
 def test_cli_sim_on_the_emulator_backend_equals_x_times_w(cli_work):
-    proc = cimtile(*sim_args("small.toml", "emulator"), "--json", cwd=cli_work)
+    proc = run_command(*sim_args("small.toml", "emulator"), "--json", cwd=cli_work)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["backend"] == "emulator" and report["golden_mismatches"] == 0
@@ -291,9 +270,6 @@ def test_cli_sim_on_the_emulator_backend_equals_x_times_w(cli_work):
 ])
 def test_cli_sim_refuses_what_the_emulator_cannot_serve(cli_work, change, message):
     (cli_work / "short.toml").write_text(CLI_CONFIG.replace(*change))
-    proc = cimtile(*sim_args("short.toml", "emulator"), cwd=cli_work)
-    assert proc.returncode == 2
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cimtile: error: ")
-    assert message in lines[0]
+    proc = run_command(*sim_args("short.toml", "emulator"), cwd=cli_work)
+    assert_bad_input(proc, message)
     assert not (cli_work / "Y.npy").exists()

@@ -17,9 +17,7 @@ import pytest
 
 from cimtile.flows.engine import run_jobs
 from cimtile.flows.process_tree import descendants, no_descendants_left
-from cli_helpers import SMALL
-
-CIMTILE = Path(sys.executable).with_name("cimtile")
+from cli_helpers import CIMTILE, SMALL
 
 
 @contextlib.contextmanager

@@ -15,7 +15,8 @@ import pytest
 
 import cimtile.flows.formal.sby
 from cimtile.cli import main
-from cimtile.flows.formal.sby import FormalToolError, _session_members, run_sby
+from cimtile.flows.formal.sby import FormalToolError, run_sby
+from cimtile.spec.processes import session_members
 from cli_helpers import CIMTILE, assert_bad_input, children
 from test_formal import _write_minimal
 
@@ -105,7 +106,7 @@ def _descendants(pid):
 
 def _left(sessions):
     """The live processes of `sessions`."""
-    return [pid for session in sessions for pid in _session_members(session)]
+    return [pid for session in sessions for pid in session_members(session)]
 
 
 def _interrupt_at_solver(command, work, signum):

@@ -13,29 +13,13 @@ from cimtile.models.golden import golden_mvm
 from cimtile.spec.config import load_config, parse_config
 from cimtile.spec.mapping import random_operands, weight_levels
 from cimtile.spec.regmap import ID_VALUE, register
+from cli_helpers import small_at
 
 ICEBREAKER = Path(cimtile.fpga.__file__).parent / "configs" / "icebreaker.toml"
 
 # 64-bit streams, as the reference tile's (ULX3S build): two cells per result beat, eight
 # target levels per target beat; three columns per ADC leave the last ADC one column short.
-WIDE = """\
-[tile]
-rows = 12
-cols = 3
-in_bits = 4
-w_bits = 5
-bits_per_cell = 2
-adc_bits = 6
-adc_shift = 0
-cols_per_adc = 3
-
-[timing]
-t_settle = 1
-t_adc = 5
-
-[host]
-data_width = 64
-"""
+WIDE = small_at(1, 5, "\n[host]\ndata_width = 64\n")
 
 
 @pytest.mark.parametrize("cfg", [load_config(ICEBREAKER), parse_config(tomllib.loads(WIDE))],

@@ -18,7 +18,8 @@ from cimtile.behavioral.device import MemdiodeArray
 from cimtile.models.golden import golden_batches, golden_mvm
 from cimtile.models.program import Rectangle, program_golden
 from cimtile.spec.axis_frames import pack_vectors
-from cimtile.spec.config import AnalogConfig, parse_config
+from cimtile.spec.config import parse_config
+from cimtile.spec.config_physics import AnalogConfig
 from cimtile.spec.host_driver import write_verify_writes
 from cimtile.spec.mapping import random_operands, weight_levels
 from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cimtile.behavioral.device import MemdiodeArray, read_code
-from cimtile.spec.config import ConfigError, DeviceConfig, parse_config
+from cimtile.spec.config import ConfigError, parse_config
+from cimtile.spec.config_physics import DeviceConfig
 
 TILE = {"rows": 4, "cols": 2, "in_bits": 4, "w_bits": 4, "bits_per_cell": 2, "adc_bits": 8,
         "adc_shift": 0, "cols_per_adc": 4}

@@ -8,7 +8,8 @@ import pytest
 from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
 from cimtile.hdl.write_verify import WriteVerify, target_code
 from cimtile.models.program import Rectangle, program_golden, rectangle_cells
-from cimtile.spec.config import DeviceConfig, WriteVerifyConfig
+from cimtile.spec.config_physics import DeviceConfig
+from cimtile.spec.config_tables import WriteVerifyConfig
 
 from amaranth_sim import run
 

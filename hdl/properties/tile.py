@@ -78,7 +78,7 @@ def analog_rules(rules, t, config, controller):
 
     Parameters
     ----------
-    config : :class:`cimtile.spec.config.Config`
+    config : :class:`cimtile.spec.config_derived.Config`
     controller : :class:`cimtile.hdl.controller.Controller`
     """
     m = rules.module

@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from . import cache
+from . import cache_settings
 
 __all__ = ["elaborated"]
 
@@ -58,7 +58,7 @@ def elaborated(verilog_source, cfg):
 
     Raises
     ------
-    cache.CacheError
+    cache_settings.CacheError
         If the cache root or its size cap is unusable.
     """
     name = _name_of(verilog_source)
@@ -66,7 +66,7 @@ def elaborated(verilog_source, cfg):
         return verilog_source(cfg)
     config = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
     key = hashlib.sha256(f"{_code_digest()}\0{name}\0{config}".encode()).hexdigest()[:32]
-    entry = cache.store_directory("verilog") / f"{key}.v"
+    entry = cache_settings.store_directory("verilog") / f"{key}.v"
     try:
         return entry.read_text()
     except FileNotFoundError:

@@ -15,34 +15,19 @@ import signal
 import sys
 import time
 
+from cimtile.spec.processes import processes
+
 __all__ = ["descendants", "exit_status_on_interrupt", "no_descendants_left"]
 
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-def _parents():
-    """``{pid: ppid}`` of every live (not zombie) process in /proc."""
-    parents = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(os.path.join(entry.path, "stat")) as file:
-                stat = file.read()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, ...
-        state, ppid = stat.rpartition(")")[2].split()[:2]
-        if state not in "ZX":
-            parents[int(entry.name)] = int(ppid)
-    return parents
-
-
 def descendants(pid=None):
     """Pids of the live descendants of `pid` (default: this process)."""
     children = {}
-    for child, parent in _parents().items():
-        children.setdefault(parent, []).append(child)
+    for process in processes():
+        if process.alive:
+            children.setdefault(process.ppid, []).append(process.pid)
     found, todo = [], [os.getpid() if pid is None else pid]
     while todo:
         for child in children.get(todo.pop(), ()):

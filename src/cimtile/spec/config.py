@@ -5,440 +5,23 @@ The TOML tables are ``[tile]`` and ``[timing]`` (elaboration-time: they shape th
 (programming), ``[host]`` (bus widths) and ``[ppa]`` (technology, clock and the per-event
 figures of the energy and area model). Every validation error names the offending
 field and the allowed range, so a user can fix the file without reading code.
+
+This module reads the file and checks what no single field can (one key against another);
+the tables are declared in :mod:`.config_tables` and :mod:`.config_physics`, the whole
+description with its derived figures in :mod:`.config_derived`.
 """
 
-import dataclasses
-import math
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from .config_derived import Config
+from .config_fields import ConfigError, build_table
+from .config_physics import AnalogConfig, DeviceConfig, PpaConfig
+from .config_tables import HostConfig, TileConfig, TimingConfig, WriteVerifyConfig
 
-__all__ = ["ConfigError", "TileConfig", "TimingConfig", "AnalogConfig", "DeviceConfig",
-           "WriteVerifyConfig", "HostConfig", "PpaConfig", "Config",
-           "load_config", "parse_config", "reference_config", "REFERENCE_CONFIG"]
-
-
-class ConfigError(ValueError):
-    """A configuration file or value is invalid; the message names the field."""
-
-
-def _int_field(lo, hi, doc, default=dataclasses.MISSING):
-    return field(default=default, metadata={"range": (lo, hi), "doc": doc})
-
-
-def _float_field(default, lo, hi, doc, *, open_low=False):
-    """A real-valued key in [lo, hi] (or (lo, hi] with open_low); integers are accepted."""
-    return field(default=default,
-                 metadata={"real_range": (lo, hi, open_low), "doc": doc})
-
-
-@dataclass(frozen=True)
-class TileConfig:
-    """Array geometry and arithmetic precision (elaboration-time)."""
-    rows: int = _int_field(1, 1024, "wordlines (rows of the crossbar)")
-    cols: int = _int_field(1, 256, "logical output columns")
-    in_bits: int = _int_field(1, 16, "input precision, two's complement, applied bit-serially "
-                              "(the run-time maximum and reset value)")
-    w_bits: int = _int_field(2, 16, "weight precision including sign")
-    bits_per_cell: int = _int_field(1, 8, "levels per cell = 2**bits_per_cell")
-    adc_bits: int = _int_field(1, 16, "ADC resolution")
-    adc_shift: int = _int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
-                                "the run-time setting)")
-    cols_per_adc: int = _int_field(1, 64, "physical columns multiplexed onto one ADC")
-    # Column redundancy, as every memory ships with: spare physical columns that the column
-    # remap table can substitute for any data column (0: none, the array of earlier configs).
-    spare_cols: int = _int_field(0, 256, "spare physical columns for column repair", 0)
-
-
-@dataclass(frozen=True)
-class TimingConfig:
-    """Analog timing contract, in clock cycles, enforced by the RTL's counters."""
-    t_settle: int = _int_field(1, 1024, "cycles from wordline drive to sample-and-hold")
-    t_adc: int = _int_field(1, 1024, "cycles per ADC conversion")
-
-
-# The read window's and the clock's defaults, cited where [analog] and [ppa] declare them.
-_G_MIN, _G_MAX, _V_READ = 0.75, 40.0, 0.2
-_CLOCK_MHZ = 100.0
-
-
-@dataclass(frozen=True)
-class DeviceConfig:
-    """Dynamic memdiode model of one memristor (Miranda et al.; Aguirre et al., Front. Phys.
-    9, 548, 2021). State lambda in [0, 1]; read current
-    I = I0(lambda) [exp(beta alpha (V - I r_s)) - exp(-(1 - beta) alpha (V - I r_s))],
-    I0 = i_min + (i_max - i_min) lambda; during a pulse of amplitude V,
-    dlambda/dt = (1 - lambda) / tau_S (SET) or -lambda / tau_R (RESET), with
-    tau_S = tau0 exp(-eta_set (V - v_set)) and tau_R = tau0 exp(-eta_res (V - v_res)).
-
-    The conductance window is not a device key: ``g_min``, ``g_max`` and ``v_read`` are the
-    ``[analog]`` values, and the clock period ``cycle_s`` (the pulse-width unit) is
-    ``[ppa] clock_mhz``'s; :class:`Config` attaches them to its device (a table built on its
-    own has their defaults), and the current prefactors ``i_min``, ``i_max`` follow from
-    them. So the device that write-verify programs reads exactly ``g_min`` at
-    lambda 0 and ``g_max`` at lambda 1, the window the crossbar, the wires and the energy
-    model read. Being no field, the window stays out of ``dataclasses.asdict``, and a
-    configuration written out and parsed again keeps one source.
-    """
-    # Series resistance and I-V shape: the fitted HfO2 device of Aguirre et al. 2021.
-    r_s: float = _float_field(30.0, 0, 1e6, "series resistance, ohm")
-    alpha: float = _float_field(5.0, 0, 100, "I-V exponent, 1/V", open_low=True)
-    beta: float = _float_field(0.5, 0, 1, "I-V asymmetry (0.5 = symmetric, as in the source)")
-    # Switching kinetics: amplitudes near v_set / |v_res| switch in about tau0, each 0.1 V
-    # more (NeuRRAM's ISPP increment) about e times faster.
-    eta_set: float = _float_field(10.0, 0, 100, "SET voltage sensitivity, 1/V", open_low=True)
-    eta_res: float = _float_field(10.0, 0, 100, "RESET voltage sensitivity, 1/V",
-                                  open_low=True)
-    v_set: float = _float_field(1.0, 0, 10, "SET threshold, V", open_low=True)
-    v_res: float = _float_field(1.0, 0, 10, "RESET threshold magnitude, V", open_low=True)
-    tau0: float = _float_field(1e-6, 0, 1, "switching time at threshold, s", open_low=True)
-    v_per_code: float = _float_field(0.01, 0, 1, "pulse DAC step, V per amplitude code",
-                                     open_low=True)
-    # Variability: device-to-device sigma 0.05-0.3 is the range swept in the literature.
-    d2d_sigma: float = _float_field(0.1, 0, 2, "lognormal sigma of each device's switching rate")
-    c2c_sigma: float = _float_field(0.05, 0, 2, "lognormal sigma of each pulse's effect")
-    initial_state: float = _float_field(0.0, 0, 1, "lambda of a fresh device (0 = HRS)")
-    _shared = (_G_MIN, _G_MAX, _V_READ, 1e-6 / _CLOCK_MHZ)
-
-    @property
-    def g_min(self):
-        """Read conductance at lambda 0, uS (``analog.g_min``)."""
-        return self._shared[0]
-
-    @property
-    def g_max(self):
-        """Read conductance at lambda 1, uS (``analog.g_max``)."""
-        return self._shared[1]
-
-    @property
-    def v_read(self):
-        """Read voltage, V (``analog.v_read``)."""
-        return self._shared[2]
-
-    @property
-    def cycle_s(self):
-        """Clock period, s: the pulse-width unit (``1 / ppa.clock_mhz``)."""
-        return self._shared[3]
-
-    def _diode(self, volts):
-        """I / I0 of the diode alone at `volts` across it."""
-        return (np.exp(self.beta * self.alpha * volts)
-                - np.exp(-(1 - self.beta) * self.alpha * volts))
-
-    def _prefactor(self, g):
-        """I0 (uA) whose read current at v_read is ``g * v_read``: the series drop is known
-        once the current is, so the inversion is exact."""
-        current = g * self.v_read                                    # uA
-        return float(current / self._diode(self.v_read - current * 1e-6 * self.r_s))
-
-    @property
-    def i_min(self):
-        """I0 at lambda 0, uA."""
-        return self._prefactor(self.g_min)
-
-    @property
-    def i_max(self):
-        """I0 at lambda 1, uA."""
-        return self._prefactor(self.g_max)
-
-
-@dataclass(frozen=True)
-class WriteVerifyConfig:
-    """Run-time program-and-verify settings (NeuRRAM-style ISPP; EMBER keeps the same knobs).
-
-    Amplitudes are pulse DAC codes (device.v_per_code volts each); the defaults start at
-    0.8 V and step by 0.1 V, as NeuRRAM does, up to 2.0 V.
-    """
-    tol: int = _int_field(0, 65535, "verify window half-width, ADC codes", 2)
-    set_start: int = _int_field(0, 255, "first SET amplitude, DAC codes", 80)
-    set_step: int = _int_field(1, 255, "SET amplitude increment per pulse", 10)
-    set_limit: int = _int_field(0, 255, "largest SET amplitude", 200)
-    reset_start: int = _int_field(0, 255, "first RESET amplitude, DAC codes", 80)
-    reset_step: int = _int_field(1, 255, "RESET amplitude increment per pulse", 10)
-    reset_limit: int = _int_field(0, 255, "largest RESET amplitude", 200)
-    max_pulses: int = _int_field(1, 255, "pulses per cell before it is declared failed", 64)
-    pulse_width: int = _int_field(1, 65535, "pulse width, cycles", 10)
-
-
-@dataclass(frozen=True)
-class HostConfig:
-    """Host-interface widths (elaboration-time)."""
-    data_width: int = _int_field(32, 1024, "AXI4-Stream TDATA width, bits (a multiple of 32, "
-                                 "so a beat holds whole per-cell results)", 64)
-
-
-ANALOG_MODELS = ("ideal", "physical")
-D2D_DISTRIBUTIONS = ("normal", "lognormal")
-
-
-def _choice_field(default, choices, doc):
-    return field(default=default, metadata={"choices": choices, "doc": doc})
-
-
-def _real_table_field(lo, hi, doc):
-    """A list of numbers, each in [lo, hi]; empty by default."""
-    return field(default=(), metadata={"real_table": (lo, hi), "doc": doc})
-
-
-@dataclass(frozen=True)
-class AnalogConfig:
-    """Behaviour of the analog macro (crossbar and ADCs).
-
-    ``model = "ideal"`` follows the arithmetic contract exactly and ignores every other key.
-    ``model = "physical"`` maps cell levels to conductances and applies the effects below;
-    each defaults to a figure from the literature (cited beside it) and switches off at 0.
-    Units: conductances in uS, voltages in V, resistances in ohm, times in s, currents in uA,
-    ADC quantities in LSB of the ADC.
-    """
-    model: str = _choice_field("ideal", ANALOG_MODELS, "ideal or physical")
-    # Read voltage 0.1-0.2 V keeps reads non-disturbing (memdiode model, Aguirre et al.,
-    # Front. Phys. 9, 735021, 2021).
-    v_read: float = _float_field(_V_READ, 0, 10, "wordline read voltage, V", open_low=True)
-    # g_max 40 uS: NeuRRAM's RRAM (Wan et al., Nature 608, 504, 2022). g_min keeps the
-    # on/off ratio of the fitted memdiode, Imax / Imin = 95.8 / 1.8 uA (Aguirre et al. 2021).
-    # This is the tile's one conductance window: write-verify's memdiode takes its current
-    # prefactors from it (DeviceConfig), and reads, IR drop and energy use it.
-    g_min: float = _float_field(_G_MIN, 0, 10**6, "conductance of level 0, uS")
-    g_max: float = _float_field(_G_MAX, 0, 10**6, "conductance of the top level, uS",
-                                open_low=True)
-    # Device-to-device sigma 0.05-0.3 is the range swept in memristive-array studies
-    # (review: Aguirre et al., Nat. Commun. 15, 1974, 2024); 0.05 is its low end, what
-    # program-and-verify leaves. Gaussian programming error clipped at 0 as in aihwkit.
-    d2d_sigma: float = _float_field(0.05, 0, 2, "relative sigma of programmed conductance")
-    d2d_distribution: str = _choice_field("normal", D2D_DISTRIBUTIONS,
-                                          "normal (clipped at 0) or lognormal (median kept)")
-    # Short-term RRAM read noise about 1 % (aihwkit's ReRamWan2022NoiseModel, fitted to
-    # Wan et al. 2022).
-    read_noise: float = _float_field(0.01, 0, 1, "relative sigma of a cell's conductance, "
-                                     "fresh on every read")
-    # G(t) = G0 ((t + t0) / t0) ** -nu; nu 0.049-0.1 with spread 0.008-0.045 and t0 = 20 s
-    # (aihwkit's PCMLikeNoiseModel, Nandakumar et al., ICECS 2019). drift_time 0 reads right
-    # after programming; set it to study retention.
-    drift_nu: float = _float_field(0.05, 0, 1, "mean drift exponent nu")
-    drift_nu_sigma: float = _float_field(0.01, 0, 1, "device-to-device sigma of nu")
-    drift_t0: float = _float_field(20.0, 0, 10**12, "drift reference time t0, s",
-                                   open_low=True)
-    drift_time: float = _float_field(0.0, 0, 10**12, "time since programming, s")
-    # Stuck-at-fault ratios of 1-2 % are the usual study default; of the faults measured on a
-    # 4 Mb HfO2 chip, 1.75 % SA0 and 9.04 % SA1, 16 % are stuck at g_min (Chen et al., IEEE
-    # Trans. Comput. 64, 180, 2015).
-    fault_rate: float = _float_field(0.01, 0, 1, "fraction of stuck cells")
-    fault_sa0_fraction: float = _float_field(0.16, 0, 1, "fraction of stuck cells stuck at "
-                                             "g_min (SA0); the rest stick at g_max (SA1)")
-    # Line resistance is about 0.1-3 ohm per cell segment in modern arrays (Aguirre et al.
-    # 2021 study its effect on cross-point arrays); 1 ohm lies inside that range.
-    r_wl: float = _float_field(1.0, 0, 10**6, "wordline resistance per cell segment, ohm")
-    r_bl: float = _float_field(1.0, 0, 10**6, "bitline resistance per cell segment, ohm")
-    # Read-out chain. The TIA and ADC reference together set the full-scale current; 0 matches
-    # it to the digital reconstruction (one LSB = 2**adc_shift level counts at v_read).
-    adc_full_scale: float = _float_field(0.0, 0, 10**9, "ADC full-scale input current, uA "
-                                         "(0: matched to adc_shift)")
-    # Column ADCs are trimmed for offset and gain, as ISAAC and PUMA assume.
-    adc_offset: float = _float_field(0.0, -10**6, 10**6, "input-referred offset, LSB")
-    adc_gain_error: float = _float_field(0.0, -0.9, 1.0, "relative gain error")
-    # SAR capacitor-DAC mismatch per unit capacitor, drawn once per ADC; 1 % gives a 10-bit
-    # SAR mid-code DNL of about 0.3 LSB sigma, as measured on one (Son and Jang, "A 10-bit
-    # 10-MS/s single-ended asynchronous SAR ADC ...", IEICE Electron. Express: DNL
-    # +0.93/-0.51 LSB, INL +0.61/-0.81 LSB, ENOB 9.04).
-    adc_cap_mismatch: float = _float_field(0.01, 0, 1, "relative sigma of the SAR DAC's "
-                                           "unit capacitor")
-    adc_inl: tuple = _real_table_field(-65536, 65536, "static error of each code "
-                                       "transition 1..max_code, LSB (empty: none)")
-    # SAR ADCs are sized so that thermal noise stays near the quantisation noise,
-    # 1/sqrt(12) = 0.29 LSB rms; the 10-bit SAR above has 0.48 LSB rms of noise and
-    # distortion together (ENOB 9.04).
-    adc_noise: float = _float_field(0.3, 0, 10**6, "input-referred noise, LSB rms, fresh on "
-                                    "every conversion")
-
-    @property
-    def physical(self):
-        return self.model == "physical"
-
-
-@dataclass(frozen=True)
-class PpaConfig:
-    """Technology, clock and per-event figures of the energy, latency and area model.
-
-    Every default is a published figure (cited beside it and in the README) at a 32 nm node,
-    ISAAC's (Shafiee et al., ISCA 2016, Table 2), the same node for every figure so that they
-    add up. Energies are per event; the model multiplies them by the events a run counted.
-    """
-    node_nm: float = _float_field(32.0, 0, 1000, "technology node (feature size F), nm",
-                                  open_low=True)
-    # 100 MHz: the 10 ns pulse-width unit write-verify is specified in. ISAAC clocks its
-    # digital units at 1.2 GHz; latency, throughput and leakage follow whatever is set.
-    clock_mhz: float = _float_field(_CLOCK_MHZ, 0, 10**5, "clock frequency, MHz (also the "
-                                    "write-verify pulse-width unit)", open_low=True)
-    # ISAAC Table 2: 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2, i.e. 1.67 pJ per
-    # conversion and 1200 um2 per ADC (after Kull et al., ISSCC 2013, 32 nm SOI): a Walden
-    # figure of merit of 6.5 fJ per conversion step. Energy and area double per extra bit.
-    adc_energy_pj: float = _float_field(1.667, 0, 10**6, "ADC energy per conversion at "
-                                        "adc_ref_bits, pJ")
-    adc_area_um2: float = _float_field(1200.0, 0, 10**9, "area of one ADC at adc_ref_bits, "
-                                       "um2")
-    adc_ref_bits: int = _int_field(1, 16, "resolution the ADC figures are given at", 8)
-    # ISAAC Table 2: 8 x 128 one-bit DACs take 4 mW and 170 um2 at one crossbar read per
-    # 100 ns: 0.39 pJ per driven wordline per read, 0.166 um2 each.
-    wl_drive_pj: float = _float_field(0.391, 0, 10**6, "wordline driver (1-bit DAC) energy "
-                                      "per driven row per bit plane, pJ")
-    dac_area_um2: float = _float_field(0.166, 0, 10**6, "area of one wordline driver, um2")
-    # ISAAC Table 2: 8 x 128 sample-and-holds take 10 uW and 40 um2: 0.98 fJ per column per
-    # read, 0.039 um2 each.
-    sh_energy_fj: float = _float_field(0.977, 0, 10**9, "sample-and-hold energy per column "
-                                       "per bit plane, fJ")
-    sh_area_um2: float = _float_field(0.039, 0, 10**6, "area of one sample-and-hold, um2")
-    # 4 F2 is the cross-point (1R) cell's minimum; a 1T1R cell is larger (set it here).
-    cell_area_f2: float = _float_field(4.0, 0, 10**6, "area of one cell, F2", open_low=True)
-    # Digital periphery, from the NanGate 45 nm Open Cell Library (typical corner, 1.1 V):
-    # a NAND2_X1 (one gate equivalent) is 0.798 um2, scaled by (32/45)**2 to 0.404 um2; a
-    # transition charges about three NAND2 input loads of 1.6 fF, C V**2 / 2 = 2.9 fJ at
-    # 45 nm, scaled by 32/45 to 2.1 fJ; leakage 14.4 nW, the library's INV_X1 (the same
-    # order as its NAND2_X1), not scaled.
-    ge_area_um2: float = _float_field(0.404, 0, 10**6, "area of one gate equivalent (NAND2), "
-                                      "um2", open_low=True)
-    ge_toggle_fj: float = _float_field(2.1, 0, 10**6, "energy per gate-equivalent output "
-                                       "transition, fJ")
-    ge_leak_nw: float = _float_field(14.4, 0, 10**6, "leakage per gate equivalent, nW")
-
-
-@dataclass(frozen=True)
-class Config:
-    """A whole tile description, with the quantities derived from it."""
-    tile: TileConfig
-    timing: TimingConfig
-    analog: AnalogConfig = AnalogConfig()
-    device: DeviceConfig = DeviceConfig()
-    write_verify: WriteVerifyConfig = WriteVerifyConfig()
-    host: HostConfig = HostConfig()
-    ppa: PpaConfig = PpaConfig()
-
-    def __post_init__(self):
-        # The device reads the analog window, however the Config was made (parsed, built
-        # directly or by dataclasses.replace).
-        a = self.analog
-        device = dataclasses.replace(self.device)
-        object.__setattr__(device, "_shared",
-                           (a.g_min, a.g_max, a.v_read, 1e-6 / self.ppa.clock_mhz))
-        object.__setattr__(self, "device", device)
-
-    @property
-    def slices(self):
-        """Cells per weight magnitude: ceil((w_bits - 1) / bits_per_cell)."""
-        return math.ceil((self.tile.w_bits - 1) / self.tile.bits_per_cell)
-
-    @property
-    def cols_data(self):
-        """Data columns: every logical column has `slices` differential pairs."""
-        return self.tile.cols * self.slices * 2
-
-    @property
-    def cols_phys(self):
-        """Physical columns: the data columns, then the spares."""
-        return self.cols_data + self.tile.spare_cols
-
-    @property
-    def n_adcs(self):
-        return math.ceil(self.cols_phys / self.tile.cols_per_adc)
-
-    @property
-    def max_level(self):
-        return 2 ** self.tile.bits_per_cell - 1
-
-    @property
-    def max_code(self):
-        return 2 ** self.tile.adc_bits - 1
-
-    @property
-    def plane_cycles(self):
-        """Cycles per bit plane: settle, then each ADC converts its columns in turn."""
-        return self.timing.t_settle + self.tile.cols_per_adc * self.timing.t_adc
-
-    @property
-    def analog_cycles_per_mvm(self):
-        return self.tile.in_bits * self.plane_cycles
-
-    @property
-    def adc_shift_max(self):
-        """Largest run-time adc_shift: the configured one, or the smallest at which the largest
-        column count no longer clips (at most 16), if larger. A coarser step would only lose
-        precision."""
-        count = self.tile.rows * self.max_level
-        cover = next(s for s in range(17) if (2 * self.max_code + 1) << s > 2 * count
-                     or s == 16)
-        return max(self.tile.adc_shift, cover)
-
-    @property
-    def result_width(self):
-        """Signed width that holds any result this tile can produce at any run-time setting
-        (any code at the largest adc_shift, as a physical ADC can return any code)."""
-        t = self.tile
-        reading = self.max_code << self.adc_shift_max
-        per_plane = sum(reading << (s * t.bits_per_cell) for s in range(self.slices))
-        bound = (2 ** t.in_bits - 1) * per_plane
-        return bound.bit_length() + 1
-
-    @property
-    def lossless(self):
-        """True when the ADC never rounds or clips, so results equal X @ W exactly."""
-        return (self.tile.adc_shift == 0
-                and self.tile.rows * self.max_level <= self.max_code)
-
-    def replace(self, **tile_fields):
-        """A copy with some `[tile]` fields changed (validated)."""
-        values = dataclasses.asdict(self.tile) | tile_fields
-        return dataclasses.replace(self, tile=_build(TileConfig, "tile", values))
-
-
-
-
-def _in_real_range(value, lo, hi, open_low):
-    # The type test comes first: comparing a string with a number would raise TypeError.
-    if type(value) not in (int, float):
-        return False
-    return (value > lo if open_low else value >= lo) and value <= hi
-
-
-def _build(cls, table, values):
-    if not isinstance(values, dict):
-        raise ConfigError(f"[{table}] must be a table, not {type(values).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in values:
-        if key not in known:
-            raise ConfigError(f"unknown key {table}.{key}; expected one of {', '.join(known)}")
-    kwargs = {}
-    for name, f in known.items():
-        where = f"{table}.{name}"
-        if name not in values:
-            if f.default is dataclasses.MISSING:
-                raise ConfigError(f"missing key {where}")
-            continue
-        value = values[name]
-        if "range" in f.metadata:
-            lo, hi = f.metadata["range"]
-            if type(value) is not int or not lo <= value <= hi:
-                raise ConfigError(f"{where} must be an integer in {lo}..{hi}, not {value!r}")
-        if "real_range" in f.metadata:
-            lo, hi, open_low = f.metadata["real_range"]
-            if not _in_real_range(value, lo, hi, open_low):
-                interval = f"({lo}, {hi}]" if open_low else f"[{lo}, {hi}]"
-                raise ConfigError(f"{where} must be a number in {interval}, not {value!r}")
-            value = float(value)
-        if "choices" in f.metadata:
-            choices = f.metadata["choices"]
-            if value not in choices:
-                raise ConfigError(f"{where} must be one of {', '.join(choices)}, "
-                                  f"not {value!r}")
-        if "real_table" in f.metadata:
-            lo, hi = f.metadata["real_table"]
-            if (not isinstance(value, (list, tuple))
-                    or not all(_in_real_range(v, lo, hi, False) for v in value)):
-                raise ConfigError(f"{where} must be a list of numbers in [{lo}, {hi}], "
-                                  f"not {value!r}")
-            value = tuple(float(v) for v in value)
-        kwargs[name] = value
-    return cls(**kwargs)
+# ConfigError and WriteVerifyConfig stay importable here for the commands and the benches.
+__all__ = ["ConfigError", "WriteVerifyConfig", "load_config", "parse_config",
+           "reference_config", "REFERENCE_CONFIG"]
 
 
 def parse_config(data):
@@ -459,18 +42,19 @@ def parse_config(data):
     for name in ("tile", "timing"):
         if name not in data:
             raise ConfigError(f"missing table [{name}]")
-    analog = _build(AnalogConfig, "analog", data.get("analog", {}))
-    tile = _build(TileConfig, "tile", data["tile"])
+    analog = build_table(AnalogConfig, "analog", data.get("analog", {}))
+    tile = build_table(TileConfig, "tile", data["tile"])
     _check_analog(analog, tile)
-    write_verify = _build(WriteVerifyConfig, "write_verify", data.get("write_verify", {}))
+    write_verify = build_table(WriteVerifyConfig, "write_verify",
+                               data.get("write_verify", {}))
     _check_write_verify(write_verify)
-    host = _build(HostConfig, "host", data.get("host", {}))
+    host = build_table(HostConfig, "host", data.get("host", {}))
     if host.data_width % 32:
         raise ConfigError(f"host.data_width must be a multiple of 32, not {host.data_width}")
-    device = _build(DeviceConfig, "device", data.get("device", {}))
+    device = build_table(DeviceConfig, "device", data.get("device", {}))
     _check_device(device, analog)
-    return Config(tile, _build(TimingConfig, "timing", data["timing"]), analog, device,
-                  write_verify, host, _build(PpaConfig, "ppa", data.get("ppa", {})))
+    return Config(tile, build_table(TimingConfig, "timing", data["timing"]), analog, device,
+                  write_verify, host, build_table(PpaConfig, "ppa", data.get("ppa", {})))
 
 
 def _check_analog(analog, tile):
@@ -493,11 +77,11 @@ def _check_device(device, analog):
 
 def _check_write_verify(settings):
     for polarity in ("set", "reset"):
-        start, limit = getattr(settings, f"{polarity}_start"), getattr(settings, f"{polarity}_limit")
+        start = getattr(settings, f"{polarity}_start")
+        limit = getattr(settings, f"{polarity}_limit")
         if start > limit:
             raise ConfigError(f"write_verify.{polarity}_start must not exceed "
                               f"write_verify.{polarity}_limit ({limit}), not {start}")
-
 
 
 def load_config(path):

@@ -1,21 +1,16 @@
 """Inputs and outputs of the ``cimtile`` commands.
 
 Array files are read without unpickling and without trusting their headers: a header that
-promises more data than the file holds is refused before anything is allocated. Output
-paths are checked before any work starts (writable, not a directory, not the same file as
-an input or another output), and outputs are staged next to their targets and published
-together once the command has succeeded, so a failed or interrupted command leaves neither
-an output nor a temporary file behind.
+promises more data than the file holds is refused before anything is allocated. Exit
+statuses and the error line are here too; paths are checked by :mod:`.path_checks` and
+outputs staged by :mod:`.output_files`, both importable from here, where the commands
+import all of their file handling.
 """
 
 import argparse
 import contextlib
 import math
-import os
-import signal
-import stat
 import sys
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -24,6 +19,8 @@ from numpy.lib import format as npy_format
 
 from .mapping import DataError, check_input_shape, check_inputs, check_weights, validated_inputs
 from .npy_rows import NpyRows
+from .output_files import OutputFiles
+from .path_checks import InputError, check_paths, regular_file
 
 __all__ = ["EXIT_FAILURE", "EXIT_BAD_INPUT", "InputError", "print_error", "path_arg",
            "read_npy", "read_npz", "load_weights", "load_inputs", "check_paths",
@@ -41,11 +38,6 @@ _CHECK_ROWS = 65536
 # (RuntimeError, NotImplementedError).
 _READ_ERRORS = (ValueError, OverflowError, EOFError, zipfile.BadZipFile, zlib.error,
                 RuntimeError, NotImplementedError)
-
-
-class InputError(ValueError):
-    """A command-line argument, input file or output path is unusable; the message names
-    it."""
 
 
 def print_error(message, status):
@@ -91,16 +83,6 @@ def _checked_header(file, size, where):
                              f"({need:,} bytes) but the file holds {have:,}")
     return shape, dtype
 
-
-def _regular_file(path, where):
-    """The size of `path`, refusing what could block or never end when read (FIFOs,
-    devices); directories are left to open(), whose error says so."""
-    info = os.stat(path)
-    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-        raise InputError(f"{where}: not a regular file")
-    return info.st_size
-
-
 @contextlib.contextmanager
 def _reading(where):
     """Turn what reading a file can raise into one :class:`InputError` line starting with
@@ -137,7 +119,7 @@ def _npy_file(path, what):
         raise InputError(f"{path}: {what} must be a .npy file")
     where = f"{path}: cannot read {what}"
     with _reading(where):
-        size = _regular_file(path, where)
+        size = regular_file(path, where)
         with open(path, "rb") as file:
             if file.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
                 raise InputError(f"{path}: {what} file is not in .npy format")
@@ -158,7 +140,7 @@ def read_npz(path, what):
     path = Path(path)
     where = f"{path}: cannot read {what}"
     with _reading(where):
-        _regular_file(path, where)
+        regular_file(path, where)
         with open(path, "rb") as file:
             if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise InputError(f"{where}: a .npy file, not an .npz archive")
@@ -212,208 +194,3 @@ def open_inputs(path, cfg):
         except DataError as error:
             raise InputError(f"{path}: {error}") from None
     return rows
-
-
-def _identity(path):
-    """What makes two names the same file: device and inode when it exists (symbolic and
-    hard links alike), otherwise the resolved name."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return os.path.realpath(path)
-    return info.st_dev, info.st_ino
-
-
-def _check_writable_dir(directory, path, option):
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".cimtile-probe.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise InputError(f"{path}: {option} directory {directory} is not writable: "
-                         f"{error.strerror or error}") from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-def _check_output(path, option):
-    text = os.fspath(path)
-    path = Path(path)
-    if text.endswith(os.sep) or path.name in ("", ".", ".."):
-        raise InputError(f"{text}: {option} names a directory, not a file")
-    if path.is_dir():
-        raise InputError(f"{path}: {option} is a directory")
-    if path.exists() and not path.is_file():
-        raise InputError(f"{path}: {option} must be a regular file")
-    parent = path.parent
-    if not parent.is_dir():
-        problem = "is not a directory" if parent.exists() else "does not exist"
-        raise InputError(f"{path}: {option} directory {parent} {problem}")
-    _check_writable_dir(parent, path, option)
-
-
-def _check_directory(path, option):
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{path}: {option} must be a directory")
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"{path}: {option} cannot be created: {existing} is not a "
-                         "directory")
-    _check_writable_dir(existing, path, option)
-
-
-def check_paths(inputs=(), outputs=(), directories=()):
-    """Refuse, before any work, outputs that cannot be written or that name an input or
-    another output.
-
-    Parameters
-    ----------
-    inputs, outputs, directories : iterable of (path or None, option)
-        Files read, files written, and directories written into (created if missing). An
-        option not given (path None) is skipped.
-
-    Raises
-    ------
-    InputError
-        Naming the path and its option: an input that is not a regular file or directory;
-        an output that is a directory or not a regular file, or whose directory is missing
-        or not writable; a directory that is a file or cannot be created; a path named
-        twice.
-    """
-    inputs, outputs, directories = ([(p, o) for p, o in group if p is not None]
-                                    for group in (inputs, outputs, directories))
-    for path, option in inputs:
-        if os.path.exists(path):
-            _regular_file(path, f"{path}: {option}")
-    for path, option in outputs:
-        _check_output(path, option)
-    for path, option in directories:
-        _check_directory(path, option)
-    seen = {}
-    for path, option in inputs + outputs + directories:
-        key = _identity(path)
-        if key in seen and (path, option) not in inputs:
-            first, first_option = seen[key]
-            raise InputError(f"{path}: {option} is the same file as {first_option} {first}")
-        seen.setdefault(key, (path, option))
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    """Hold SIGINT and SIGTERM until the block ends, so that an interrupt cannot leave a
-    temporary file unrecorded or the outputs half published."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-class OutputFiles:
-    """Outputs staged next to their targets and published together.
-
-    Used as a context manager: leaving the block normally publishes every staged file
-    (os.replace), leaving it by an exception (an error or an interrupt) deletes them and
-    the directories :meth:`directory` created.
-
-    Parameters
-    ----------
-    inputs : iterable of (path or None, option)
-        The command's input files; an output naming one of them is refused.
-    """
-
-    def __init__(self, inputs=()):
-        self._inputs = [(path, option) for path, option in inputs if path is not None]
-        self._staged = []
-        self._created = []
-        self._mode = 0o666 & ~_umask()
-
-    def directory(self, path, option):
-        """Create the directory `path` (and missing parents) for the outputs of
-        `option`."""
-        missing = []
-        for directory in [Path(path), *Path(path).parents]:
-            if directory.exists():
-                break
-            missing.append(directory)
-        for directory in reversed(missing):
-            try:
-                with _signals_deferred():
-                    directory.mkdir()
-                    self._created.append(directory)
-            except OSError as error:
-                raise InputError(f"{path}: cannot create {option}: "
-                                 f"{error.strerror or error}") from None
-
-    def _claim(self, path, option):
-        key = _identity(path)
-        for other, other_option in self._inputs + [(p, o) for _, p, o in self._staged]:
-            if _identity(other) == key:
-                raise InputError(f"{path}: {option} is the same file as {other_option} "
-                                 f"{other}")
-
-    def _temporary(self, path, option, suffix):
-        path = Path(path)
-        self._claim(path, option)
-        try:
-            with _signals_deferred():
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix,
-                                           dir=path.parent)
-                self._staged.append((tmp, path, option))
-        except OSError as error:
-            raise InputError(f"{path}: cannot write {option}: {error.strerror or error}") \
-                from None
-        os.close(fd)
-        os.chmod(tmp, self._mode)
-        return tmp
-
-    def reserve(self, path, option):
-        """The name of a staged file for `path` (the output of `option`) that the caller
-        writes itself, e.g. through a simulator, before the block ends. It ends like
-        `path`, for writers that choose a format by the name's suffix."""
-        return self._temporary(path, option, f".tmp{Path(path).suffix}")
-
-    def stage(self, path, option, write):
-        """Stage `path` (the output of `option`), written by ``write(binary file)``."""
-        tmp = self._temporary(path, option, ".tmp")
-        try:
-            with open(tmp, "wb") as file:
-                write(file)
-        except OSError as error:
-            raise InputError(f"{path}: cannot write {option}: {error.strerror or error}") \
-                from None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        with _signals_deferred():
-            if kind is None:
-                self._publish()
-            else:
-                self._discard()
-
-    def _publish(self):
-        for index, (tmp, path, option) in enumerate(self._staged):
-            try:
-                os.replace(tmp, path)
-            except OSError as error:
-                self._staged = self._staged[index:]
-                self._discard()
-                raise InputError(f"{path}: cannot write {option}: "
-                                 f"{error.strerror or error}") from None
-
-    def _discard(self):
-        for tmp, _, _ in self._staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        for directory in reversed(self._created):
-            with contextlib.suppress(OSError):
-                directory.rmdir()

@@ -15,7 +15,8 @@ from pathlib import Path
 from amaranth.back import rtlil
 
 from cimtile.hdl.properties.tile import LATENCY_SLACK
-from cimtile.spec.config import HostConfig, TimingConfig, reference_config
+from cimtile.spec.config import reference_config
+from cimtile.spec.config_tables import HostConfig, TimingConfig
 
 from .harness import TOP, HostHarness, RegistersHarness, TileHarness, TileLatencyHarness
 from .sby import check_cells, run_sby

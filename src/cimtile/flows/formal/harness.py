@@ -71,11 +71,11 @@ def block(fragment, *path):
 
 
 class Harness(Elaboratable):
-    """The harness of one property set for a :class:`~cimtile.spec.config.Config`.
+    """The harness of one property set for a :class:`~cimtile.spec.config_derived.Config`.
 
     Parameters
     ----------
-    config : :class:`cimtile.spec.config.Config`
+    config : :class:`cimtile.spec.config_derived.Config`
     prove : bool
         Build for k-induction (see :class:`~cimtile.hdl.properties.rules.Rules`).
 

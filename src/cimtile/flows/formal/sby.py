@@ -25,6 +25,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from cimtile.fpga.toolchain import ToolchainError, console_script
+from cimtile.spec.processes import session_members
 
 __all__ = ["FormalToolError", "MODES", "TOOLS", "SbyRun", "tool_directory", "sby_script",
            "check_cells", "run_sby"]
@@ -177,23 +178,6 @@ def _read_results(run, report):
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _session_members(session):
-    """Pids of the live (not zombie) processes of `session`, from /proc."""
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
-        state, _, _, sid = stat.rpartition(")")[2].split()[:4]
-        if int(sid) == session and state not in "ZX":
-            members.append(int(entry.name))
-    return members
-
-
 def _end_session(process, timeout=10.0):
     """Kill every process of the session `process` leads, then reap `process`.
 
@@ -203,7 +187,7 @@ def _end_session(process, timeout=10.0):
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        members = _session_members(process.pid)
+        members = session_members(process.pid)
         if not members:
             break
         for pid in members:

@@ -20,7 +20,7 @@ from pathlib import Path
 from cimtile.fpga.toolchain import console_script
 from cimtile.hdl.host import host_verilog
 from cimtile.tb.build.build import BuildError
-from cimtile.tb.build.cache import store_directory
+from cimtile.tb.build.cache_settings import store_directory
 from cimtile.tb.build.elaboration import elaborated
 
 from .figures import figures

@@ -28,7 +28,7 @@ from cimtile.hdl import Tile
 from cimtile.hdl.tile import verilog_source
 from cimtile.models.program import Rectangle
 from cimtile.spec.mapping import random_operands, validated_inputs
-from cimtile.tb.build.cache import store_directory
+from cimtile.tb.build.cache_settings import store_directory
 from cimtile.tb.build.elaboration import elaborated
 
 from .area import BLOCKS

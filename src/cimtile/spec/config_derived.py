@@ -1,0 +1,101 @@
+"""The whole tile description, :class:`Config`: its tables, and the figures derived from
+them that the RTL, the models and the flows share (slices, columns, ADCs, cycles, widths).
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from .config_fields import build_table
+from .config_physics import AnalogConfig, DeviceConfig, PpaConfig
+from .config_tables import HostConfig, TileConfig, TimingConfig, WriteVerifyConfig
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole tile description, with the quantities derived from it."""
+    tile: TileConfig
+    timing: TimingConfig
+    analog: AnalogConfig = AnalogConfig()
+    device: DeviceConfig = DeviceConfig()
+    write_verify: WriteVerifyConfig = WriteVerifyConfig()
+    host: HostConfig = HostConfig()
+    ppa: PpaConfig = PpaConfig()
+
+    def __post_init__(self):
+        # The device reads the analog window, however the Config was made (parsed, built
+        # directly or by dataclasses.replace).
+        a = self.analog
+        device = dataclasses.replace(self.device)
+        object.__setattr__(device, "_shared",
+                           (a.g_min, a.g_max, a.v_read, 1e-6 / self.ppa.clock_mhz))
+        object.__setattr__(self, "device", device)
+
+    @property
+    def slices(self):
+        """Cells per weight magnitude: ceil((w_bits - 1) / bits_per_cell)."""
+        return math.ceil((self.tile.w_bits - 1) / self.tile.bits_per_cell)
+
+    @property
+    def cols_data(self):
+        """Data columns: every logical column has `slices` differential pairs."""
+        return self.tile.cols * self.slices * 2
+
+    @property
+    def cols_phys(self):
+        """Physical columns: the data columns, then the spares."""
+        return self.cols_data + self.tile.spare_cols
+
+    @property
+    def n_adcs(self):
+        return math.ceil(self.cols_phys / self.tile.cols_per_adc)
+
+    @property
+    def max_level(self):
+        return 2 ** self.tile.bits_per_cell - 1
+
+    @property
+    def max_code(self):
+        return 2 ** self.tile.adc_bits - 1
+
+    @property
+    def plane_cycles(self):
+        """Cycles per bit plane: settle, then each ADC converts its columns in turn."""
+        return self.timing.t_settle + self.tile.cols_per_adc * self.timing.t_adc
+
+    @property
+    def analog_cycles_per_mvm(self):
+        return self.tile.in_bits * self.plane_cycles
+
+    @property
+    def adc_shift_max(self):
+        """Largest run-time adc_shift: the configured one, or the smallest at which the largest
+        column count no longer clips (at most 16), if larger. A coarser step would only lose
+        precision."""
+        count = self.tile.rows * self.max_level
+        cover = next(s for s in range(17) if (2 * self.max_code + 1) << s > 2 * count
+                     or s == 16)
+        return max(self.tile.adc_shift, cover)
+
+    @property
+    def result_width(self):
+        """Signed width that holds any result this tile can produce at any run-time setting
+        (any code at the largest adc_shift, as a physical ADC can return any code)."""
+        t = self.tile
+        reading = self.max_code << self.adc_shift_max
+        per_plane = sum(reading << (s * t.bits_per_cell) for s in range(self.slices))
+        bound = (2 ** t.in_bits - 1) * per_plane
+        return bound.bit_length() + 1
+
+    @property
+    def lossless(self):
+        """True when the ADC never rounds or clips, so results equal X @ W exactly."""
+        return (self.tile.adc_shift == 0
+                and self.tile.rows * self.max_level <= self.max_code)
+
+    def replace(self, **tile_fields):
+        """A copy with some `[tile]` fields changed (validated)."""
+        values = dataclasses.asdict(self.tile) | tile_fields
+        return dataclasses.replace(self, tile=build_table(TileConfig, "tile", values))

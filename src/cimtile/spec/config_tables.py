@@ -1,0 +1,60 @@
+"""The configuration tables of the digital tile: geometry, timing, host widths and the
+write-verify settings, each a frozen dataclass whose fields declare their allowed range.
+"""
+
+from dataclasses import dataclass
+
+from .config_fields import int_field
+
+__all__ = ["HostConfig", "TileConfig", "TimingConfig", "WriteVerifyConfig"]
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Array geometry and arithmetic precision (elaboration-time)."""
+    rows: int = int_field(1, 1024, "wordlines (rows of the crossbar)")
+    cols: int = int_field(1, 256, "logical output columns")
+    in_bits: int = int_field(1, 16, "input precision, two's complement, applied bit-serially "
+                             "(the run-time maximum and reset value)")
+    w_bits: int = int_field(2, 16, "weight precision including sign")
+    bits_per_cell: int = int_field(1, 8, "levels per cell = 2**bits_per_cell")
+    adc_bits: int = int_field(1, 16, "ADC resolution")
+    adc_shift: int = int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
+                               "the run-time setting)")
+    cols_per_adc: int = int_field(1, 64, "physical columns multiplexed onto one ADC")
+    # Column redundancy, as every memory ships with: spare physical columns that the column
+    # remap table can substitute for any data column (0: none, the array of earlier configs).
+    spare_cols: int = int_field(0, 256, "spare physical columns for column repair", 0)
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    """Analog timing contract, in clock cycles, enforced by the RTL's counters."""
+    t_settle: int = int_field(1, 1024, "cycles from wordline drive to sample-and-hold")
+    t_adc: int = int_field(1, 1024, "cycles per ADC conversion")
+
+
+@dataclass(frozen=True)
+class WriteVerifyConfig:
+    """Run-time program-and-verify settings (NeuRRAM-style ISPP; EMBER keeps the same knobs).
+
+    Amplitudes are pulse DAC codes (device.v_per_code volts each); the defaults start at
+    0.8 V and step by 0.1 V, as NeuRRAM does, up to 2.0 V.
+    """
+    tol: int = int_field(0, 65535, "verify window half-width, ADC codes", 2)
+    set_start: int = int_field(0, 255, "first SET amplitude, DAC codes", 80)
+    set_step: int = int_field(1, 255, "SET amplitude increment per pulse", 10)
+    set_limit: int = int_field(0, 255, "largest SET amplitude", 200)
+    reset_start: int = int_field(0, 255, "first RESET amplitude, DAC codes", 80)
+    reset_step: int = int_field(1, 255, "RESET amplitude increment per pulse", 10)
+    reset_limit: int = int_field(0, 255, "largest RESET amplitude", 200)
+    max_pulses: int = int_field(1, 255, "pulses per cell before it is declared failed", 64)
+    pulse_width: int = int_field(1, 65535, "pulse width, cycles", 10)
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Host-interface widths (elaboration-time)."""
+    data_width: int = int_field(32, 1024, "AXI4-Stream TDATA width, bits (a multiple of 32, "
+                                "so a beat holds whole per-cell results)", 64)
+
