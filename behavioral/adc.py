@@ -10,7 +10,7 @@ __all__ = ["Adc", "matched_full_scale", "calibrate_full_scale"]
 def matched_full_scale(cfg, adc_shift=None):
     """Full-scale current (uA) at which one ADC LSB is 2**adc_shift level counts, the value the
     digital shift-and-add assumes: 2**(adc_bits + adc_shift) level counts at v_read."""
-    shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
+    shift = cfg.at(adc_shift=adc_shift).tile.adc_shift
     return 2.0 ** (cfg.tile.adc_bits + shift) * unit_current(cfg)
 
 

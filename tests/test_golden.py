@@ -4,7 +4,7 @@ import pytest
 from cimtile.behavioral import AnalogMacro
 from cimtile.models import golden
 from cimtile.models.golden import golden_mvm
-from cimtile.spec.config import parse_config, reference_config
+from cimtile.spec.config import ConfigError, parse_config, reference_config
 from cimtile.spec.mapping import DataError, random_operands, shift_add
 
 
@@ -239,3 +239,14 @@ def test_batches_share_the_macro_generator():
     # Different settings per batch are applied batch by batch.
     low, = golden.golden_batches(cfg, W, [(X[:10] % 2, 2, 1)], seed=9)
     assert (low == golden_mvm(cfg, W, X[:10] % 2, seed=9, in_bits=2, adc_shift=1)).all()
+
+
+def test_run_time_settings_resolve_in_one_place():
+    """``Config.at``: None keeps the configured value; the result is checked like a config."""
+    cfg = reference_config()
+    assert cfg.at() is cfg
+    at = cfg.at(in_bits=4)
+    assert (at.tile.in_bits, at.tile.adc_shift) == (4, cfg.tile.adc_shift)
+    assert cfg.at(adc_shift=2).tile.in_bits == cfg.tile.in_bits
+    with pytest.raises(ConfigError, match="tile.in_bits"):
+        cfg.at(in_bits=0)

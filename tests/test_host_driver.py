@@ -70,9 +70,9 @@ def test_compute_loads_the_remap_then_the_settings_then_sends_the_batch():
 
 def test_a_refused_write_stops_the_sequence_and_names_the_cause():
     port = RecordingPort(refuse={"SETTINGS"}, cause=ErrorCause.IN_BITS)
-    word = register("SETTINGS").pack(mode=int(Mode.COMPUTE), in_bits=0, adc_shift=0)
+    word = register("SETTINGS").pack(mode=int(Mode.COMPUTE), in_bits=7, adc_shift=0)
     with pytest.raises(Refused, match=rf"^SETTINGS write 0x{word:08x} refused \(IN_BITS\)$"):
-        drive(host_driver.compute(CFG, np.zeros((1, 12), np.int64), in_bits=0), port)
+        drive(host_driver.compute(CFG, np.zeros((1, 12), np.int64), in_bits=7), port)
     assert port.seen == [Write("SETTINGS", word), Read("STATUS")]
 
 
@@ -100,12 +100,13 @@ def test_read_remap_selects_and_reads_every_entry():
 
 @pytest.mark.parametrize("drive_mode", ["vip", "bulk"])
 def test_the_same_sequence_over_both_simulated_ports(drive_mode):
-    """The tile refuses in_bits = 0: the driver reads the cause back, in either drive."""
+    """The tile refuses more input bits than it was built for: the driver reads the cause
+    back, in either drive."""
     W, X = random_operands(CFG, 3, np.random.default_rng(4))
-    word = register("SETTINGS").pack(mode=int(Mode.COMPUTE), in_bits=0, adc_shift=0)
+    word = register("SETTINGS").pack(mode=int(Mode.COMPUTE), in_bits=7, adc_shift=0)
     with pytest.raises(SimulationError,
                        match=rf"^SETTINGS write 0x{word:08x} refused \(IN_BITS\)$"):
-        simulate(CFG, W, X, in_bits=0, drive=drive_mode)
+        simulate(CFG, W, X, in_bits=7, drive=drive_mode)
 
 
 @pytest.mark.parametrize("drive_mode", ["vip", "bulk"])

@@ -294,7 +294,7 @@ class BulkPort(_Port):
         wakeups = self.bulk.wakeups
         check = None
         if checked and self.W is not None:
-            at = self.cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
+            at = self.cfg.at(in_bits, adc_shift)
             check = StreamCheck(at, self.W, remap)
         if out is None:
             result = await self.bulk.run(X, frame_vectors, in_bits, adc_shift, self.macro,

@@ -63,9 +63,8 @@ def write_batch(directory, cfg, W, X, *, seed=0, conductances=None, in_bits=None
         The plan, as written to :data:`PLAN`.
     """
     directory = Path(directory)
-    tile = cfg.tile
-    in_bits = tile.in_bits if in_bits is None else in_bits
-    adc_shift = tile.adc_shift if adc_shift is None else adc_shift
+    at = cfg.at(in_bits, adc_shift)
+    in_bits, adc_shift = at.tile.in_bits, at.tile.adc_shift
     entries = BulkEntries(cfg, RINGS)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     counts = {}
@@ -196,7 +195,7 @@ def simulate_ceiling(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_
         or a result is missing.
     """
     X = np.asarray(X, np.int64)
-    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
+    in_bits = cfg.at(in_bits).tile.in_bits
     with building_ceiling(cfg, clock=clock) as (binary, build_s):
         work = Path(tempfile.mkdtemp(prefix="cimtile-ceiling-"))
         try:

@@ -251,8 +251,8 @@ def simulate(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=No
     BuildError, SimulationError
         Also when a write is refused, a result is missing, or the AXI checker fires.
     """
-    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
-    adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
+    at = cfg.at(in_bits, adc_shift)
+    in_bits, adc_shift = at.tile.in_bits, at.tile.adc_shift
     if out is not None and drive != "bulk":
         raise ValueError("out needs the bulk drive")
     X = X if isinstance(X, NpyRows) else np.asarray(X, np.int64)

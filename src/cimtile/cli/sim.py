@@ -74,7 +74,7 @@ def _cmd_sim(args):
     # The bulk co-simulation reads the inputs and writes the results a chunk at a time, so
     # memory does not grow with the run; the other modes hold them.
     streamed = args.backend == "cosim" and args.drive == "bulk"
-    X = (open_inputs if streamed else load_inputs)(args.inputs, cfg.replace(in_bits=in_bits))
+    X = (open_inputs if streamed else load_inputs)(args.inputs, cfg.at(in_bits))
     conductances = remap = None
     if args.backend == "emulator":
         _check_emulator(cfg, args)

@@ -71,8 +71,8 @@ def simulate_batch(cfg, W, X, *, backend="cosim", drive="bulk", seed=0, in_bits=
     BuildError, SimulationError
     """
     from .ppa.report import compute_section
-    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
-    adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
+    at = cfg.at(in_bits, adc_shift)
+    in_bits, adc_shift = at.tile.in_bits, at.tile.adc_shift
     scenario = Scenario(seed=seed, strict=False)
     if backend == "emulator":
         from cimtile.tb.runs import emulator_runner
@@ -83,7 +83,6 @@ def simulate_batch(cfg, W, X, *, backend="cosim", drive="bulk", seed=0, in_bits=
         result = runner.simulate(cfg, W, X, scenario=scenario, conductances=conductances,
                                  in_bits=in_bits, adc_shift=adc_shift, drive=drive, out=out,
                                  remap=remap, waves=waves, verbose=verbose)
-    at = cfg.replace(in_bits=in_bits, adc_shift=adc_shift)
     errors = getattr(result, "errors", None)
     driven = getattr(result, "driven", None)
     counted = {} if driven is None else {"driven": driven, "mvms": result.mvms}

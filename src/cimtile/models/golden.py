@@ -130,8 +130,7 @@ def golden_batches(cfg, W, batches, seed=0, conductances=None, *, remap=None):
 
 
 def _run_batch(cfg, macro, X, in_bits, adc_shift, remap):
-    at = cfg.replace(in_bits=cfg.tile.in_bits if in_bits is None else in_bits,
-                     adc_shift=cfg.tile.adc_shift if adc_shift is None else adc_shift)
+    at = cfg.at(in_bits, adc_shift)
     X = validated_inputs(X, at)
     Y = np.empty((len(X), cfg.tile.cols), np.int64)
     # Buffers reused by every full chunk: fresh pages for each chunk would cost more than the

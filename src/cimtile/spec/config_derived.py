@@ -99,3 +99,11 @@ class Config:
         """A copy with some `[tile]` fields changed (validated)."""
         values = dataclasses.asdict(self.tile) | tile_fields
         return dataclasses.replace(self, tile=build_table(TileConfig, "tile", values))
+
+    def at(self, in_bits=None, adc_shift=None):
+        """The config at the run-time settings `in_bits` and `adc_shift` (None: the
+        configured value): the one place their defaults are resolved."""
+        if in_bits is None and adc_shift is None:
+            return self
+        return self.replace(in_bits=self.tile.in_bits if in_bits is None else in_bits,
+                            adc_shift=self.tile.adc_shift if adc_shift is None else adc_shift)

@@ -120,12 +120,11 @@ def read_remap(cfg):
 def compute(cfg, X, *, in_bits=None, adc_shift=None, remap=None, **options):
     """Compute the batch `X` at the run-time settings (default: the configured ones),
     after loading `remap` if given; the port's answer to the batch."""
-    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
-    adc_shift = cfg.tile.adc_shift if adc_shift is None else adc_shift
+    at = cfg.at(in_bits, adc_shift)
     if remap is not None:
         yield from load_remap(cfg, remap)
-    yield from write_register("SETTINGS", settings_word(cfg, Mode.COMPUTE, in_bits, adc_shift))
-    return (yield Compute(X, in_bits, adc_shift, remap, options))
+    yield from write_register("SETTINGS", settings_word(at, Mode.COMPUTE))
+    return (yield Compute(X, at.tile.in_bits, at.tile.adc_shift, remap, options))
 
 
 def program(cfg, targets, cells, settings, rect, *, read_back=False, runs=1, **options):
@@ -145,10 +144,9 @@ SOFT_RESET = register("CTRL").pack(soft_reset=1)
 
 def settings_word(cfg, mode=Mode.COMPUTE, in_bits=None, adc_shift=None):
     """The SETTINGS word for `mode` at the run-time settings (default: the configured ones)."""
-    tile = cfg.tile
-    return register("SETTINGS").pack(
-        mode=int(mode), in_bits=tile.in_bits if in_bits is None else in_bits,
-        adc_shift=tile.adc_shift if adc_shift is None else adc_shift)
+    tile = cfg.at(in_bits, adc_shift).tile
+    return register("SETTINGS").pack(mode=int(mode), in_bits=tile.in_bits,
+                                     adc_shift=tile.adc_shift)
 
 
 def write_verify_writes(settings, rect):

@@ -117,9 +117,10 @@ def compute_activity(cfg, W, X=None, *, seed=0, conductances=None, in_bits=None,
         Instead of `X`: the planes that drove each row (rows,) and the vectors, as a run
         that read its inputs once counted them.
     """
-    in_bits = cfg.tile.in_bits if in_bits is None else in_bits
+    at = cfg.at(in_bits)
+    in_bits = at.tile.in_bits
     if driven is None:
-        driven, mvms = driven_rows(cfg.replace(in_bits=in_bits), X)
+        driven, mvms = driven_rows(at, X)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
     row_conductance = read_conductances(cfg, macro.crossbar).sum(axis=1)
     planes = mvms * in_bits

@@ -43,7 +43,7 @@ def compute_section(cfg, W, X=None, *, seed=0, conductances=None, in_bits=None, 
     -------
     (dict, ComputeActivity, Energy, Area)
     """
-    at = cfg if in_bits is None else cfg.replace(in_bits=in_bits)
+    at = cfg.at(in_bits)
     activity = compute_activity(cfg, W, X, seed=seed, conductances=conductances,
                                 in_bits=in_bits, cycles=cycles, driven=driven, mvms=mvms)
     area = tile_area(cfg)
