@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tb.exchange import SimulationError, run_testbench
+from ..tb.transport.exchange import SimulationError, run_testbench
 from .top import CORE_TOP, core_verilog
 
 __all__ = ["simulate_board", "board_on_pty"]

@@ -109,7 +109,7 @@ def compare(check, got, expected, *, noun="results", start=0):
     if got.shape[1:] != expected.shape[1:]:
         return Verdict(check, compared, compared, start if compared else None, noun=noun)
     n = min(len(got), len(expected))
-    unequal = (got[:n] != expected[:n]).reshape(n, -1)
+    unequal = (got[:n] != expected[:n]).reshape(n, -1) if n else np.zeros((0, 1), bool)
     rows = np.flatnonzero(unequal.any(axis=1))
     differ = len(rows) + compared - n
     if not differ:
