@@ -1,6 +1,8 @@
 """The ``cimtile`` command line, run as users run it: bad input, and the happy paths."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -170,6 +172,17 @@ def test_golden(work):
     # This configuration is lossless, so the golden model equals the product.
     assert np.array_equal(Y, np.load(work / "X.npy") @ np.load(work / "W.npy"))
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_package_runs_as_a_module(work):
+    """``cimtile bench --memory`` starts the command as ``python -m cimtile.cli``."""
+    proc = subprocess.run([sys.executable, "-m", "cimtile.cli", "golden", "--config",
+                           "small.toml", "--weights", "W.npy", "--inputs", "X.npy", "--out",
+                           "Y.npy", "--json"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    W, X = np.load(work / "W.npy"), np.load(work / "X.npy")
+    assert np.array_equal(np.load(work / "Y.npy"), X @ W)
+    assert json.loads(proc.stdout)["mvms"] == 5
 
 
 def test_weights_must_fit_the_configured_tile(work):

@@ -18,7 +18,6 @@ whole report as JSON instead, the JSON ``--report FILE`` writes.
 """
 
 import argparse
-import sys
 
 from cimtile.flows.process_tree import exit_status_on_interrupt
 from cimtile.spec.config import ConfigError
@@ -66,7 +65,3 @@ def _run(argv):
         return print_error(error, EXIT_BAD_INPUT)
     except (BuildError, SimulationError) as error:
         return print_error(error, EXIT_FAILURE)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

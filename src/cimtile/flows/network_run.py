@@ -237,7 +237,7 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
         "cosim_accuracy": accuracy(cosim_out, y_test),
         "agreement": (n - images.differ) / n,
         "prediction_agreement": float(np.mean(predictions == np.argmax(golden_out, axis=1))),
-        "tile_golden_mismatches": tiles_verdict.differ,
+        **tiles_verdict.report("tile_golden"),
         "tile_mvms": stats["tile_mvms"],
         "cycles_total": stats["cycles_total"],
         "cycles_per_inference": stats["cycles_total"] / n,
