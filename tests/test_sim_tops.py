@@ -18,8 +18,10 @@ from cimtile.tb.build.sim_top import (CLOCK_PERIOD_NS, TOPLEVEL, Port, signature
 from cimtile.tb.build.verilator import verilator_on_path
 from cimtile.tb.tops.bulk_top import (BULK_FILES, EMULATED_BULK, bulk_design, bulk_ports,
                                       bulk_verilog)
+from cimtile.tb.tops.coverage_tops import COVERAGE_SOURCE, COVERAGE_TOPS
 from cimtile.tb.tops.host_top import (EMULATED_TOP, SIM_TOP, CheckedHost, EmulatedHost,
                                       emulated_verilog, simulation_verilog)
+from cimtile.tb.tops.mutants import MUTANTS, mutated_top
 
 ROOT = Path(__file__).resolve().parents[1]
 # One row and one physical column: the tile's cell address ports have no bits.
@@ -127,6 +129,17 @@ def test_the_bulk_parts_ship_as_package_data():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "cimtile.tb.tops.verilog" in setuptools["packages"]
     assert setuptools["package-data"]["cimtile.tb.tops.verilog"] == ["*.v"]
+
+
+def test_coverage_and_mutants_only_choose_the_checked_top_source_beside_the_bulk_top():
+    assert COVERAGE_TOPS["bulk"] == bulk_design(COVERAGE_SOURCE)
+    assert COVERAGE_TOPS["bulk"].sources[1:] == bulk_design().sources[1:]
+    cfg = config(SMALL)
+    for drive in ("vip", "bulk"):
+        mutated = mutated_top("msb_sign", drive)
+        assert mutated.sources[1:] == COVERAGE_TOPS[drive].sources[1:]
+        assert mutated.sources[0](cfg) == MUTANTS["msb_sign"].apply(COVERAGE_SOURCE(cfg))
+        assert mutated.sources[0](cfg) != COVERAGE_SOURCE(cfg)
 
 
 class FakeRunner:

@@ -94,6 +94,7 @@ def _own(prefix, *ports):
             for port, direction, width in ports}
 
 
+#: The ports through which the testbench feeds a part's ring.
 _RING_IN = (("count", "input", 32), ("base", "input", 32), ("load0", "input", 1),
             ("load1", "input", 1), ("hungry", "output", 1), ("half", "output", 32))
 _PLAYED = ("data", "keep", "last", "valid", "ready")
