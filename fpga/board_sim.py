@@ -4,6 +4,7 @@ process (:func:`simulate_board`), or from another through a pseudo-terminal
 (:func:`board_on_pty`)."""
 
 import contextlib
+import functools
 import json
 import shutil
 import tempfile
@@ -13,12 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tb.build.sim_top import Design
 from ..tb.transport.exchange import SimulationError, run_testbench
-from .top import CORE_TOP, core_verilog
+from .top import CORE_TOP, core_ports, core_verilog
 
 __all__ = ["simulate_board", "board_on_pty"]
 
 TB_MODULE = "cimtile.fpga.board_tb"
+
+
+def _core(divisor, timeout):
+    """The board core with `divisor` cycles per UART bit as the simulated design."""
+    return Design(CORE_TOP, (functools.partial(core_verilog, divisor=divisor, timeout=timeout),),
+                  functools.partial(core_ports, divisor=divisor, timeout=timeout))
 
 
 def simulate_board(cfg, W, batches, *, divisor=8, timeout=4096, verbose=False):
@@ -35,7 +43,7 @@ def simulate_board(cfg, W, batches, *, divisor=8, timeout=4096, verbose=False):
     stimulus = {"divisor": np.array(divisor), "W": np.asarray(W, np.int64),
                 "batches": np.array(len(batches))}
     stimulus |= {f"X{i}": np.asarray(X, np.int64) for i, X in enumerate(batches)}
-    top = (lambda config: core_verilog(config, divisor=divisor, timeout=timeout), CORE_TOP)
+    top = _core(divisor, timeout)
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, top=top, verbose=verbose)
     out["report"] = json.loads(str(out["report"]))
     return out, build_s, wall_s
@@ -60,7 +68,7 @@ def board_on_pty(cfg, *, divisor=8, timeout=4096, start_timeout=600.0):
         ``start_timeout`` seconds (it builds first if needed).
     """
     folder = Path(tempfile.mkdtemp(prefix="cimtile-board-pty-"))
-    top = (lambda config: core_verilog(config, divisor=divisor, timeout=timeout), CORE_TOP)
+    top = _core(divisor, timeout)
     failure = []
 
     def simulate():

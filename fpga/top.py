@@ -12,10 +12,12 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.crossbar_emulator import CrossbarEmulator
 from ..hdl.host import HostTile
+from ..tb.build.sim_top import signature_ports
 from .bridge import UARTBridge
 from .protocol import SINKS, SOURCES, info_bytes
 
-__all__ = ["ADDR_WIDTH", "DEFAULT_BAUD", "BoardCore", "BoardTop", "core_verilog", "CORE_TOP"]
+__all__ = ["ADDR_WIDTH", "DEFAULT_BAUD", "BoardCore", "BoardTop", "core_verilog", "core_ports",
+           "CORE_TOP"]
 
 CORE_TOP = "cim_board"
 ADDR_WIDTH = 12
@@ -95,3 +97,8 @@ def core_verilog(config, *, divisor, timeout):
     """Verilog of :class:`BoardCore` (module ``cim_board``) for simulation."""
     return verilog.convert(BoardCore(config, divisor=divisor, timeout=timeout),
                            name=CORE_TOP, emit_src=False)
+
+
+def core_ports(config, *, divisor, timeout):
+    """The ports of :class:`BoardCore`, from its signature."""
+    return signature_ports(BoardCore(config, divisor=divisor, timeout=timeout))

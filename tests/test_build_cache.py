@@ -27,9 +27,9 @@ from cimtile import cli
 from cimtile.spec.config import parse_config
 from cimtile.tb.build import build
 from cimtile.tb.build import cache as build_cache
-from cimtile.tb.build.build import TOPLEVEL
 from cimtile.tb.build.cache import CacheError
 from cimtile.tb.build.cache_settings import DEFAULT_MAX_MB
+from cimtile.tb.build.sim_top import TOPLEVEL
 from cimtile.tb.runs.runner import simulate_tile
 
 # One worker (make test: --dist loadgroup) shares the module's real build.

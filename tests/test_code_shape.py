@@ -11,15 +11,6 @@ MAX_FUNCTION_LINES = 80
 #: Methods exempt from the function limit.
 EXEMPT_METHODS = ("elaborate",)
 
-#: Offenders being rewritten elsewhere, each with the reason; an entry that is no longer an
-#: offender fails the test, so it is removed as soon as it is fixed.
-PENDING = {
-    # The Verilator build is being rewritten (runtime cache, runner, process groups).
-    "tb/build/build.py",
-    # The bulk top's Verilog generation is being split with that rewrite.
-    "tb/tops/bulk_top.py:bulk_verilog",
-}
-
 
 def _functions(tree):
     """``(qualified name, lines, is a method)`` of every function in `tree`, nested ones
@@ -61,11 +52,8 @@ def offenders(root, dirs):
 
 def test_no_module_or_function_is_too_long():
     found = offenders(ROOT, package_dirs(ROOT))
-    new = {name: lines for name, lines in found.items() if name not in PENDING}
-    assert new == {}, (f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a "
-                       f"function: {new}")
-    fixed = PENDING - set(found)
-    assert fixed == set(), f"no longer too long, remove from PENDING: {sorted(fixed)}"
+    assert found == {}, (f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a "
+                         f"function: {found}")
 
 
 def _function(name, lines, indent=""):

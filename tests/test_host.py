@@ -23,6 +23,7 @@ from cimtile.spec.config_physics import AnalogConfig
 from cimtile.spec.host_driver import write_verify_writes
 from cimtile.spec.mapping import random_operands, weight_levels
 from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register
+from cimtile.tb.build.sim_top import Design, signature_ports
 from cimtile.tb.transport.exchange import SimulationError
 from cimtile.tb.runs.host_runner import Op, play
 from cimtile.tb.tops.host_top import CheckedHost
@@ -309,12 +310,17 @@ def stretched_sample_verilog(config):
     return verilog.convert(StretchedSample(config), name="cim_host_stretched", emit_src=False)
 
 
+def stretched_sample_ports(config):
+    return signature_ports(StretchedSample(config))
+
+
 def test_analog_timing_breach_fails_the_run_naming_request_and_cycle():
     W, X = operands(2, seed=6)
     with pytest.raises(SimulationError, match=r"analog__sample of request 1 \(cycle \d+\) "
                                               r"stayed high for 2 cycles, not 1"):
         play(CFG, [Op.stream("X", 1, BUDGET)], {"W": W, "X": X},
-             top=(stretched_sample_verilog, "cim_host_stretched"))
+             top=Design("cim_host_stretched", (stretched_sample_verilog,),
+                        stretched_sample_ports))
 
 
 def test_one_vector_through_the_command_line(tmp_path, capsys):

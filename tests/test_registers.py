@@ -534,9 +534,10 @@ def test_soft_reset_while_busy_is_not_refused():
 
 def test_accessor_drives_the_rtl_with_cocotbext_axi():
     from cimtile.tb.benches import registers_tb
+    from cimtile.tb.build.sim_top import Design
     from cimtile.tb.transport.exchange import run_testbench
-    results, _, _ = run_testbench(SMALL, "cimtile.tb.benches.registers_tb", {},
-                                  top=(registers_tb.verilog_source, registers_tb.TOP))
+    top = Design(registers_tb.TOP, (registers_tb.verilog_source,), registers_tb.ports)
+    results, _, _ = run_testbench(SMALL, "cimtile.tb.benches.registers_tb", {}, top=top)
     assert int(results["checks"]) == len(REGISTERS) + 3
 
 

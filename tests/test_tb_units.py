@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-from cimtile.hdl.tile import TOP_NAME, verilog_source
 from cimtile.models.verdict import Verdict
 from cimtile.spec.config import reference_config
-from cimtile.tb.build import build as runner
 from cimtile.tb.build.build import waves_format
 from cimtile.tb.transport.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.transport.results import SimResult
@@ -122,20 +120,3 @@ def test_waves_format(name, kind):
 def test_waves_format_refuses_other_names():
     with pytest.raises(ValueError, match=r"w\.ghw: waveform file name must end in .fst or .vcd"):
         waves_format("w.ghw")
-
-
-def test_simulation_top_clocks_the_tile_and_passes_its_other_ports():
-    cfg = reference_config()
-    verilog = verilog_source(cfg)
-    ports = {name: (direction, bits) for name, direction, bits in runner.verilog_ports(verilog, TOP_NAME)}
-    assert ports["clk"] == ports["rst"] == ("input", "")
-    assert ports["analog__codes"] == ("input", f"[{cfg.cols_phys * cfg.tile.adc_bits - 1}:0]")
-    assert ports["analog__wl"] == ("output", f"[{cfg.tile.rows - 1}:0]")
-    top = runner.simulation_top(verilog, TOP_NAME)
-    assert f"module {runner.TOPLEVEL}(" in top
-    # rst reaches the design through a falling-edge register, every other port directly.
-    assert "always @(negedge clk) rst_at_fall <= rst;" in top
-    assert f"{TOP_NAME} tile(.rst(rst_at_fall), .*);" in top
-    assert "  input wire [1023:0] analog__codes" in top
-    assert "  output wire [127:0] analog__wl" in top
-    assert " clk," not in top and f"always #{runner.CLOCK_PERIOD_NS // 2} clk = ~clk;" in top

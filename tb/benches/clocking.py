@@ -14,7 +14,7 @@ import functools
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 
-from ..build.build import CLOCK_PERIOD_NS
+from ..build.sim_top import CLOCK_PERIOD_NS
 
 __all__ = ["CLOCK_PERIOD_NS", "cycle_now", "wait_cycles"]
 

@@ -30,6 +30,14 @@ def verilog_source(cfg):
     return verilog.convert(Registers(cfg), name=TOP, emit_src=False)
 
 
+def ports(cfg):
+    """The ports of the register block, from its signature."""
+    from cimtile.hdl.registers import Registers
+
+    from ..build.sim_top import signature_ports
+    return signature_ports(Registers(cfg))
+
+
 async def _refused(coroutine, resp):
     try:
         await coroutine

@@ -28,7 +28,7 @@ from cimtile.models.golden import golden_verdict
 from cimtile.spec.host_driver import settings_word
 from cimtile.spec.regmap import Mode, register
 
-from ..build.build import kill_child_sessions
+from ..build.sessions import kill_child_sessions
 from ..transport.bulk_entries import BulkEntries, ResultFrames, analog_error_message, halves
 from ..tops.bulk_layout import RINGS
 from .ceiling_build import building_ceiling

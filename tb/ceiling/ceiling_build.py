@@ -3,14 +3,14 @@
 The ceiling build verilates the co-simulation's bulk top (the same Verilog, rings and
 checkers) with the co-simulation's flags less what only cocotb needs: no ``--vpi``, no
 public ports (the control file that marks them is for VPI) and no cocotb library; the
-compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build.build.make_variables`) are the
+compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build.verilator.make_variables`) are the
 same, and Verilator's runtime is linked from its own cache entry as in every build. With
 ``clock="port"`` the clock is a port the C++ loop toggles and the build needs no
 ``--timing``; with ``clock="process"`` the top keeps the co-simulation's clock process,
 scheduled by ``--timing``.
 
-Entries are keyed like the co-simulation's, from the Verilog, the C++ main and the flags,
-under keys of their own (``ceiling-<hash>``).
+Entries are keyed like the co-simulation's, from the Verilog (the committed files' bytes
+included), the C++ main and the flags, under keys of their own (``ceiling-<hash>``).
 """
 
 import contextlib
@@ -20,10 +20,12 @@ import os
 from pathlib import Path
 
 from ..build import cache
-from ..build.build import (COROUTINE_FLAGS, FAST_FLAGS, LINT_WAIVERS, MAKE_VARIABLES, TOPLEVEL,
-                    BuildError, build_errors, generate_verilog, get_runner, make_variables,
-                    make_with_runtime, simulation_top, verilator_bin, verilator_on_path)
-from ..tops.bulk_top import BULK_TOP, bulk_verilog
+from ..build.build import LINT_WAIVERS, design_sources
+from ..build.sim_top import TOPLEVEL
+from ..build.verilator import (COROUTINE_FLAGS, FAST_FLAGS, MAKE_VARIABLES, BuildError,
+                               build_errors, get_runner, make_variables, make_with_runtime,
+                               verilator_bin, verilator_on_path)
+from ..tops.bulk_top import bulk_design
 
 __all__ = ["CLOCKS", "MAIN", "building_ceiling"]
 
@@ -80,27 +82,29 @@ def building_ceiling(cfg, *, clock="port"):
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
     verilator_on_path()
     # The co-simulation's Verilog (and rings), elaborated once for both in a process.
-    verilog = generate_verilog(bulk_verilog, cfg)
-    sources = (verilog + "\n" + simulation_top(verilog, BULK_TOP,
-                                                clock_input=clock == "port"),
-               _main(clock))
+    verilog, files, _ = design_sources(bulk_design(), cfg, clock_input=clock == "port")
+    main = _main(clock)
     flags = _flags(clock)
-    fill = functools.partial(_build_into, sources=sources, flags=flags)
+    fill = functools.partial(_build_into, verilog=verilog, main=main,
+                             files=[path for path, _ in files], flags=flags)
+    sources = (verilog, main, *(f"{path.name}\0{text}" for path, text in files))
     with cache.holding(_key(sources, flags), fill, binary=TOPLEVEL,
                        marker={"flags": flags, "main": MAIN.name}) as (entry, build_s):
         yield entry / TOPLEVEL, build_s
 
 
-def _build_into(work, *, sources, flags):
-    """Verilate `sources` (Verilog, C++ main) with `flags` and compile them in `work`."""
-    source, main, log = work / f"{TOPLEVEL}.v", work / "sim_main.cpp", work / "build.log"
-    source.write_text(sources[0])
-    main.write_text(sources[1])
+def _build_into(work, *, verilog, main, files, flags):
+    """Verilate `verilog` (the generated Verilog and the simulation top), the committed
+    `files` it instantiates and the C++ `main` with `flags`, and compile them in `work`."""
+    source, main_path, log = work / f"{TOPLEVEL}.v", work / "sim_main.cpp", work / "build.log"
+    source.write_text(verilog)
+    main_path.write_text(main)
     runner = get_runner()
     # The cocotb runner fills its environment when it builds; these commands run outside it.
     runner.env = dict(os.environ)
     verilate = ["verilator", "-cc", "--exe", "-Mdir", str(work), "--top-module", TOPLEVEL,
-                "--prefix", "Vtop", "-o", TOPLEVEL, *flags, str(main), str(source)]
+                "--prefix", "Vtop", "-o", TOPLEVEL, *flags, str(main_path), str(source),
+                *map(str, files)]
     make = ["make", "-j", str(os.cpu_count() or 1), "-C", str(work), "-f", "Vtop.mk",
             "VM_TRACE=0", *make_variables()]
     try:

@@ -10,8 +10,6 @@ model and the testbench cost nothing.
 Builds, the build cache and the stimulus and result files are those of :mod:`.exchange`.
 """
 
-import functools
-
 import numpy as np
 from cocotbext.axi import AxiResp
 
@@ -20,7 +18,7 @@ from cimtile.models.golden import golden_verdict
 from cimtile.spec.host_driver import settings_word
 from cimtile.spec.regmap import register
 
-from ..tops.bulk_top import BULK_TOP, bulk_verilog
+from ..tops.bulk_top import EMULATED_BULK
 from ..transport.exchange import SimulationError, run_testbench
 from .host_runner import cycle_budget
 from ..tops.pauses import pause_pattern
@@ -81,9 +79,8 @@ def simulate_emulator(cfg, W, X, *, scenario=Scenario(), frame_vectors=1, waves=
         rng = np.random.default_rng([s.seed, 1])
         stimulus["pause_in"] = pause_pattern(rng, s.in_gap_prob, s.in_gap_max)
         stimulus["pause_out"] = pause_pattern(rng, s.out_stall_prob, s.out_stall_max)
-    top = (functools.partial(bulk_verilog, analog="emulator"), BULK_TOP)
     out, build_s, wall_s = run_testbench(cfg, TB_MODULE, stimulus, waves=waves,
-                                         verbose=verbose, top=top)
+                                         verbose=verbose, top=EMULATED_BULK)
     if int(out["settings_resp"]) != AxiResp.OKAY:
         raise SimulationError("SETTINGS write refused")
     Y = out["Y"]

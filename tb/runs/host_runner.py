@@ -25,9 +25,9 @@ from cimtile.spec.mapping import check_remap
 from cimtile.spec.npy_rows import NpyRows
 from cimtile.spec.regmap import register
 
-from ..tops.bulk_top import BULK_TOP, bulk_verilog
+from ..tops.bulk_top import bulk_design
 from ..transport.exchange import SimulationError, run_testbench
-from ..tops.host_top import SIM_TOP, simulation_verilog
+from ..tops.host_top import checked_design
 from ..transport.results import HostRun, ProgramRun
 
 __all__ = ["DRIVES", "Op", "Played", "play", "simulate", "program", "cycle_budget",
@@ -35,7 +35,7 @@ __all__ = ["DRIVES", "Op", "Played", "play", "simulate", "program", "cycle_budge
 
 TB_MODULE = "cimtile.tb.benches.host_tb"
 #: The simulated top of each drive mode.
-TOPS = {"vip": (simulation_verilog, SIM_TOP), "bulk": (bulk_verilog, BULK_TOP)}
+TOPS = {"vip": checked_design(), "bulk": bulk_design()}
 DRIVES = tuple(TOPS)
 
 
@@ -169,7 +169,7 @@ def play(cfg, ops, arrays, *, drive="vip", waves=None, verbose=False, top=None):
         analog bindings, beat by beat, plane by plane and request by request, or the bulk
         top's players, recorders and queues (see :mod:`cimtile.tb.tops.bulk_top`); of the stream
         operations only ``stream`` and ``program`` run in bulk.
-    top : (callable, str), optional
+    top : Design, optional
         Another simulated top with the same ports (e.g. one with a fault injected), as for
         :func:`cimtile.tb.runs.runner.build`.
 

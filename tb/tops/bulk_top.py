@@ -3,27 +3,30 @@
 Driving a stream beat by beat from Python, or answering the analog port plane by plane,
 costs a crossing between Verilator and Python for every few cycles of RTL work. Here the
 simulated top holds ring buffers, each filled or emptied by the testbench half a ring at a
-time through files, started by toggling a port (the parts are in :mod:`.bulk_rtl`):
+time through files, started by toggling a port. Its parts are committed Verilog modules
+with parameters (``verilog/bulk_*.v``, :data:`BULK_FILES`):
 
-- the input player drives ``s_axis_in`` from a ring of beats, as cocotbext-axi's
-  AxiStreamSource would (a beat is loaded when the bus is free or its beat was taken, unless
-  the input pause pattern says pause);
-- the output recorder takes ``m_axis_out`` with TREADY from the output pause pattern, as
-  AxiStreamSink would, and stores every beat with the cycle it was taken in;
-- the analog queue answers every ``analog__sample`` with the codes the testbench computed
-  ahead, and checks that the wordlines and ADC range select are the ones the answer assumed;
-  it also checks the strobe lasts one cycle. A breach latches ``bulk__error`` with the plane,
-  cycle and both patterns, and the testbench stops the run;
+- the input player (``bulk_player``) drives ``s_axis_in`` from a ring of beats, as
+  cocotbext-axi's AxiStreamSource would (a beat is loaded when the bus is free or its beat
+  was taken, unless the input pause pattern says pause);
+- the output recorder (``bulk_recorder``) takes ``m_axis_out`` with TREADY from the output
+  pause pattern, as AxiStreamSink would, and stores every beat with the cycle it was taken in;
+- the analog queue (``bulk_analog_queue``) answers every ``analog__sample`` with the codes
+  the testbench computed ahead, and checks that the wordlines and ADC range select are the
+  ones the answer assumed; it also checks the strobe lasts one cycle. A breach latches
+  ``bulk__error`` with the plane, cycle and both patterns, and the testbench stops the run;
 - for programming, a target player drives ``s_axis_target``, a result recorder takes
-  ``m_axis_cell``, and the cell queue holds every verify read and pulse write-verify must
-  make, checks each request as the tile makes it and answers the reads
-  (``bulk__cell_error`` on the first difference).
+  ``m_axis_cell``, and the cell queue (``bulk_cell_queue``) holds every verify read and
+  pulse write-verify must make, checks each request as the tile makes it and answers the
+  reads (``bulk__cell_error`` on the first difference);
+- ``bulk_control`` counts cycles, holds the pause patterns and ends the run.
 
 With ``analog="emulator"`` the crossbar emulator answers the analog port in RTL instead
 (:class:`EmulatedHost`), so no Python runs while a batch streams: the all-RTL ceiling of
-co-simulation speed. There are no queues then; a level player writes the emulator's
-cell levels through its ``l_stream``, one payload a cycle, from ``bulk_levels.bin`` on a
-toggle of ``bulk__levels_load``, and raises ``bulk__levels_done`` after the last.
+co-simulation speed. There are no queues then; a level player (``bulk_level_player``)
+writes the emulator's cell levels through its ``l_stream``, one payload a cycle, from
+``bulk_levels.bin`` on a toggle of ``bulk__levels_load``, and raises ``bulk__levels_done``
+after the last.
 
 Pause patterns are per-cycle bits, indexed by the cycle count since reset modulo their
 length, so the event-driven mode can replay the very same ones with the bus VIP.
@@ -33,24 +36,35 @@ Each ring has two halves, each with its own file in the simulator's working dire
 with ``$writememh``) and its own port whose every toggle reads or writes it; the pause
 patterns are ``bulk_pauses_in.bits`` and ``bulk_pauses_out.bits``. The ring sizes are fixed
 per build (:class:`Rings`).
+
+The module ``cim_host_bulk`` itself is built from data (:func:`bulk_verilog`): one instance
+of a part per stream and queue, with parameter values from the configuration's
+:class:`Layout` and the rings, and the checked host top instantiated by its module name, so
+its Verilog is a source of its own beside the bulk top's (:func:`bulk_design`).
 """
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
 
 from cimtile.hdl.crossbar_emulator import load_layout
 
-from ..build.build import verilog_ports
+from ..build.sim_top import Design, Port, signature_ports
 from .bulk_layout import RINGS, Layout, Rings
-from .bulk_rtl import analog_queue, cell_queue, level_player, player, recorder
-from .host_top import EMULATED_TOP, SIM_TOP, emulated_verilog, simulation_verilog
+from .host_top import (EMULATED_TOP, SIM_TOP, EmulatedHost, checked_ports,
+                       emulated_verilog, simulation_verilog)
 from .pauses import PATTERN_CYCLES
 
-__all__ = ["BULK_TOP", "ANALOG", "LEVELS_FILE", "Rings", "RINGS", "bulk_verilog", "Layout",
-           "level_entries"]
+__all__ = ["BULK_TOP", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
+           "bulk_verilog", "bulk_ports", "bulk_design", "EMULATED_BULK", "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
 #: What may answer the analog port of the bulk top.
 ANALOG = ("queue", "emulator")
 #: The level player's file, in the simulator's working directory.
 LEVELS_FILE = "bulk_levels.bin"
+#: The committed Verilog modules the bulk top instantiates.
+BULK_FILES = tuple(sorted(Path(__file__).with_name("verilog").glob("bulk_*.v")))
 
 
 def level_entries(cfg):
@@ -59,87 +73,201 @@ def level_entries(cfg):
     return cfg.tile.rows * cfg.tile.cols_per_adc, load_layout(cfg).size
 
 
-def _bulk_ports(queue, layout):
-    """``(name, direction, range)`` of the bulk top's own ports, in declaration order."""
-    def block(*ports):
-        return [(f"bulk__{name}", direction, bits) for direction, bits, name in ports]
+@dataclass(frozen=True)
+class _Part:
+    """One instance in the bulk top: `pins` connect its ports to nets, `own` its ports
+    that are bulk top ports (port -> :class:`Port` of the top)."""
+    module: str
+    name: str
+    parameters: dict
+    pins: dict
+    own: dict
 
-    def feed(p):
-        return block(("input", w32, f"{p}_count"), ("input", "", f"{p}_load0"),
-                     ("input", "", f"{p}_load1"), ("output", "", f"{p}_hungry"))
+    def connections(self):
+        return self.pins | {port: top.name for port, top in self.own.items()}
 
-    def drain(p):
-        return block(("input", w32, f"{p}_drained"), ("input", "", f"{p}_dump0"),
-                     ("input", "", f"{p}_dump1"), ("output", "", f"{p}_full"),
-                     ("output", w32, f"{p}_taken"), ("input", w32, f"{p}_base"))
 
-    w32 = "[31:0]"
+def _own(prefix, *ports):
+    """Ports ``(port, direction, width)`` of a part on bulk top ports
+    ``bulk__<prefix><port>``."""
+    return {port: Port(f"bulk__{prefix}{port}", direction, width)
+            for port, direction, width in ports}
+
+
+#: The ports through which the testbench feeds a part's ring.
+_RING_IN = (("count", "input", 32), ("base", "input", 32), ("load0", "input", 1),
+            ("load1", "input", 1), ("hungry", "output", 1), ("half", "output", 32))
+_PLAYED = ("data", "keep", "last", "valid", "ready")
+#: Nets between the parts (and their widths), where a part uses them.
+_NETS = {"pause_in": 1, "pause_out": 1, "out_frames": 32, "out_frame_end": 1,
+         "result_frames": 32, "result_frame_end": 1}
+
+
+def _beat_parameters(fields):
+    """The width of a beat entry of `fields` and its fields' offsets (``TDATA_AT`` ...)."""
+    offsets, width = Layout.offsets(fields)
+    return width, {f"{name.upper()}_AT": at for name, (at, _) in offsets.items()}
+
+
+def _player(p, stream, half, layout):
+    width, offsets = _beat_parameters(layout.beat_fields)
+    return _Part("bulk_player", f"{p}_player",
+                 {"HALF": half, "DATA_W": layout.data_width, "KEEP_W": layout.keep_width,
+                  "BEAT_W": width, **offsets, "NAME": f"bulk_{p}"},
+                 {"clk": "clk", "rst": "rst", "pause_on": "bulk__pauses_on[0]",
+                  "pause": "pause_in"} | {port: f"{stream}__t{port}" for port in _PLAYED},
+                 _own(f"{p}_", *_RING_IN, ("sent", "output", 32)))
+
+
+def _recorder(p, stream, half, layout):
+    width, offsets = _beat_parameters(layout.out_fields)
+    return _Part("bulk_recorder", f"{p}_recorder",
+                 {"HALF": half, "DATA_W": layout.data_width, "KEEP_W": layout.keep_width,
+                  "OUT_W": width, **offsets, "NAME": f"bulk_{p}"},
+                 {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle",
+                  "pause_on": "bulk__pauses_on[1]", "pause": "pause_out",
+                  "frames": f"{p}_frames", "frame_end": f"{p}_frame_end"}
+                 | {port: f"{stream}__t{port}" for port in _PLAYED},
+                 _own(f"{p}_", ("drained", "input", 32), ("base", "input", 32),
+                      ("dump0", "input", 1), ("dump1", "input", 1), ("full", "output", 1),
+                      ("taken", "output", 32), ("half", "output", 32)))
+
+
+def _analog_queue(half, layout):
+    offsets, width = Layout.offsets(layout.analog_fields)
     rows, sw = layout.rows, layout.shift_width
-    request = f"[{Layout.offsets(layout.cell_fields)[0]['code'][0] - 1}:0]"
-    ports = feed("in") + block(("output", w32, "in_sent"), ("input", w32, "in_base"))
-    if queue:
-        ports += feed("analog") + block(("output", w32, "analog_used"),
-                                        ("input", w32, "analog_base"),
-                                        ("input", w32, "wl_fault_at"))
-    ports += block(("output", w32, "first_sample_cycle")) + drain("out") + block(
-        ("output", w32, "frames"), ("input", w32, "frames_expected"), ("output", "", "done"),
-        ("input", w32, "budget"), ("output", "", "timeout"), ("input", "", "pauses_load"),
-        ("input", "[1:0]", "pauses_on"))
-    if queue:
-        ports += block(("output", "", "error"), ("output", "[1:0]", "error_kind"),
-                       ("output", w32, "error_plane"), ("output", w32, "error_cycle"),
-                       ("output", f"[{rows - 1}:0]", "error_wl"),
-                       ("output", f"[{rows - 1}:0]", "error_expected_wl"),
-                       ("output", f"[{sw - 1}:0]", "error_shift"),
-                       ("output", f"[{sw - 1}:0]", "error_expected_shift"))
-        ports += feed("target") + block(("output", w32, "target_sent"),
-                                        ("input", w32, "target_base"))
-        ports += drain("result")
-        ports += feed("cell") + block(
-            ("output", w32, "cell_used"), ("input", w32, "cell_base"),
-            ("output", "", "cell_error"), ("output", "[1:0]", "cell_error_kind"),
-            ("output", w32, "cell_error_index"), ("output", w32, "cell_error_cycle"),
-            ("output", request, "cell_error_seen"), ("output", request, "cell_error_expected"))
+    errors = [("error", "output", 1), ("error_kind", "output", 2),
+              ("error_plane", "output", 32), ("error_cycle", "output", 32),
+              ("error_wl", "output", rows), ("error_expected_wl", "output", rows),
+              ("error_shift", "output", sw), ("error_expected_shift", "output", sw)]
+    return _Part("bulk_analog_queue", "analog_queue",
+                 {"HALF": half, "ROWS": rows, "SHIFT_W": sw, "CODES_W": layout.codes_width,
+                  "ENTRY_W": width, "CODES_AT": offsets["codes"][0],
+                  "WL_AT": offsets["wl"][0], "SHIFT_AT": offsets["adc_shift"][0],
+                  "NAME": "bulk_analog"},
+                 {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle"}
+                 | {port: f"analog__{port}" for port in ("sample", "wl", "adc_shift", "codes")},
+                 _own("analog_", *_RING_IN, ("used", "output", 32))
+                 | _own("", ("wl_fault_at", "input", 32), ("first_sample_cycle", "output", 32),
+                        *errors))
+
+
+def _cell_queue(half, layout):
+    offsets, width = Layout.offsets(layout.cell_fields)
+    sizes = dict(layout.cell_fields)
+    pins = {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle"}
+    for port in ("read", "pulse", "polarity", "amplitude", "width", "row", "col",
+                 "read_code"):
+        pins[port] = f"analog__cell__{port}"
+    return _Part("bulk_cell_queue", "cell_queue",
+                 {"HALF": half, "ENTRY_W": width, "REQUEST_W": offsets["code"][0],
+                  "ROW_W": sizes["row"], "COL_W": sizes["col"],
+                  "AMPLITUDE_W": sizes["amplitude"], "WIDTH_W": sizes["width"],
+                  "ADC_BITS": sizes["code"],
+                  **{f"{name.upper()}_AT": at for name, (at, _) in offsets.items()},
+                  "NAME": "bulk_cell"},
+                 pins,
+                 _own("cell_", *_RING_IN, ("used", "output", 32), ("error", "output", 1),
+                      ("error_kind", "output", 2), ("error_index", "output", 32),
+                      ("error_cycle", "output", 32), ("error_seen", "output", offsets["code"][0]),
+                      ("error_expected", "output", offsets["code"][0])))
+
+
+def _emulator_parts(cfg):
+    count, bits = level_entries(cfg)
+    return [
+        _Part("bulk_level_player", "level_player",
+              {"COUNT": count, "BITS": bits, "ENTRY_W": -(-bits // 8) * 8,
+               "FILE": LEVELS_FILE},
+              {"clk": "clk", "rst": "rst", "payload": "l_stream__payload",
+               "valid": "l_stream__valid", "ready": "l_stream__ready"},
+              _own("levels_", ("load", "input", 1), ("done", "output", 1))),
+        _Part("bulk_sample_stamp", "sample_stamp", {},
+              {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle", "sample": "sample"},
+              _own("", ("first_sample_cycle", "output", 32))),
+    ]
+
+
+def _control(queue):
+    ends = {f"{p}_{name}": f"{p}_{name}" if queue or p == "out" else zero
+            for p in ("out", "result") for name, zero in (("frames", "32'd0"),
+                                                            ("frame_end", "1'b0"))}
+    return _Part("bulk_control", "control", {"PATTERN_CYCLES": PATTERN_CYCLES},
+                 {"clk": "clk", "rst": "rst", "pause_in": "pause_in",
+                  "pause_out": "pause_out"} | ends,
+                 _own("", ("cycle", "output", 32), ("pauses_load", "input", 1),
+                      ("frames_expected", "input", 32), ("budget", "input", 32),
+                      ("frames", "output", 32), ("done", "output", 1),
+                      ("timeout", "output", 1)))
+
+
+def _check_analog(analog):
+    if analog not in ANALOG:
+        raise ValueError(f"analog must be one of {', '.join(ANALOG)}, not {analog!r}")
+
+
+def _inner(cfg, analog):
+    """``(module, ports)`` of the host top inside the bulk top."""
+    if analog == "queue":
+        return SIM_TOP, checked_ports(cfg)
+    return EMULATED_TOP, signature_ports(EmulatedHost(cfg))
+
+
+def _parts(cfg, rings, analog):
+    layout = Layout.of(cfg)
+    parts = [_control(analog == "queue"), _player("in", "s_axis_in", rings.in_half, layout),
+             _recorder("out", "m_axis_out", rings.out_half, layout)]
+    if analog == "queue":
+        parts += [_analog_queue(rings.analog_half, layout),
+                  _player("target", "s_axis_target", rings.target_half, layout),
+                  _recorder("result", "m_axis_cell", rings.result_half, layout),
+                  _cell_queue(rings.cell_half, layout)]
     else:
-        ports += block(("input", "", "levels_load"), ("output", "", "levels_done"))
-    halves = ["in", "analog", "out", "target", "cell", "result"] if queue else ["in", "out"]
-    return ports + block(("output", w32, "cycle"),
-                         *[("output", w32, f"{name}_half") for name in halves])
+        parts += _emulator_parts(cfg)
+    return parts
 
 
-def _controls(queue):
-    """Verilog registering the control inputs that logic reads combinationally."""
-    names = ["in_count", "out_drained", "frames_expected", "budget"]
-    if queue:
-        names += ["analog_count", "analog_base", "target_count", "result_drained",
-                  "cell_count", "cell_base"]
-    assigns = [f"{name}_r <= bulk__{name};" for name in names]
-    lines = ["    " + " ".join(assigns[i:i + 2]) for i in range(0, len(assigns), 2)]
-    return "\n".join([
-        "  // Control inputs, registered where logic would read them combinationally: Verilator",
-        "  // re-evaluates logic fed straight from top-level inputs on every evaluation of the "
-        "model.",
-        f"  reg [31:0] {', '.join(f'{name}_r' for name in names)};",
-        "  always @(posedge clk) begin",
-        *lines,
-        "  end",
-    ])
+def _top(cfg, rings, analog):
+    """The bulk top as data: its ports, its wires (as the :class:`Port` of their drivers)
+    and its instances."""
+    _check_analog(analog)
+    module, inner_ports = _inner(cfg, analog)
+    parts = _parts(cfg, rings, analog)
+    # Nets between a part and the host top; the clock and reset stay ports of the top.
+    nets = {net for part in parts for net in part.connections().values()} - {"clk", "rst"}
+    wires = [port for port in inner_ports if port.name in nets]
+    wires += [Port(name, "output", width) for name, width in _NETS.items() if name in nets]
+    ports = [port for port in inner_ports if port.name not in nets]
+    ports += [top for part in parts for top in part.own.values()]
+    # Read by the players and recorders, a bit each.
+    ports.append(Port("bulk__pauses_on", "input", 2))
+    inner = _Part(module, "checked" if analog == "queue" else "emulated", {},
+                  {port.name: port.name for port in inner_ports}, {})
+    return ports, wires, [*parts, inner]
 
 
-def _stream(port, p):
-    """Connections of AXI4-Stream `port` of the inner top to the wires ``{p}_*``."""
-    return [f"    .{port}__t{field}({p}_{wire})" for field, wire in
-            [("data", "data"), ("keep", "keep"), ("last", "last"), ("valid", "valid"),
-             ("ready", "ready")]]
+def bulk_ports(cfg, rings=RINGS, *, analog="queue"):
+    """The ports of the bulk top (arguments as for :func:`bulk_verilog`): the host top's
+    that no part drives, then the parts' own ``bulk__*`` ports."""
+    return _top(cfg, rings, analog)[0]
 
 
-CELL_PORTS = {"read": "cell_read", "pulse": "cell_pulse", "polarity": "cell_polarity",
-              "amplitude": "cell_amplitude", "width": "cell_width", "row": "cell_row",
-              "col": "cell_col", "read_code": "read_code"}
+def _parameter(value):
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _instance(part):
+    parameters = (" #(\n" + ",\n".join(f"    .{name}({_parameter(value)})"
+                                      for name, value in part.parameters.items()) + "\n  )"
+                  if part.parameters else "")
+    pins = ",\n".join(f"    .{port}({net})" for port, net in part.connections().items())
+    return f"  {part.module}{parameters} {part.name}(\n{pins}\n  );"
 
 
 def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
-    """Verilog of the bulk top (module ``cim_host_bulk``) around the checked host top.
+    """Verilog of the bulk top (module ``cim_host_bulk``), which instantiates the parts of
+    :data:`BULK_FILES` and the checked host top (module ``cim_host_checked``, or with the
+    emulator ``cim_host_emulated``) by name.
 
     Parameters
     ----------
@@ -155,94 +283,29 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
     ValueError
         If `analog` is neither.
     """
-    if analog not in ANALOG:
-        raise ValueError(f"analog must be one of {', '.join(ANALOG)}, not {analog!r}")
-    queue = analog == "queue"
-    inner, inner_top = ((simulation_verilog(cfg), SIM_TOP) if queue
-                        else (emulated_verilog(cfg), EMULATED_TOP))
-    layout = Layout.of(cfg)
-    inner_ports = {name for name, _, _ in verilog_ports(inner, inner_top)}
-    streams = [("s_axis_in", "in"), ("m_axis_out", "out")]
-    if queue:
-        streams += [("s_axis_target", "target"), ("m_axis_cell", "result")]
-        analog_wires = {"analog__codes": "codes", "analog__wl": "wl",
-                        "analog__sample": "sample", "analog__adc_shift": "adc_shift"}
-        analog_wires |= {f"analog__cell__{port}": wire for port, wire in CELL_PORTS.items()
-                         if f"analog__cell__{port}" in inner_ports}
-    else:
-        analog_wires = {"l_stream__payload": "l_payload", "l_stream__valid": "l_valid",
-                        "l_stream__ready": "l_ready", "sample": "sample"}
-    connected = [line for port, p in streams for line in _stream(port, p)]
-    connected += [f"    .{port}({wire})" for port, wire in analog_wires.items()]
-    driven = {line.split("(")[0].strip()[1:] for line in connected}
-    passed = [(name, direction, bits) for name, direction, bits in verilog_ports(inner, inner_top)
-              if name not in driven]
-    beat, beat_w = Layout.offsets(layout.beat_fields)
-    out, out_w = Layout.offsets(layout.out_fields)
-    d, k = layout.data_width, layout.keep_width
-    declared = passed + _bulk_ports(queue, layout)
-    declarations = [f"  {direction} {bits + ' ' if bits else ''}{name};"
-                    for name, direction, bits in declared]
-    connections = [f"    .{name}({name})" for name, _, _ in passed] + connected
-    halves = {"in": rings.in_half, "out": rings.out_half}
-    if queue:
-        halves |= {"analog": rings.analog_half, "target": rings.target_half,
-                   "cell": rings.cell_half, "result": rings.result_half}
-    recorders = ["out", "result"] if queue else ["out"]
-    parts = [player("in", rings.in_half, beat, beat_w, d, k),
-             recorder("out", rings.out_half, out, out_w, d, k)]
-    if queue:
-        count, _ = level_entries(cfg)
-        parts += [analog_queue(layout, rings.analog_half),
-                  player("target", rings.target_half, beat, beat_w, d, k),
-                  recorder("result", rings.result_half, out, out_w, d, k),
-                  cell_queue(layout, rings.cell_half,
-                             "analog__cell__row" in inner_ports,
-                             "analog__cell__col" in inner_ports)]
-    else:
-        count, bits = level_entries(cfg)
-        parts.append(level_player(count, bits, -(-bits // 8) * 8, LEVELS_FILE))
-    frame_ends = " || ".join(f"({p}_valid && {p}_ready && {p}_last)" for p in recorders)
-    body = f"""
-  // Cycles since reset, as the testbench counts them from reset release: indexes the pause
-  // patterns and stamps the output beats.
-  // The first-sample stamp before any sample.
-  localparam [31:0] NO_SAMPLE = 32'hFFFFFFFF;
-  reg [31:0] cycle;
-  always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
-  assign bulk__cycle = cycle;
-  // The ring sizes of this build, for the testbench.
-{chr(10).join(f"  assign bulk__{name}_half = 32'd{half};" for name, half in halves.items())}
-
-{_controls(queue)}
-
-  reg pause_in_mem [0:{PATTERN_CYCLES - 1}];
-  reg pause_out_mem [0:{PATTERN_CYCLES - 1}];
-  // Each block below also wakes at time 0, when no file exists yet.
-  always @(bulk__pauses_load) if ($time > 0) begin
-    $readmemb("bulk_pauses_in.bits", pause_in_mem);
-    $readmemb("bulk_pauses_out.bits", pause_out_mem);
-  end
-{"".join(parts)}
-  // Frames end on either recorder (one kind runs at a time); the budget counts the cycles
-  // since the last frame ended.
-  reg [31:0] since_frame;
-  always @(posedge clk)
-    if (rst || bulk__done || {frame_ends}) since_frame <= 32'd0;
-    else since_frame <= since_frame + 32'd1;
-  wire [31:0] frames = {" + ".join(f"{p}_frames" for p in recorders)};
-  assign bulk__frames = frames;
-  assign bulk__done = frames_expected_r != 32'd0 && frames >= frames_expected_r;
-  assign bulk__timeout = budget_r != 32'd0 && since_frame >= budget_r;
-"""
+    ports, wires, parts = _top(cfg, rings, analog)
     return "\n".join([
-        inner,
-        f"module {BULK_TOP}({', '.join(name for name, _, _ in declared)});",
-        *declarations,
-        body,
-        f"  {inner_top} {'checked' if queue else 'emulated'}(",
-        ",\n".join(connections),
-        "  );",
+        # A misspelt net is an error, not a new one-bit wire.
+        "`default_nettype none",
+        f"module {BULK_TOP}(",
+        ",\n".join(f"  {' '.join(filter(None, [port.direction, 'wire', port.range, port.name]))}"
+                   for port in ports),
+        ");",
+        *(f"  wire {' '.join(filter(None, [wire.range, wire.name]))};" for wire in wires),
+        *map(_instance, parts),
         "endmodule",
+        "`default_nettype wire",
         "",
     ])
+
+
+def bulk_design(checked=simulation_verilog):
+    """The bulk top answered by the queues, around the checked host top that `checked`
+    generates (``checked(cfg)``: Verilog of module ``cim_host_checked``)."""
+    return Design(BULK_TOP, (checked, bulk_verilog), bulk_ports, BULK_FILES)
+
+
+#: The bulk top with the crossbar emulator behind the host top's analog port.
+EMULATED_BULK = Design(BULK_TOP, (emulated_verilog, functools.partial(bulk_verilog,
+                                                                      analog="emulator")),
+                       functools.partial(bulk_ports, analog="emulator"), BULK_FILES)

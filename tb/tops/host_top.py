@@ -27,11 +27,12 @@ from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, Rule
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator
 from cimtile.hdl.host import HostTile
 
+from ..build.sim_top import Design, signature_ports
 from .coverage_bins import COUNT_BITS, declare_bins
 from .coverage_monitor import CoverageMonitor
 
 __all__ = ["CHECKED", "SIM_TOP", "EMULATED_TOP", "CheckedHost", "EmulatedHost",
-           "simulation_verilog", "emulated_verilog"]
+           "simulation_verilog", "emulated_verilog", "checked_ports", "checked_design"]
 
 SIM_TOP = "cim_host_checked"
 EMULATED_TOP = "cim_host_emulated"
@@ -104,6 +105,17 @@ def simulation_verilog(config, *, coverage=False):
     monitor when `coverage`."""
     return verilog.convert(CheckedHost(config, coverage=coverage), name=SIM_TOP,
                            emit_src=False)
+
+
+def checked_ports(config):
+    """The ports of the checked host top, with or without the coverage monitor."""
+    return signature_ports(CheckedHost(config))
+
+
+def checked_design(source=simulation_verilog):
+    """The checked host top as the simulated design, its Verilog from `source`
+    (``source(cfg)``, :func:`simulation_verilog` or one like it)."""
+    return Design(SIM_TOP, (source,), checked_ports)
 
 
 class EmulatedHost(wiring.Component):

@@ -1,8 +1,8 @@
 """Deliberate RTL bugs, for measuring what the regression catches (mutation analysis).
 
-Each mutant rewrites one statement of one module in the generated Verilog of the simulated
-top, the same text in either drive mode (the bulk top embeds the checked host top), so a
-mutant is built and cached like any other design. A mutant whose statement a configuration
+Each mutant rewrites one statement of one module in the generated Verilog of the checked
+host top, the same text in either drive mode (the bulk top instantiates the checked host
+top), so a mutant is built and cached like any other design. A mutant whose statement a configuration
 does not generate (e.g. no ADC sharing, so no conversion counter) leaves that configuration
 unchanged: its seeds then run the healthy RTL.
 """
@@ -118,8 +118,7 @@ MUTANTS = {
 
 
 class _MutatedTop:
-    """A simulated-top generator (as :func:`cimtile.tb.runs.host_runner.play` takes) with a
-    mutant applied."""
+    """A checked-top generator with a mutant applied."""
 
     def __init__(self, generate, mutant):
         self.generate, self.mutant = generate, mutant
@@ -129,10 +128,9 @@ class _MutatedTop:
 
 
 def mutated_top(name, drive):
-    """``(verilog generator, top module)`` of the simulated top of `drive` (with the
+    """The simulated top of `drive` (a :class:`~cimtile.tb.build.sim_top.Design`, with the
     coverage monitor, as the regression runs it) with mutant `name`."""
-    from .coverage_tops import COVERAGE_TOPS
+    from .coverage_tops import COVERAGE_SOURCE, DESIGNS
     if name not in MUTANTS:
         raise ValueError(f"mutant must be one of {', '.join(MUTANTS)}, not {name!r}")
-    generate, top = COVERAGE_TOPS[drive]
-    return _MutatedTop(generate, MUTANTS[name]), top
+    return DESIGNS[drive](_MutatedTop(COVERAGE_SOURCE, MUTANTS[name]))

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build.build import TOPLEVEL, building, get_runner, waves_format
+from ..build.build import building, waves_format
+from ..build.sim_top import TOPLEVEL
+from ..build.verilator import get_runner
 from ..build.cache import verify
 
 __all__ = ["ENV_IN", "ENV_OUT", "SimulationError", "run_testbench"]
@@ -100,7 +102,7 @@ def run_testbench(cfg, test_module, stimulus, *, waves=None, verbose=False, top=
         build).
     verbose : bool
         Show cocotb's log on the terminal instead of keeping it in a file.
-    top : (callable, str), optional
+    top : Design, optional
         Another simulated design, as for :func:`cimtile.tb.build.build.building`.
 
     Returns
