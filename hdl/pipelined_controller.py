@@ -93,7 +93,10 @@ class PipelinedController(wiring.Component):
 
     def _finish_plane(self, m, bank, left, conv_plane):
         first = conv_plane == 0
-        with m.If(~first | self.acc_free):
+        # A result completed by the command of this cycle is not yet visible in acc_free:
+        # a HOLD left one cycle before a one-cycle conversion ends would overwrite it.
+        free = self.acc_free & ~(self.acc_en & self.acc_last)
+        with m.If(~first | free):
             m.d.sync += [
                 self.acc_en.eq(1),
                 self.acc_plane.eq(conv_plane),

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-from cimtile.hdl.properties.tile import LATENCY_SLACK
 from cimtile.spec.config import reference_config
 from cimtile.spec.config_tables import HostConfig, TimingConfig
 
@@ -27,8 +26,9 @@ __all__ = ["PropertySet", "PROPERTY_SETS", "DEPTH_FACTOR", "max_depth", "CheckRe
 
 
 def _compute(config):
-    """Cycles of the analog schedule of one vector at the tile's largest precision."""
-    return config.tile.in_bits * config.plane_cycles
+    """Cycles of the analog schedule of one vector at the tile's largest precision: its
+    result latency less the 4 cycles of buffers and commands around it."""
+    return config.result_latency - 4
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ PROPERTY_SETS = {s.name: s for s in (
     PropertySet("tile", TileHarness, "tile core: results, analog port, write-verify",
                 {"bmc": lambda c: _compute(c) + 20, "cover": lambda c: _compute(c) + 16}),
     PropertySet("tile_latency", TileLatencyHarness, "tile core: result latency",
-                {"bmc": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4,
-                 "cover": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4}),
+                {"bmc": lambda c: 2 * c.result_latency + 4,
+                 "cover": lambda c: 2 * c.result_latency + 4}),
 )}
 
 
