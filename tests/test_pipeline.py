@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from amaranth.hdl import Elaboratable, Module
 
+from cimtile.flows.ppa.activity import compute_activity
+from cimtile.flows.ppa.energy import compute_energy
 from cimtile.hdl.adc_sequencer import AdcSequencer
 from cimtile.hdl.crossbar_emulator import emulator_geometry
 from cimtile.hdl.pipelined_controller import PipelinedController
@@ -184,3 +186,20 @@ def test_pipelined_tile_matches_golden_under_back_pressure_and_gaps(in_bits, col
     W, X = operands(cfg, 12, seed=seed)
     Y, _ = simulate(cfg, W, X, seed=seed, ready_probability=0.3, gap_probability=0.1)
     np.testing.assert_array_equal(Y, golden_mvm(cfg, W, X, seed=seed))
+
+
+def test_pipelining_cuts_only_the_crossbar_energy_by_the_drive_cycles():
+    """The driven cells conduct t_settle + 1 cycles a plane instead of the whole plane; the
+    drivers still charge each wordline once a plane, and every column is still sampled
+    and converted."""
+    plain, piped = config(LOSSY, 2, 3, False), config(LOSSY, 2, 3)
+    W, X = operands(plain, 10, seed=4)
+    pj = {}
+    for cfg in (plain, piped):
+        activity = compute_activity(cfg, W, X, seed=1)
+        pj[cfg.tile.pipeline] = {item.name: item.pj
+                                 for item in compute_energy(cfg, activity).items}
+    factor = (2 + 1) / (2 + LOSSY["cols_per_adc"] * 3)
+    assert pj[True]["crossbar"] == pytest.approx(factor * pj[False]["crossbar"], rel=1e-12)
+    for name in ("wordline_drivers", "sample_hold", "adcs"):
+        assert pj[True][name] == pj[False][name], name

@@ -90,8 +90,9 @@ def _small(tile, *, t_settle, t_adc):
 
 def formal_configs():
     """The configurations ``make formal`` checks, by name: the smallest tile, and one with
-    weight slices and several shared ADCs."""
-    return {
+    weight slices and several shared ADCs, each also pipelined (the minimal one's drive
+    sets the pace, the sliced one's conversions)."""
+    configs = {
         "minimal": _small(dict(rows=2, cols=1, in_bits=2, w_bits=2, bits_per_cell=1,
                                adc_bits=2, adc_shift=0, cols_per_adc=1),
                           t_settle=1, t_adc=1),
@@ -99,6 +100,8 @@ def formal_configs():
                               adc_bits=2, adc_shift=0, cols_per_adc=4),
                          t_settle=2, t_adc=1),
     }
+    return configs | {f"{name}_pipelined": config.replace(pipeline=True)
+                      for name, config in configs.items()}
 
 
 @dataclass
