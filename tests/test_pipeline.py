@@ -7,6 +7,7 @@ import pytest
 from amaranth.hdl import Elaboratable, Module
 
 from cimtile.flows.ppa.activity import compute_activity
+from cimtile.flows.ppa.area import tile_area
 from cimtile.flows.ppa.energy import compute_energy
 from cimtile.hdl.adc_sequencer import AdcSequencer
 from cimtile.hdl.crossbar_emulator import emulator_geometry
@@ -203,3 +204,12 @@ def test_pipelining_cuts_only_the_crossbar_energy_by_the_drive_cycles():
     assert pj[True]["crossbar"] == pytest.approx(factor * pj[False]["crossbar"], rel=1e-12)
     for name in ("wordline_drivers", "sample_hold", "adcs"):
         assert pj[True][name] == pj[False][name], name
+
+
+def test_the_bank_is_counted_with_the_adc_sequencer():
+    plain = config(LOSSY, 2, 3, False)
+    areas = {cfg.tile.pipeline: tile_area(cfg).digital_ge for cfg in (plain, config(LOSSY, 2, 3))}
+    assert areas[True]["host_interface"] == areas[False]["host_interface"]
+    # At least a register per held code bit.
+    bank_bits = plain.cols_phys * plain.tile.adc_bits
+    assert areas[True]["adc_sequencer"] >= areas[False]["adc_sequencer"] + bank_bits
