@@ -14,11 +14,14 @@ from cimtile.hdl.crossbar_emulator import emulator_geometry
 from cimtile.hdl.pipelined_controller import PipelinedController
 from cimtile.hdl.sample_hold import SampleHold
 from cimtile.models.golden import golden_mvm
-from cimtile.spec.config import ConfigError, parse_config
+from cimtile.spec.config import (REFERENCE_CONFIG, ConfigError, load_config, parse_config,
+                                 reference_config)
 
 from amaranth_sim import run
 from cli_helpers import SMALL, assert_bad_input, run as run_cli
 from test_hdl_tile import LOSSLESS, LOSSY, operands, simulate
+
+CONFIGS = REFERENCE_CONFIG.parent
 
 
 def config(tile, t_settle, t_adc, pipeline=True):
@@ -213,3 +216,12 @@ def test_the_bank_is_counted_with_the_adc_sequencer():
     # At least a register per held code bit.
     bank_bits = plain.cols_phys * plain.tile.adc_bits
     assert areas[True]["adc_sequencer"] >= areas[False]["adc_sequencer"] + bank_bits
+
+
+def test_shipped_configs_are_pipelined_and_keep_an_unpipelined_reference():
+    for name in ("reference", "demo", "physical"):
+        assert load_config(CONFIGS / f"{name}.toml").tile.pipeline, name
+    unpipelined = load_config(CONFIGS / "reference_unpipelined.toml")
+    assert unpipelined == reference_config().replace(pipeline=False)
+    assert unpipelined.analog_cycles_per_mvm == 8 * (1 + 8 * 9)
+    assert reference_config().analog_cycles_per_mvm == 8 * 8 * 9

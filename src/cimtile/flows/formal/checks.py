@@ -83,7 +83,7 @@ def max_depth(config):
 
 
 def _small(tile, *, t_settle, t_adc):
-    cfg = reference_config().replace(**tile)
+    cfg = reference_config().replace(**({"pipeline": False} | tile))
     return dataclasses.replace(cfg, timing=TimingConfig(t_settle=t_settle, t_adc=t_adc),
                                host=HostConfig(data_width=32))
 
