@@ -67,8 +67,13 @@ def emulator_geometry(config, rows_per_cycle=None):
     ------
     ConfigError
         If ``timing.t_adc`` is too short for the memory and code pipeline, or for the
-        requested `rows_per_cycle`.
+        requested `rows_per_cycle`, or the tile is pipelined.
     """
+    if config.tile.pipeline:
+        # Its codes are ready conversion by conversion, not in the sample's cycle, so the
+        # sample-and-hold bank of a pipelined tile would take the previous plane's.
+        raise ConfigError("tile.pipeline must be false for the crossbar emulator, which "
+                          "answers each conversion as the ADCs reach it, not at the sample")
     rows, t_adc = config.tile.rows, config.timing.t_adc
     budget = t_adc - PIPELINE_CYCLES
     if budget < 1:

@@ -22,7 +22,8 @@ HOST_TOP = "cim_host"
 #: Input vectors the input FIFO holds, so a host can burst a batch without stalling.
 INPUT_FIFO_VECTORS = 8
 #: Result vectors in flight inside the tile at most: input buffer, bit-plane sequencer,
-#: shift-and-add, output buffer. The batch-end flags of those vectors wait in a FIFO this deep.
+#: shift-and-add, output buffer (pipelined two more, in the ADC slots and the bank). The
+#: batch-end flags of those vectors wait in a FIFO this deep.
 _IN_FLIGHT = 8
 
 

@@ -12,6 +12,8 @@ from .bitplane import BitPlaneSequencer
 from .buffers import VectorBuffer
 from .column_remap import ColumnRemap, remap_layout
 from .controller import Controller
+from .pipelined_controller import PipelinedController
+from .sample_hold import SampleHold
 from .shift_add import ShiftAdd
 from .write_verify import RESULT_LAYOUT, WriteVerify, settings_layout
 
@@ -87,8 +89,13 @@ class Tile(wiring.Component):
         config, tile = self.config, self.config.tile
         m = Module()
         m.submodules.input_buffer = input_buffer = VectorBuffer(self.i_stream.payload.shape())
-        m.submodules.controller = controller = Controller(
-            in_bits=tile.in_bits, t_settle=config.timing.t_settle)
+        if tile.pipeline:
+            m.submodules.controller = controller = PipelinedController(
+                in_bits=tile.in_bits, t_settle=config.timing.t_settle,
+                conversion_cycles=config.conversion_cycles)
+        else:
+            m.submodules.controller = controller = Controller(
+                in_bits=tile.in_bits, t_settle=config.timing.t_settle)
         m.submodules.bitplane = bitplane = BitPlaneSequencer(
             rows=tile.rows, in_bits=tile.in_bits)
         m.submodules.adc_sequencer = adc_sequencer = AdcSequencer(
@@ -133,8 +140,6 @@ class Tile(wiring.Component):
             bitplane.drive.eq(controller.drive),
             self.analog.wl.eq(bitplane.wl),
             self.analog.sample.eq(controller.sample),
-            adc_sequencer.start.eq(controller.sample),
-            adc_sequencer.codes.eq(self.analog.codes),
             controller.adc_done.eq(adc_sequencer.done),
             controller.acc_free.eq(~shift_add.o_stream.valid | shift_add.o_stream.ready),
             shift_add.en.eq(controller.acc_en),
@@ -142,6 +147,16 @@ class Tile(wiring.Component):
             shift_add.first.eq(controller.acc_first),
             shift_add.last.eq(controller.acc_last),
         ]
+        if tile.pipeline:
+            # The ADCs convert the held codes while the macro answers the next plane.
+            m.submodules.sample_hold = bank = SampleHold(
+                cols_phys=config.cols_phys, adc_bits=tile.adc_bits)
+            m.d.comb += [bank.sample.eq(controller.sample), bank.codes.eq(self.analog.codes),
+                         adc_sequencer.start.eq(controller.convert),
+                         adc_sequencer.codes.eq(bank.held)]
+        else:
+            m.d.comb += [adc_sequencer.start.eq(controller.sample),
+                         adc_sequencer.codes.eq(self.analog.codes)]
         if tile.spare_cols:
             m.submodules.column_remap = remap = ColumnRemap(
                 cols_data=config.cols_data, spare_cols=tile.spare_cols, adc_bits=tile.adc_bits)

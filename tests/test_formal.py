@@ -16,6 +16,7 @@ from cimtile.flows.formal.trace import TraceError, cycle_table, read_vcd
 from cimtile.hdl.axi_stream import AxiStreamSignature
 from cimtile.hdl.output_framer import OutputFramer
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
+from cimtile.spec.config_derived import Config
 
 MINIMAL = formal_configs()["minimal"]
 #: Seconds any one check may take here, so that a solver that hangs fails the test.
@@ -50,6 +51,26 @@ SPARE = MINIMAL.replace(spare_cols=1)
 @pytest.mark.parametrize("name, mode", [("axi_lite", "prove"), ("tile_latency", "bmc")])
 def test_with_a_spare_column(tmp_path, name, mode):
     result = _check(tmp_path, name, mode, SPARE)
+    assert result.passed, result.details()
+
+
+@pytest.mark.parametrize("name", ["minimal_pipelined", "sliced_pipelined"])
+def test_pipelined_latency_bound_holds_and_is_tight(tmp_path, monkeypatch, name):
+    """The bound of Config.result_latency is proven to the default depth, and one cycle
+    less is broken."""
+    config = formal_configs()[name]
+    pset = PROPERTY_SETS["tile_latency"]
+    depth = pset.depth(config, "bmc")
+    result = run_check(config, pset, "bmc", depth, tmp_path / "bound", timeout=TIMEOUT)
+    assert result.passed, result.details()
+    bound = Config.result_latency.fget
+    monkeypatch.setattr(Config, "result_latency", property(lambda c: bound(c) - 1))
+    shorter = run_check(config, pset, "bmc", depth, tmp_path / "shorter", timeout=TIMEOUT)
+    assert [rule.name for rule in shorter.failed] == ["result_latency"], shorter.details()
+
+
+def test_pipelined_tile_rules(tmp_path):
+    result = _check(tmp_path, "tile", "bmc", formal_configs()["minimal_pipelined"])
     assert result.passed, result.details()
 
 

@@ -10,22 +10,20 @@ waits.
 
 from .handshake import channel_rules
 
-__all__ = ["IN_FLIGHT", "LATENCY_SLACK", "tile_environment", "result_rules", "analog_rules",
+__all__ = ["in_flight", "tile_environment", "result_rules", "analog_rules",
            "write_verify_rules", "latency_rules"]
 
-#: Vectors inside the tile at most: input buffer, bit-plane sequencer, shift-and-add,
-#: output buffer.
-IN_FLIGHT = 4
-#: Cycles from a vector's acceptance to its result's delivery beyond its planes
-#: (``in_bits * plane_cycles``) when the output is ready: the input buffer, the load, the
-#: accumulate command after the last conversion, the output buffer. Tight: a bound one cycle
-#: shorter fails.
-LATENCY_SLACK = 4
+def in_flight(config):
+    """Vectors inside the tile at most: input buffer, bit-plane sequencer, shift-and-add,
+    output buffer; pipelined two more under back-pressure, a one-plane vector converted and
+    waiting in the ADC slots and the next one held in the bank, while the bit-plane
+    sequencer drives a third."""
+    return 6 if config.tile.pipeline else 4
 
 
-def result_rules(rules, t, *, covers=True):
+def result_rules(rules, t, config, *, covers=True):
     """One result per accepted input vector, in order: the results delivered never outrun
-    the vectors accepted, and at most :data:`IN_FLIGHT` are inside. Asserts the output
+    the vectors accepted, and at most :func:`in_flight` are inside. Asserts the output
     stream's rules and assumes the input stream's; `covers` adds the covers that show them
     reachable (a harness whose assumptions exclude a stall leaves them out).
 
@@ -40,20 +38,21 @@ def result_rules(rules, t, *, covers=True):
     delivered = channel_rules(rules, "o_stream", valid=t.o_stream.valid,
                               ready=t.o_stream.ready, payload={"payload": t.o_stream.payload},
                               covers=covers)
-    inside = rules.signal(range(IN_FLIGHT + 2), "vectors_inside")
+    most = in_flight(config)
+    inside = rules.signal(range(most + 2), "vectors_inside")
     # Saturating, so that a design holding too many is seen rather than wrapped.
-    with rules.module.If(inside <= IN_FLIGHT):
+    with rules.module.If(inside <= most):
         rules.module.d.sync += inside.eq(inside + accepted - delivered)
     rules.assert_("result_only_for_a_vector", ~t.o_stream.valid | (inside != 0),
                   "a result is offered only for an accepted input vector",
                   [t.i_stream.valid, t.i_stream.ready, t.o_stream.valid, t.o_stream.ready,
                    inside])
-    rules.assert_("vectors_inside_bounded", inside <= IN_FLIGHT,
-                  f"at most {IN_FLIGHT} vectors are inside the tile",
+    rules.assert_("vectors_inside_bounded", inside <= most,
+                  f"at most {most} vectors are inside the tile",
                   [t.i_stream.valid, t.i_stream.ready, t.o_stream.valid, t.o_stream.ready,
                    inside])
     if covers:
-        rules.cover("tile_full", inside == IN_FLIGHT, f"{IN_FLIGHT} vectors inside the tile",
+        rules.cover("tile_full", inside == most, f"{most} vectors inside the tile",
                     [inside])
     return inside
 
@@ -120,6 +119,29 @@ def analog_rules(rules, t, config, controller):
     with m.Else():
         m.d.sync += count.eq(so_far)
     rules.cover("sample", t.analog.sample, "a sample-and-hold request", [t.analog.sample])
+    _settle_rule(rules, t, config, controller)
+
+
+def _settle_rule(rules, t, config, controller):
+    """The wordlines a sample reads have been driven, unchanged, for t_settle cycles."""
+    m = rules.module
+    t_settle = config.timing.t_settle
+    drive = rules.named(controller.drive, "controller__drive")
+    # Cycles up to this one in which the wordlines were driven as now (at most t_settle + 1).
+    steady = rules.signal(range(t_settle + 2), "wl_steady")
+    before = rules.past(steady, "wl_steady")
+    same = rules.past(drive, "drive") & (rules.past(t.analog.wl, "wl") == t.analog.wl)
+    with m.If(~drive):
+        m.d.comb += steady.eq(0)
+    with m.Elif(same & (before <= t_settle)):
+        m.d.comb += steady.eq(before + 1)
+    with m.Elif(same):
+        m.d.comb += steady.eq(before)
+    with m.Else():
+        m.d.comb += steady.eq(1)
+    rules.assert_("wordlines_settled_at_sample", ~t.analog.sample | (steady > t_settle),
+                  f"a sample reads wordlines driven unchanged for t_settle = {t_settle} "
+                  "cycles before it", [t.analog.sample, drive, t.analog.wl, steady])
 
 
 def write_verify_rules(rules, t, write_verify, config):
@@ -180,14 +202,14 @@ def write_verify_rules(rules, t, write_verify, config):
 
 def latency_rules(rules, t, config, inside):
     """Bounded liveness: with the output always ready and no programming, a result leaves
-    at most ``in_bits * plane_cycles + LATENCY_SLACK`` cycles after its vector was accepted
-    into an empty tile, or after the previous result left."""
+    at most ``config.result_latency`` cycles after its vector was accepted into an empty
+    tile, or after the previous result left. Tight: a bound one cycle shorter fails."""
     m = rules.module
     rules.assume("output_always_ready", t.o_stream.ready, "the result sink never stalls",
                  [t.o_stream.ready])
     rules.assume("no_programming", ~t.prog_start, "write-verify is not started",
                  [t.prog_start])
-    bound = config.tile.in_bits * config.plane_cycles + LATENCY_SLACK
+    bound = config.result_latency
     # Cycles since the vector was accepted into an empty tile or the previous result left.
     waited = rules.signal(range(bound + 2), "result_wait")
     delivered = t.o_stream.valid & t.o_stream.ready
@@ -196,9 +218,8 @@ def latency_rules(rules, t, config, inside):
     with m.Elif(waited <= bound):
         m.d.sync += waited.eq(waited + 1)
     rules.assert_("result_latency", (inside == 0) | (waited <= bound),
-                  f"a result leaves at most in_bits * plane_cycles + {LATENCY_SLACK} = "
-                  f"{bound} cycles after its vector entered an empty tile or the previous "
-                  "result left", [t.i_stream.valid, t.i_stream.ready, t.o_stream.valid,
-                                  inside, waited])
+                  f"a result leaves at most result_latency = {bound} cycles after its "
+                  "vector entered an empty tile or the previous result left",
+                  [t.i_stream.valid, t.i_stream.ready, t.o_stream.valid, inside, waited])
     rules.cover("result_at_bound", delivered & (waited == bound),
                 "a result that takes the whole bound", [t.o_stream.valid, waited])

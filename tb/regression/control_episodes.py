@@ -212,7 +212,7 @@ def _clears_beside_done(b, W):
     n = int(rng.integers(8, 17))
     X = b.inputs(n, in_bits)
     b.op(Op.send(b.array(X), 1))
-    mvm = in_bits * (cfg.timing.t_settle + cfg.tile.cols_per_adc * cfg.timing.t_adc)
+    mvm = in_bits * cfg.plane_cycles
     for _ in range(n * (mvm + 8) // 10 + 1):
         b.op(Op.write(_IRQ_STATUS.offset, _IRQ_STATUS.pack(done=1)), kind="resp", expect=OKAY)
     b.op(Op.collect(n, b.budget * (1 + n // 8)), kind="results",

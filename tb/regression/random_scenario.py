@@ -237,7 +237,7 @@ def _soft_reset_compute(b, W):
     b.op(Op.send(b.array(X), n))
     # The cut frame holds a prefix of the batch only if every beat was taken before the
     # reset: beats sent later make vectors of their own (with the early-TLAST error).
-    plane_cycles = cfg.timing.t_settle + cfg.tile.cols_per_adc * cfg.timing.t_adc
+    plane_cycles = cfg.plane_cycles
     beats = -(-cfg.tile.rows * 8 * -(-cfg.tile.in_bits // 8) // cfg.host.data_width)
     settled = -(-(n * beats + 16) // plane_cycles)
     after = int(rng.integers(1, in_bits * min(n, 4) + 1))

@@ -61,13 +61,45 @@ class Config:
         return 2 ** self.tile.adc_bits - 1
 
     @property
+    def conversion_cycles(self):
+        """Cycles the ADCs take to convert one plane: each its columns in turn."""
+        return self.tile.cols_per_adc * self.timing.t_adc
+
+    @property
     def plane_cycles(self):
-        """Cycles per bit plane: settle, then each ADC converts its columns in turn."""
-        return self.timing.t_settle + self.tile.cols_per_adc * self.timing.t_adc
+        """Cycles from one plane's sample to the next in steady state. Unpipelined: settle,
+        then convert, wordlines driven throughout. Pipelined: the next plane is driven for
+        t_settle cycles and sampled once the held plane's conversions end, so the slower
+        of the drive (t_settle + the sample cycle) and the conversions sets the pace."""
+        if self.tile.pipeline:
+            return max(self.timing.t_settle + 1, self.conversion_cycles)
+        return self.timing.t_settle + self.conversion_cycles
+
+    @property
+    def drive_cycles(self):
+        """Cycles a plane's wordlines are driven: to its sample if pipelined (the
+        sample-and-hold keeps the columns), else to its last conversion."""
+        if self.tile.pipeline:
+            return self.timing.t_settle + 1
+        return self.timing.t_settle + self.conversion_cycles
 
     @property
     def analog_cycles_per_mvm(self):
+        """Steady-state cycles per MVM (back to back, output not back-pressured)."""
         return self.tile.in_bits * self.plane_cycles
+
+    @property
+    def result_latency(self):
+        """Most cycles from a vector's acceptance into an empty tile (or the previous
+        result's departure) to its result's, output ready: the planes, then the input
+        buffer, the load, the accumulate command and the output buffer (4 cycles), and
+        pipelined one more, the conversions starting from the held codes the cycle after
+        the sample."""
+        t_settle, planes = self.timing.t_settle, self.tile.in_bits
+        tail = t_settle + self.conversion_cycles
+        if self.tile.pipeline:
+            return (planes - 1) * self.plane_cycles + tail + 5
+        return (planes - 1) * self.plane_cycles + tail + 4
 
     @property
     def adc_shift_max(self):

@@ -9,8 +9,8 @@ its allowed range.
 import dataclasses
 from dataclasses import field
 
-__all__ = ["ConfigError", "build_table", "choice_field", "float_field", "int_field",
-           "real_table_field"]
+__all__ = ["ConfigError", "bool_field", "build_table", "choice_field", "float_field",
+           "int_field", "real_table_field"]
 
 
 class ConfigError(ValueError):
@@ -26,6 +26,11 @@ def float_field(default, lo, hi, doc, *, open_low=False):
     """A real-valued key in [lo, hi] (or (lo, hi] with open_low); integers are accepted."""
     return field(default=default,
                  metadata={"real_range": (lo, hi, open_low), "doc": doc})
+
+
+def bool_field(default, doc):
+    """A key that is true or false (TOML booleans only: 0 and 1 are refused)."""
+    return field(default=default, metadata={"bool": True, "doc": doc})
 
 
 def choice_field(default, choices, doc):
@@ -72,6 +77,8 @@ def build_table(cls, table, values):
             lo, hi = f.metadata["range"]
             if type(value) is not int or not lo <= value <= hi:
                 raise ConfigError(f"{where} must be an integer in {lo}..{hi}, not {value!r}")
+        if "bool" in f.metadata and type(value) is not bool:
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
         if "real_range" in f.metadata:
             lo, hi, open_low = f.metadata["real_range"]
             if not _in_real_range(value, lo, hi, open_low):

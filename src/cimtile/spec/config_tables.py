@@ -4,7 +4,7 @@ write-verify settings, each a frozen dataclass whose fields declare their allowe
 
 from dataclasses import dataclass
 
-from .config_fields import int_field
+from .config_fields import bool_field, int_field
 
 __all__ = ["HostConfig", "TileConfig", "TimingConfig", "WriteVerifyConfig"]
 
@@ -25,6 +25,10 @@ class TileConfig:
     # Column redundancy, as every memory ships with: spare physical columns that the column
     # remap table can substitute for any data column (0: none, the array of earlier configs).
     spare_cols: int = int_field(0, 256, "spare physical columns for column repair", 0)
+    # Sample-and-hold pipelining (ISAAC, PUMA): the wordlines are released at the sample and
+    # the next plane settles while the ADCs convert the held one (false: the schedule of
+    # earlier configs, wordlines driven through every conversion).
+    pipeline: bool = bool_field(False, "overlap the next plane's drive with the conversions")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ def _run(argv):
         print(f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
               f"{config.n_adcs} ADCs of {t.cols_per_adc}), in_bits {t.in_bits}, w_bits "
               f"{t.w_bits} in {config.slices} slices, adc_bits {t.adc_bits}, t_settle "
-              f"{config.timing.t_settle}, t_adc {config.timing.t_adc}", flush=True)
+              f"{config.timing.t_settle}, t_adc {config.timing.t_adc}"
+              + (", pipelined" if t.pipeline else ""), flush=True)
         try:
             results = run_checks(config, modes=("bmc", "prove", "cover"),
                                  out=Path(args.out) / name)

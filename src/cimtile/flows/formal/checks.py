@@ -14,7 +14,6 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-from cimtile.hdl.properties.tile import LATENCY_SLACK
 from cimtile.spec.config import reference_config
 from cimtile.spec.config_tables import HostConfig, TimingConfig
 
@@ -27,8 +26,9 @@ __all__ = ["PropertySet", "PROPERTY_SETS", "DEPTH_FACTOR", "max_depth", "CheckRe
 
 
 def _compute(config):
-    """Cycles of the analog schedule of one vector at the tile's largest precision."""
-    return config.tile.in_bits * config.plane_cycles
+    """Cycles of the analog schedule of one vector at the tile's largest precision: its
+    result latency less the 4 cycles of buffers and commands around it."""
+    return config.result_latency - 4
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ PROPERTY_SETS = {s.name: s for s in (
     PropertySet("tile", TileHarness, "tile core: results, analog port, write-verify",
                 {"bmc": lambda c: _compute(c) + 20, "cover": lambda c: _compute(c) + 16}),
     PropertySet("tile_latency", TileLatencyHarness, "tile core: result latency",
-                {"bmc": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4,
-                 "cover": lambda c: 2 * (_compute(c) + LATENCY_SLACK) + 4}),
+                {"bmc": lambda c: 2 * c.result_latency + 4,
+                 "cover": lambda c: 2 * c.result_latency + 4}),
 )}
 
 
@@ -83,15 +83,16 @@ def max_depth(config):
 
 
 def _small(tile, *, t_settle, t_adc):
-    cfg = reference_config().replace(**tile)
+    cfg = reference_config().replace(**({"pipeline": False} | tile))
     return dataclasses.replace(cfg, timing=TimingConfig(t_settle=t_settle, t_adc=t_adc),
                                host=HostConfig(data_width=32))
 
 
 def formal_configs():
     """The configurations ``make formal`` checks, by name: the smallest tile, and one with
-    weight slices and several shared ADCs."""
-    return {
+    weight slices and several shared ADCs, each also pipelined (the minimal one's drive
+    sets the pace, the sliced one's conversions)."""
+    configs = {
         "minimal": _small(dict(rows=2, cols=1, in_bits=2, w_bits=2, bits_per_cell=1,
                                adc_bits=2, adc_shift=0, cols_per_adc=1),
                           t_settle=1, t_adc=1),
@@ -99,6 +100,8 @@ def formal_configs():
                               adc_bits=2, adc_shift=0, cols_per_adc=4),
                          t_settle=2, t_adc=1),
     }
+    return configs | {f"{name}_pipelined": config.replace(pipeline=True)
+                      for name, config in configs.items()}
 
 
 @dataclass

@@ -39,13 +39,14 @@ class ComputeActivity:
     conversions : tuple of int
         Conversions of each ADC (its columns in every plane).
     drive_cycles : int
-        Cycles the RTL holds a plane's wordlines: the controller drives them while the plane
-        settles and while its columns are converted (``t_settle + cols_per_adc * t_adc``).
+        Cycles the RTL holds a plane's wordlines (``Config.drive_cycles``): while the plane
+        settles and while its columns are converted (``t_settle + cols_per_adc * t_adc``),
+        or pipelined only until its sample (``t_settle + 1``).
     driven_conductance_us : float
         Conductance of the driven cells summed over the planes, uS: every cell of every
         driven row, as the columns read it (after programming error, drift and IR drop).
     busy_cycles : int
-        Cycles the tile computes: ``planes * drive_cycles``.
+        Cycles the tile computes: ``planes * plane_cycles``.
     cycles : int
         Cycles of the whole run (busy and idle), for leakage.
     """
@@ -126,8 +127,8 @@ def compute_activity(cfg, W, X=None, *, seed=0, conductances=None, in_bits=None,
     planes = mvms * in_bits
     cpa = cfg.tile.cols_per_adc
     per_adc = [min(cpa, cfg.cols_phys - a * cpa) for a in range(cfg.n_adcs)]
-    drive_cycles = cfg.plane_cycles
-    busy = planes * drive_cycles
+    drive_cycles = cfg.drive_cycles
+    busy = planes * cfg.plane_cycles
     return ComputeActivity(
         mvms=mvms, in_bits=in_bits, planes=planes,
         driven_rows=int(np.sum(driven)),

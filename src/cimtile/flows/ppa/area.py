@@ -43,9 +43,10 @@ CELL_UM2 = {"NOT": 0.532, "BUF": 0.532, "NAND": 0.798, "NOR": 0.798, "AND": 1.06
 #: DFF_X1 and DFFR_X1 (asynchronous reset).
 DFF_UM2, DFFR_UM2 = 4.522, 5.32
 
-#: Blocks reported, by the tile's submodule names (DESIGN.md's block diagram).
+#: Blocks reported, by the tile's submodule names (DESIGN.md's block diagram); a pipelined
+#: tile's sample-and-hold bank counts with the ADC sequencer it feeds.
 BLOCKS = {"controller": ("controller",), "bitplane_sequencer": ("bitplane",),
-          "adc_sequencer": ("adc_sequencer",), "shift_add": ("shift_add",),
+          "adc_sequencer": ("adc_sequencer", "sample_hold"), "shift_add": ("shift_add",),
           "buffers": ("input_buffer", "output_buffer"), "write_verify": ("write_verify",)}
 
 _SCRIPT = """read_verilog -sv design.v
@@ -158,7 +159,7 @@ def digital_blocks(cells, top="cim_host"):
     """Gate equivalents per block of a synthesised host top (:func:`synthesise`)."""
     tile = f"{top}.tile"
     own = {name: gate_equivalents(kinds) for name, kinds in cells.items()}
-    blocks = {block: sum(own[f"{tile}.{m}"] for m in modules)
+    blocks = {block: sum(own[f"{tile}.{m}"] for m in modules if f"{tile}.{m}" in own)
               for block, modules in BLOCKS.items()}
     blocks["tile_glue"] = own[tile]
     tile_modules = {tile} | {f"{tile}.{m}" for ms in BLOCKS.values() for m in ms}

@@ -103,6 +103,14 @@ def ppa_report(cfg, W, X, run, *, seed=0):
     latency = int(run.frame_cycles[0]) - run.first_request + cfg.timing.t_settle
     mvm_per_s = 1 / (cycles_per_mvm * fig.cycle_s)
     ops = section["ops_per_mvm"]
+    breakdown = {"settle": cfg.tile.in_bits * cfg.timing.t_settle,
+                 "conversion": cfg.tile.in_bits * cfg.conversion_cycles,
+                 "pipeline": latency - cfg.analog_cycles_per_mvm}
+    if cfg.tile.pipeline:
+        # Settle and conversion cycles that run at once: settle + conversion - overlap +
+        # pipeline is the latency.
+        breakdown["overlap"] = (breakdown["settle"] + breakdown["conversion"]
+                                - cfg.analog_cycles_per_mvm)
     return {
         "tile": {"rows": cfg.tile.rows, "cols": cfg.tile.cols, "cols_phys": cfg.cols_phys,
                  "adcs": cfg.n_adcs, "analog": cfg.analog.model},
@@ -111,11 +119,7 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "energy": section,
         "power_mw": power_mw(energy, activity, cfg),
         "latency": {"cycles": latency, "ns": latency * fig.cycle_s * 1e9,
-                    "breakdown_cycles": {
-                        "settle": cfg.tile.in_bits * cfg.timing.t_settle,
-                        "conversion": (cfg.tile.in_bits * cfg.tile.cols_per_adc
-                                       * cfg.timing.t_adc),
-                        "pipeline": latency - cfg.analog_cycles_per_mvm}},
+                    "breakdown_cycles": breakdown},
         "throughput": {"cycles_per_mvm": cycles_per_mvm, "mvm_per_s": mvm_per_s,
                        "tops": ops * mvm_per_s / 1e12},
         "area": {"total_mm2": area.total_um2 * 1e-6, "parts_um2": area.parts,
