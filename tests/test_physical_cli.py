@@ -158,8 +158,9 @@ def test_bench_physical_reports_both_models_and_drives(work, capsys):
     for key in ("cosim_mvm_per_s", "vip_mvm_per_s", "ideal_mvm_per_s", "golden_mvm_per_s",
                 "numpy_mvm_per_s"):
         assert report[key] > 0, key
+    # The report gives the ratio to two decimals.
     assert report["physical_to_ideal"] == pytest.approx(
-        report["cosim_mvm_per_s"] / report["ideal_mvm_per_s"], rel=0.01)
+        report["cosim_mvm_per_s"] / report["ideal_mvm_per_s"], abs=0.005)
     assert 0 < report["wakeups_per_mvm"] < 6
     # The small tile's conversions are too short for the emulator, which says so.
     assert report["emulator"].startswith("not run: timing.t_adc must be at least 3")
