@@ -23,7 +23,7 @@ from cimtile.models.program import Rectangle, program_golden, read_back_golden
 from cimtile.models.stream_check import StreamCheck
 from cimtile.spec.axis_frames import pack_targets, pack_vectors, unpack_cells, unpack_vectors
 from cimtile.spec.config import WriteVerifyConfig
-from cimtile.spec.host_driver import Compute, Read, Write
+from cimtile.spec.host_driver import answer
 from cimtile.spec.npy_rows import NpyRowWriter, NpyRows
 from cimtile.spec.regmap import register
 
@@ -48,27 +48,39 @@ async def within(trigger, cycles):
 
 
 async def drive(sequence, port):
-    """Run a host driver `sequence` over `port`, awaiting each answer; its return value."""
-    answer = None
+    """Run a host driver `sequence` over `port` (a :class:`VipPort` or :class:`BulkPort`),
+    awaiting each answer; its return value."""
+    bus = _DriverPort(port)
+    reply = None
     try:
         while True:
-            transaction = sequence.send(answer)
-            if isinstance(transaction, Write):
-                record = await port.write(register(transaction.name).offset, transaction.word)
-                answer = record["resp"] == AxiResp.OKAY
-            elif isinstance(transaction, Read):
-                answer = (await port.read(register(transaction.name).offset))["value"]
-            elif isinstance(transaction, Compute):
-                answer = await port.stream(transaction.X, in_bits=transaction.in_bits,
-                                           adc_shift=transaction.adc_shift,
-                                           checked=True, remap=transaction.remap,
-                                           **transaction.options)
-            else:
-                answer = await port.program(transaction.targets, transaction.cells,
-                                            settings=transaction.settings,
-                                            rect=transaction.rect, **transaction.options)
+            reply = await answer(bus, sequence.send(reply))
     except StopIteration as stop:
         return stop.value
+
+
+class _DriverPort:
+    """A port's bus operations as the host driver's transactions take them: registers by
+    name, a refusal as False, batches and programming runs checked as they stream."""
+
+    def __init__(self, port):
+        self.port = port
+
+    async def write(self, name, word):
+        record = await self.port.write(register(name).offset, word)
+        return record["resp"] == AxiResp.OKAY
+
+    async def read(self, name):
+        return (await self.port.read(register(name).offset))["value"]
+
+    async def compute(self, batch):
+        return await self.port.stream(batch.X, in_bits=batch.in_bits,
+                                      adc_shift=batch.adc_shift, checked=True,
+                                      remap=batch.remap, **batch.options)
+
+    async def program(self, run):
+        return await self.port.program(run.targets, run.cells, settings=run.settings,
+                                       rect=run.rect, **run.options)
 
 
 class _Port:

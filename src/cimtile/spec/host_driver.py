@@ -17,7 +17,7 @@ import numpy as np
 from .mapping import check_remap
 from .regmap import ErrorCause, Mode, register
 
-__all__ = ["Write", "Read", "Compute", "Program", "Refused", "drive", "write_register",
+__all__ = ["Write", "Read", "Compute", "Program", "Refused", "drive", "answer", "write_register",
            "load_remap", "read_remap", "compute", "program", "settings_word",
            "write_verify_writes", "program_writes", "remap_writes", "START", "SOFT_RESET"]
 
@@ -71,15 +71,17 @@ class Refused(RuntimeError):
 def drive(sequence, port):
     """Run `sequence` over a port whose methods ``write``, ``read``, ``compute`` and
     ``program`` answer the transactions; its return value."""
-    answer = None
+    reply = None
     try:
         while True:
-            answer = _answer(port, sequence.send(answer))
+            reply = answer(port, sequence.send(reply))
     except StopIteration as stop:
         return stop.value
 
 
-def _answer(port, transaction):
+def answer(port, transaction):
+    """What `port`'s method for `transaction` returns: the answer itself, or an awaitable of
+    it from a port inside the simulator."""
     if isinstance(transaction, Write):
         return port.write(transaction.name, transaction.word)
     if isinstance(transaction, Read):
