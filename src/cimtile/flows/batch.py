@@ -83,8 +83,8 @@ def simulate_batch(cfg, W, X, *, backend="cosim", drive="bulk", seed=0, in_bits=
         result = runner.simulate(cfg, W, X, scenario=scenario, conductances=conductances,
                                  in_bits=in_bits, adc_shift=adc_shift, drive=drive, out=out,
                                  remap=remap, waves=waves, verbose=verbose)
-    errors = getattr(result, "errors", None)
-    driven = getattr(result, "driven", None)
+    errors = result.errors
+    driven = result.driven
     counted = {} if driven is None else {"driven": driven, "mvms": result.mvms}
     energy, *_ = compute_section(cfg, W, None if counted else X, seed=seed,
                                  conductances=conductances, in_bits=in_bits,
