@@ -20,7 +20,7 @@ from stat import S_ISDIR
 from cimtile.spec.config import ConfigError
 
 __all__ = ["DEFAULT_MAX_MB", "MAX_MB", "STORES", "CacheError", "cache_root", "checked_root",
-           "reason", "size_cap", "store_directory", "unusable"]
+           "reason", "size_cap", "store_directory", "store", "unusable"]
 
 #: Size cap of the cache, in megabytes, unless ``$CIMTILE_CACHE_MAX_MB`` sets another.
 DEFAULT_MAX_MB = 2048
@@ -119,3 +119,11 @@ def store_directory(kind):
         raise unusable(folder, "not a directory" if os.path.lexists(folder)
                         else reason(error)) from None
     return folder
+
+
+def store(entry, text):
+    """Write the stored file `entry` whole: through ``<key>.<pid>.tmp``, then renamed, so a
+    reader never sees it half written."""
+    partial = entry.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text)
+    partial.replace(entry)

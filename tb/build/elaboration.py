@@ -12,7 +12,6 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import os
 from pathlib import Path
 
 from . import cache_settings
@@ -73,7 +72,5 @@ def elaborated(verilog_source, cfg):
         pass
     text = verilog_source(cfg)
     # Written whole, then renamed: a reader never sees half a text.
-    partial = entry.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(text)
-    partial.replace(entry)
+    cache_settings.store(entry, text)
     return text

@@ -10,7 +10,6 @@ per Verilog text under ``$CIMTILE_CACHE/area``, so each configuration is synthes
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from cimtile.fpga.toolchain import console_script
 from cimtile.hdl.host import host_verilog
 from cimtile.tb.build.build import BuildError
-from cimtile.tb.build.cache_settings import store_directory
+from cimtile.tb.build.cache_settings import store, store_directory
 from cimtile.tb.build.elaboration import elaborated
 
 from .figures import figures
@@ -120,9 +119,7 @@ def synthesise(verilog, top):
     cells = {name.lstrip("\\"): {kind.lstrip("\\"): n
                                  for kind, n in module.get("num_cells_by_type", {}).items()}
              for name, module in stat["modules"].items()}
-    partial = entry.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(cells, sort_keys=True))
-    partial.replace(entry)
+    store(entry, json.dumps(cells, sort_keys=True))
     return cells
 
 

@@ -13,7 +13,6 @@ leaks, but its switching is not counted).
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from cimtile.hdl import Tile
 from cimtile.hdl.tile import verilog_source
 from cimtile.models.program import Rectangle
 from cimtile.spec.mapping import random_operands, validated_inputs
-from cimtile.tb.build.cache_settings import store_directory
+from cimtile.tb.build.cache_settings import store, store_directory
 from cimtile.tb.build.elaboration import elaborated
 
 from .area import BLOCKS
@@ -198,9 +197,7 @@ def typical_toggles(cfg):
         return Toggles(**json.loads(entry.read_text()))
     W, X = random_operands(cfg, WINDOW, np.random.default_rng(0))
     toggles = tile_toggles(cfg, W, X)
-    partial = entry.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(dataclasses.asdict(toggles), sort_keys=True))
-    partial.replace(entry)
+    store(entry, json.dumps(dataclasses.asdict(toggles), sort_keys=True))
     return toggles
 
 
