@@ -41,11 +41,10 @@ def cosim():
     return simulate(CFG, W, X, seed=SEED, frame_vectors=7, pauses=PAUSES, drive="bulk")
 
 
-@pytest.mark.parametrize("clock", ["port", "process"])
-def test_the_ceiling_equals_the_golden_model_in_the_cosimulations_cycles(cosim, clock):
+def test_the_ceiling_equals_the_golden_model_in_the_cosimulations_cycles(cosim):
     assert VECTORS > 2 * max(RINGS.in_half, RINGS.out_half, RINGS.analog_half // 4)
     W, X = operands(VECTORS)
-    run = simulate_ceiling(CFG, W, X, seed=SEED, frame_vectors=7, pauses=PAUSES, clock=clock)
+    run = simulate_ceiling(CFG, W, X, seed=SEED, frame_vectors=7, pauses=PAUSES)
     assert run.golden_mismatches == 0
     assert np.array_equal(run.Y, golden_mvm(CFG, W, X, SEED))
     assert np.array_equal(run.frame_cycles, cosim.frame_cycles), \
@@ -107,8 +106,3 @@ def test_the_bench_measures_the_ceiling_on_the_cosimulations_batch():
     assert report["cosim_to_ceiling"] == round(cosim["mvm_per_s"] / ceiling["mvm_per_s"], 2)
     assert report["ceiling_cycles_per_s"] == ceiling["cycles_per_s"] > 0
 
-
-def test_an_unknown_clock_is_refused():
-    with pytest.raises(ValueError, match="clock must be one of port, process, not 'pll'"):
-        with building_ceiling(CFG, clock="pll"):
-            pass

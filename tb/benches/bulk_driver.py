@@ -2,21 +2,24 @@
 
 A batch of input vectors becomes a stream of beats and a stream of analog answers (the
 macro's codes for every bit plane of every vector, in the order the tile requests them,
-computed a ring half at a time in one vectorised call). Python wakes only when a ring half
-must be refilled or drained, or the batch ends; the bulk top does everything per cycle.
-With the crossbar emulator in the bulk top there is no analog queue to feed.
+computed a ring half at a time in one vectorised call). Python wakes only when the bulk
+top's one attention output rises (a ring half to refill or drain, the batch's end, an
+error); while it waits, the simulator's main runs the model freely, with no callback into
+Python. The bulk top does everything per cycle. With the crossbar emulator in the bulk top
+there is no analog queue to feed.
 """
 
 import functools
 
 import numpy as np
-from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import ReadOnly, RisingEdge, Timer
 
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.spec.axis_frames import pack_targets
 
 from ..transport.bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message, halves
 from ..tops.bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
+from ..tops.bulk_top import FEEDS
 from ..transport.memfiles import bits_image, field_bytes, fread_image, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
@@ -62,8 +65,8 @@ class _Feed:
         self.after_start = after_start
         self.used = getattr(dut, f"bulk__{name}_{'used' if name in QUEUES else 'sent'}")
         self.count = getattr(dut, f"bulk__{name}_count")
-        self.hungry = getattr(dut, f"bulk__{name}_hungry")
         self.base = getattr(dut, f"bulk__{name}_base")
+        self.want = 1 << FEEDS.index(name)
         self.more = True
 
     def rebase(self):
@@ -102,7 +105,8 @@ class BulkStream:
         drains = ["out", *(["result"] if self.queue else [])]
         inputs = [f"{p}_{port}" for p in feeds for port in ("load0", "load1", "count")]
         inputs += [f"{p}_{port}" for p in drains for port in ("dump0", "dump1", "drained")]
-        for name in inputs + ["pauses_load", "frames_expected", "budget", "pauses_on"]:
+        for name in inputs + ["pauses_load", "frames_expected", "budget", "pauses_on", "want",
+                              "free_run"]:
             getattr(dut, f"bulk__{name}").value = 0
         if self.queue:
             dut.bulk__wl_fault_at.value = NO_FAULT
@@ -183,6 +187,7 @@ class BulkStream:
                     return False, started
             for feed in feeds:
                 feed.refill()
+            dut.bulk__want.value = sum(feed.want for feed in feeds if feed.more)
             # Outputs computed from ports written just now are stale until the model runs.
             finished = not first and (bool(dut.bulk__done.value)
                                       or bool(dut.bulk__timeout.value))
@@ -203,15 +208,21 @@ class BulkStream:
                         sink(parse_hex_image(file.read(), self.entries.out_bytes)[:count])
             if finished or failed:
                 break
-            triggers = [RisingEdge(dut.bulk__done), RisingEdge(dut.bulk__timeout),
-                        RisingEdge(getattr(dut, f"bulk__{drained}_full"))]
-            triggers += [RisingEdge(error)] if error is not None else []
-            triggers += [RisingEdge(feed.hungry) for feed in feeds if feed.more]
-            await First(*triggers)
+            await self._attention()
         if dumps:
             # Leave the read-only phase (within the cycle) so the caller may write again.
             await Timer(1, "step")
         return failed, started
+
+    async def _attention(self):
+        """Return at a rising edge where the bulk top asks for attention. The edge after
+        the testbench's writes comes first: the rings see them only then."""
+        dut = self.dut
+        await RisingEdge(dut.clk)
+        if not dut.bulk__attention.value:
+            dut.bulk__free_run.value = 1
+            await RisingEdge(dut.bulk__attention)
+            dut.bulk__free_run.value = 0
 
     async def run(self, X, frame_vectors, in_bits, adc_shift, macro, budget, writer=None,
                   check=None):

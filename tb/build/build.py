@@ -18,12 +18,12 @@ from pathlib import Path
 
 from . import cache
 from .elaboration import elaborated
-from .sim_top import TOPLEVEL, control_file, simulation_top, tile_design
+from .sim_top import CLOCK_PERIOD_NS, TOPLEVEL, control_file, simulation_top, tile_design
 from .verilator import (COROUTINE_FLAGS, FAST_FLAGS, MAKE_VARIABLES, BuildError, build_errors,
                         get_runner, verilator_bin, verilator_on_path)
 
 __all__ = ["LINT_WAIVERS", "BuildError", "build", "building", "lint", "waves_format",
-           "generate_verilog", "design_sources"]
+           "generate_verilog", "design_sources", "cosim_main"]
 
 #: Verilator warnings waived for the generated Verilog, each with the reason it is safe.
 #: Every other warning stays fatal, so a new class of problem fails the build.
@@ -45,8 +45,8 @@ LINT_WAIVERS = {
 # four times slower.
 _PORTS_ONLY = ["--no-public-flat-rw"]
 _CONTROL_FILE = "ports.vlt"
-# The clock process is a delay loop, which Verilator schedules only with --timing.
-_SIMULATION_FLAGS = ["--timing"]
+# The simulator's C++ main (in place of cocotb's), which toggles the clock.
+_MAIN = Path(__file__).with_name("cosim_main.cpp")
 _TRACE_FLAGS = {"fst": ["--trace-fst"], "vcd": ["--trace-vcd"]}
 
 
@@ -74,7 +74,7 @@ def _check_fst_support():
 
 
 def _build_flags(waves):
-    return ([*_PORTS_ONLY, *_SIMULATION_FLAGS, *LINT_WAIVERS]
+    return ([*_PORTS_ONLY, *LINT_WAIVERS]
             + (_TRACE_FLAGS[waves] if waves else []))
 
 
@@ -98,13 +98,13 @@ def generate_verilog(verilog_source, cfg):
     return elaborated(verilog_source, cfg)
 
 
-def design_sources(design, cfg, *, clock_input=False):
+def design_sources(design, cfg):
     """``(verilog, files, ports)`` of `design` for `cfg`: its generated Verilog with the
-    simulation top (see :func:`.sim_top.simulation_top` for `clock_input`), ``(path, text)``
-    of each committed file it instantiates, and its ports."""
+    simulation top (:func:`.sim_top.simulation_top`), ``(path, text)`` of each committed
+    file it instantiates, and its ports."""
     ports = design.ports(cfg)
     texts = [generate_verilog(source, cfg) for source in design.sources]
-    top = simulation_top(ports, design.module, clock_input=clock_input)
+    top = simulation_top(ports, design.module)
     files = [(Path(path), Path(path).read_text()) for path in design.files]
     return "\n".join([*texts, top]), files, ports
 
@@ -139,10 +139,11 @@ def building(cfg, *, waves=None, top=None):
     verilator_on_path()
     verilog, files, ports = design_sources(design, cfg)
     control = control_file(ports)
+    main = cosim_main(design)
     flags = _build_flags(waves)
-    fill = functools.partial(_build_into, verilog=verilog, control=control,
+    fill = functools.partial(_build_into, verilog=verilog, control=control, main=main,
                              files=[path for path, _ in files], flags=flags, waves=waves)
-    sources = (verilog, control, *(f"{path.name}\0{text}" for path, text in files))
+    sources = (verilog, control, main, *(f"{path.name}\0{text}" for path, text in files))
     with cache.holding(_build_key(sources, flags), fill, binary=TOPLEVEL,
                        marker={"flags": flags}) as result:
         yield result
@@ -157,18 +158,32 @@ def build(cfg, *, waves=None, top=None):
         return result
 
 
-def _build_into(work, *, verilog, control, files, flags, waves):
+def cosim_main(design):
+    """The C++ main of `design`'s simulator: ``cosim_main.cpp`` after the lines that define
+    its clock period and, if `design` has them, its attention and free-run ports (named as
+    Verilator names them in C++, ``__`` escaped)."""
+    names = dict(zip(("COSIM_ATTENTION", "COSIM_FREE_RUN"), design.attention))
+    defines = [f"#define COSIM_PERIOD {CLOCK_PERIOD_NS * 1000}",  # in the 1 ps precision
+               *(f"#define {name} {port.replace('__', '___05F')}"
+                 for name, port in names.items())]
+    return "\n".join([*defines, _MAIN.read_text()])
+
+
+def _build_into(work, *, verilog, control, main, files, flags, waves):
     """Run Verilator and the C++ build in the empty directory `work`: of `verilog` (the
-    generated Verilog and the simulation top), the committed `files` it instantiates and
-    the `control` file."""
+    generated Verilog and the simulation top), the committed `files` it instantiates, the
+    `control` file and the C++ `main`."""
     if waves == "fst":
         _check_fst_support()
     source = work / f"{TOPLEVEL}.v"
     control_path = work / _CONTROL_FILE
     source.write_text(verilog)
     control_path.write_text(control)
+    main_path = work / "cosim_main.cpp"
+    main_path.write_text(main)
     log = work / "build.log"
     runner = get_runner()
+    runner.main = main_path
     try:
         runner.build(sources=[control_path, source, *files], hdl_toplevel=TOPLEVEL,
                      build_dir=work, build_args=flags, waves=bool(waves),

@@ -5,8 +5,8 @@ A design's ports are known where it is built: an Amaranth component's from its s
 parameters from those parameters. The simulation top and the Verilator control file are
 written from that list, never read back out of generated Verilog.
 
-The simulation top wraps the design with its clock: a Verilog process toggles ``clk``
-inside the model, so no clock edge costs cocotb a timer callback or a VPI write.
+The simulation top wraps the design; its clock is a port that the simulator's C++ main
+toggles (``cosim_main.cpp``), so no clock edge costs cocotb a timer callback or a VPI write.
 """
 
 from dataclasses import dataclass
@@ -61,11 +61,16 @@ class Design:
         ``ports(cfg)``: the :class:`Port` of module `module`, ``clk`` and ``rst`` included.
     files : tuple of Path
         Committed Verilog sources it instantiates.
+    attention : tuple of str
+        ``(attention, free_run)``, if the design has them: the output with which it asks the
+        testbench for attention, and the input with which the testbench lets the main run
+        the model freely until it does (see ``cosim_main.cpp``).
     """
     module: str
     sources: tuple
     ports: object
     files: tuple = ()
+    attention: tuple = ()
 
 
 def signature_ports(component):
@@ -100,20 +105,16 @@ def tile_design():
     return Design(TOP_NAME, (verilog_source,), _tile_ports)
 
 
-def simulation_top(ports, module, *, clock_input=False):
-    """Verilog of the simulation top: every one of `ports` of `module` but ``clk``, which a
-    process inside the model toggles with period ``CLOCK_PERIOD_NS`` (high from t = 0);
-    with `clock_input`, ``clk`` stays a port, for a C++ main that toggles it (no --timing).
+def simulation_top(ports, module):
+    """Verilog of the simulation top: every one of `ports` of `module`, ``clk`` toggled by
+    the C++ main (high from t = 0, rising at n * ``CLOCK_PERIOD_NS``).
 
     ``rst`` reaches the design through a falling-edge register. A testbench changes it just
     after a rising edge, so the synchronous reset acts at the same edge as before; but the
     design's logic no longer hangs on a top-level input, which Verilator re-evaluates on
     every evaluation of the model (twice a cycle).
     """
-    declared = [port for port in ports if port.name != "clk" or clock_input]
     has_rst = any(port.name == "rst" for port in ports)
-    clock = [] if clock_input else ["  reg clk = 1'b1;",
-                                    f"  always #{CLOCK_PERIOD_NS / 2:g} clk = ~clk;"]
     nets = {port.name: port.name for port in ports}
     if has_rst:
         nets["rst"] = "rst_at_fall"
@@ -121,9 +122,8 @@ def simulation_top(ports, module, *, clock_input=False):
         f"module {TOPLEVEL}(",
         ",\n".join("  " + " ".join(filter(None, [port.direction, "wire", port.range,
                                                  port.name]))
-                   for port in declared),
+                   for port in ports),
         ");",
-        *clock,
         *(["  reg rst_at_fall = 1'b0;", "  always @(negedge clk) rst_at_fall <= rst;"]
           if has_rst else []),
         f"  {module} tile(",
@@ -135,7 +135,10 @@ def simulation_top(ports, module, *, clock_input=False):
 
 
 def control_file(ports):
-    """Verilator control file text that makes the simulation top's ports public."""
+    """Verilator control file text that makes the simulation top's ports public: inputs
+    for writing, outputs for reading only. An output public for writing would be copied
+    out of the model, and the logic that drives it evaluated, at every evaluation."""
     lines = ["`verilator_config"]
-    lines += [f'public_flat_rw -module "{TOPLEVEL}" -var "{port.name}"' for port in ports]
+    lines += [f'public_flat_{"rw" if port.direction == "input" else "rd"} '
+              f'-module "{TOPLEVEL}" -var "{port.name}"' for port in ports]
     return "\n".join(lines) + "\n"

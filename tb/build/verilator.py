@@ -120,11 +120,16 @@ def _runner_class():
         """cocotb's Verilator runner, each command in a session of its own whose process
         group is killed if this process is interrupted while it runs. Its make gets the
         variables of :func:`make_variables` and links Verilator's runtime from the build
-        cache (:func:`make_with_runtime`)."""
+        cache (:func:`make_with_runtime`); `main`, when set, replaces cocotb's C++ main."""
         interrupted = False
+        #: The C++ main compiled in place of cocotb's, if set.
+        main = None
 
         def _build_command(self):
             verilate, make = super()._build_command()
+            if self.main is not None:
+                verilate = [str(self.main) if arg.endswith("verilator.cpp") else arg
+                            for arg in verilate]
             return [verilate, functools.partial(make_with_runtime, self,
                                                 [*make, *make_variables()])]
 

@@ -171,16 +171,10 @@ def read_results(directory, cfg, vectors, finished):
 
 
 def simulate_ceiling(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_shift=None,
-                     frame_vectors=1, pauses=None, clock="port"):
+                     frame_vectors=1, pauses=None):
     """Run `X` through the bulk top of `cfg` holding `W` on the ceiling simulator, as
     :func:`cimtile.tb.runs.host_runner.simulate` co-simulates it in the bulk drive (same
     arguments, no remap table, no output file).
-
-    Parameters
-    ----------
-    clock : ``"port"`` or ``"process"``
-        The C++ loop toggles the clock, or the top's own clock process runs under
-        ``--timing`` as in the co-simulation (see :mod:`.ceiling_build`).
 
     Returns
     -------
@@ -196,7 +190,7 @@ def simulate_ceiling(cfg, W, X, *, seed=0, conductances=None, in_bits=None, adc_
     """
     X = np.asarray(X, np.int64)
     in_bits = cfg.at(in_bits).tile.in_bits
-    with building_ceiling(cfg, clock=clock) as (binary, build_s):
+    with building_ceiling(cfg) as (binary, build_s):
         work = Path(tempfile.mkdtemp(prefix="cimtile-ceiling-"))
         try:
             write_batch(work, cfg, W, X, seed=seed, conductances=conductances,

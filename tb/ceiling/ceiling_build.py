@@ -4,10 +4,9 @@ The ceiling build verilates the co-simulation's bulk top (the same Verilog, ring
 checkers) with the co-simulation's flags less what only cocotb needs: no ``--vpi``, no
 public ports (the control file that marks them is for VPI) and no cocotb library; the
 compiler flags (``-O2`` and the rest of :func:`cimtile.tb.build.verilator.make_variables`) are the
-same, and Verilator's runtime is linked from its own cache entry as in every build. With
-``clock="port"`` the clock is a port the C++ loop toggles and the build needs no
-``--timing``; with ``clock="process"`` the top keeps the co-simulation's clock process,
-scheduled by ``--timing``.
+same, and Verilator's runtime is linked from its own cache entry as in every build. The
+clock is the simulation top's port, toggled by the C++ loop as the co-simulation's main
+toggles it.
 
 Entries are keyed like the co-simulation's, from the Verilog (the committed files' bytes
 included), the C++ main and the flags, under keys of their own (``ceiling-<hash>``).
@@ -27,24 +26,12 @@ from ..build.verilator import (COROUTINE_FLAGS, FAST_FLAGS, MAKE_VARIABLES, Buil
                                verilator_bin, verilator_on_path)
 from ..tops.bulk_top import bulk_design
 
-__all__ = ["CLOCKS", "MAIN", "building_ceiling"]
+__all__ = ["MAIN", "building_ceiling"]
 
-#: The C++ main, a template copied into every build as ``sim_main.cpp``.
+#: The C++ main, copied into every build as ``sim_main.cpp``.
 MAIN = Path(__file__).with_name("ceiling_main.cpp")
-#: Who toggles the clock: the C++ loop through a port, or the top's own process.
-CLOCKS = ("port", "process")
-
-
-def _flags(clock):
-    """Verilator's flags beyond those naming the files and the top."""
-    return [*LINT_WAIVERS, *([] if clock == "port" else ["--timing"]),
-            "--timescale", "1ns/1ps"]
-
-
-def _main(clock):
-    """The C++ main for `clock`; the choice is a line of its own, not a compiler flag,
-    which would reach Verilator's runtime objects too and change their cache key."""
-    return ("#define CEILING_CLOCK_PORT 1\n" if clock == "port" else "") + MAIN.read_text()
+#: Verilator's flags beyond those naming the files and the top.
+_FLAGS = [*LINT_WAIVERS, "--timescale", "1ns/1ps"]
 
 
 def _key(sources, flags):
@@ -57,34 +44,23 @@ def _key(sources, flags):
 
 
 @contextlib.contextmanager
-def building_ceiling(cfg, *, clock="port"):
+def building_ceiling(cfg):
     """Build the ceiling simulator of `cfg`'s bulk top if it is not cached, and hold it.
 
     Yields ``(binary, build_s)``: the simulator's path and the build time (0 when cached),
     as :func:`cimtile.tb.build.build.building` does.
 
-    Parameters
-    ----------
-    cfg : Config
-    clock : ``"port"`` or ``"process"``
-        See :data:`CLOCKS`.
-
     Raises
     ------
-    ValueError
-        If `clock` is neither.
     BuildError
         If Verilator or the C++ compiler fails.
     cache.CacheError
         If the cache root or its size cap is unusable.
     """
-    if clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
     verilator_on_path()
     # The co-simulation's Verilog (and rings), elaborated once for both in a process.
-    verilog, files, _ = design_sources(bulk_design(), cfg, clock_input=clock == "port")
-    main = _main(clock)
-    flags = _flags(clock)
+    verilog, files, _ = design_sources(bulk_design(), cfg)
+    main, flags = MAIN.read_text(), _FLAGS
     fill = functools.partial(_build_into, verilog=verilog, main=main,
                              files=[path for path, _ in files], flags=flags)
     sources = (verilog, main, *(f"{path.name}\0{text}" for path, text in files))

@@ -13,9 +13,7 @@
 // ended, 1 when the analog queue, a protocol checker, the SETTINGS write or the cycle
 // budget stopped it (the reason on stderr and in the result), 2 for unusable files.
 //
-// With CEILING_CLOCK_PORT defined (cimtile.tb.ceiling_build prepends the line) the top's
-// clock is an input this loop toggles; without it the top keeps the co-simulation's clock
-// process (--timing) and the loop steps the model from one scheduled time to the next.
+// The top's clock is an input this loop toggles, as the co-simulation's main does.
 
 #include <algorithm>
 #include <chrono>
@@ -136,7 +134,7 @@ class Ceiling {
         context_->time(time);
         top_->eval();
     }
-    bool next_rising_edge();
+    void next_rising_edge();
     void settings_write(uint64_t edge);
     bool pump(bool first);
     void write_result(const char* status, double stream_s);
@@ -155,23 +153,13 @@ class Ceiling {
 };
 
 // Advance the model to the next rising edge and evaluate it there.
-bool Ceiling::next_rising_edge() {
-#ifdef CEILING_CLOCK_PORT
+void Ceiling::next_rising_edge() {
     top_->clk = 0;
     eval_at(time_ + PERIOD / 2);
     time_ += PERIOD;
     top_->clk = 1;
     eval_at(time_);
-#else
-    const uint64_t edge = time_ + PERIOD;
-    while (time_ < edge) {
-        if (!top_->eventsPending()) return false;
-        time_ = top_->nextTimeSlot();
-        eval_at(time_);
-    }
-#endif
     ++edges_;
-    return true;
 }
 
 // cocotbext-axi's AxiLiteMaster, as the co-simulation's SETTINGS write runs: its response
@@ -232,12 +220,10 @@ int Ceiling::run() {
     Vtop& top = *top_;
     top.rst = 1;
     top.BULK(wl_fault_at) = NO_FAULT;
-#ifdef CEILING_CLOCK_PORT
     top.clk = 1;
-#endif
     eval_at(0);
     while (write_phase_ != 2) {
-        if (!next_rising_edge()) unusable("the model stopped before the SETTINGS write");
+        next_rising_edge();
         if (edges_ == RESET_RELEASE_EDGE) top.rst = 0;
         settings_write(edges_);
         if (edges_ > RESET_RELEASE_EDGE + plan_["budget"]) unusable("no SETTINGS response");
@@ -262,7 +248,7 @@ int Ceiling::run() {
     top.BULK(budget) = static_cast<IData>(plan_["budget"]);
     bool ended = pump(true);
     while (!ended) {
-        if (!next_rising_edge()) unusable("the model stopped before the batch ended");
+        next_rising_edge();
         ended = pump(false);
     }
     const double stream_s =

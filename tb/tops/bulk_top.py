@@ -28,6 +28,13 @@ writes the emulator's cell levels through its ``l_stream``, one payload a cycle,
 ``bulk_levels.bin`` on a toggle of ``bulk__levels_load``, and raises ``bulk__levels_done``
 after the last.
 
+One output, ``bulk__attention``, says when the testbench has work: a batch done or timed
+out, an error (the queues' checks, an AXI protocol violation), a recorder's half full, or a
+ring hungry whose bit of ``bulk__want`` the testbench set (it clears it once it has no more
+entries for that ring, in the order of :data:`FEEDS`). While the testbench waits for it and
+nothing else, it raises ``bulk__free_run``, and the simulator's main clocks the model with
+no callback into Python until attention rises (``cimtile/tb/build/cosim_main.cpp``).
+
 Pause patterns are per-cycle bits, indexed by the cycle count since reset modulo their
 length, so the event-driven mode can replay the very same ones with the bus VIP.
 
@@ -55,10 +62,14 @@ from .host_top import (EMULATED_TOP, SIM_TOP, EmulatedHost, checked_ports,
                        emulated_verilog, simulation_verilog)
 from .pauses import PATTERN_CYCLES
 
-__all__ = ["BULK_TOP", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
+__all__ = ["BULK_TOP", "FEEDS", "ATTENTION", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
            "bulk_verilog", "bulk_ports", "bulk_design", "EMULATED_BULK", "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
+#: The rings the testbench feeds, in the order of their bits in ``bulk__want``.
+FEEDS = ("in", "analog", "target", "cell")
+#: The attention output and the free-run input (see :class:`~..build.sim_top.Design`).
+ATTENTION = ("bulk__attention", "bulk__free_run")
 #: What may answer the analog port of the bulk top.
 ANALOG = ("queue", "emulator")
 #: The level player's file, in the simulator's working directory.
@@ -241,9 +252,22 @@ def _top(cfg, rings, analog):
     ports += [top for part in parts for top in part.own.values()]
     # Read by the players and recorders, a bit each.
     ports.append(Port("bulk__pauses_on", "input", 2))
+    ports += [Port("bulk__want", "input", len(FEEDS)), Port(ATTENTION[1], "input", 1),
+              Port(ATTENTION[0], "output", 1)]
     inner = _Part(module, "checked" if analog == "queue" else "emulated", {},
                   {port.name: port.name for port in inner_ports}, {})
     return ports, wires, [*parts, inner]
+
+
+def _attention(ports):
+    """The assignment of ``bulk__attention`` from the bulk top's `ports`."""
+    names = {port.name for port in ports}
+    causes = [name for name in ("bulk__done", "bulk__timeout", "bulk__error",
+                                "bulk__cell_error", "check__violation", "bulk__out_full",
+                                "bulk__result_full") if name in names]
+    causes += [f"(bulk__want[{bit}] & bulk__{feed}_hungry)" for bit, feed in enumerate(FEEDS)
+               if f"bulk__{feed}_hungry" in names]
+    return f"  assign {ATTENTION[0]} = {' | '.join(causes)};"
 
 
 def bulk_ports(cfg, rings=RINGS, *, analog="queue"):
@@ -293,6 +317,7 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
         ");",
         *(f"  wire {' '.join(filter(None, [wire.range, wire.name]))};" for wire in wires),
         *map(_instance, parts),
+        _attention(ports),
         "endmodule",
         "`default_nettype wire",
         "",
@@ -302,10 +327,11 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
 def bulk_design(checked=simulation_verilog):
     """The bulk top answered by the queues, around the checked host top that `checked`
     generates (``checked(cfg)``: Verilog of module ``cim_host_checked``)."""
-    return Design(BULK_TOP, (checked, bulk_verilog), bulk_ports, BULK_FILES)
+    return Design(BULK_TOP, (checked, bulk_verilog), bulk_ports, BULK_FILES, ATTENTION)
 
 
 #: The bulk top with the crossbar emulator behind the host top's analog port.
 EMULATED_BULK = Design(BULK_TOP, (emulated_verilog, functools.partial(bulk_verilog,
                                                                       analog="emulator")),
-                       functools.partial(bulk_ports, analog="emulator"), BULK_FILES)
+                       functools.partial(bulk_ports, analog="emulator"), BULK_FILES,
+                       ATTENTION)

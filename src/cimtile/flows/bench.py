@@ -99,10 +99,10 @@ def _cosim(cfg, mvms, drive, seed, verbose):
     return simulate(cfg, W, X, seed=seed, drive=drive, verbose=verbose)
 
 
-def _ceiling(cfg, mvms, seed, clock):
+def _ceiling(cfg, mvms, seed):
     from cimtile.tb.ceiling.ceiling import simulate_ceiling
     W, X = random_operands(cfg, mvms, np.random.default_rng(seed))
-    return simulate_ceiling(cfg, W, X, seed=seed, clock=clock)
+    return simulate_ceiling(cfg, W, X, seed=seed)
 
 
 def cosim_speed(cfg, mvms, drive, seed=0, verbose=False):
@@ -121,12 +121,12 @@ def cosim_speed(cfg, mvms, drive, seed=0, verbose=False):
                                 else round(run.wakeups / mvms, 4)}
 
 
-def ceiling_speed(cfg, mvms, seed=0, clock="port"):
+def ceiling_speed(cfg, mvms, seed=0):
     """The batch of :func:`cosim_speed` on the ceiling simulator: the bulk co-simulation's
     top clocked by a plain C++ main, every ring half written ahead
     (:func:`cimtile.tb.ceiling.ceiling.simulate_ceiling`). The same keys but ``wakeups_per_mvm``
     (none); the main times itself from its first ring load to the batch's end."""
-    return _speed(_ceiling(cfg, mvms, seed, clock), mvms)
+    return _speed(_ceiling(cfg, mvms, seed), mvms)
 
 
 def cosim_and_ceiling(cfg, mvms, rounds=2, seed=0, verbose=False):
@@ -149,8 +149,8 @@ def cosim_and_ceiling(cfg, mvms, rounds=2, seed=0, verbose=False):
     from cimtile.tb.transport.exchange import SimulationError
     cosims, ceilings = [], []
     for _ in range(rounds):
-        cosim, ceiling = _cosim(cfg, mvms, "bulk", seed, verbose), _ceiling(cfg, mvms, seed,
-                                                                             "port")
+        cosim = _cosim(cfg, mvms, "bulk", seed, verbose)
+        ceiling = _ceiling(cfg, mvms, seed)
         if not (np.array_equal(cosim.frame_cycles, ceiling.frame_cycles)
                 and cosim.first_request == ceiling.first_request):
             raise SimulationError(
