@@ -13,11 +13,11 @@ import pytest
 from cimtile.hdl.tile import TOP_NAME, Tile, verilog_source
 from cimtile.spec.config import parse_config, reference_config
 from cimtile.tb.build import build
-from cimtile.tb.build.sim_top import (TOPLEVEL, Port, signature_ports,
+from cimtile.tb.build.sim_top import (TOPLEVEL, Port, control_file, signature_ports,
                                       simulation_top, tile_design)
 from cimtile.tb.build.verilator import verilator_on_path
-from cimtile.tb.tops.bulk_top import (BULK_FILES, EMULATED_BULK, bulk_design, bulk_ports,
-                                      bulk_verilog)
+from cimtile.tb.tops.bulk_top import (ATTENTION, BULK_FILES, EMULATED_BULK, FEEDS,
+                                      bulk_design, bulk_ports, bulk_verilog)
 from cimtile.tb.tops.coverage_tops import COVERAGE_SOURCE, COVERAGE_TOPS
 from cimtile.tb.tops.host_top import (EMULATED_TOP, SIM_TOP, CheckedHost, EmulatedHost,
                                       emulated_verilog, simulation_verilog)
@@ -75,6 +75,34 @@ def test_simulation_top_clocks_the_design_and_passes_its_other_ports():
     assert "  input wire clk,\n" in top and "always #" not in top
 
 
+def test_inputs_are_public_for_writing_and_outputs_for_reading_only():
+    text = control_file([Port("clk", "input", 1), Port("irq", "output", 1)])
+    assert text.splitlines() == ["`verilator_config",
+                                 f'public_flat_rw -module "{TOPLEVEL}" -var "clk"',
+                                 f'public_flat_rd -module "{TOPLEVEL}" -var "irq"']
+
+
+def test_the_main_names_the_attention_ports_of_designs_that_have_them():
+    main = build.cosim_main(bulk_design())
+    assert main.startswith("#define COSIM_PERIOD 10000\n"
+                           "#define COSIM_ATTENTION bulk___05Fattention\n"
+                           "#define COSIM_FREE_RUN bulk___05Ffree_run\n")
+    assert "COSIM_ATTENTION bulk" not in build.cosim_main(tile_design())
+
+
+@pytest.mark.parametrize("analog, causes", [
+    ("queue", ["bulk__done", "bulk__timeout", "bulk__error", "bulk__cell_error",
+               "check__violation", "bulk__out_full", "bulk__result_full",
+               *(f"(bulk__want[{bit}] & bulk__{feed}_hungry)" for bit, feed in enumerate(FEEDS))]),
+    ("emulator", ["bulk__done", "bulk__timeout", "check__violation", "bulk__out_full",
+                  "(bulk__want[0] & bulk__in_hungry)"])])
+def test_attention_rises_on_every_cause_of_work_for_the_testbench(analog, causes):
+    text = bulk_verilog(config(SMALL), analog=analog)
+    assert f"  assign {ATTENTION[0]} = {' | '.join(causes)};\n" in text
+    names = {port.name for port in bulk_ports(config(SMALL), analog=analog)}
+    assert {*ATTENTION, "bulk__want"} <= names
+
+
 def test_a_port_without_bits_is_declared_as_amaranth_declares_it():
     ports = {port.name: port for port in signature_ports(Tile(config(SINGLE)))}
     assert ports["analog__cell__row"] == Port("analog__cell__row", "output", 0)
@@ -110,7 +138,7 @@ def test_the_bulk_top_lints_clean_with_its_parts(tmp_path, design, tile):
     verilog, files, _ = build.design_sources(design, config(tile))
     (tmp_path / "top.v").write_text(verilog)
     verilator_on_path()
-    lint = subprocess.run(["verilator", "--lint-only", "--timing", "--top-module", TOPLEVEL,
+    lint = subprocess.run(["verilator", "--lint-only", "--top-module", TOPLEVEL,
                            *build.LINT_WAIVERS, str(tmp_path / "top.v"),
                            *(str(path) for path, _ in files)],
                           capture_output=True, text=True)

@@ -45,6 +45,18 @@ def test_golden_results_from_the_answers_equal_the_golden_model_in_any_chunking(
     assert check.driven.tolist() == bit_planes(X, 6).sum(axis=(0, 1)).tolist()
 
 
+def test_the_exact_product_is_exact_in_floating_point_and_beyond_it():
+    rng = np.random.default_rng(0)
+    W = rng.integers(-2 ** 20, 2 ** 20, (CFG.tile.rows, CFG.tile.cols))
+    check = StreamCheck(CFG, W)
+    small = rng.integers(-2 ** 10, 2 ** 10, (9, CFG.tile.rows))
+    # Beyond 2**53 a float64 product would round: the integer product is taken.
+    large = rng.integers(2 ** 30, 2 ** 31, (9, CFG.tile.rows))
+    for x in (small, large):
+        assert np.array_equal(check._exact(x), np.asarray(
+            [[sum(int(a) * int(b) for a, b in zip(row, col)) for col in W.T] for row in x]))
+
+
 def test_the_first_difference_names_vector_column_and_both_values():
     W, X = random_operands(CFG, 9, np.random.default_rng(2))
     Y = golden_mvm(CFG, W, X, seed=3)

@@ -10,6 +10,7 @@ there is no analog queue to feed.
 """
 
 import functools
+import os
 
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
@@ -17,10 +18,11 @@ from cocotb.triggers import ReadOnly, RisingEdge, Timer
 from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.spec.axis_frames import pack_targets
 
-from ..transport.bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message, halves
+from ..transport.bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message
+from ..transport.half_files import HalfFiles
 from ..tops.bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from ..tops.bulk_top import FEEDS
-from ..transport.memfiles import bits_image, field_bytes, fread_image, parse_hex_image
+from ..transport.memfiles import bits_image, field_bytes, parse_hex_image
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
 
@@ -46,22 +48,22 @@ class _Ring:
         port = self.ports[index]
         port.value = 1 - int(port.value)
 
-    def load(self, entries):
-        """Write `entries` (little-endian rows of bytes) into the next half."""
+    def load(self, path, entries):
+        """Load the half written to `path` (holding `entries` entries) as the next half."""
         index = ((self.done - self.base) // self.half) % 2
-        with open(self.files[index], "wb") as file:
-            file.write(fread_image(entries))
+        os.replace(path, self.files[index])
         self.toggle(index)
-        self.done += len(entries)
+        self.done += entries
 
 
 class _Feed:
-    """A ring of the bulk top and the entries that feed it (see :meth:`BulkStream._pump`)."""
+    """A ring of the bulk top and the halves that feed it, written ahead by `files` (a
+    :class:`~cimtile.tb.transport.half_files.HalfFiles`; see :meth:`BulkStream._pump`)."""
 
-    def __init__(self, dut, name, half, entries, after_start):
+    def __init__(self, dut, name, half, files, after_start):
         self.ring = _Ring(dut, f"{name}_load", half, [f"bulk_{name}_0.bin",
                                                      f"bulk_{name}_1.bin"])
-        self.entries = halves(entries, half)
+        self.name, self.files = name, files
         self.after_start = after_start
         self.used = getattr(dut, f"bulk__{name}_{'used' if name in QUEUES else 'sent'}")
         self.count = getattr(dut, f"bulk__{name}_count")
@@ -78,11 +80,11 @@ class _Feed:
         """Load halves until two are ahead of what the bulk top has used."""
         ring = self.ring
         while self.more and ring.done - int(self.used.value) <= ring.half:
-            entries = next(self.entries, None)
-            if entries is None:
+            half = self.files.take(self.name)
+            if half is None:
                 self.more = False
                 break
-            ring.load(entries)
+            ring.load(*half)
             self.count.value = ring.done
 
 
@@ -140,10 +142,14 @@ class BulkStream:
 
     # The pump: rings fed and drained until the expected frames have ended.
 
-    def _feed(self, name, entries, *, after_start=False):
-        """A ring of the bulk top fed from `entries` (an iterator of entry arrays)."""
-        return _Feed(self.dut, name, getattr(self.rings, f"{name}_half"), entries,
-                     after_start)
+    def _feeds(self, chunks, names, *, after_start=()):
+        """The rings `names` of the bulk top fed from `chunks` (an iterator of tuples of
+        entry arrays, one per ring), their halves written ahead; those in `after_start` are
+        loaded only once the start was written (see :meth:`_pump`)."""
+        files = HalfFiles(chunks, names, {name: getattr(self.rings, f"{name}_half")
+                                          for name in names})
+        return [_Feed(self.dut, name, getattr(self.rings, f"{name}_half"), files,
+                      name in after_start) for name in names]
 
     async def _pump(self, feeds, drained, sink, frames, budget, error, start=None):
         """Run until `frames` more frames have ended on the recorder `drained` (or the
@@ -246,14 +252,16 @@ class BulkStream:
             ``error`` None.
         """
         check = check if self.queue else None
-        beats, answers = self.entries.batch(X, frame_vectors, in_bits, adc_shift,
-                                            macro if self.queue else None, check)
-        feeds = [self._feed("in", beats)]
-        if self.queue:
-            feeds.append(self._feed("analog", answers))
+        chunks = self.entries.batch(X, frame_vectors, in_bits, adc_shift,
+                                    macro if self.queue else None, check)
+        feeds = self._feeds(chunks, ["in", "analog"] if self.queue else ["in"])
         results = ResultFrames(self.entries, len(X), writer, check)
-        failed, _ = await self._pump(feeds, "out", results.add, -(-len(X) // frame_vectors),
-                                     budget, self.dut.bulk__error if self.queue else None)
+        try:
+            failed, _ = await self._pump(feeds, "out", results.add,
+                                         -(-len(X) // frame_vectors), budget,
+                                         self.dut.bulk__error if self.queue else None)
+        finally:
+            feeds[0].files.close()
         result = results.finish()
         result["timeout"] = not bool(self.dut.bulk__done.value)
         result["error"] = self._error_message(in_bits, feeds[1].ring.base) if failed else None
@@ -274,13 +282,17 @@ class BulkStream:
             ``started`` (what `start` answered), ``data`` (the bytes of the cell-result
             frame), ``timeout``, ``error`` (a message, or None).
         """
-        feeds = [self._feed("cell", [self._cell_entries(requests, pulse_width)])]
+        entries = [self._cell_entries(requests, pulse_width)]
         if targets is not None:
-            frame = pack_targets(targets, self.layout.data_width)
-            feeds.append(self._feed("target", [self._beat_entries(frame)], after_start=True))
+            entries.append(self._beat_entries(pack_targets(targets, self.layout.data_width)))
+        feeds = self._feeds(iter([entries]), ["cell", "target"][:len(entries)],
+                            after_start=["target"])
         records = []
-        failed, started = await self._pump(feeds, "result", records.append, 1, budget,
-                                           self.dut.bulk__cell_error, start)
+        try:
+            failed, started = await self._pump(feeds, "result", records.append, 1, budget,
+                                               self.dut.bulk__cell_error, start)
+        finally:
+            feeds[0].files.close()
         data, _, _, _ = self.entries.recorded(records)
         return {"started": started, "data": data.tobytes(), "timeout": not bool(self.dut.bulk__done.value),
                 "error": self._cell_error_message(requests, feeds[0].ring.base) if failed

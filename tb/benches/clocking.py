@@ -1,7 +1,7 @@
 """Clock cycles as the testbench sees them.
 
-The clock runs inside the simulated model (the simulation top of :mod:`.runner` toggles
-``clk``), so the testbench never drives it; cycles are counted from simulation time.
+The simulator's C++ main toggles ``clk`` (``cimtile/tb/build/cosim_main.cpp``), so the
+testbench never drives it; cycles are counted from simulation time.
 
 Because the model evaluates each edge as the clock changes, ``await RisingEdge(clk)``
 returns with the edge already applied: registers and the outputs they drive show their new

@@ -15,6 +15,7 @@
 //    only while it waits for attention and nothing else: edges of other signals during the
 //    free run are not seen one by one. Waveforms, when recorded, turn the free run off.
 
+#include <dlfcn.h>
 #include <libgen.h>
 #include <stdio.h>
 
@@ -71,9 +72,33 @@ static void wrap_up() {
 static inline CData clock_at(vluint64_t time) { return (time / HALF_PERIOD) % 2 == 0; }
 
 #if defined(COSIM_ATTENTION) && defined(COSIM_FREE_RUN)
+// Python's lock, which cocotb keeps while the model runs: released for a free run, so that
+// the testbench's threads (the next ring halves made ahead) run on another core meanwhile.
+// Looked up in the process, where cocotb loaded Python; absent, the lock is left alone.
+class PythonLock {
+  public:
+    PythonLock() {
+        held_ = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "PyGILState_Check"));
+        save_ = reinterpret_cast<void *(*)()>(dlsym(RTLD_DEFAULT, "PyEval_SaveThread"));
+        restore_ = reinterpret_cast<void (*)(void *)>(dlsym(RTLD_DEFAULT, "PyEval_RestoreThread"));
+    }
+    // Release the lock if this thread holds it; the state to give back to restore().
+    void *release() const { return held_ && save_ && restore_ && held_() ? save_() : nullptr; }
+    void restore(void *state) const {
+        if (state) restore_(state);
+    }
+
+  private:
+    int (*held_)() = nullptr;
+    void *(*save_)() = nullptr;
+    void (*restore_)(void *) = nullptr;
+};
+
 // Clock `top` freely from the rising edge at main_time, as described above. The model is
 // left evaluated at the edge it stopped at.
 static void free_run(Vtop &top) {
+    static const PythonLock python;
+    void *state = python.release();
     while (top.COSIM_FREE_RUN && !top.COSIM_ATTENTION && !Verilated::gotFinish()
            && main_time + 2 * HALF_PERIOD < VerilatedVpi::cbNextDeadline()) {
         main_time += HALF_PERIOD;
@@ -83,6 +108,7 @@ static void free_run(Vtop &top) {
         top.clk = 1;
         top.eval();
     }
+    python.restore(state);
 }
 #endif
 

@@ -29,12 +29,13 @@ from cimtile.spec.host_driver import settings_word
 from cimtile.spec.regmap import Mode, register
 
 from ..build.sessions import kill_child_sessions
-from ..transport.bulk_entries import BulkEntries, ResultFrames, analog_error_message, halves
+from ..transport.bulk_entries import BulkEntries, ResultFrames, analog_error_message
+from ..transport.half_files import HalfFiles
 from ..tops.bulk_layout import RINGS
 from .ceiling_build import building_ceiling
 from ..transport.exchange import SimulationError
 from ..runs.host_runner import cycle_budget
-from ..transport.memfiles import bits_image, fread_image, parse_hex_image
+from ..transport.memfiles import bits_image, parse_hex_image
 from ..tops.pauses import pause_pattern
 from ..transport.results import HostRun
 
@@ -65,16 +66,14 @@ def write_batch(directory, cfg, W, X, *, seed=0, conductances=None, in_bits=None
     directory = Path(directory)
     at = cfg.at(in_bits, adc_shift)
     in_bits, adc_shift = at.tile.in_bits, at.tile.adc_shift
-    entries = BulkEntries(cfg, RINGS)
     macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
+    chunks = BulkEntries(cfg, RINGS).batch(X, frame_vectors, in_bits, adc_shift, macro)
+    files = HalfFiles(chunks, ["in", "analog"], {"in": RINGS.in_half,
+                                                "analog": RINGS.analog_half},
+                      directory, prefix="ceiling_", ahead=None)
     counts = {}
-    beats, answers = entries.batch(X, frame_vectors, in_bits, adc_shift, macro)
-    for name, made, half in [("in", beats, RINGS.in_half),
-                             ("analog", answers, RINGS.analog_half)]:
-        counts[name] = 0
-        for k, block in enumerate(halves(made, half)):
-            (directory / f"ceiling_{name}_{k}.bin").write_bytes(fread_image(block))
-            counts[name] += len(block)
+    for name in files.names:
+        counts[name] = sum(entries for _, entries in iter(lambda: files.take(name), None))
     pauses_on = 0
     if pauses:
         in_prob, in_max, out_prob, out_max = pauses

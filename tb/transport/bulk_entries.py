@@ -6,8 +6,6 @@ co-simulation runs, and :mod:`.ceiling` writes them all ahead for a plain C++ ma
 are laid out by :class:`~cimtile.tb.tops.bulk_layout.Layout`.
 """
 
-import itertools
-
 import numpy as np
 
 from cimtile.spec.axis_frames import pack_vectors, unpack_vectors
@@ -17,26 +15,11 @@ from cimtile.spec.npy_rows import row_chunks
 from ..tops.bulk_layout import Layout
 from .memfiles import field_bytes
 
-__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message", "halves"]
+__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message"]
 
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
                3: "sample request beyond the batch's bit planes"}
-
-
-def halves(chunks, half):
-    """Cut a stream of entry arrays (n, bytes) into arrays of exactly `half` entries (the
-    last may be shorter)."""
-    pending, size = [], 0
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        while size >= half:
-            block = np.concatenate(pending)
-            yield block[:half]
-            pending, size = [block[half:]], size - half
-    if size:
-        yield np.concatenate(pending)
 
 
 class BulkEntries:
@@ -49,22 +32,17 @@ class BulkEntries:
 
     def batch(self, X, frame_vectors, in_bits, adc_shift, macro=None, check=None):
         """The ring entries of the batch `X` (an array or :class:`NpyRows`) sent as frames of
-        `frame_vectors` vectors, from one read of each chunk of it: an iterator of input
-        beat entries and, with `macro`, one of analog answer entries for every bit plane in
-        request order (the macro sampled once per plane). With `check` (a
+        `frame_vectors` vectors, from one read of each chunk of it: for each chunk, its
+        input beat entries and, with `macro`, its analog answer entries for every bit plane
+        in request order (the macro sampled once per plane; else None). With `check` (a
         :class:`~cimtile.models.stream_check.StreamCheck`) each chunk's expectations are
         handed to it as the chunk is read.
 
         Returns
         -------
-        (iterator, iterator or None)
+        iterator of (numpy.ndarray, numpy.ndarray or None)
         """
-        chunks = self._chunks(X, frame_vectors, in_bits, adc_shift, macro, check)
-        if macro is None:
-            return (beats for beats, _ in chunks), None
-        # The two rings drain at nearly the same pace: tee holds only the chunks between.
-        for_beats, for_answers = itertools.tee(chunks)
-        return (beats for beats, _ in for_beats), (answers for _, answers in for_answers)
+        return self._chunks(X, frame_vectors, in_bits, adc_shift, macro, check)
 
     def _chunks(self, X, frame_vectors, in_bits, adc_shift, macro, check):
         cfg, rings = self.cfg, self.rings

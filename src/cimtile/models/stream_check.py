@@ -85,14 +85,24 @@ class StreamCheck:
 
     def __post_init__(self):
         self.W = np.asarray(self.W, np.int64)
+        self._W_float = self.W.astype(np.float64)
+        self._W_max = int(np.abs(self.W).max(initial=0))
         self.driven = np.zeros(self.cfg.tile.rows, np.int64)
+
+    def _exact(self, x):
+        """``x @ W`` exactly: in floating point (BLAS) while every partial sum is an
+        integer below 2**53, else in integers (numpy's integer product is far slower)."""
+        x = np.asarray(x, np.int64)
+        if len(self.W) * int(np.abs(x).max(initial=0)) * self._W_max < 2 ** 53:
+            return (x.astype(np.float64) @ self._W_float).astype(np.int64)
+        return x @ self.W
 
     def expect(self, x, planes, codes):
         """Take the next chunk of inputs `x` (n, rows), its bit planes (n, in_bits, rows)
         and the codes the analog model answered for them (n, in_bits, cols_phys)."""
         self.driven += planes.reshape(-1, self.cfg.tile.rows).sum(axis=0, dtype=np.int64)
         golden = shift_add(codes, self.cfg, remap=self.remap)
-        self._pending.append((golden, np.asarray(x, np.int64) @ self.W))
+        self._pending.append((golden, self._exact(x)))
 
     def take(self, Y):
         """Check the next results `Y` (in order) against their expectations."""
