@@ -1,4 +1,7 @@
-"""Testbench pieces that run without a simulator: bus packing and the scoreboard."""
+"""Testbench pieces that run without a simulator: bus packing, the scoreboard and the ring
+halves written ahead."""
+
+import time
 
 import numpy as np
 import pytest
@@ -6,6 +9,7 @@ import pytest
 from cimtile.models.verdict import Verdict
 from cimtile.spec.config import reference_config
 from cimtile.tb.build.build import waves_format
+from cimtile.tb.transport.half_files import HalfFiles
 from cimtile.tb.transport.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.transport.results import SimResult
 from cimtile.tb.benches.scoreboard import Scoreboard
@@ -120,3 +124,56 @@ def test_waves_format(name, kind):
 def test_waves_format_refuses_other_names():
     with pytest.raises(ValueError, match=r"w\.ghw: waveform file name must end in .fst or .vcd"):
         waves_format("w.ghw")
+
+
+def _image_rows(path, width):
+    """The entries of a ``$fread`` file as little-endian rows."""
+    return np.frombuffer(path.read_bytes(), np.uint8).reshape(-1, width)[:, ::-1]
+
+
+def test_half_files_cut_every_ring_into_halves_written_ahead(tmp_path):
+    rng = np.random.default_rng(0)
+    beats = [rng.integers(0, 256, (n, 3), dtype=np.uint8) for n in (5, 2, 9)]
+    answers = [rng.integers(0, 256, (n, 2), dtype=np.uint8) for n in (7, 7, 7)]
+    files = HalfFiles(zip(beats, answers), ["in", "analog"], {"in": 4, "analog": 6}, tmp_path)
+    for name, chunks, width, half in [("in", beats, 3, 4), ("analog", answers, 2, 6)]:
+        taken = list(iter(lambda: files.take(name), None))
+        total = sum(map(len, chunks))
+        assert [entries for _, entries in taken] == [half] * (total // half) + (
+            [total % half] if total % half else [])
+        written = np.concatenate([_image_rows(path, width) for path, _ in taken])
+        assert np.array_equal(written, np.concatenate(chunks))
+
+
+def test_half_files_stay_a_few_halves_ahead_of_the_rings(tmp_path):
+    made = []
+
+    def chunks():
+        for k in range(50):
+            made.append(k)
+            yield (np.full((4, 1), k, np.uint8),)
+
+    files = HalfFiles(chunks(), ["in"], {"in": 4}, tmp_path, ahead=2)
+    path, _ = files.take("in")
+    # One half taken, two written ahead, and the chunk of a third one made: then it waits.
+    deadline = time.monotonic() + 30
+    while len(made) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert len(made) == 4 and _image_rows(path, 1)[0, 0] == 0
+    files.take("in")
+    while len(made) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(made) == 5
+    files.close()
+
+
+def test_half_files_raise_what_making_the_entries_raised(tmp_path):
+    def chunks():
+        yield (np.zeros((4, 1), np.uint8),)
+        raise ValueError("no more inputs")
+
+    files = HalfFiles(chunks(), ["in"], {"in": 4}, tmp_path)
+    assert files.take("in")[1] == 4
+    with pytest.raises(ValueError, match="no more inputs"):
+        files.take("in")

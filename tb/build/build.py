@@ -19,7 +19,7 @@ from pathlib import Path
 from . import cache
 from .elaboration import elaborated
 from .sim_top import CLOCK_PERIOD_NS, TOPLEVEL, control_file, simulation_top, tile_design
-from .verilator import (COROUTINE_FLAGS, FAST_FLAGS, MAKE_VARIABLES, BuildError, build_errors,
+from .verilator import (FAST_FLAGS, MAKE_VARIABLES, BuildError, build_errors,
                         get_runner, verilator_bin, verilator_on_path)
 
 __all__ = ["LINT_WAIVERS", "BuildError", "build", "building", "lint", "waves_format",
@@ -84,7 +84,7 @@ def _build_key(sources, flags):
     h = hashlib.sha256()
     # The executable links cocotb's libraries by absolute path.
     for part in (*sources, *flags, *map("=".join, MAKE_VARIABLES.items()), *FAST_FLAGS,
-                 *COROUTINE_FLAGS, cocotb.__version__, str(cocotb_tools.config.libs_dir),
+                 cocotb.__version__, str(cocotb_tools.config.libs_dir),
                  verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")

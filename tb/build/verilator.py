@@ -21,7 +21,7 @@ from pathlib import Path
 from . import cache
 from .sessions import kill_child_sessions
 
-__all__ = ["COROUTINE_FLAGS", "FAST_FLAGS", "MAKE_VARIABLES", "verilator_bin",
+__all__ = ["FAST_FLAGS", "MAKE_VARIABLES", "verilator_bin",
            "verilator_on_path", "make_variables", "make_with_runtime", "get_runner",
            "build_errors", "BuildError"]
 
@@ -57,9 +57,6 @@ MAKE_VARIABLES = {"CFG_CXXFLAGS_PCH_I": "-include", "OPT_FAST": "-O2", "OPT_GLOB
 # function, 24 s: a third of the whole compile). Trying up to two, the file compiles in
 # 5 s and the model runs as fast. The first candidate the compiler accepts joins OPT_FAST.
 FAST_FLAGS = ("--param=max-combine-insns=2", "")
-# The wheel's verilated.mk also leaves the compiler's coroutine flag empty, which the clock
-# process (--timing) needs; the first of these candidates the compiler accepts is used.
-COROUTINE_FLAGS = ("", "-fcoroutines", "-std=gnu++20")
 # Verilator's runtime library (verilated.cpp, its VPI, DPI, timing and thread layers) does
 # not depend on the design, yet takes 16 CPU seconds to compile: two thirds of a 128 x 16
 # tile's compile, a third of a 1024 x 256 one's. Its objects are archived in a cache entry
@@ -78,17 +75,6 @@ def _compiles(flags, source):
 
 
 @functools.cache
-def _coroutine_flag():
-    """The first flag with which the C++ compiler accepts coroutines (needed by --timing)."""
-    for flag in COROUTINE_FLAGS:
-        if _compiles(filter(None, [flag]), "#include <coroutine>\n"):
-            return flag
-    raise BuildError("the C++ compiler (c++) accepts no C++20 coroutines, which the "
-                     "simulation clock needs (Verilator --timing): use GCC >= 10 or a recent "
-                     "Clang")
-
-
-@functools.cache
 def _fast_flag():
     """The first of :data:`FAST_FLAGS` that the C++ compiler accepts."""
     return next(flag for flag in FAST_FLAGS
@@ -97,7 +83,7 @@ def _fast_flag():
 
 def make_variables():
     """The variables on make's command line (``NAME=value`` arguments)."""
-    variables = dict(MAKE_VARIABLES, CFG_CXXFLAGS_COROUTINES=_coroutine_flag())
+    variables = dict(MAKE_VARIABLES)
     variables["OPT_FAST"] = " ".join(filter(None, [variables["OPT_FAST"], _fast_flag()]))
     return [f"{name}={value}" for name, value in variables.items()]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..build import cache
 from ..build.build import LINT_WAIVERS, design_sources
 from ..build.sim_top import TOPLEVEL
-from ..build.verilator import (COROUTINE_FLAGS, FAST_FLAGS, MAKE_VARIABLES, BuildError,
+from ..build.verilator import (FAST_FLAGS, MAKE_VARIABLES, BuildError,
                                build_errors, get_runner, make_variables, make_with_runtime,
                                verilator_bin, verilator_on_path)
 from ..tops.bulk_top import bulk_design
@@ -37,7 +37,7 @@ _FLAGS = [*LINT_WAIVERS, "--timescale", "1ns/1ps"]
 def _key(sources, flags):
     h = hashlib.sha256()
     for part in (*sources, *flags, *map("=".join, MAKE_VARIABLES.items()), *FAST_FLAGS,
-                 *COROUTINE_FLAGS, verilator_bin()):
+                 verilator_bin()):
         h.update(part.encode())
         h.update(b"\0")
     return f"ceiling-{h.hexdigest()[:20]}"
