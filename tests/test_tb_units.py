@@ -9,7 +9,7 @@ import pytest
 from cimtile.models.verdict import Verdict
 from cimtile.spec.config import reference_config
 from cimtile.tb.build.build import waves_format
-from cimtile.tb.transport.half_files import HalfFiles
+from cimtile.tb.transport.half_files import HalfFiles, HalfReader
 from cimtile.tb.transport.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.transport.results import SimResult
 from cimtile.tb.benches.scoreboard import Scoreboard
@@ -177,3 +177,27 @@ def test_half_files_raise_what_making_the_entries_raised(tmp_path):
     assert files.take("in")[1] == 4
     with pytest.raises(ValueError, match="no more inputs"):
         files.take("in")
+
+
+def test_half_reader_hands_dumped_halves_over_in_order(tmp_path):
+    got = []
+    reader = HalfReader(got.append, 2)
+    for k, words in enumerate([["0102", "0304", "0506"], ["0708"]]):
+        path = tmp_path / "bulk_out_0.hex"
+        path.write_text("@0\n" + "\n".join(words) + "\n")
+        reader.read(path, [2, 1][k])
+        assert not path.exists()
+    reader.finish()
+    assert [rows.tolist() for rows in got] == [[[2, 1], [4, 3]], [[8, 7]]]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_half_reader_raises_what_its_sink_raised(tmp_path):
+    def sink(rows):
+        raise ValueError("result file is full")
+
+    reader = HalfReader(sink, 1)
+    (tmp_path / "half.hex").write_text("01\n")
+    reader.read(tmp_path / "half.hex", 1)
+    with pytest.raises(ValueError, match="result file is full"):
+        reader.finish()

@@ -19,10 +19,10 @@ from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.spec.axis_frames import pack_targets
 
 from ..transport.bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message
-from ..transport.half_files import HalfFiles
+from ..transport.half_files import HalfFiles, HalfReader
 from ..tops.bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from ..tops.bulk_top import FEEDS
-from ..transport.memfiles import bits_image, field_bytes, parse_hex_image
+from ..transport.memfiles import bits_image, field_bytes
 
 __all__ = ["BulkStream", "ERROR_KINDS"]
 
@@ -180,6 +180,16 @@ class BulkStream:
         getattr(dut, f"bulk__{drained}_base").value = out.base
         dut.bulk__frames_expected.value = int(dut.bulk__frames.value) + frames
         dut.bulk__budget.value = int(budget)
+        reader = HalfReader(sink, self.entries.out_bytes)
+        try:
+            return await self._run_pump(feeds, out, taken_port, drained_port, reader, error,
+                                        start)
+        finally:
+            reader.finish()
+
+    async def _run_pump(self, feeds, out, taken_port, drained_port, reader, error, start):
+        """The loop of :meth:`_pump`, handing drained halves to `reader`."""
+        dut = self.dut
         first = True
         started = None
         while True:
@@ -210,8 +220,7 @@ class BulkStream:
                 drained_port.value = out.done
                 await ReadOnly()
                 for name, count in dumps:
-                    with open(name, "rb") as file:
-                        sink(parse_hex_image(file.read(), self.entries.out_bytes)[:count])
+                    reader.read(name, count)
             if finished or failed:
                 break
             await self._attention()

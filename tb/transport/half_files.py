@@ -1,22 +1,25 @@
-"""Ring halves written ahead: the ``$fread`` files of a batch's rings, made by a thread.
+"""Ring halves as files, written ahead and read behind by threads of their own.
 
-A ring of the bulk top loads a half from a file. Cutting a batch's entries into halves,
-turning them into file bytes and writing them is work for every half; here a thread of its
-own does it while the simulator runs the model (cocotb's lock is released during a free
-run, and numpy releases it while it computes), so that a refill is a rename. It writes each
-half under a name of its own and stays a few halves ahead of the rings that have taken
-fewest, so a long batch is never held whole.
+A ring of the bulk top loads a half from a file, and a recorder dumps one. Cutting a
+batch's entries into halves, turning them into file bytes and writing them, and parsing a
+dumped half and checking its results, is work for every half; here threads do it while the
+simulator runs the model (cocotb's lock is released during a free run, and numpy releases
+it while it computes), so that a refill or a drain is a rename. :class:`HalfFiles` writes
+each half under a name of its own and stays a few halves ahead of the rings that have taken
+fewest, so a long batch is never held whole; :class:`HalfReader` hands the dumped halves to
+their reader in order.
 """
 
+import os
 import queue
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from .memfiles import fread_image
+from .memfiles import fread_image, parse_hex_image
 
-__all__ = ["HalfFiles"]
+__all__ = ["HalfFiles", "HalfReader"]
 
 
 class HalfFiles:
@@ -108,6 +111,49 @@ class HalfFiles:
             self._waiting[name] += 1
             self._changed.notify()
         self._ready[name].put(item)
+
+
+class HalfReader:
+    """Dumped halves of `entry_bytes`-byte entries, parsed and handed to `sink` (which takes
+    an array (n, entry_bytes) of little-endian rows) in order by a thread of its own.
+
+    An exception raised by `sink` is raised by :meth:`finish`; the halves after it are
+    not read.
+    """
+
+    def __init__(self, sink, entry_bytes):
+        self._sink, self._entry_bytes = sink, entry_bytes
+        self._halves = queue.SimpleQueue()
+        self._read = 0
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="cimtile-half-reader",
+                                        daemon=True)
+        self._thread.start()
+
+    def read(self, path, entries):
+        """Read the first `entries` entries of the half just dumped to `path`: it is moved
+        aside at once, so the recorder may dump the next one there."""
+        aside = Path(f"{path}.{self._read}")
+        os.replace(path, aside)
+        self._read += 1
+        self._halves.put((aside, entries))
+
+    def finish(self):
+        """Wait until every half was handed over."""
+        self._halves.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self):
+        while (half := self._halves.get()) is not None:
+            path, entries = half
+            if self._error is None:
+                try:
+                    self._sink(parse_hex_image(path.read_bytes(), self._entry_bytes)[:entries])
+                except BaseException as error:  # raised by finish, in the testbench's thread
+                    self._error = error
+            path.unlink(missing_ok=True)
 
 
 class _Closed(Exception):
