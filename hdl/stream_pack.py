@@ -318,12 +318,17 @@ class LanesToBeats(wiring.Component):
     """
 
     def __init__(self, data_width, lane_shape):
-        axis = AxiStreamSignature(data_width, keep=False)
-        lane = Shape.cast(lane_shape).width
-        if lane <= 0 or lane % 8:
-            raise ValueError(f"lane width must be a positive multiple of 8, not {lane}")
+        try:
+            axis = AxiStreamSignature(data_width, keep=False)
+            lane = Shape.cast(lane_shape).width
+            if lane <= 0 or lane % 8:
+                raise ValueError(f"lane width must be a positive multiple of 8, not {lane}")
+            self.lanes = _check_lane_params(data_width, lane)
+        except (TypeError, ValueError):
+            # Refused, so never to be elaborated: no "created but never used" warning.
+            self._MustUse__silence = True
+            raise
         self.lane_width = lane
-        self.lanes = _check_lane_params(data_width, lane)
         self.data_width = data_width
         super().__init__({
             "i_stream": In(stream.Signature(data.StructLayout({
