@@ -50,12 +50,12 @@ def _rows(report):
     return rows
 
 
-def _run_network(args, inputs, cfg, layers, x_test, y_test, x_cal):
+def _run_network(args, inputs, cfg, network, x_test, y_test, x_cal):
     from cimtile.flows.network_run import network_report
     plots = None if args.plots is None else Path(args.plots)
-    report, writers, verdicts = network_report(cfg, layers, x_test, y_test, x_cal,
-                                               seed=args.seed, plots=plots is not None,
-                                               verbose=args.verbose)
+    report, writers, verdicts = network_report(cfg, network, x_test, y_test, x_cal,
+                                               seed=args.seed, per_channel=args.per_channel,
+                                               plots=plots is not None, verbose=args.verbose)
     with OutputFiles(inputs) as outputs:
         if args.report is not None:
             stage_json(outputs, args.report, "--report", report)
