@@ -179,6 +179,8 @@ def test_scikit_learn_mlp_round_trip_through_the_golden_model(tmp_path):
         assert abs(accuracy(out, y_test) - mlp.score(x_test, y_test)) <= 0.01
 
 
+# The exporter warns that its TorchScript path is legacy; the dynamo path needs onnxscript.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_pytorch_cnn_round_trip_through_the_golden_model(tmp_path):
     torch = pytest.importorskip("torch", reason="PyTorch is the optional 'train' extra "
                                 "(pip install -e '.[train]'); the ONNX import needs none")
@@ -240,3 +242,54 @@ def test_unsupported_operator_is_refused_in_one_line(tmp_path, op, inputs, attrs
         load_onnx(path)
     assert str(error.value) == (f"{path}: node bad ({op}) is not supported; supported "
                                 f"operators: {SUPPORTED_LIST}")
+
+
+def _conv_model(**attrs):
+    node = helper.make_node("Conv", ["x", "w"], ["c"], name="conv", **attrs)
+    flat = helper.make_node("Flatten", ["c"], ["y"])
+    return model([node, flat], (2, 6, 6), (2 * 16,), [tensor("w", np.ones((2, 2, 3, 3)))])
+
+
+def _matmul(w, *, opset=17, input_shape=(4,), nodes=()):
+    return model([helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"), *nodes,
+                  helper.make_node("Relu", ["m" if not nodes else "s"], ["y"])],
+                 input_shape, (w.shape[-1],), [tensor("w", w)], opset=opset)
+
+
+REFUSED_CONSTRUCTS = [
+    (_conv_model(group=2), "node conv (Conv) group 2 is not supported (only 1)"),
+    (_conv_model(dilations=[2, 2]),
+     "node conv (Conv) dilations [2, 2] are not supported (only 1)"),
+    (_conv_model(auto_pad="SAME_UPPER"),
+     "node conv (Conv) auto_pad SAME_UPPER is not supported (give explicit pads)"),
+    (single_op_model("MaxPool", [], {"kernel_shape": [2, 2], "ceil_mode": 1}, []),
+     "node bad (MaxPool) ceil_mode 1 is not supported (only 0)"),
+    (_matmul(np.ones((4, 3)), nodes=[helper.make_node("Softmax", ["m"], ["s"], name="sm")]),
+     "node sm (Softmax) is supported only as the model's output"),
+    (single_op_model("BatchNormalization", ["s", "b", "m", "v"], {},
+                     [tensor(k, np.ones(2)) for k in "sbmv"]),
+     "node bad (BatchNormalization) must follow a Conv, Gemm or MatMul whose output only "
+     "it reads"),
+    (model([helper.make_node("MatMul", ["x", "x"], ["y"], name="mm")], (4,), (4,)),
+     "node mm (MatMul) the second factor, the weight (input 1) must be a constant "
+     "initializer"),
+    (_matmul(np.ones((5, 3))), "node mm (MatMul) does not fit its input shaped (4,)"),
+    (_matmul(np.ones((4, 3)), opset=8), "default-domain opset 8 is not supported (only 9.."),
+    (_matmul(np.ones((4, 3)), input_shape=("features",)),
+     "input x must have fixed dimensions after the batch, not ['?']"),
+    (model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], (2, 6, 6),
+           (2, 4, 4), [tensor("w", np.ones((2, 2, 3, 3)))]),
+     "output y must be shaped (batch, classes), not (batch, 2, 4, 4)"),
+    (single_op_model("Relu", [], {}, []),
+     "the model has no Conv, Gemm or MatMul to put on tiles"),
+]
+
+
+@pytest.mark.parametrize("onnx_model, message", REFUSED_CONSTRUCTS,
+                         ids=[message[:40] for _, message in REFUSED_CONSTRUCTS])
+def test_unsupported_construct_is_refused_in_one_line(tmp_path, onnx_model, message):
+    path = save(onnx_model, tmp_path / "m.onnx")
+    with pytest.raises(ModelError) as error:
+        load_onnx(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(error.value)

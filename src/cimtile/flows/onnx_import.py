@@ -14,6 +14,8 @@ type only rename a tensor; Constant nodes supply constant inputs. Anything else 
 with one line naming the node, its operator and the supported list.
 """
 
+import dataclasses
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -199,12 +201,17 @@ def _check(path, graph):
                          f"not (batch, {', '.join(map(str, shape[1:]))})")
 
 
-def _reference(data, input_name, output_name, input_shape, batch, elem_type):
+def _reference(path, data, input_name, output_name, input_shape, batch, elem_type):
     """onnxruntime on the file itself: float outputs independent of the imported graph."""
     import onnxruntime
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(data, options,
+                                               providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        first = str(error).strip().splitlines()[0]
+        raise ModelError(f"{path}: onnxruntime cannot run the model ({first})") from None
     dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
 
     def forward(x):
@@ -234,10 +241,10 @@ def load_onnx(path):
     builder = _Builder(path, constants, opset, _users(needed, output))
     for index, node in enumerate(needed):
         builder.add(node, index)
-    elem_type = next(i for i in graph.input if i.name == input_name).type.tensor_type.elem_type
-    result = Graph(tuple(builder.nodes), input_name, builder.name(output), input_shape,
-                   _reference(data, input_name, output, input_shape, batch, elem_type))
+    result = Graph(tuple(builder.nodes), input_name, builder.name(output), input_shape)
     if not result.layers:
         raise ModelError(f"{path}: the model has no Conv, Gemm or MatMul to put on tiles")
     _check(path, result)
-    return result
+    elem_type = next(i for i in graph.input if i.name == input_name).type.tensor_type.elem_type
+    return dataclasses.replace(result, reference=_reference(
+        path, data, input_name, output, input_shape, batch, elem_type))
