@@ -2,6 +2,7 @@
 (ONNX or the ``.npz`` perceptron) or the digits MLP trained here (the MNIST CNN shipped with
 ``--cnn``)."""
 
+import time
 from pathlib import Path
 
 from cimtile.spec.config import load_config
@@ -45,6 +46,9 @@ def _rows(report):
                   f"{'s' if layer['tiles'] > 1 else ''}, {layer['mvms']:,} MVMs, {layer['cycles']:,} cycles", f"(quantized inputs rms error "
                   f"{100 * layer['input_rms_error']:.2f} %)")
                  for l, layer in enumerate(report["layer_report"])]
+    if "import_s" in report:
+        rows.insert(5, ("import, quantize and map", f"{report['import_s']:.2f} + "
+                        f"{report['quantize_map_s']:.2f}", "s"))
     if "program_cells" in report:
         rows.insert(5, ("cells programmed (converged)",
                         f"{report['program_cells']:,} ({report['program_converged']:,}),",
@@ -55,12 +59,14 @@ def _rows(report):
     return rows
 
 
-def _run_network(args, inputs, cfg, network, x_test, y_test, x_cal):
+def _run_network(args, inputs, cfg, network, x_test, y_test, x_cal, import_s=None):
     from cimtile.flows.network_run import network_report
     plots = None if args.plots is None else Path(args.plots)
     report, writers, verdicts = network_report(cfg, network, x_test, y_test, x_cal,
                                                seed=args.seed, per_channel=args.per_channel,
                                                plots=plots is not None, verbose=args.verbose)
+    if import_s is not None:
+        report["import_s"] = round(import_s, 3)
     with OutputFiles(inputs) as outputs:
         if args.report is not None:
             stage_json(outputs, args.report, "--report", report)
@@ -91,13 +97,15 @@ def _cmd_run(args):
     inputs = [(args.model, "--model"), (args.config, "--config"), (args.data, "--data")]
     check_paths(inputs, **_network_outputs(args))
     cfg = load_config(args.config)
+    start = time.perf_counter()
     network = _load_network(args.model)
+    import_s = time.perf_counter() - start
     data = load_data(args.data, network.inputs, network.outputs)
     try:
         check_range(network, data[0], data[2], cfg, args.per_channel)
     except ModelError as error:
         raise InputError(f"{args.model} on {args.data}: {error}") from None
-    return _run_network(args, inputs, cfg, network, *data)
+    return _run_network(args, inputs, cfg, network, *data, import_s)
 
 
 def _cnn_demo(args, cfg):
@@ -105,7 +113,9 @@ def _cnn_demo(args, cfg):
     from cimtile.flows.onnx_import import load_onnx
     (x_train, _), (x_cal, _), (x_test, y_test) = mnist_split()
     images = CNN_QUICK_IMAGES if args.quick else CNN_IMAGES
+    start = time.perf_counter()
     network = load_onnx(MNIST_CNN)
+    import_s = time.perf_counter() - start
     t = cfg.tile
     if not args.json:
         print(f"MNIST CNN ({', '.join(op.describe() for op in network.layers)}; "
@@ -114,7 +124,8 @@ def _cnn_demo(args, cfg):
               f"{cfg.analog.model} tiles: {t.in_bits}-bit inputs, {t.w_bits}-bit weights in "
               f"{cfg.slices} slices of {t.bits_per_cell}-bit cells, {t.adc_bits}-bit ADCs",
               flush=True)
-    return _run_network(args, [], cfg, network, x_test[:images], y_test[:images], x_cal)
+    return _run_network(args, [], cfg, network, x_test[:images], y_test[:images], x_cal,
+                        import_s)
 
 
 def _cmd_demo(args):

@@ -253,9 +253,10 @@ def run_network(cfg, network, x_test, y_test, x_cal, *, seed=0, per_channel=Fals
     """
     start = time.perf_counter()
     qlayers = quantize_graph(network, x_cal, cfg, per_channel)
+    n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
+    quantize_map_s = time.perf_counter() - start
     float_out = network.reference_forward(x_test)
     exact_out, input_errors = _exact_run(qlayers, x_test, cfg)
-    n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
     program_start = time.perf_counter()
     with progress_bar("program", n_tiles, enabled=None if progress else False) as bar:
         tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
@@ -301,6 +302,7 @@ def run_network(cfg, network, x_test, y_test, x_cal, *, seed=0, per_channel=Fals
         "mvm_per_s": round(stats["tile_mvms"] / stats["sim_wall_s"], 1),
         "images_per_s": round(n / infer_s, 2),
         "build_s": round(stats["build_s"], 3),
+        "quantize_map_s": round(quantize_map_s, 3),
         "program_s": round(program_s, 3),
         "inference_s": round(infer_s, 3),
         "wall_s": round(time.perf_counter() - start, 3),

@@ -35,10 +35,6 @@ class QuantLayer:
     x_scale: float
     op: object
 
-    @property
-    def b(self):
-        return self.op.b
-
 
 def quantize_inputs(x, x_scale, in_bits):
     """``clip(round(x / x_scale))`` to signed `in_bits` integers."""
