@@ -293,3 +293,27 @@ def test_unsupported_construct_is_refused_in_one_line(tmp_path, onnx_model, mess
         load_onnx(path)
     assert str(error.value).startswith(f"{path}: {message}")
     assert "\n" not in str(error.value)
+
+
+def test_a_file_that_is_not_onnx_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"\x08\x07 not a protobuf \xff\xff")
+    with pytest.raises(ModelError) as error:
+        load_onnx(path)
+    assert str(error.value).startswith(f"{path}: not a valid ONNX model (")
+    assert "\n" not in str(error.value)
+
+
+def test_constant_nodes_supply_constant_inputs(tmp_path):
+    w = np.arange(12.0).reshape(4, 3)
+    nodes = [helper.make_node("Constant", [], ["w"], value=tensor("w", w)),
+             helper.make_node("MatMul", ["x", "w"], ["y"])]
+    path = save(model(nodes, (4,), (3,)), tmp_path / "m.onnx")
+    graph = load_onnx(path)
+    x = np.random.default_rng(4).normal(size=(5, 4))
+    assert np.allclose(graph.float_forward(x)[0], x @ w)
+    assert np.allclose(graph.reference_forward(x), x @ w, atol=1e-5)
+    nodes[0] = helper.make_node("Constant", [], ["w"], name="c", value_float=1.0)
+    with pytest.raises(ModelError, match=r"node c \(Constant\) with value_float is not "
+                       r"supported \(only a tensor value\)$"):
+        load_onnx(save(model(nodes, (4,), (3,)), tmp_path / "m2.onnx"))

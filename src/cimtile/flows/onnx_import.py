@@ -119,6 +119,9 @@ class _Builder:
                            f"is not supported; supported operators: {', '.join(SUPPORTED)}")
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "Constant":
+            if "value" not in attrs:
+                raise _refusal(self.path, node, index, f"with {', '.join(attrs)} is not "
+                               "supported (only a tensor value)")
             self.constants[node.output[0]] = numpy_helper.to_array(attrs["value"])
             return
         consts = tuple(self.constants.get(name) for name in node.input)
