@@ -22,16 +22,49 @@ def _percent(report, key):
     return f"{100 * report[key]:.2f}", "%"
 
 
+def _layer_rows(report):
+    """One row per layer: its shape, tiles, MVMs and cycles."""
+    return [(f"layer {l}: {layer['shape']}",
+             f"{layer['tiles']} tile{'s' if layer['tiles'] > 1 else ''}, {layer['mvms']:,} "
+             f"MVMs, {layer['cycles']:,} cycles",
+             f"(quantized inputs rms error {100 * layer['input_rms_error']:.2f} %)")
+            for l, layer in enumerate(report["layer_report"])]
+
+
+def _optional_rows(report):
+    """The rows of the figures only some runs have: the whole test set's accuracies,
+    programming and repair, the import time."""
+    rows = []
+    if "test_set" in report:
+        whole = report["test_set"]
+        rows.append((f"float / quantized, all {whole['images']} test images",
+                     f"{100 * whole['float_accuracy']:.2f} / "
+                     f"{100 * whole['quantized_accuracy']:.2f}", "%"))
+    if "program_cells" in report:
+        rows.append(("cells programmed (converged)",
+                     f"{report['program_cells']:,} ({report['program_converged']:,}),",
+                     f"{report['program_pulses_mean']:.2f} pulses per cell"))
+    if "repaired_columns" in report:
+        rows.append(("repaired columns (unrepaired cells)",
+                     f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})", ""))
+    if "import_s" in report:
+        rows.append(("import, quantize and map", f"{report['import_s']:.2f} + "
+                     f"{report['quantize_map_s']:.2f}", "s"))
+    return rows
+
+
 def _rows(report):
     """The figures of a run, for the terminal."""
     energy = report["energy"]
-    rows = [
+    return [
         ("float accuracy", *_percent(report, "float_accuracy")),
         ("quantized accuracy (exact integers)", *_percent(report, "quantized_accuracy")),
         ("golden-model accuracy", *_percent(report, "golden_accuracy")),
         ("co-simulated accuracy", *_percent(report, "cosim_accuracy")),
         ("agreement co-simulation vs golden", *_percent(report, "agreement")),
+        *_optional_rows(report),
         ("tiles per layer", " + ".join(map(str, report["tiles_per_layer"])), ""),
+        *_layer_rows(report),
         ("tile MVMs", report["tile_mvms"], ""),
         ("total cycles", report["cycles_total"], ""),
         ("cycles per inference", f"{report['cycles_per_inference']:,.0f}", ""),
@@ -42,31 +75,16 @@ def _rows(report):
         ("energy per inference", f"{energy['per_inference_pj'] / 1e3:,.1f}",
          f"nJ ({energy['tops_per_w']:.3f} TOPS/W; see cimtile ppa for the tile's breakdown)"),
     ]
-    rows[6:6] = [(f"layer {l}: {layer['shape']}", f"{layer['tiles']} tile"
-                  f"{'s' if layer['tiles'] > 1 else ''}, {layer['mvms']:,} MVMs, {layer['cycles']:,} cycles", f"(quantized inputs rms error "
-                  f"{100 * layer['input_rms_error']:.2f} %)")
-                 for l, layer in enumerate(report["layer_report"])]
-    if "import_s" in report:
-        rows.insert(5, ("import, quantize and map", f"{report['import_s']:.2f} + "
-                        f"{report['quantize_map_s']:.2f}", "s"))
-    if "program_cells" in report:
-        rows.insert(5, ("cells programmed (converged)",
-                        f"{report['program_cells']:,} ({report['program_converged']:,}),",
-                        f"{report['program_pulses_mean']:.2f} pulses per cell"))
-    if "repaired_columns" in report:
-        rows.insert(6, ("repaired columns (unrepaired cells)",
-                        f"{report['repaired_columns']:,} ({report['unrepaired_cells']:,})", ""))
-    return rows
 
 
-def _run_network(args, inputs, cfg, network, x_test, y_test, x_cal, import_s=None):
+def _run_network(args, inputs, cfg, network, x_test, y_test, x_cal, extra=None):
+    """Run `network` and write and print its report, with the entries `extra` added."""
     from cimtile.flows.network_run import network_report
     plots = None if args.plots is None else Path(args.plots)
     report, writers, verdicts = network_report(cfg, network, x_test, y_test, x_cal,
                                                seed=args.seed, per_channel=args.per_channel,
                                                plots=plots is not None, verbose=args.verbose)
-    if import_s is not None:
-        report["import_s"] = round(import_s, 3)
+    report |= extra or {}
     with OutputFiles(inputs) as outputs:
         if args.report is not None:
             stage_json(outputs, args.report, "--report", report)
@@ -105,7 +123,18 @@ def _cmd_run(args):
         check_range(network, data[0], data[2], cfg, args.per_channel)
     except ModelError as error:
         raise InputError(f"{args.model} on {args.data}: {error}") from None
-    return _run_network(args, inputs, cfg, network, *data, import_s)
+    return _run_network(args, inputs, cfg, network, *data, {"import_s": round(import_s, 3)})
+
+
+def _test_set_accuracy(network, cfg, per_channel, x_test, y_test, x_cal):
+    """Float and quantized (exact integers) accuracy on the whole test set."""
+    from cimtile.flows.network import accuracy
+    from cimtile.flows.quantizer import quantize_graph
+    qnet = quantize_graph(network, x_cal, cfg, per_channel)
+    quantized, _ = qnet.forward(x_test, cfg, qnet.exact_mvm)
+    return {"images": len(x_test),
+            "float_accuracy": accuracy(network.reference_forward(x_test), y_test),
+            "quantized_accuracy": accuracy(quantized, y_test)}
 
 
 def _cnn_demo(args, cfg):
@@ -124,8 +153,9 @@ def _cnn_demo(args, cfg):
               f"{cfg.analog.model} tiles: {t.in_bits}-bit inputs, {t.w_bits}-bit weights in "
               f"{cfg.slices} slices of {t.bits_per_cell}-bit cells, {t.adc_bits}-bit ADCs",
               flush=True)
-    return _run_network(args, [], cfg, network, x_test[:images], y_test[:images], x_cal,
-                        import_s)
+    return _run_network(args, [], cfg, network, x_test[:images], y_test[:images], x_cal, {
+        "import_s": round(import_s, 3),
+        "test_set": _test_set_accuracy(network, cfg, args.per_channel, x_test, y_test, x_cal)})
 
 
 def _cmd_demo(args):
