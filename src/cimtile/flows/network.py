@@ -120,7 +120,8 @@ def save_model(file, layers):
 
 def load_data(path, inputs, classes):
     """Read a data file: ``x_test`` (N, inputs) and ``y_test`` (N,) integer labels in
-    [0, classes), and the held-out calibration inputs ``x_cal`` (M, inputs), all finite.
+    [0, classes), and the held-out calibration inputs ``x_cal`` (M, inputs), all finite;
+    a sample of images is flattened (``x.reshape(len(x), -1)``).
 
     Returns
     -------
@@ -139,14 +140,14 @@ def load_data(path, inputs, classes):
     y_test = arrays["y_test"]
     for key, x in (("x_test", x_test), ("x_cal", x_cal)):
         if x.shape[1] != inputs:
-            raise ModelError(f"{path}: {key} must be shaped (N, {inputs}) to match W0, "
-                             f"not {x.shape}")
+            raise ModelError(f"{path}: {key} must be shaped (N, {inputs}) to match the "
+                             f"model's inputs, not {x.shape}")
     if y_test.shape != (len(x_test),) or y_test.dtype.kind not in "iu":
         raise ModelError(f"{path}: y_test must be integer labels shaped ({len(x_test)},), "
                          f"not {y_test.dtype} {y_test.shape}")
     if y_test.min() < 0 or y_test.max() >= classes:
-        raise ModelError(f"{path}: y_test labels must lie in [0, {classes - 1}] (the outputs "
-                         f"of the last layer); found {y_test.min()}..{y_test.max()}")
+        raise ModelError(f"{path}: y_test labels must lie in [0, {classes - 1}] (the "
+                         f"model's outputs); found {y_test.min()}..{y_test.max()}")
     return x_test, y_test.astype(np.int64), x_cal
 
 
