@@ -31,14 +31,15 @@ def _runtime(path, x):
 
 def _every_operator(rng):
     """Input (1, 9, 9): conv (stride 2, uneven pads), batch norm, ReLU, a residual branch
-    through a second conv and a clip, max and average pooling with pads, reshape, Gemm with
+    through a second conv, a bias Add and a clip, max and average pooling with pads, reshape, Gemm with
     transB, alpha and beta, ReLU, MatMul with a bias Add, softmax."""
     n = helper.make_node
     init = {
         "w1": rng.normal(size=(4, 1, 3, 3)), "b1": rng.normal(size=4),
         "gamma": rng.uniform(0.5, 1.5, 4), "beta": rng.normal(size=4),
         "mean": rng.normal(size=4), "var": rng.uniform(0.5, 2, 4),
-        "w2": rng.normal(size=(4, 4, 3, 3)) / 3, "lo": 0.0, "hi": 1.5,
+        "w2": rng.normal(size=(4, 4, 3, 3)) / 3, "b2": rng.normal(size=(1, 4, 1, 1)),
+        "lo": 0.0, "hi": 1.5,
         "shape": np.array([-1, 16]), "wg": rng.normal(size=(6, 16)), "cg": rng.normal(size=6),
         "wm": rng.normal(size=(6, 3)), "bm": rng.normal(size=3),
     }
@@ -48,7 +49,8 @@ def _every_operator(rng):
           epsilon=1e-3),
         n("Relu", ["bn"], ["r1"]),
         n("Conv", ["r1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
-        n("Clip", ["c2", "lo", "hi"], ["clip"]),
+        n("Add", ["c2", "b2"], ["c2b"], name="conv2_bias"),
+        n("Clip", ["c2b", "lo", "hi"], ["clip"]),
         n("Add", ["r1", "clip"], ["res"], name="residual"),
         n("MaxPool", ["res"], ["mp"], kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
         n("AveragePool", ["mp"], ["ap"], kernel_shape=[3, 3], strides=[2, 2],
@@ -102,6 +104,7 @@ def test_batchnorm_and_bias_adds_fold_into_the_layer_before(tmp_path):
     assert np.allclose(conv.b, (init["b1"].astype(np.float32) - init["mean"]) * scale
                        + init["beta"], atol=1e-6)
     assert np.allclose(matmul.b, init["bm"].astype(np.float32))
+    assert np.allclose(graph.layers[1].b, init["b2"].astype(np.float32).reshape(4))
     assert [op.describe() for op in graph.layers] == [
         "conv 3x3/2 1->4", "conv 3x3/1 4->4", "dense 16->6", "dense 6->3"]
 

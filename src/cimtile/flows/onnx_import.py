@@ -165,7 +165,7 @@ class _Builder:
         node = self.nodes[k]
         width = node.op.matrix.shape[1]
         if site.node.op_type == "Add":
-            scale, shift = 1.0, site.const(1, "the bias").reshape(width)
+            scale, shift = np.ones(width), site.const(1, "the bias").reshape(width)
         else:
             gamma, beta, mean, var = (site.const(i, name).reshape(-1) for i, name in
                                       ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")))
