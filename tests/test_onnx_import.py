@@ -277,6 +277,9 @@ REFUSED_CONSTRUCTS = [
      "node mm (MatMul) the second factor, the weight (input 1) must be a constant "
      "initializer"),
     (_matmul(np.ones((5, 3))), "node mm (MatMul) does not fit its input shaped (4,)"),
+    (_matmul(np.ones((4, 3)), input_shape=(2, 4)),
+     "node mm (MatMul) does not fit its input shaped (2, 4) (a dense layer takes (batch, "
+     "features), not 3 dimensions)"),
     (_matmul(np.ones((4, 3)), opset=8), "default-domain opset 8 is not supported (only 9.."),
     (_matmul(np.ones((4, 3)), input_shape=("features",)),
      "input x must have fixed dimensions after the batch, not ['?']"),

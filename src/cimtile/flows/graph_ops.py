@@ -47,6 +47,9 @@ class Dense:
         return f"dense {self.W.shape[0]}->{self.W.shape[1]}"
 
     def patches(self, x):
+        if x.ndim != 2:
+            raise ValueError(f"a dense layer takes (batch, features), not {x.ndim} "
+                             "dimensions")
         return x
 
     def assemble(self, Y, x):
