@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph_ops import (AddConstant, AveragePool, Clip, Conv, Dense, Flatten, GlobalAveragePool,
-                        MaxPool, Relu, Reshape, Softmax, Add)
+from .graph_ops import (Add, AddConstant, AveragePool, Clip, Conv, Dense, Flatten,
+                        GlobalAveragePool, MaxPool, Relu, Reshape, Softmax)
 
 __all__ = ["Unsupported", "Site", "CONVERTERS", "PASS_THROUGH", "FOLDED"]
 
