@@ -6,8 +6,9 @@ tile is programmed by the co-simulated write-verify engine
 that programming left, read out over the device's programming window (as
 ``cimtile sim --programmed`` does); the ideal model follows the arithmetic contract on the
 weights' levels. Inference makes one co-simulation per tile per layer, carrying every MVM of
-the layer (one per sample, or per output pixel of a convolution), and the golden model runs the same network beside it with the same seeds and conductances:
-the two must agree bit for bit on every sample.
+the layer (one per sample, or per output pixel of a convolution), and the golden model runs
+the same network beside it with the same seeds and conductances: the two must agree bit for
+bit on every sample.
 """
 
 import dataclasses
