@@ -31,8 +31,8 @@ def _runtime(path, x):
 
 def _every_operator(rng):
     """Input (1, 9, 9): conv (stride 2, uneven pads), batch norm, ReLU, a residual branch
-    through a second conv, a bias Add and a clip, max and average pooling with pads, reshape, Gemm with
-    transB, alpha and beta, ReLU, MatMul with a bias Add, softmax."""
+    through a second conv, a bias Add and a clip, max and average pooling with pads,
+    reshape, Gemm with transB, alpha and beta, ReLU, MatMul with a bias Add, softmax."""
     n = helper.make_node
     init = {
         "w1": rng.normal(size=(4, 1, 3, 3)), "b1": rng.normal(size=4),
