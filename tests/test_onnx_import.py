@@ -209,8 +209,8 @@ def test_pytorch_cnn_round_trip_through_the_golden_model(tmp_path):
 
 
 #: Operators of the model zoo's small vision models (MNIST, SqueezeNet, MobileNet, ResNet,
-#: ShuffleNet, GoogLeNet, Tiny YOLO, ...) that cimtile does not map, each as
-#: ``(operator, extra inputs, attributes, initializers)``.
+#: ShuffleNet, GoogLeNet, Tiny YOLO, their int8 versions, ...) that cimtile does not map,
+#: each as ``(operator, extra inputs, attributes, initializers)``.
 REFUSED = [
     ("Concat", ["x"], {"axis": 1}, []),
     ("Dropout", [], {}, []),
@@ -233,6 +233,22 @@ REFUSED = [
     ("ConvTranspose", ["w"], {}, [tensor("w", np.ones((2, 2, 1, 1)))]),
     ("Pad", ["p"], {}, [int_tensor("p", np.zeros(8))]),
     ("ReduceMean", [], {"axes": [1], "keepdims": 1}, []),
+    ("ReduceMax", [], {}, []),
+    ("ArgMax", [], {}, []),
+    ("Elu", [], {}, []),
+    ("Neg", [], {}, []),
+    ("Pow", ["x"], {}, []),
+    ("HardSwish", [], {}, []),
+    ("Shape", [], {}, []),
+    ("Gather", ["i"], {}, [int_tensor("i", [0])]),
+    ("Unsqueeze", ["i"], {}, [int_tensor("i", [0])]),
+    ("Squeeze", [], {}, []),
+    ("Slice", ["i", "i"], {}, [int_tensor("i", [0])]),
+    ("Split", [], {}, []),
+    ("Resize", ["", "s"], {}, [tensor("s", [1, 1, 2, 2])]),
+    ("DepthToSpace", [], {"blocksize": 2}, []),
+    ("QuantizeLinear", ["s"], {}, [tensor("s", 0.1)]),
+    ("DequantizeLinear", ["s"], {}, [tensor("s", 0.1)]),
 ]
 
 
