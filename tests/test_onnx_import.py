@@ -85,6 +85,11 @@ def test_every_supported_operator_matches_onnxruntime(tmp_path):
     expected = _runtime(path, x.reshape(7, 1, 9, 9))
     assert np.abs(graph.float_forward(x)[0] - expected).max() < 1e-5
     assert np.abs(graph.reference_forward(x) - expected).max() < 1e-6
+    # Quantized (8-bit inputs and weights, exact integers) through the same residual,
+    # pooling and folded layers: within a few hundredths of every probability.
+    qnet = quantize_graph(graph, rng.normal(size=(50, 81)), reference_config())
+    assert np.abs(qnet.forward(x, reference_config(), qnet.exact_mvm)[0]
+                  - expected).max() < 0.02
     heads = load_onnx(save(_pooling_heads(), tmp_path / "heads.onnx"))
     x = rng.normal(size=(4, 50))
     assert np.abs(heads.float_forward(x)[0]
