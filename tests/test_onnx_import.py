@@ -193,17 +193,29 @@ def test_pytorch_cnn_round_trip_through_the_golden_model(tmp_path):
     torch = pytest.importorskip("torch", reason="PyTorch is the optional 'train' extra "
                                 "(pip install -e '.[train]'); the ONNX import needs none")
     from torch import nn
+
+    class Residual(nn.Module):
+        """``x + conv(x)``: a ResNet block's skip connection."""
+        def __init__(self, channels):
+            super().__init__()
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+        def forward(self, x):
+            return x + torch.relu(self.conv(x))
+
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                        nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, stride=2), nn.ReLU6(),
-                        nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 5), nn.Softmax(1))
+                        nn.MaxPool2d(2), Residual(4), nn.Conv2d(4, 6, 3, stride=2),
+                        nn.ReLU6(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 5),
+                        nn.Softmax(1))
     net.eval()
     path = tmp_path / "cnn.onnx"
     torch.onnx.export(net, torch.zeros(1, 1, 12, 12), str(path), dynamo=False,
                       input_names=["x"], dynamic_axes={"x": {0: "batch"}}, opset_version=17)
     graph = load_onnx(path)
     assert [op.describe() for op in graph.layers] == [
-        "conv 3x3/1 1->4", "conv 3x3/2 4->6", "dense 6->5"]
+        "conv 3x3/1 1->4", "conv 3x3/1 4->4", "conv 3x3/2 4->6", "dense 6->5"]
+    assert [node.kind for node in graph.nodes].count("Add") == 1
     rng = np.random.default_rng(3)
     x_cal, x = rng.uniform(0, 1, (40, 144)), rng.uniform(0, 1, (20, 144))
     with torch.no_grad():
