@@ -356,3 +356,18 @@ def test_constant_nodes_supply_constant_inputs(tmp_path):
     with pytest.raises(ModelError, match=r"node c \(Constant\) with value_float is not "
                        r"supported \(only a tensor value\)$"):
         load_onnx(save(model(nodes, (4,), (3,)), tmp_path / "m2.onnx"))
+
+
+def test_opset_10_clip_bounds_and_softmax_axis_match_onnxruntime(tmp_path):
+    n = helper.make_node
+    nodes = [n("MatMul", ["x", "w"], ["m"]), n("Clip", ["m"], ["c"], min=-0.5, max=0.75),
+             n("Softmax", ["c"], ["y"])]
+    w = np.random.default_rng(5).normal(size=(6, 4))
+    path = save(model(nodes, (6,), (4,), [tensor("w", w)], opset=10), tmp_path / "m.onnx")
+    graph = load_onnx(path)
+    x = np.random.default_rng(6).normal(size=(9, 6))
+    expected = _runtime(path, x)
+    assert np.abs(graph.float_forward(x)[0] - expected).max() < 1e-6
+    clipped = np.clip(x @ w.astype(np.float32), -0.5, 0.75)
+    assert np.allclose(expected, np.exp(clipped) / np.exp(clipped).sum(1, keepdims=True),
+                       atol=1e-6)
