@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fpga-check formal regress soak repair-study clean
+.PHONY: demo demo-cnn test bench fpga-check formal regress soak repair-study clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/cimtile demo
+
+# The shipped MNIST CNN (ONNX) on co-simulated physical tiles, 200 test images (about 10
+# minutes).
+demo-cnn: $(STAMP)
+	$(BIN)/cimtile demo --cnn
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -135,11 +135,11 @@ def load_model_error(path):
     (dict(x_test=np.zeros((2, 64)), y_test=np.zeros(2, np.int64)),
      "data lacks x_cal (expected keys x_test, y_test, x_cal)"),
     (dict(x_test=np.zeros((2, 63)), y_test=np.zeros(2, np.int64), x_cal=np.zeros((1, 64))),
-     "x_test must be shaped (N, 64) to match W0, not (2, 63)"),
+     "x_test must be shaped (N, 64) to match the model's inputs, not (2, 63)"),
     (dict(x_test=np.zeros((2, 64)), y_test=np.zeros(3, np.int64), x_cal=np.zeros((1, 64))),
      "y_test must be integer labels shaped (2,), not int64 (3,)"),
     (dict(x_test=np.zeros((2, 64)), y_test=np.array([0, 3]), x_cal=np.zeros((1, 64))),
-     "y_test labels must lie in [0, 2] (the outputs of the last layer); found 0..3"),
+     "y_test labels must lie in [0, 2] (the model's outputs); found 0..3"),
     (dict(x_test=np.full((2, 64), np.inf), y_test=np.zeros(2, np.int64),
           x_cal=np.zeros((1, 64))), "x_test must be finite; found inf at [0, 0]"),
 ])

@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from cimtile.cli import main
+from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer, quant_forward, split
 from cimtile.flows.network_run import run_network
 from cimtile.spec.config import reference_config
@@ -20,7 +21,8 @@ def test_ideal_lossless_tiles_reproduce_the_quantized_network_exactly():
               Layer(rng.normal(size=(13, 5)), rng.normal(size=5))]
     x_cal, x = rng.normal(size=(100, 20)), rng.normal(size=(40, 20))
     y = rng.integers(0, 5, 40)
-    report, arrays, verdicts = run_network(cfg, layers, x, y, x_cal, seed=3, progress=False)
+    report, arrays, verdicts = run_network(cfg, mlp_graph(layers), x, y, x_cal, seed=3,
+                                         progress=False)
     qlayers = arrays["qlayers"]
     assert [len(split(q.Wq, cfg)) for q in qlayers] == report["tiles_per_layer"] == [4, 1]
     out, integers = quant_forward(qlayers, x, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)

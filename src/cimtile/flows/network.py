@@ -6,16 +6,8 @@ shaped (inputs, outputs), so that a layer computes ``x @ W + b`` as a tile compu
 ``X @ W``; ``b{l}`` is shaped (outputs,); the outputs of layer l are the inputs of layer
 l + 1. ReLU follows every layer but the last, whose largest output is the predicted class.
 
-Quantization, per layer l (symmetric, no zero point):
-
-- weights: ``w_scale = max|W| / (2**(w_bits-1) - 1)``, ``Wq = round(W / w_scale)``;
-- inputs: ``x_scale = clip / (2**(in_bits-1) - 1)``, ``Xq = clip(round(x / x_scale))`` to the
-  tile's input range. ``clip`` is calibrated on a held-out set (never the test set): of the
-  candidates ``percentile(|x|, q)`` for q in :data:`CLIP_PERCENTILES`, the one whose
-  quantized activations are closest to the float ones (mean squared error), with x the
-  float network's activations entering the layer;
-- the tiles compute the integer ``Xq @ Wq``; the digital side scales it back,
-  ``y = (Xq @ Wq) * x_scale * w_scale + b``, and applies ReLU.
+Quantization: see :mod:`cimtile.flows.quantizer` (per layer, symmetric, input scales
+calibrated on a held-out set).
 
 A layer larger than a tile is split into blocks of ``rows`` inputs by ``cols`` outputs, the
 last ones zero-padded; the partial sums of the row blocks of a column block are added
@@ -29,13 +21,12 @@ import numpy as np
 from cimtile.spec.files import InputError, read_npz
 from cimtile.spec.mapping import DataError
 
-__all__ = ["CLIP_PERCENTILES", "ModelError", "Layer", "QuantLayer", "Block", "load_model",
+from .graph import mlp_graph
+from .quantizer import quantize_graph
+
+__all__ = ["ModelError", "Layer", "Block", "load_model",
            "save_model", "load_data", "check_range", "float_forward", "quantize", "split",
            "block_inputs", "tiled_matmul", "quant_forward", "accuracy"]
-
-#: Percentiles of |activation| tried as the clip value of each layer's input quantizer.
-CLIP_PERCENTILES = (99.0, 99.5, 99.9, 99.99, 100.0)
-
 
 class ModelError(DataError):
     """A model or data file is unusable; the message names the file, key and rule."""
@@ -45,15 +36,6 @@ class ModelError(DataError):
 class Layer:
     """A float layer ``x @ W + b``: W (inputs, outputs), b (outputs,)."""
     W: np.ndarray
-    b: np.ndarray
-
-
-@dataclass(frozen=True)
-class QuantLayer:
-    """A layer quantized for tiles: integer weights, the two scales and the float bias."""
-    Wq: np.ndarray
-    w_scale: float
-    x_scale: float
     b: np.ndarray
 
 
@@ -138,7 +120,8 @@ def save_model(file, layers):
 
 def load_data(path, inputs, classes):
     """Read a data file: ``x_test`` (N, inputs) and ``y_test`` (N,) integer labels in
-    [0, classes), and the held-out calibration inputs ``x_cal`` (M, inputs), all finite.
+    [0, classes), and the held-out calibration inputs ``x_cal`` (M, inputs), all finite;
+    a sample of images is flattened (``x.reshape(len(x), -1)``).
 
     Returns
     -------
@@ -157,20 +140,21 @@ def load_data(path, inputs, classes):
     y_test = arrays["y_test"]
     for key, x in (("x_test", x_test), ("x_cal", x_cal)):
         if x.shape[1] != inputs:
-            raise ModelError(f"{path}: {key} must be shaped (N, {inputs}) to match W0, "
-                             f"not {x.shape}")
+            raise ModelError(f"{path}: {key} must be shaped (N, {inputs}) to match the "
+                             f"model's inputs, not {x.shape}")
     if y_test.shape != (len(x_test),) or y_test.dtype.kind not in "iu":
         raise ModelError(f"{path}: y_test must be integer labels shaped ({len(x_test)},), "
                          f"not {y_test.dtype} {y_test.shape}")
     if y_test.min() < 0 or y_test.max() >= classes:
-        raise ModelError(f"{path}: y_test labels must lie in [0, {classes - 1}] (the outputs "
-                         f"of the last layer); found {y_test.min()}..{y_test.max()}")
+        raise ModelError(f"{path}: y_test labels must lie in [0, {classes - 1}] (the "
+                         f"model's outputs); found {y_test.min()}..{y_test.max()}")
     return x_test, y_test.astype(np.int64), x_cal
 
 
-def check_range(layers, x_test, x_cal, cfg):
-    """Check that float64 carries the network through the data: the float forward pass,
-    the calibration of the quantizer and the quantized forward pass, as a run makes them.
+def check_range(network, x_test, x_cal, cfg, per_channel=False):
+    """Check that float64 carries the :class:`~cimtile.flows.graph.Graph` `network` through
+    the data: the float forward pass, the calibration of the quantizer and the quantized
+    forward pass, as a run makes them.
 
     Raises
     ------
@@ -179,9 +163,9 @@ def check_range(layers, x_test, x_cal, cfg):
     """
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
-            float_forward(layers, x_test)
-            qlayers = quantize(layers, x_cal, cfg)
-            quant_forward(qlayers, x_test, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
+            network.float_forward(x_test)
+            qnet = quantize_graph(network, x_cal, cfg, per_channel)
+            qnet.forward(x_test, cfg, qnet.exact_mvm)
         except FloatingPointError as error:
             raise ModelError(f"the network's values exceed the float64 range ({error}); "
                              "scale the weights or the data down") from None
@@ -189,43 +173,13 @@ def check_range(layers, x_test, x_cal, cfg):
 
 def float_forward(layers, x):
     """Float outputs of the last layer, and the activations entering every layer."""
-    inputs = []
-    for l, layer in enumerate(layers):
-        inputs.append(x)
-        x = x @ layer.W + layer.b
-        if l < len(layers) - 1:
-            x = np.maximum(x, 0)
-    return x, inputs
-
-
-def _quantize_inputs(x, x_scale, in_bits):
-    half = 2 ** (in_bits - 1)
-    return np.clip(np.round(x / x_scale), -half, half - 1).astype(np.int64)
-
-
-def _calibrated_scale(x, in_bits):
-    top = 2 ** (in_bits - 1) - 1
-    magnitude = np.abs(x).reshape(-1)
-    best = None
-    for clip in np.percentile(magnitude, CLIP_PERCENTILES):
-        scale = max(float(clip), np.finfo(float).tiny) / top
-        error = np.mean((_quantize_inputs(x, scale, in_bits) * scale - x) ** 2)
-        if best is None or error < best[0]:
-            best = (error, scale)
-    return best[1]
+    return mlp_graph(layers).float_forward(x)
 
 
 def quantize(layers, x_cal, cfg):
-    """Quantize `layers` for the tile of `cfg`, calibrating input scales on `x_cal`."""
-    _, inputs = float_forward(layers, x_cal)
-    w_top = 2 ** (cfg.tile.w_bits - 1) - 1
-    quantized = []
-    for layer, x in zip(layers, inputs):
-        w_scale = max(float(np.abs(layer.W).max()), np.finfo(float).tiny) / w_top
-        Wq = np.clip(np.round(layer.W / w_scale), -w_top, w_top).astype(np.int64)
-        quantized.append(QuantLayer(Wq, w_scale, _calibrated_scale(x, cfg.tile.in_bits),
-                                    layer.b))
-    return quantized
+    """Quantize `layers` for the tile of `cfg`, calibrating input scales on `x_cal`
+    (:func:`cimtile.flows.quantizer.quantize_graph`)."""
+    return quantize_graph(mlp_graph(layers), x_cal, cfg)
 
 
 def split(Wq, cfg):
@@ -270,26 +224,17 @@ def tiled_matmul(Xq, blocks, n_out, rows, mvm):
     return Y
 
 
-def quant_forward(qlayers, x, cfg, layer_mvm):
-    """Outputs of the quantized network, with the integer results of every layer.
+def quant_forward(qnet, x, cfg, layer_mvm):
+    """Outputs of the quantized network `qnet` (from :func:`quantize` or
+    :func:`cimtile.flows.quantizer.quantize_graph`), with the integer results of every
+    layer (:meth:`cimtile.flows.quantizer.QuantGraph.forward`).
 
     Parameters
     ----------
     layer_mvm : callable ``(l, Xq) -> Y``
         The integer ``Xq @ Wq`` of layer l, however computed (numpy, golden model, tiles).
-
-    Returns
-    -------
-    (ndarray (N, outputs), list of int ndarrays)
     """
-    integers = []
-    for l, q in enumerate(qlayers):
-        Y = layer_mvm(l, _quantize_inputs(x, q.x_scale, cfg.tile.in_bits))
-        integers.append(Y)
-        x = Y * (q.x_scale * q.w_scale) + q.b
-        if l < len(qlayers) - 1:
-            x = np.maximum(x, 0)
-    return x, integers
+    return qnet.forward(x, cfg, layer_mvm)
 
 
 def accuracy(outputs, labels):

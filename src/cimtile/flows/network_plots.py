@@ -3,8 +3,9 @@
 The sweeps rerun the test set through the golden model on the tiles of a run (same seeds,
 same programmed conductances), changing one read-out parameter. Fewer ADC bits need a
 coarser ADC step: for every layer, the step (``adc_shift``) is the smallest that keeps the
-99.9th percentile of the layer's ideal column counts on the held-out calibration set below
-the top code, so only the calibration set, never the test set, sets it.
+99.9th percentile of the layer's ideal column counts on the held-out calibration set (at
+most :data:`COUNT_ROWS` of its MVMs) below the top code, so only the calibration set, never
+the test set, sets it.
 """
 
 import dataclasses
@@ -16,20 +17,25 @@ from cimtile.spec.mapping import bit_planes, weight_levels
 from .network import accuracy, block_inputs, quant_forward
 from .network_run import golden_layer_mvm
 
-__all__ = ["ADC_BITS", "READ_NOISE", "COUNT_QUANTILE", "calibrated_adc_shift", "sweeps",
-           "plot_sweep", "plot_confusion", "plot_layer_errors", "plot_writers"]
+__all__ = ["ADC_BITS", "READ_NOISE", "COUNT_QUANTILE", "COUNT_ROWS", "calibrated_adc_shift",
+           "sweeps", "plot_sweep", "plot_confusion", "plot_layer_errors", "plot_writers"]
 
 ADC_BITS = (3, 4, 5, 6, 7, 8, 9, 10)
 READ_NOISE = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 COUNT_QUANTILE = 0.999
+#: The most MVMs of a layer whose column counts set its ADC step: a convolution makes one
+#: per output pixel, and all of them would take gigabytes.
+COUNT_ROWS = 20_000
 
 
 def _layer_counts(tiles, qlayers, cfg, x_cal):
-    """Per layer, the ideal column counts of its tiles on the calibration set."""
+    """Per layer, the ideal column counts of its tiles on the calibration set (on at most
+    :data:`COUNT_ROWS` of its MVMs, evenly spaced)."""
     counts = []
 
     def layer_mvm(l, Xq):
-        planes = [bit_planes(block_inputs(Xq, t.block, cfg.tile.rows), cfg.tile.in_bits)
+        sample = Xq[::-(-len(Xq) // COUNT_ROWS)]
+        planes = [bit_planes(block_inputs(sample, t.block, cfg.tile.rows), cfg.tile.in_bits)
                   for t in tiles[l]]
         counts.append(np.concatenate([
             (p.astype(np.int64) @ weight_levels(t.block.W, cfg)[:, :cfg.cols_data]).reshape(-1)

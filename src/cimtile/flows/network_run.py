@@ -5,9 +5,10 @@ tile is programmed by the co-simulated write-verify engine
 (:func:`cimtile.tb.runs.runner.program`); in physical mode it then computes with the conductances
 that programming left, read out over the device's programming window (as
 ``cimtile sim --programmed`` does); the ideal model follows the arithmetic contract on the
-weights' levels. Inference makes one co-simulation per tile per layer, carrying every sample,
-and the golden model runs the same network beside it with the same seeds and conductances:
-the two must agree bit for bit on every sample.
+weights' levels. Inference makes one co-simulation per tile per layer, carrying every MVM of
+the layer (one per sample, or per output pixel of a convolution), and the golden model runs
+the same network beside it with the same seeds and conductances: the two must agree bit for
+bit on every sample.
 """
 
 import dataclasses
@@ -25,8 +26,9 @@ from cimtile.tb.runs.repair_runner import SimulatedArray
 from cimtile.tb.runs.runner import Scenario, program, simulate
 
 from .engine import progress_bar
-from .network import accuracy, float_forward, quant_forward, quantize, split, tiled_matmul
+from .network import accuracy, split, tiled_matmul
 from .program_report import programming_report, repair_report
+from .quantizer import quantize_graph
 
 __all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
            "run_network", "network_report"]
@@ -151,6 +153,8 @@ def _cosim_layer_mvm(tiles, cfg, stats, progress, verbose):
                               verbose=verbose)
             stats["tile_mvms"] += result.mvms
             stats["cycles_total"] += result.cycles_total
+            stats["layer_mvms"][l] += result.mvms
+            stats["layer_cycles"][l] += result.cycles_total
             stats["sim_wall_s"] += result.wall_s
             stats["build_s"] += result.build_s
             stats["tile_verdicts"].append(result.verdict)
@@ -181,54 +185,109 @@ def _programming_summary(tiles):
     } if "repaired_columns" in reports[0] else {})
 
 
-def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True,
-                progress=True, verbose=False):
-    """Quantize `layers`, program them into tiles and infer `x_test` on the co-simulated tiles.
+def _rms(error, scale):
+    return float(np.sqrt(np.mean(np.square(error)))) / max(float(scale), np.finfo(float).tiny)
 
-    Returns
-    -------
-    (dict, dict, list of Verdict)
-        The JSON-ready report (every figure); the arrays behind the plots: ``tiles``,
-        ``qlayers``, ``predictions`` (co-simulation), ``labels``, ``layer_errors`` (per
-        layer, the co-simulated integer results less the exact ``Xq @ Wq``) and
-        ``layer_ranges`` (per layer, the largest exact magnitude); and the verdicts: every
-        tile's results against the golden model, every image's integer results of every
-        layer against the golden network's, and (after write-verify) every programmed
-        cell against the golden program-and-verify.
-    """
-    start = time.perf_counter()
-    qlayers = quantize(layers, x_cal, cfg)
-    float_out, _ = float_forward(layers, x_test)
-    exact_out, _ = quant_forward(qlayers, x_test, cfg, lambda l, Xq: Xq @ qlayers[l].Wq)
-    n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
-    program_start = time.perf_counter()
-    with progress_bar("program", n_tiles, enabled=None if progress else False) as bar:
-        tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
-                              verbose=verbose)
-    program_s = time.perf_counter() - program_start
-    golden_out, golden_ints = quant_forward(qlayers, x_test, cfg, golden_layer_mvm(tiles, cfg))
-    stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0, tile_verdicts=[])
-    infer_start = time.perf_counter()
+
+def _exact_run(qnet, x_test, cfg):
+    """The quantized network with exact integers: outputs, and per layer the relative RMS
+    error of its quantized inputs against the float network's."""
+    _, float_inputs = qnet.graph.float_forward(x_test)
+    errors = []
+
+    def layer_mvm(l, Xq):
+        q, patches = qnet[l], qnet[l].op.patches(float_inputs[l])
+        errors.append(_rms(Xq * q.x_scale - patches, np.abs(patches).max()))
+        return Xq @ q.Wq
+    out, _ = qnet.forward(x_test, cfg, layer_mvm)
+    return out, errors
+
+
+def _layer_report(network, tiles, stats, arrays, input_errors):
+    """Per layer: what it is, its tiles, MVMs and cycles, its quantized inputs' error
+    against the float network and its co-simulated results' error against the exact
+    integers (both relative RMS)."""
+    return [{"layer": node.kind, "shape": op.describe(), "matrix": list(op.matrix.shape),
+             "tiles": len(layer), "mvms": mvms, "cycles": cycles,
+             "input_rms_error": round(input_error, 6),
+             "cosim_rms_error": round(_rms(error, top), 6)}
+            for node, op, layer, mvms, cycles, input_error, error, top in zip(
+                network.layer_nodes, network.layers, tiles, stats["layer_mvms"],
+                stats["layer_cycles"], input_errors, arrays["layer_errors"],
+                arrays["layer_ranges"])]
+
+
+def _infer(qnet, tiles, cfg, x_test, progress, verbose):
+    """Co-simulate the test set: outputs, integer results and inputs of every layer, and
+    the run's counts."""
+    stats = dict(tile_mvms=0, cycles_total=0, sim_wall_s=0.0, build_s=0.0, tile_verdicts=[],
+                 layer_mvms=[0] * len(qnet), layer_cycles=[0] * len(qnet))
     inputs = []
-    with progress_bar("infer  ", n_tiles * len(x_test),
-                      enabled=None if progress else False) as bar:
+    _, exact = qnet.forward(x_test[:1], cfg, qnet.exact_mvm)
+    total = sum(len(layer) * len(Y) for layer, Y in zip(tiles, exact)) * len(x_test)
+    with progress_bar("infer  ", total, enabled=None if progress else False) as bar:
         cosim = _cosim_layer_mvm(tiles, cfg, stats, bar, verbose)
 
         def record_inputs(l, Xq):
             inputs.append(Xq)
             return cosim(l, Xq)
-        cosim_out, cosim_ints = quant_forward(qlayers, x_test, cfg, record_inputs)
+        out, ints = qnet.forward(x_test, cfg, record_inputs)
+    return out, ints, inputs, stats
+
+
+def run_network(cfg, network, x_test, y_test, x_cal, *, seed=0, per_channel=False,
+                write_verify=True, progress=True, verbose=False):
+    """Quantize the :class:`~cimtile.flows.graph.Graph` `network` (per-channel weight scales
+    with `per_channel`), program its layers into tiles and infer `x_test` on the
+    co-simulated tiles.
+
+    Returns
+    -------
+    (dict, dict, list of Verdict)
+        The JSON-ready report (every figure, ``layer_report`` per layer); the arrays behind
+        the plots: ``tiles``, ``qlayers``, ``predictions`` (co-simulation), ``labels``,
+        ``layer_errors`` (per layer, the co-simulated integer results less the exact
+        ``Xq @ Wq``) and ``layer_ranges`` (per layer, the largest exact magnitude); and the
+        verdicts: every tile's results against the golden model, every image's integer
+        results of every layer against the golden network's, and (after write-verify) every
+        programmed cell against the golden program-and-verify.
+    """
+    start = time.perf_counter()
+    qlayers = quantize_graph(network, x_cal, cfg, per_channel)
+    n_tiles = sum(len(split(q.Wq, cfg)) for q in qlayers)
+    quantize_map_s = time.perf_counter() - start
+    float_out = network.reference_forward(x_test)
+    exact_out, input_errors = _exact_run(qlayers, x_test, cfg)
+    program_start = time.perf_counter()
+    with progress_bar("program", n_tiles, enabled=None if progress else False) as bar:
+        tiles = program_tiles(cfg, qlayers, seed, write_verify=write_verify, progress=bar,
+                              verbose=verbose)
+    program_s = time.perf_counter() - program_start
+    golden_out, golden_ints = qlayers.forward(x_test, cfg, golden_layer_mvm(tiles, cfg))
+    infer_start = time.perf_counter()
+    cosim_out, cosim_ints, inputs, stats = _infer(qlayers, tiles, cfg, x_test, progress,
+                                                  verbose)
     infer_s = time.perf_counter() - infer_start
     tiles_verdict = combine(stats["tile_verdicts"], check=GOLDEN, noun="tile results")
     # An image agrees when every layer's integer results equal the golden network's.
-    images = compare(GOLDEN, np.hstack(cosim_ints), np.hstack(golden_ints), noun="images")
+    images = compare(GOLDEN, _per_image(cosim_ints, len(x_test)),
+                     _per_image(golden_ints, len(x_test)), noun="images")
     n = len(x_test)
     predictions = np.argmax(cosim_out, axis=1)
+    arrays = {
+        "tiles": tiles,
+        "qlayers": qlayers,
+        "predictions": predictions,
+        "labels": y_test,
+        "layer_errors": [Y - Xq @ q.Wq for Y, Xq, q in zip(cosim_ints, inputs, qlayers)],
+        "layer_ranges": [int(np.abs(Xq @ q.Wq).max()) for Xq, q in zip(inputs, qlayers)],
+    }
     report = {
         "analog": cfg.analog.model,
         "tile": dataclasses.asdict(cfg.tile),
-        "layers": [list(layer.W.shape) for layer in layers],
+        "layers": [list(op.matrix.shape) for op in network.layers],
         "tiles_per_layer": [len(layer) for layer in tiles],
+        "per_channel": per_channel,
         "images": n,
         "seed": seed,
         "float_accuracy": accuracy(float_out, y_test),
@@ -244,18 +303,12 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
         "mvm_per_s": round(stats["tile_mvms"] / stats["sim_wall_s"], 1),
         "images_per_s": round(n / infer_s, 2),
         "build_s": round(stats["build_s"], 3),
+        "quantize_map_s": round(quantize_map_s, 3),
         "program_s": round(program_s, 3),
         "inference_s": round(infer_s, 3),
         "wall_s": round(time.perf_counter() - start, 3),
+        "layer_report": _layer_report(network, tiles, stats, arrays, input_errors),
     } | _programming_summary(tiles)
-    arrays = {
-        "tiles": tiles,
-        "qlayers": qlayers,
-        "predictions": predictions,
-        "labels": y_test,
-        "layer_errors": [Y - Xq @ q.Wq for Y, Xq, q in zip(cosim_ints, inputs, qlayers)],
-        "layer_ranges": [int(np.abs(Xq @ q.Wq).max()) for Xq, q in zip(inputs, qlayers)],
-    }
     programmed = [t.verdict for layer in tiles for t in layer if t.verdict is not None]
     verdicts = [tiles_verdict, images] + ([combine(
         programmed, check="golden program-and-verify", noun="programmed cells")]
@@ -263,8 +316,14 @@ def run_network(cfg, layers, x_test, y_test, x_cal, *, seed=0, write_verify=True
     return report, arrays, verdicts
 
 
-def network_report(cfg, layers, x_test, y_test, x_cal, *, seed=0, plots=False,
-                   verbose=False):
+def _per_image(integers, n):
+    """Every layer's integer results, one row per image (a convolution's pixels side by
+    side)."""
+    return np.hstack([Y.reshape(n, -1) for Y in integers])
+
+
+def network_report(cfg, network, x_test, y_test, x_cal, *, seed=0, per_channel=False,
+                   plots=False, verbose=False):
     """:func:`run_network` with the ``energy`` section of its report
     (:func:`cimtile.flows.ppa.network.network_section`).
 
@@ -276,8 +335,8 @@ def network_report(cfg, layers, x_test, y_test, x_cal, *, seed=0, plots=False,
     """
     from .network_plots import plot_writers
     from .ppa.network import network_section
-    report, arrays, verdicts = run_network(cfg, layers, x_test, y_test, x_cal, seed=seed,
-                                           verbose=verbose)
+    report, arrays, verdicts = run_network(cfg, network, x_test, y_test, x_cal, seed=seed,
+                                           per_channel=per_channel, verbose=verbose)
     report["energy"] = network_section(cfg, report, arrays, x_test)
     writers = plot_writers(cfg, report, arrays, x_test, y_test, x_cal) if plots else []
     return report, writers, verdicts
