@@ -10,6 +10,7 @@ from cimtile.models.verdict import Verdict
 from cimtile.spec.config import reference_config
 from cimtile.tb.build.build import waves_format
 from cimtile.tb.transport.half_files import HalfFiles, HalfReader
+from cimtile.tb.transport.memfiles import parse_hex_image
 from cimtile.tb.transport.packing import bits_of, pack_fields, unpack_bits, unpack_fields
 from cimtile.tb.transport.results import SimResult
 from cimtile.tb.benches.scoreboard import Scoreboard
@@ -201,3 +202,19 @@ def test_half_reader_raises_what_its_sink_raised(tmp_path):
     reader.read(tmp_path / "half.hex", 1)
     with pytest.raises(ValueError, match="result file is full"):
         reader.finish()
+
+
+@pytest.mark.parametrize("bits", [1, 17, 105, 112])
+def test_a_writememh_file_parses_to_its_entries_in_either_form(bits):
+    rng = np.random.default_rng(bits)
+    entry_bytes = -(-bits // 8)
+    values = [int(v) for v in rng.integers(0, 2 ** 62, 300)]
+    values = [(v << 50 | v) & ((1 << bits) - 1) for v in values]
+    entries = np.array([list(v.to_bytes(entry_bytes, "little")) for v in values], np.uint8)
+    # As Verilator writes it: every entry zero-padded to the memory's width.
+    lines = [f"{v:0{-(-bits // 4)}x}" for v in values]
+    verilator = "".join(f"{line}\n" for line in lines).encode()
+    assert np.array_equal(parse_hex_image(verilator, entry_bytes), entries)
+    # With an address, a comment, upper case and unpadded words.
+    other = "@0\n// dumped\n" + "\n".join(f"{v:X}" for v in values) + "\n"
+    assert np.array_equal(parse_hex_image(other.encode(), entry_bytes), entries)

@@ -31,13 +31,38 @@ def fread_image(entries):
     return np.ascontiguousarray(entries[:, ::-1]).tobytes()
 
 
+#: The value of each hexadecimal digit's character code (16: not a digit).
+_NIBBLES = np.full(256, 16, np.uint8)
+for _value, _digit in enumerate(b"0123456789abcdef"):
+    _NIBBLES[_digit] = _NIBBLES[ord(chr(_digit).upper())] = _value
+
+
 def parse_hex_image(text, entry_bytes):
     """Entries of a ``$writememh`` file as little-endian bytes, shaped (n, entry_bytes);
     comment and address lines are skipped."""
-    words = [line for line in text.split() if not line.startswith((b"//", b"@"))]
+    fixed = _fixed_width_entries(text, entry_bytes)
+    if fixed is not None:
+        return fixed
+    words = [word for line in text.splitlines() for word in line.split(b"//")[0].split()
+             if not word.startswith(b"@")]
     digits = b"".join(word.rjust(2 * entry_bytes, b"0") for word in words)
     raw = np.frombuffer(bytes.fromhex(digits.decode("ascii")), np.uint8)
     return raw.reshape(len(words), entry_bytes)[:, ::-1]
+
+
+def _fixed_width_entries(text, entry_bytes):
+    """What :func:`parse_hex_image` gives, for a file of equal lines of digits alone (as
+    Verilator writes one: each entry zero-padded to the memory's width), decoded as one
+    array; None for any other file."""
+    width = text.find(b"\n")
+    if width < 1 or width > 2 * entry_bytes or len(text) % (width + 1):
+        return None
+    lines = np.frombuffer(text, np.uint8).reshape(-1, width + 1)
+    nibbles = _NIBBLES[lines[:, :width]]
+    if (lines[:, width] != ord("\n")).any() or (nibbles == 16).any():
+        return None
+    nibbles = np.pad(nibbles, ((0, 0), (2 * entry_bytes - width, 0)))
+    return ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])[:, ::-1]
 
 
 def bits_image(bits):
