@@ -226,10 +226,67 @@ def test_gate_equivalents_of_a_synthesised_register():
     with m.If(enable):
         m.d.sync += register.eq(data)
     text = verilog.convert(m, ports=[data, enable, register], name="reg8", emit_src=False)
-    cells = synthesise(text, "reg8")
+    cells = synthesise(text, "reg8").cells
     assert cells["reg8"] == {"$_DFFE_PP_": 8}
     assert gate_equivalents(cells["reg8"]) == pytest.approx(
         8 * (DFF_UM2 + CELL_UM2["MUX"]) / NAND2_UM2)
+
+
+def _memory_top():
+    """A 16 x 8 memory with a synchronous read port, as the host's FIFO has."""
+    from amaranth.lib.memory import Memory
+    m = Module()
+    m.submodules.mem = mem = Memory(shape=8, depth=16, init=[])
+    write, read = mem.write_port(), mem.read_port()
+    ports = [write.addr, write.data, write.en, read.addr, read.data]
+    return verilog.convert(m, ports=ports, name="memtop", emit_src=False)
+
+
+@pytest.mark.parametrize("macro_bits, macro", [(128, True), (129, False), (None, False)])
+def test_memories_above_the_threshold_stay_macros(macro_bits, macro):
+    netlist = synthesise(_memory_top(), "memtop", macro_bits)
+    cells = {kind: n for module in netlist.cells.values() for kind, n in module.items()}
+    assert ("$mem_v2" in cells) == macro
+    assert sum(map(len, netlist.macros.values())) == macro
+    if macro:
+        assert list(netlist.macros.values()) == [{"mem": [16, 8]}]
+    else:                           # mapped: 128 flip-flops hold the words
+        assert sum(n for kind, n in cells.items() if "DFF" in kind) >= 128
+
+
+def test_the_input_fifo_is_an_sram_macro_charged_per_vector():
+    from cimtile.flows.ppa.digital import digital_activity
+    small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
+                 cols_per_adc=2)
+    cfg = config(**small, ppa={"sram_min_bits": 64})
+    flops = config(**small, ppa={"sram_min_bits": 2**30})
+    area, area_ff = tile_area(cfg), tile_area(flops)
+    # The FIFO's 8 vectors of one 64-bit beat each, 73 bits a word (data, keep, last),
+    # one word in the buffered FIFO's output register.
+    assert area.sram_bits == {"cim_host.input_fifo/storage": 7 * 73}
+    assert area.sram_bits_per_vector == 73
+    fig = figures(cfg)
+    assert area.parts["sram"] == 7 * 73 * fig.sram_bit_um2
+    assert area_ff.sram_bits == {} and area_ff.parts["sram"] == 0
+    # Its flip-flops left the host interface's gate equivalents.
+    assert area_ff.digital_ge["host_interface"] - area.digital_ge["host_interface"] > 7 * 73 * 5
+    W, X = workload(cfg, n=5)
+    energy = compute_energy(cfg, compute_activity(cfg, W, X), digital_activity(area))
+    assert energy.pj("sram_write") == 5 * 73 * fig.sram_write_pj
+    assert energy.pj("sram_read") == 5 * 73 * fig.sram_read_pj
+    cycles = compute_activity(cfg, W, X).cycles
+    assert energy.pj("leakage_sram") == pytest.approx(7 * 73 * cycles * fig.sram_leak_cycle_pj)
+
+
+def test_library_figures_scale_with_the_node():
+    at45, at32 = figures(config(ppa={"node_nm": 45})), figures(config())
+    assert at45.ge_um2 == 0.798 and at45.sram_bit_um2 == 1.506
+    assert at32.ge_um2 == pytest.approx(0.798 * (32 / 45) ** 2)
+    for name in ("ge_toggle_pj", "ge_leak_cycle_pj", "sram_write_pj", "sram_read_pj",
+                 "sram_leak_cycle_pj"):
+        assert getattr(at32, name) == pytest.approx(getattr(at45, name) * 32 / 45)
+    # The ISAAC figures are at their own node and do not scale.
+    assert (at32.adc_pj, at32.wl_drive_pj) == (at45.adc_pj, at45.wl_drive_pj)
 
 
 def test_digital_area_grows_with_rows_and_columns():
@@ -250,6 +307,7 @@ def test_digital_area_grows_with_rows_and_columns():
     ({"clock_mhz": 0}, "ppa.clock_mhz must be a number in (0, 100000], not 0"),
     ({"adc_ref_bits": 17}, "ppa.adc_ref_bits must be an integer in 1..16, not 17"),
     ({"ge_area_um2": "1"}, "ppa.ge_area_um2 must be a number in (0, 1000000], not '1'"),
+    ({"sram_min_bits": 0}, "ppa.sram_min_bits must be an integer in 1..1073741824, not 0"),
     ({"tops": 1}, "unknown key ppa.tops"),
 ])
 def test_bad_ppa_values_name_the_field(table, message):
