@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cimtile.fpga.toolchain import console_script
 from cimtile.hdl.host import HOST_TOP, host_verilog
-from cimtile.hdl.stream_pack import BeatsToVectors
+from cimtile.hdl.stream_pack import lane_width
 from cimtile.tb.build.build import BuildError
 from cimtile.tb.build.cache_settings import store, store_directory
 from cimtile.tb.build.elaboration import elaborated
@@ -253,7 +253,7 @@ def tile_area(cfg):
             for name, (words, width) in found.items()}
     # Every beat of a vector is written into the input FIFO once and read out once.
     fifo = netlist.macros.get(f"{HOST_TOP}.input_fifo", {})
-    beats = BeatsToVectors(cfg.host.data_width, cfg.tile.in_bits, cfg.tile.rows).beats
+    beats = -(-cfg.tile.rows * lane_width(cfg.tile.in_bits) // cfg.host.data_width)
     per_vector = beats * sum(width for _, width in fifo.values())
     parts = (analog_area(cfg) | {"sram": sum(sram.values()) * fig.sram_bit_um2}
              | {f"digital_{block}": n * fig.ge_um2 for block, n in ge.items()})
