@@ -200,7 +200,7 @@ class PpaConfig:
     # digital units at 1.2 GHz; latency, throughput and leakage follow whatever is set.
     clock_mhz: float = float_field(_CLOCK_MHZ, 0, 10**5, "clock frequency, MHz (also the "
                                    "write-verify pulse-width unit)", open_low=True)
-    # ISAAC Table I (p. 22): 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2 per IMA,
+    # ISAAC Table I: 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2 per IMA,
     # i.e. 1.67 pJ per conversion and 1200 um2 per ADC (after Kull et al., ISSCC 2013, 32 nm
     # SOI). The table's 1.2 GS/s is used, not the 1.28 GS/s of ISAAC's text (128 columns
     # per 100 ns read), since the table's power and area are those of the 1.2 GS/s design.
