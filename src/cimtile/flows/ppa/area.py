@@ -176,7 +176,7 @@ def synthesise(verilog, top, macro_bits=None):
         _yosys(work, _FINE.format(map_memories=f"memory_map {mapped}"))
         stat = json.loads((work / "stat.json").read_text())
     cells = {name.lstrip("\\"): {kind.lstrip("\\"): n
-                                  for kind, n in module.get("num_cells_by_type", {}).items()}
+                                 for kind, n in module.get("num_cells_by_type", {}).items()}
              for name, module in stat["modules"].items()}
     netlist = Netlist(cells, macros)
     store(entry, json.dumps(dataclasses.asdict(netlist), sort_keys=True))
