@@ -237,15 +237,18 @@ class PpaConfig:
     # SRAM macro at 45 nm: OpenRAM's FreePDK45 sram_1rw_32b_256w_1bank (8 Kbit, typical
     # corner, 1.0 V, 25 C; VLSIDA/OpenRAM, lib/freepdk45/lib/
     # sram_1rw_32b_256w_1bank_freepdk45_TT_1p0V_25C.lib): area 12,335 um2, 1.506 um2 per
-    # bit; leakage 40.3 uW, 4.92 nW per bit; the clock pin's internal power, the average
-    # power OpenRAM measured over an access, 0.0645 mW writing and 0.0771 mW reading, over
-    # the 2.109 ns minimum period of the library is 0.136 pJ per 32-bit write and 0.163 pJ
-    # per read: 4.25 and 5.08 fJ per bit.
+    # bit; leakage 40.3 uW, 4.92 nW per bit. The clock pin's internal_power is no Liberty
+    # energy: OpenRAM's characteriser (compiler/characterizer/lib.py and delay.py of the
+    # time) wrote the average power, in mW, of one access cycle simulated at its 5.0 ns
+    # feasible period (the macro's log; not the 2.109 ns minimum period found later), half
+    # on the clock's rise and half on its fall, the whole array's leakage included. A write
+    # is then (2 x 0.0645 - 0.0403) mW x 5 ns = 0.443 pJ per 32-bit word, a read
+    # (2 x 0.0771 - 0.0403) mW x 5 ns = 0.569 pJ: 13.9 and 17.8 fJ per bit.
     sram_bit_um2: float = float_field(1.506, 0, 10**6, "SRAM macro area per bit at 45 nm, "
                                       "um2", open_low=True)
-    sram_write_fj: float = float_field(4.25, 0, 10**6, "SRAM write energy per bit at 45 nm, "
+    sram_write_fj: float = float_field(13.86, 0, 10**6, "SRAM write energy per bit at 45 nm, "
                                        "fJ")
-    sram_read_fj: float = float_field(5.08, 0, 10**6, "SRAM read energy per bit at 45 nm, "
+    sram_read_fj: float = float_field(17.79, 0, 10**6, "SRAM read energy per bit at 45 nm, "
                                       "fJ")
     sram_leak_nw: float = float_field(4.92, 0, 10**6, "SRAM leakage per bit at 45 nm, nW")
     # A design choice, not a published figure: below about a kilobit a macro's decoders and
