@@ -95,13 +95,31 @@ def test_all_zero_inputs_cost_no_crossbar_or_wordline_energy():
 
 
 @pytest.mark.parametrize("bits", [5, 6, 7])
-def test_adc_energy_doubles_per_bit_at_a_fixed_figure_of_merit(bits):
+def test_adc_energy_is_the_figure_of_merit_at_the_effective_bits(bits):
     low, high = config(adc_bits=bits), config(adc_bits=bits + 1)
     W, X = workload(low)
     e_low = compute_energy(low, compute_activity(low, W, X)).pj("adcs")
     e_high = compute_energy(high, compute_activity(high, W, X)).pj("adcs")
-    assert e_high == 2 * e_low
+    assert e_high == pytest.approx(2 * e_low)
+    assert figures(low).adc_pj == pytest.approx(34.4e-3 * 2 ** (bits - 0.63))
     assert analog_area(high)["adcs"] == 2 * analog_area(low)["adcs"]
+
+
+def test_the_default_adc_is_ramkaj_2018_at_its_own_resolution_and_rate():
+    # 7 bits at 1.25 GS/s: 3.56 mW and a 0.0071 mm2 core (IEEE JSSC 53(7), 2018).
+    cfg = parse_config({"tile": TILE | {"adc_bits": 7}, "timing": {"t_settle": 2},
+                        "adc": {"rate_msps": 1250}, "ppa": {"clock_mhz": 1250}})
+    fig = figures(cfg)
+    assert fig.adc_pj * 1e-12 * 1.25e9 == pytest.approx(3.56e-3, rel=0.01)
+    assert fig.adc_um2 == 7100
+
+
+def test_an_adc_faster_than_its_design_is_interleaved_copies():
+    one = parse_config({"tile": TILE, "timing": TIMING, "adc": {"max_msps": 40}})
+    two = parse_config({"tile": TILE, "timing": TIMING, "adc": {"max_msps": 20}})
+    assert one.adc_rate_msps == pytest.approx(100 / 3)
+    assert figures(two).adc_um2 == 2 * figures(one).adc_um2
+    assert figures(two).adc_pj == figures(one).adc_pj
 
 
 def test_doubling_adc_sharing_halves_the_adcs_and_doubles_the_conversion_time():
@@ -305,7 +323,6 @@ def test_digital_area_grows_with_rows_and_columns():
 
 @pytest.mark.parametrize("table, message", [
     ({"clock_mhz": 0}, "ppa.clock_mhz must be a number in (0, 100000], not 0"),
-    ({"adc_ref_bits": 17}, "ppa.adc_ref_bits must be an integer in 1..16, not 17"),
     ({"ge_area_um2": "1"}, "ppa.ge_area_um2 must be a number in (0, 1000000], not '1'"),
     ({"sram_min_bits": 0}, "ppa.sram_min_bits must be an integer in 1..1073741824, not 0"),
     ({"tops": 1}, "unknown key ppa.tops"),

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .config_adc import AdcConfig
 from .config_fields import build_table
 from .config_physics import AnalogConfig, DeviceConfig, PpaConfig
 from .config_tables import HostConfig, TileConfig, TimingConfig, WriteVerifyConfig
@@ -23,6 +24,7 @@ class Config:
     write_verify: WriteVerifyConfig = WriteVerifyConfig()
     host: HostConfig = HostConfig()
     ppa: PpaConfig = PpaConfig()
+    adc: AdcConfig = AdcConfig()
 
     def __post_init__(self):
         # The device reads the analog window, however the Config was made (parsed, built
@@ -59,6 +61,11 @@ class Config:
     @property
     def max_code(self):
         return 2 ** self.tile.adc_bits - 1
+
+    @property
+    def adc_rate_msps(self):
+        """Conversions per second of one ADC, in millions: one every t_adc cycles."""
+        return self.ppa.clock_mhz / self.timing.t_adc
 
     @property
     def conversion_cycles(self):

@@ -187,7 +187,8 @@ LIBRARY_NODE_NM = 45.0
 class PpaConfig:
     """Technology, clock and per-event figures of the energy, latency and area model.
 
-    The analog figures are ISAAC's (Shafiee et al., ISCA 2016, Table I), at its 32 nm node;
+    The ADC is the ``[adc]`` table's (:class:`~cimtile.spec.config_adc.AdcConfig`); the
+    other analog figures are ISAAC's (Shafiee et al., ISCA 2016, Table I), at its 32 nm node;
     the digital and memory figures are published at 45 nm (:data:`LIBRARY_NODE_NM`) and
     scaled to ``node_nm`` at a constant supply: areas by ``(node_nm / 45)**2``, switching,
     access and leakage energies by ``node_nm / 45`` (capacitance and device width, hence
@@ -200,18 +201,6 @@ class PpaConfig:
     # digital units at 1.2 GHz; latency, throughput and leakage follow whatever is set.
     clock_mhz: float = float_field(_CLOCK_MHZ, 0, 10**5, "clock frequency, MHz (also the "
                                    "write-verify pulse-width unit)", open_low=True)
-    # ISAAC Table I: 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2 per IMA,
-    # i.e. 1.67 pJ per conversion and 1200 um2 per ADC (after Kull et al., ISSCC 2013, 32 nm
-    # SOI). The table's 1.2 GS/s is used, not the 1.28 GS/s of ISAAC's text (128 columns
-    # per 100 ns read), since the table's power and area are those of the 1.2 GS/s design.
-    # How energy and area change with resolution is adc_ref_bits' scaling, a modelling
-    # assumption of this project (a constant Walden figure of merit doubles the energy per
-    # bit), not ISAAC's.
-    adc_energy_pj: float = float_field(1.667, 0, 10**6, "ADC energy per conversion at "
-                                       "adc_ref_bits, pJ")
-    adc_area_um2: float = float_field(1200.0, 0, 10**9, "area of one ADC at adc_ref_bits, "
-                                      "um2")
-    adc_ref_bits: int = int_field(1, 16, "resolution the ADC figures are given at", 8)
     # ISAAC Table I: 8 x 128 one-bit DACs take 4 mW and 170 um2 at one crossbar read per
     # 100 ns: 0.39 pJ per driven wordline per read, 0.166 um2 each.
     wl_drive_pj: float = float_field(0.391, 0, 10**6, "wordline driver (1-bit DAC) energy "

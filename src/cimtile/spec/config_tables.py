@@ -61,4 +61,8 @@ class HostConfig:
     """Host-interface widths (elaboration-time)."""
     data_width: int = int_field(32, 1024, "AXI4-Stream TDATA width, bits (a multiple of 32, "
                                 "so a beat holds whole per-cell results)", 64)
+    # The default is the depth of configs written before this key. One vector more than the
+    # tile computes keeps its ADCs busy whenever the host streams faster than an MVM.
+    input_fifo_vectors: int = int_field(1, 64, "input vectors the host interface's input "
+                                        "FIFO holds", 8)
 
