@@ -14,12 +14,14 @@ def config(timing, adc, ppa=None):
     return parse_config({"tile": TILE, "timing": timing, "adc": adc, "ppa": ppa or {}})
 
 
-@pytest.mark.parametrize("rate, clock, cycles", [(100, 100, 1), (50, 100, 2), (30, 100, 4),
-                                                 (1200, 1200, 1), (0.1, 100, 1000)])
-def test_the_rate_gives_the_cycles_of_one_conversion(rate, clock, cycles):
+@pytest.mark.parametrize("rate, clock, cycles, per_step", [
+    (100, 100, 1, 1), (50, 100, 2, 1), (30, 100, 4, 1), (1200, 1200, 1, 1),
+    (0.1, 100, 1000, 1), (800, 100, 1, 8), (1250, 100, 1, 12)])
+def test_the_rate_gives_the_cycles_of_one_conversion(rate, clock, cycles, per_step):
     cfg = config({"t_settle": 1}, {"rate_msps": rate}, {"clock_mhz": clock})
-    assert cfg.timing.t_adc == cycles
-    assert cfg.adc_rate_msps == pytest.approx(clock / cycles)
+    assert (cfg.timing.t_adc, cfg.timing.adc_per_step) == (cycles, per_step)
+    assert cfg.adc_rate_msps == pytest.approx(clock * per_step / cycles)
+    assert cfg.conversion_cycles == -(-TILE["cols_per_adc"] // per_step) * cycles
 
 
 def test_a_config_of_cycles_is_unchanged():
@@ -29,11 +31,13 @@ def test_a_config_of_cycles_is_unchanged():
 @pytest.mark.parametrize("timing, adc, message", [
     ({"t_settle": 1, "t_adc": 9}, {"rate_msps": 50},
      "timing.t_adc (9) and adc.rate_msps (50) both given; give one: t_adc in 1..1024 cycles "
-     "or rate_msps in (0, ppa.clock_mhz = 100] MS/s"),
+     "or rate_msps in (0, 100000] MS/s"),
+    ({"t_settle": 1, "adc_per_step": 2}, {"rate_msps": 50}, "timing.adc_per_step (2) and "
+     "adc.rate_msps (50) both given"),
     ({"t_settle": 1}, {}, "missing key timing.t_adc (or adc.rate_msps)"),
-    ({"t_settle": 1}, {"rate_msps": 200}, "adc.rate_msps must be at most ppa.clock_mhz (100)"),
-    ({"t_settle": 1}, {"rate_msps": 0.05}, "adc.rate_msps must give t_adc = "
-     "ceil(ppa.clock_mhz / rate_msps) in 1..1024 cycles, not 2000"),
+    ({"t_settle": 1}, {"rate_msps": 0.05}, "adc.rate_msps must give 1..1024 cycles a "
+     "conversion and at most 64 conversions a cycle at ppa.clock_mhz = 100, not 0.05"),
+    ({"t_settle": 1}, {"rate_msps": 7000}, "adc.rate_msps must give 1..1024 cycles"),
     ({"t_settle": 1}, {"rate_msps": -1}, "adc.rate_msps must be a number in [0, 100000]"),
     ({"t_settle": 1, "t_adc": 2}, {"fom_fj": 0}, "adc.fom_fj must be a number in (0, "),
 ])

@@ -78,8 +78,8 @@ def config_with(cfg, overrides):
     """
     data = dataclasses.asdict(cfg)
     if "adc.rate_msps" in overrides:
-        # A swept rate gives the cycles the parsed configuration holds as timing.t_adc.
-        del data["timing"]["t_adc"]
+        # A swept rate gives the cycles the parsed configuration holds in [timing].
+        del data["timing"]["t_adc"], data["timing"]["adc_per_step"]
     for key, value in overrides.items():
         table, _, name = key.partition(".")
         data.setdefault(table, {})[name] = value

@@ -16,7 +16,7 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from .config_adc import AdcConfig, adc_cycles
+from .config_adc import AdcConfig, adc_timing
 
 from .config_derived import Config
 from .config_fields import ConfigError, build_table
@@ -61,8 +61,8 @@ def parse_config(data):
     adc = build_table(AdcConfig, "adc", data.get("adc", {}))
     timing = data["timing"]
     if isinstance(timing, dict):
-        timing = timing | {"t_adc": adc_cycles(adc, ppa.clock_mhz, timing)}
-    # The rate lives on as t_adc (Config.adc_rate_msps), so the parsed configuration,
+        timing = adc_timing(adc, ppa.clock_mhz, timing)
+    # The rate lives on as the cycles (Config.adc_rate_msps), so the parsed configuration,
     # written out, gives the cycles only and parses again.
     return Config(tile, build_table(TimingConfig, "timing", timing), analog, device,
                   write_verify, host, ppa, dataclasses.replace(adc, rate_msps=0.0))

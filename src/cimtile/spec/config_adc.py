@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .config_fields import ConfigError, float_field, int_field
 
-__all__ = ["AdcConfig", "adc_cycles"]
+__all__ = ["AdcConfig", "adc_timing"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,9 @@ class AdcConfig:
     is an upper bound.
     """
     # 0 leaves [timing] t_adc in charge, as in configs written before this table.
-    rate_msps: float = float_field(0.0, 0, 10**5, "conversion rate, MS/s; t_adc = "
-                                   "ceil(ppa.clock_mhz / rate_msps) cycles (0: [timing] "
-                                   "t_adc gives them)")
+    rate_msps: float = float_field(0.0, 0, 10**5, "conversion rate, MS/s, which gives "
+                                   "[timing] t_adc and adc_per_step at ppa.clock_mhz (0: "
+                                   "[timing] gives them)")
     fom_fj: float = float_field(34.4, 0, 10**6, "Walden figure of merit, fJ per conversion "
                                 "step", open_low=True)
     enob_loss: float = float_field(0.63, 0, 16, "nominal bits minus effective bits")
@@ -52,30 +52,34 @@ class AdcConfig:
                 * math.ceil(rate_msps / self.max_msps))
 
 
-def adc_cycles(adc, clock_mhz, timing_values):
-    """``[timing] t_adc`` of a configuration: the one given in the TOML table
-    `timing_values`, or the cycles of one conversion at ``adc.rate_msps`` and `clock_mhz`.
+def adc_timing(adc, clock_mhz, timing_values):
+    """The ``[timing]`` table `timing_values` of a configuration with its ADC's cycles: as
+    given, or those of one ADC at ``adc.rate_msps`` and `clock_mhz`. An ADC slower than the
+    clock takes ``t_adc = ceil(clock_mhz / rate_msps)`` cycles a conversion; a faster one
+    completes ``adc_per_step = floor(rate_msps / clock_mhz)`` conversions every cycle.
 
     Raises
     ------
     ConfigError
-        If both or neither are given, or the rate is above the clock.
+        If both or neither are given, or the rate gives more than 1024 cycles or 64
+        conversions a cycle.
     """
-    given = "t_adc" in timing_values
-    if given and adc.rate_msps:
-        raise ConfigError(f"timing.t_adc ({timing_values['t_adc']!r}) and adc.rate_msps "
-                          f"({adc.rate_msps:g}) both given; give one: t_adc in 1..1024 "
-                          f"cycles or rate_msps in (0, ppa.clock_mhz = {clock_mhz:g}] MS/s")
-    if given:
-        return timing_values["t_adc"]
-    if not adc.rate_msps:
-        raise ConfigError("missing key timing.t_adc (or adc.rate_msps)")
-    if adc.rate_msps > clock_mhz:
-        raise ConfigError(f"adc.rate_msps must be at most ppa.clock_mhz ({clock_mhz:g}): "
-                          f"the RTL takes at most one conversion per ADC and cycle, not "
-                          f"{adc.rate_msps:g}")
-    cycles = math.ceil(clock_mhz / adc.rate_msps - 1e-9)
-    if cycles > 1024:
-        raise ConfigError(f"adc.rate_msps must give t_adc = ceil(ppa.clock_mhz / rate_msps) "
-                          f"in 1..1024 cycles, not {cycles} (rate {adc.rate_msps:g})")
-    return cycles
+    given = [key for key in ("t_adc", "adc_per_step") if key in timing_values]
+    rate = adc.rate_msps
+    if given and rate:
+        raise ConfigError(f"timing.{given[0]} ({timing_values[given[0]]!r}) and "
+                          f"adc.rate_msps ({rate:g}) both given; give one: t_adc in "
+                          f"1..1024 cycles or rate_msps in (0, 100000] MS/s")
+    if not rate:
+        if "t_adc" not in timing_values:
+            raise ConfigError("missing key timing.t_adc (or adc.rate_msps)")
+        return timing_values
+    if rate <= clock_mhz:
+        t_adc, per_step = math.ceil(clock_mhz / rate - 1e-9), 1
+    else:
+        t_adc, per_step = 1, math.floor(rate / clock_mhz + 1e-9)
+    if t_adc > 1024 or per_step > 64:
+        raise ConfigError(f"adc.rate_msps must give 1..1024 cycles a conversion and at most "
+                          f"64 conversions a cycle at ppa.clock_mhz = {clock_mhz:g}, not "
+                          f"{rate:g}")
+    return timing_values | {"t_adc": t_adc, "adc_per_step": per_step}

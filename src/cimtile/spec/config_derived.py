@@ -64,13 +64,14 @@ class Config:
 
     @property
     def adc_rate_msps(self):
-        """Conversions per second of one ADC, in millions: one every t_adc cycles."""
-        return self.ppa.clock_mhz / self.timing.t_adc
+        """Conversions per second of one ADC, in millions: adc_per_step every t_adc cycles."""
+        return self.ppa.clock_mhz * self.timing.adc_per_step / self.timing.t_adc
 
     @property
     def conversion_cycles(self):
-        """Cycles the ADCs take to convert one plane: each its columns in turn."""
-        return self.tile.cols_per_adc * self.timing.t_adc
+        """Cycles the ADCs take to convert one plane: each its columns in turn, adc_per_step
+        of them every t_adc cycles."""
+        return -(-self.tile.cols_per_adc // self.timing.adc_per_step) * self.timing.t_adc
 
     @property
     def plane_cycles(self):

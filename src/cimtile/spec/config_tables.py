@@ -35,7 +35,12 @@ class TileConfig:
 class TimingConfig:
     """Analog timing contract, in clock cycles, enforced by the RTL's counters."""
     t_settle: int = int_field(1, 1024, "cycles from wordline drive to sample-and-hold")
-    t_adc: int = int_field(1, 1024, "cycles per ADC conversion")
+    t_adc: int = int_field(1, 1024, "cycles per ADC conversion (per step of adc_per_step "
+                           "conversions)")
+    # An ADC faster than the clock completes several conversions a cycle (1: the schedule
+    # of configs written before this key).
+    adc_per_step: int = int_field(1, 64, "conversions one ADC completes every t_adc cycles",
+                                  1)
 
 
 @dataclass(frozen=True)
