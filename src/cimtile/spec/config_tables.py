@@ -21,7 +21,7 @@ class TileConfig:
     adc_bits: int = int_field(1, 16, "ADC resolution")
     adc_shift: int = int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
                                "the run-time setting)")
-    cols_per_adc: int = int_field(1, 64, "physical columns multiplexed onto one ADC")
+    cols_per_adc: int = int_field(1, 128, "physical columns multiplexed onto one ADC")
     # Column redundancy, as every memory ships with: spare physical columns that the column
     # remap table can substitute for any data column (0: none, the array of earlier configs).
     spare_cols: int = int_field(0, 256, "spare physical columns for column repair", 0)
