@@ -352,9 +352,10 @@ def test_ppa_command_report_plot_and_bad_input(tmp_path):
     assert report["throughput"]["cycles_per_mvm"] == cfg.analog_cycles_per_mvm
     assert report["area"]["total_mm2"] * 1e6 == pytest.approx(
         sum(report["area"]["parts_um2"].values()))
+    assert report["area"]["gops_per_mm2"] == pytest.approx(
+        report["throughput"]["tops"] * 1e3 / report["area"]["total_mm2"])
     assert (tmp_path / "P.png").read_bytes()[:4] == b"\x89PNG"
-    assert "TOPS/W" in proc.stdout
-
+    assert "TOPS/W" in proc.stdout and "GOPS/s/mm2" in proc.stdout
 
 
 def test_sweep_metrics_of_a_point_and_their_plots():
@@ -370,9 +371,18 @@ def test_sweep_metrics_of_a_point_and_their_plots():
     rows = [{"tile.adc_bits": b, "tile.cols_per_adc": c, "normalized_rms_error": 0.1 / b}
             | metrics for b in (3, 4) for c in (1, 2)]
     plots = plot_ppa_sweep(rows, ["tile.adc_bits", "tile.cols_per_adc"])
-    assert sorted(plots) == ["error_vs_energy.png", "ppa_vs_tile.adc_bits.png",
+    assert sorted(plots) == ["error_vs_energy.png", "pareto.png", "ppa_vs_tile.adc_bits.png",
                              "ppa_vs_tile.cols_per_adc.png"]
     assert all(png[:4] == b"\x89PNG" for png in plots.values())
+
+
+def test_the_pareto_front_keeps_the_points_nothing_beats():
+    from cimtile.flows.ppa.study import pareto_front
+    rows = [dict(tops_per_w=t, gops_per_mm2=g, normalized_rms_error=e)
+            for t, g, e in [(1, 1, 0.1), (2, 1, 0.1), (1, 2, 0.0), (0.5, 0.5, 0.0),
+                            (2, 1, 0.1)]]
+    # Row 0 is beaten by 1 and 2; 3 only by 2; the equal rows 1 and 4 both stay.
+    assert pareto_front(rows) == [1, 2, 4]
 
 
 def test_sweep_ppa_adds_the_metrics_and_plots(tmp_path):
@@ -394,3 +404,4 @@ def test_sweep_ppa_adds_the_metrics_and_plots(tmp_path):
     assert rows[1]["area_mm2"] == rows[0]["area_mm2"]
     assert (tmp_path / "out" / "ppa_vs_ppa.clock_mhz.png").exists()
     assert (tmp_path / "out" / "error_vs_energy.png").exists()
+    assert (tmp_path / "out" / "pareto.png").exists()
