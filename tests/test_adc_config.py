@@ -57,3 +57,11 @@ def test_giving_both_is_one_line_and_exit_status_2(tmp_path):
     (tmp_path / "both.toml").write_text(SMALL + "\n[adc]\nrate_msps = 50\n")
     proc = run("ppa", "--config", "both.toml", "--n", "4", cwd=tmp_path)
     assert_bad_input(proc, "both.toml: timing.t_adc (2) and adc.rate_msps (50) both given")
+
+
+def test_a_sweep_over_the_rate_replaces_the_cycles():
+    from cimtile.flows.sweep import config_with
+    cfg = config({"t_settle": 1, "t_adc": 9}, {})
+    assert config_with(cfg, {"adc.rate_msps": 50}).timing.t_adc == 2
+    fast = config_with(cfg, {"adc.rate_msps": 800}).timing
+    assert (fast.t_adc, fast.adc_per_step) == (1, 8)
