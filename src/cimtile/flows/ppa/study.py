@@ -66,8 +66,9 @@ def _pareto_plot(rows, keys, figure):
                s=120, facecolors="none", edgecolors="red", label="Pareto front")
     for i in front:
         ax.annotate(", ".join(str(rows[i][k]) for k in keys),
-                    (rows[i]["tops_per_w"], rows[i]["gops_per_mm2"]), fontsize=7)
-    ax.set(xlabel="TOPS/W", ylabel="GOPS/s/mm2", title=f"{', '.join(keys)}")
+                    (rows[i]["tops_per_w"], rows[i]["gops_per_mm2"]), fontsize=7,
+                    xytext=(8, -10), textcoords="offset points", ha="right")
+    ax.set(xlabel="TOPS/W", ylabel="GOPS/s/mm2", title=", ".join(keys))
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     return _png(figure)
