@@ -23,12 +23,12 @@ class AdcConfig:
     ``ceil(rate / max_msps)`` time-interleaved copies if it converts faster than the
     design. The figures are at the design's node and are not scaled to ``[ppa] node_nm``.
 
-    Every default is one design of Murmann's ADC performance survey: Ramkaj et al., "A
-    1.25-GS/s 7-b SAR ADC with 36.4-dB SNDR at 5 GHz ...", IEEE JSSC 53(7), 2018, p. 1889
-    (abstract): 7 bits, 1.25 GS/s, 28 nm, 3.56 mW, 0.0071 mm2 core, 40.1 dB SNDR at Nyquist
-    (6.37 effective bits), Walden FoM 34.4 fJ per conversion step at Nyquist. Below its rate
-    the survey's best designs reach lower figures of merit, so at a slower rate the energy
-    is an upper bound.
+    Every default is one published design, not an envelope of Murmann's ADC performance
+    survey: Ramkaj et al., "A 1.25-GS/s 7-b SAR ADC with 36.4-dB SNDR at 5 GHz ...", IEEE
+    JSSC 53(7), 2018, p. 1889 (abstract): 7 bits, 1.25 GS/s, 28 nm, 3.56 mW, 0.0071 mm2
+    core, 40.1 dB SNDR at Nyquist (6.37 effective bits), Walden FoM 34.4 fJ per conversion
+    step at Nyquist. Slower designs reach lower figures of merit, so at a slower rate the
+    energy is an upper bound.
     """
     # 0 leaves [timing] t_adc in charge, as in configs written before this table.
     rate_msps: float = float_field(0.0, 0, 10**5, "conversion rate, MS/s, which gives "
