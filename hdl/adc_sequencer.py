@@ -59,7 +59,9 @@ class AdcSequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         busy = Signal()
-        step = Signal(range(self.steps))
+        # The step in progress, named for the one conversion a step of per_step = 1: the
+        # regression's adc_off_by_one mutant finds its comparison by this name.
+        conversion = Signal(range(self.steps))
         cycle = Signal(range(self.t_adc))
         # No reset: the shift-and-add reads the slots only after a plane's last conversion,
         # and leaving rst out of their next-state logic spares the simulator re-evaluating
@@ -75,18 +77,18 @@ class AdcSequencer(wiring.Component):
                 # case latches every ADC's columns of the step at once. One assignment per
                 # case: Amaranth checks each assignment's target bit by bit, so one per
                 # column costs columns x slot bits (seconds on large tiles).
-                with m.Switch(step):
+                with m.Switch(conversion):
                     for k in range(self.steps):
                         columns = [p for p in range(self.cols_phys)
                                    if (p % self.cols_per_adc) // self.per_step == k]
                         with m.Case(k):
                             m.d.sync += Cat(slots[column] for column in columns).eq(
                                 Cat(self.codes[column] for column in columns))
-                with m.If(step == self.steps - 1):
+                with m.If(conversion == self.steps - 1):
                     m.d.comb += self.done.eq(1)
-                    m.d.sync += [step.eq(0), busy.eq(0)]
+                    m.d.sync += [conversion.eq(0), busy.eq(0)]
                 with m.Else():
-                    m.d.sync += [step.eq(step + 1), busy.eq(1)]
+                    m.d.sync += [conversion.eq(conversion + 1), busy.eq(1)]
             with m.Else():
                 m.d.sync += [cycle.eq(cycle + 1), busy.eq(1)]
         return m
