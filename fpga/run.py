@@ -5,7 +5,7 @@ hardware, the cocotb UART model in the board's co-simulation. :func:`connect` ch
 the board was built for the config and returns a :class:`Board`, which programs weights by
 the tile's write-verify engine and computes batches through the host tile's streams.
 
-The host tile buffers little (an input FIFO of ``INPUT_FIFO_VECTORS`` vectors, one result
+The host tile buffers little (an input FIFO of ``[host] input_fifo_vectors`` vectors, one result
 or cell beat in each output framer) and the bridge serves one request at a time, so the
 host interleaves its requests: a request never pushes more than the tile can take while
 its outputs wait to be read.
@@ -23,7 +23,6 @@ from cimtile.spec.host_driver import (SOFT_RESET, START, Refused, compute, drive
 from cimtile.spec.mapping import weight_levels
 from cimtile.spec.regmap import ErrorCause, register
 
-from ..hdl.host import INPUT_FIFO_VECTORS
 from ..hdl.write_verify import target_code
 from .protocol import (MAGIC, PROTOCOL_VERSION, SINKS, SOURCES, BridgeClient, ProtocolError,
                        Status, config_digest)
@@ -143,7 +142,7 @@ class BridgePort:
 
     def compute(self, batch):
         """Results of `batch` (a :class:`~cimtile.spec.host_driver.Compute`): its vectors go
-        out ``INPUT_FIFO_VECTORS`` at a time, the most the tile's input FIFO takes whatever
+        out ``[host] input_fifo_vectors`` at a time, the most the tile's input FIFO takes whatever
         its output waits for, and their results are read before the next.
 
         Raises
@@ -157,8 +156,9 @@ class BridgePort:
         in_bytes = len(frame) // len(X)
         out_beats = _padded(cfg.tile.cols * -(-cfg.result_width // 8), self.beat) // self.beat
         answers, last = bytearray(), False
-        for first in range(0, len(X), INPUT_FIFO_VECTORS):
-            n = min(INPUT_FIFO_VECTORS, len(X) - first)
+        fifo = cfg.host.input_fifo_vectors
+        for first in range(0, len(X), fifo):
+            n = min(fifo, len(X) - first)
             self.client.stream_write(SOURCES.index("in"),
                                      frame[first * in_bytes:(first + n) * in_bytes],
                                      last=first + n == len(X))

@@ -67,13 +67,18 @@ def emulator_geometry(config, rows_per_cycle=None):
     ------
     ConfigError
         If ``timing.t_adc`` is too short for the memory and code pipeline, or for the
-        requested `rows_per_cycle`, or the tile is pipelined.
+        requested `rows_per_cycle`, or the tile is pipelined, or its ADCs complete more
+        than one conversion a step.
     """
     if config.tile.pipeline:
         # Its codes are ready conversion by conversion, not in the sample's cycle, so the
         # sample-and-hold bank of a pipelined tile would take the previous plane's.
         raise ConfigError("tile.pipeline must be false for the crossbar emulator, which "
                           "answers each conversion as the ADCs reach it, not at the sample")
+    if config.timing.adc_per_step != 1:
+        raise ConfigError(f"timing.adc_per_step must be 1 for the crossbar emulator, which "
+                          f"answers one conversion per ADC at a time, not "
+                          f"{config.timing.adc_per_step}")
     rows, t_adc = config.tile.rows, config.timing.t_adc
     budget = t_adc - PIPELINE_CYCLES
     if budget < 1:

@@ -16,11 +16,9 @@ from .stream_pack import (CELL_LANE_LAYOUT, BeatsToLanes, BeatsToVectors, LanesT
                           VectorsToBeats)
 from .tile import Tile
 
-__all__ = ["HostTile", "host_verilog", "HOST_TOP", "INPUT_FIFO_VECTORS"]
+__all__ = ["HostTile", "host_verilog", "HOST_TOP"]
 
 HOST_TOP = "cim_host"
-#: Input vectors the input FIFO holds, so a host can burst a batch without stalling.
-INPUT_FIFO_VECTORS = 8
 #: Result vectors in flight inside the tile at most: input buffer, bit-plane sequencer,
 #: shift-and-add, output buffer (pipelined two more, in the ADC slots and the bank). The
 #: batch-end flags of those vectors wait in a FIFO this deep.
@@ -72,7 +70,7 @@ class HostTile(wiring.Component):
         # their producers may.
         unpack_in = BeatsToVectors(width, tile.in_bits, tile.rows, signed=True)
         input_fifo = fifo.SyncFIFOBuffered(width=width + width // 8 + 1,
-                                           depth=INPUT_FIFO_VECTORS * unpack_in.beats)
+                                           depth=config.host.input_fifo_vectors * unpack_in.beats)
         core = Tile(config)
         batch_ends = fifo.SyncFIFO(width=1, depth=_IN_FLIGHT)
         unpack_target = BeatsToLanes(width, tile.bits_per_cell)

@@ -100,7 +100,8 @@ class Tile(wiring.Component):
             rows=tile.rows, in_bits=tile.in_bits)
         m.submodules.adc_sequencer = adc_sequencer = AdcSequencer(
             cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
-            cols_per_adc=tile.cols_per_adc, t_adc=config.timing.t_adc)
+            cols_per_adc=tile.cols_per_adc, t_adc=config.timing.t_adc,
+            per_step=config.timing.adc_per_step)
         m.submodules.shift_add = shift_add = ShiftAdd(
             cols=tile.cols, slices=config.slices, bits_per_cell=tile.bits_per_cell,
             adc_bits=tile.adc_bits, in_bits=tile.in_bits, adc_shift_max=config.adc_shift_max,

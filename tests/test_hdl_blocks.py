@@ -74,12 +74,14 @@ def test_bitplane_drives_twos_complement_bits_lsb_first():
     run(dut, bench)
 
 
-@pytest.mark.parametrize("cols_per_adc, t_adc", [(1, 1), (3, 2), (4, 1), (2, 3)])
-def test_adc_sequencer_latches_each_column_at_its_conversion_end(cols_per_adc, t_adc):
+@pytest.mark.parametrize("cols_per_adc, t_adc, per_step", [
+    (1, 1, 1), (3, 2, 1), (4, 1, 1), (2, 3, 1), (4, 1, 2), (3, 2, 2), (7, 1, 3), (4, 1, 4)])
+def test_adc_sequencer_latches_each_column_at_its_conversion_end(cols_per_adc, t_adc,
+                                                                 per_step):
     cols_phys, bits = 7, 6
     dut = AdcSequencer(cols_phys=cols_phys, adc_bits=bits, cols_per_adc=cols_per_adc,
-                       t_adc=t_adc)
-    duration = cols_per_adc * t_adc
+                       t_adc=t_adc, per_step=per_step)
+    duration = -(-cols_per_adc // per_step) * t_adc
 
     def codes_at(cycle):
         return [(cycle * 7 + column * 3 + 1) % 2 ** bits for column in range(cols_phys)]
@@ -97,7 +99,7 @@ def test_adc_sequencer_latches_each_column_at_its_conversion_end(cols_per_adc, t
         assert done_cycles == [duration - 1]
         slots = list(ctx.get(dut.slots))
         for column in range(cols_phys):
-            latched_at = (column % cols_per_adc + 1) * t_adc - 1
+            latched_at = ((column % cols_per_adc) // per_step + 1) * t_adc - 1
             assert slots[column] == codes_at(latched_at)[column], f"column {column}"
 
     run(dut, bench)

@@ -79,6 +79,18 @@ def test_lossless_tile_computes_x_times_w_at_the_analog_rate():
     assert set(np.diff(out_cycles)) == {config.analog_cycles_per_mvm}
 
 
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_adcs_converting_two_columns_a_cycle_keep_the_results_at_the_derived_rate(pipeline):
+    # Three columns per ADC, two a step: a full step, then a step of one.
+    config = parse_config({"tile": LOSSLESS | {"pipeline": pipeline},
+                           "timing": {"t_settle": 1, "t_adc": 1, "adc_per_step": 2}})
+    assert config.conversion_cycles == 2
+    W, X = operands(config, 6, seed=4)
+    Y, out_cycles = simulate(config, W, X, seed=0)
+    np.testing.assert_array_equal(Y, X @ W)
+    assert set(np.diff(out_cycles)) == {config.analog_cycles_per_mvm}
+
+
 @pytest.mark.parametrize("seed", [11, 12])
 def test_lossy_tile_matches_golden_under_back_pressure_and_gaps(seed):
     config = parse_config({"tile": LOSSY, "timing": {"t_settle": 1, "t_adc": 1}})

@@ -65,7 +65,7 @@ class TestPoints:
          "not 'abc'"),
         ([("analog.noise", [0.1])],
          "--param analog.noise: unknown key analog.noise; expected one of model, "),
-        ([("adc.noise", [0.1])], "--param adc.noise: unknown table [adc]; expected one of "),
+        ([("dac.noise", [0.1])], "--param dac.noise: unknown table [dac]; expected one of "),
         ([("tile.rows", [1.5])], "--param tile.rows: tile.rows must be an integer in 1..1024, "
                                  "not 1.5"),
         ([("analog.r_wl", [1]), ("analog.r_wl", [2])], "--param analog.r_wl: given more "

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cimtile.behavioral.conductance import level_conductances
-from cimtile.hdl.host import INPUT_FIFO_VECTORS
 from cimtile.spec.axis_frames import pack_vectors
 from cimtile.spec.config import parse_config
 from cimtile.spec.mapping import weight_levels
@@ -241,7 +240,7 @@ def _soft_reset_compute(b, W):
     beats = -(-cfg.tile.rows * 8 * -(-cfg.tile.in_bits // 8) // cfg.host.data_width)
     settled = -(-(n * beats + 16) // plane_cycles)
     after = int(rng.integers(1, in_bits * min(n, 4) + 1))
-    whole = n <= INPUT_FIFO_VECTORS and settled <= n * in_bits and rng.random() < 0.7
+    whole = n <= cfg.host.input_fifo_vectors and settled <= n * in_bits and rng.random() < 0.7
     if whole:
         after = int(rng.integers(settled, n * in_bits + 1))
     b.op(Op.soft_reset_after(b.requests + after, _CTRL.offset, _CTRL.pack(soft_reset=1),

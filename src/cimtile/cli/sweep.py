@@ -77,9 +77,9 @@ def add_commands(commands):
     add_json_option(p)
     p.add_argument("--cosim", action="store_true", help="also co-simulate a few vectors of "
                    "every point and check them against the golden model")
-    p.add_argument("--ppa", action="store_true", help="also energy per MVM, TOPS/W, area and "
-                   "MVM time of every point (each distinct tile synthesised once), plotted "
-                   "in ppa_vs_KEY.png and error_vs_energy.png")
+    p.add_argument("--ppa", action="store_true", help="also energy per MVM, TOPS/W, area, "
+                   "MVM time and GOPS/s/mm2 of every point (each distinct tile synthesised "
+                   "once), plotted in ppa_vs_KEY.png, error_vs_energy.png and pareto.png")
     p.add_argument("--n", type=integer, default=256, help="random input vectors per point, "
                    f"1..{MAX_VECTORS} (default 256)")
     p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="data and analog "

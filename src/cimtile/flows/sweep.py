@@ -77,6 +77,9 @@ def config_with(cfg, overrides):
         If a key is unknown or a value is out of range; the message names the key.
     """
     data = dataclasses.asdict(cfg)
+    if "adc.rate_msps" in overrides:
+        # A swept rate gives the cycles the parsed configuration holds in [timing].
+        del data["timing"]["t_adc"], data["timing"]["adc_per_step"]
     for key, value in overrides.items():
         table, _, name = key.partition(".")
         data.setdefault(table, {})[name] = value

@@ -1,6 +1,7 @@
 """Tile configuration: one TOML file parsed once into frozen, validated dataclasses.
 
 The TOML tables are ``[tile]`` and ``[timing]`` (elaboration-time: they shape the RTL),
+``[adc]`` (the column ADC: its rate, which can give ``[timing] t_adc``, its energy and area),
 ``[analog]`` (how the behavioural models answer), ``[device]`` and ``[write_verify]``
 (programming), ``[host]`` (bus widths) and ``[ppa]`` (technology, clock and the per-event
 figures of the energy and area model). Every validation error names the offending
@@ -11,8 +12,11 @@ the tables are declared in :mod:`.config_tables` and :mod:`.config_physics`, the
 description with its derived figures in :mod:`.config_derived`.
 """
 
+import dataclasses
 import tomllib
 from pathlib import Path
+
+from .config_adc import AdcConfig, adc_timing
 
 from .config_derived import Config
 from .config_fields import ConfigError, build_table
@@ -34,7 +38,7 @@ def parse_config(data):
     """
     tables = {"tile": TileConfig, "timing": TimingConfig, "analog": AnalogConfig,
               "device": DeviceConfig, "write_verify": WriteVerifyConfig, "host": HostConfig,
-              "ppa": PpaConfig}
+              "ppa": PpaConfig, "adc": AdcConfig}
     for name in data:
         if name not in tables:
             raise ConfigError(f"unknown table [{name}]; expected one of "
@@ -53,8 +57,15 @@ def parse_config(data):
         raise ConfigError(f"host.data_width must be a multiple of 32, not {host.data_width}")
     device = build_table(DeviceConfig, "device", data.get("device", {}))
     _check_device(device, analog)
-    return Config(tile, build_table(TimingConfig, "timing", data["timing"]), analog, device,
-                  write_verify, host, build_table(PpaConfig, "ppa", data.get("ppa", {})))
+    ppa = build_table(PpaConfig, "ppa", data.get("ppa", {}))
+    adc = build_table(AdcConfig, "adc", data.get("adc", {}))
+    timing = data["timing"]
+    if isinstance(timing, dict):
+        timing = adc_timing(adc, ppa.clock_mhz, timing)
+    # The rate lives on as the cycles (Config.adc_rate_msps), so the parsed configuration,
+    # written out, gives the cycles only and parses again.
+    return Config(tile, build_table(TimingConfig, "timing", timing), analog, device,
+                  write_verify, host, ppa, dataclasses.replace(adc, rate_msps=0.0))
 
 
 def _check_analog(analog, tile):

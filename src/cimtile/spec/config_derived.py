@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .config_adc import AdcConfig
 from .config_fields import build_table
 from .config_physics import AnalogConfig, DeviceConfig, PpaConfig
 from .config_tables import HostConfig, TileConfig, TimingConfig, WriteVerifyConfig
@@ -23,6 +24,7 @@ class Config:
     write_verify: WriteVerifyConfig = WriteVerifyConfig()
     host: HostConfig = HostConfig()
     ppa: PpaConfig = PpaConfig()
+    adc: AdcConfig = AdcConfig()
 
     def __post_init__(self):
         # The device reads the analog window, however the Config was made (parsed, built
@@ -61,9 +63,15 @@ class Config:
         return 2 ** self.tile.adc_bits - 1
 
     @property
+    def adc_rate_msps(self):
+        """Conversions per second of one ADC, in millions: adc_per_step every t_adc cycles."""
+        return self.ppa.clock_mhz * self.timing.adc_per_step / self.timing.t_adc
+
+    @property
     def conversion_cycles(self):
-        """Cycles the ADCs take to convert one plane: each its columns in turn."""
-        return self.tile.cols_per_adc * self.timing.t_adc
+        """Cycles the ADCs take to convert one plane: each its columns in turn, adc_per_step
+        of them every t_adc cycles."""
+        return -(-self.tile.cols_per_adc // self.timing.adc_per_step) * self.timing.t_adc
 
     @property
     def plane_cycles(self):

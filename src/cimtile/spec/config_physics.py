@@ -8,7 +8,8 @@ import numpy as np
 
 from .config_fields import choice_field, float_field, int_field, real_table_field
 
-__all__ = ["ANALOG_MODELS", "D2D_DISTRIBUTIONS", "AnalogConfig", "DeviceConfig", "PpaConfig"]
+__all__ = ["ANALOG_MODELS", "D2D_DISTRIBUTIONS", "LIBRARY_NODE_NM", "AnalogConfig",
+           "DeviceConfig", "PpaConfig"]
 
 
 # The read window's and the clock's defaults, cited where [analog] and [ppa] declare them.
@@ -176,13 +177,23 @@ class AnalogConfig:
         return self.model == "physical"
 
 
+#: Node of the digital and memory figures' sources (NanGate 45 nm Open Cell Library,
+#: OpenRAM's FreePDK45 macros); :func:`cimtile.flows.ppa.figures.figures` scales them to
+#: ``node_nm``.
+LIBRARY_NODE_NM = 45.0
+
+
 @dataclass(frozen=True)
 class PpaConfig:
     """Technology, clock and per-event figures of the energy, latency and area model.
 
-    Every default is a published figure (cited beside it and in the README) at a 32 nm node,
-    ISAAC's (Shafiee et al., ISCA 2016, Table 2), the same node for every figure so that they
-    add up. Energies are per event; the model multiplies them by the events a run counted.
+    The ADC is the ``[adc]`` table's (:class:`~cimtile.spec.config_adc.AdcConfig`); the
+    other analog figures are ISAAC's (Shafiee et al., ISCA 2016, Table I), at its 32 nm node;
+    the digital and memory figures are published at 45 nm (:data:`LIBRARY_NODE_NM`) and
+    scaled to ``node_nm`` at a constant supply: areas by ``(node_nm / 45)**2``, switching,
+    access and leakage energies by ``node_nm / 45`` (capacitance and device width, hence
+    leakage current, shrink with the feature size). Energies are per event; the model
+    multiplies them by the events a run counted.
     """
     node_nm: float = float_field(32.0, 0, 1000, "technology node (feature size F), nm",
                                  open_low=True)
@@ -190,33 +201,46 @@ class PpaConfig:
     # digital units at 1.2 GHz; latency, throughput and leakage follow whatever is set.
     clock_mhz: float = float_field(_CLOCK_MHZ, 0, 10**5, "clock frequency, MHz (also the "
                                    "write-verify pulse-width unit)", open_low=True)
-    # ISAAC Table 2: 8 ADCs of 8 bits at 1.2 GS/s take 16 mW and 0.0096 mm2, i.e. 1.67 pJ per
-    # conversion and 1200 um2 per ADC (after Kull et al., ISSCC 2013, 32 nm SOI): a Walden
-    # figure of merit of 6.5 fJ per conversion step. Energy and area double per extra bit.
-    adc_energy_pj: float = float_field(1.667, 0, 10**6, "ADC energy per conversion at "
-                                       "adc_ref_bits, pJ")
-    adc_area_um2: float = float_field(1200.0, 0, 10**9, "area of one ADC at adc_ref_bits, "
-                                      "um2")
-    adc_ref_bits: int = int_field(1, 16, "resolution the ADC figures are given at", 8)
-    # ISAAC Table 2: 8 x 128 one-bit DACs take 4 mW and 170 um2 at one crossbar read per
+    # ISAAC Table I: 8 x 128 one-bit DACs take 4 mW and 170 um2 at one crossbar read per
     # 100 ns: 0.39 pJ per driven wordline per read, 0.166 um2 each.
     wl_drive_pj: float = float_field(0.391, 0, 10**6, "wordline driver (1-bit DAC) energy "
                                      "per driven row per bit plane, pJ")
     dac_area_um2: float = float_field(0.166, 0, 10**6, "area of one wordline driver, um2")
-    # ISAAC Table 2: 8 x 128 sample-and-holds take 10 uW and 40 um2: 0.98 fJ per column per
+    # ISAAC Table I: 8 x 128 sample-and-holds take 10 uW and 40 um2: 0.98 fJ per column per
     # read, 0.039 um2 each.
     sh_energy_fj: float = float_field(0.977, 0, 10**9, "sample-and-hold energy per column "
                                       "per bit plane, fJ")
     sh_area_um2: float = float_field(0.039, 0, 10**6, "area of one sample-and-hold, um2")
     # 4 F2 is the cross-point (1R) cell's minimum; a 1T1R cell is larger (set it here).
     cell_area_f2: float = float_field(4.0, 0, 10**6, "area of one cell, F2", open_low=True)
-    # Digital periphery, from the NanGate 45 nm Open Cell Library (typical corner, 1.1 V):
-    # a NAND2_X1 (one gate equivalent) is 0.798 um2, scaled by (32/45)**2 to 0.404 um2; a
-    # transition charges about three NAND2 input loads of 1.6 fF, C V**2 / 2 = 2.9 fJ at
-    # 45 nm, scaled by 32/45 to 2.1 fJ; leakage 14.4 nW, the library's INV_X1 (the same
-    # order as its NAND2_X1), not scaled.
-    ge_area_um2: float = float_field(0.404, 0, 10**6, "area of one gate equivalent (NAND2), "
-                                     "um2", open_low=True)
-    ge_toggle_fj: float = float_field(2.1, 0, 10**6, "energy per gate-equivalent output "
-                                      "transition, fJ")
-    ge_leak_nw: float = float_field(14.4, 0, 10**6, "leakage per gate equivalent, nW")
+    # Digital periphery at 45 nm, NanGate 45 nm Open Cell Library, typical corner (1.1 V,
+    # 25 C): a NAND2_X1 (one gate equivalent) is 0.798 um2; a transition charges about
+    # three NAND2 input loads of 1.6 fF, C V**2 / 2 = 2.9 fJ; leakage 14.4 nW, the
+    # library's INV_X1 (the same order as its NAND2_X1). All three scale with node_nm.
+    ge_area_um2: float = float_field(0.798, 0, 10**6, "area of one gate equivalent (NAND2) "
+                                     "at 45 nm, um2", open_low=True)
+    ge_toggle_fj: float = float_field(2.9, 0, 10**6, "energy per gate-equivalent output "
+                                      "transition at 45 nm, fJ")
+    ge_leak_nw: float = float_field(14.4, 0, 10**6, "leakage per gate equivalent at 45 nm, "
+                                    "nW")
+    # SRAM macro at 45 nm: OpenRAM's FreePDK45 sram_1rw_32b_256w_1bank (8 Kbit, typical
+    # corner, 1.0 V, 25 C; VLSIDA/OpenRAM, lib/freepdk45/lib/
+    # sram_1rw_32b_256w_1bank_freepdk45_TT_1p0V_25C.lib): area 12,335 um2, 1.506 um2 per
+    # bit; leakage 40.3 uW, 4.92 nW per bit. The clock pin's internal_power is no Liberty
+    # energy: OpenRAM's characteriser (compiler/characterizer/lib.py and delay.py of the
+    # time) wrote the average power, in mW, of one access cycle simulated at its 5.0 ns
+    # feasible period (the macro's log; not the 2.109 ns minimum period found later), half
+    # on the clock's rise and half on its fall, the whole array's leakage included. A write
+    # is then (2 x 0.0645 - 0.0403) mW x 5 ns = 0.443 pJ per 32-bit word, a read
+    # (2 x 0.0771 - 0.0403) mW x 5 ns = 0.569 pJ: 13.9 and 17.8 fJ per bit.
+    sram_bit_um2: float = float_field(1.506, 0, 10**6, "SRAM macro area per bit at 45 nm, "
+                                      "um2", open_low=True)
+    sram_write_fj: float = float_field(13.86, 0, 10**6, "SRAM write energy per bit at 45 nm, "
+                                       "fJ")
+    sram_read_fj: float = float_field(17.79, 0, 10**6, "SRAM read energy per bit at 45 nm, "
+                                      "fJ")
+    sram_leak_nw: float = float_field(4.92, 0, 10**6, "SRAM leakage per bit at 45 nm, nW")
+    # A design choice, not a published figure: below about a kilobit a macro's decoders and
+    # sense amplifiers outweigh its cells, and flip-flops are what a chip would use.
+    sram_min_bits: int = int_field(1, 2**30, "memories of at least this many bits are "
+                                   "SRAM macros, smaller ones flip-flops", 1024)

@@ -21,7 +21,7 @@ class TileConfig:
     adc_bits: int = int_field(1, 16, "ADC resolution")
     adc_shift: int = int_field(0, 16, "ADC LSB = 2**adc_shift column counts (reset value of "
                                "the run-time setting)")
-    cols_per_adc: int = int_field(1, 64, "physical columns multiplexed onto one ADC")
+    cols_per_adc: int = int_field(1, 128, "physical columns multiplexed onto one ADC")
     # Column redundancy, as every memory ships with: spare physical columns that the column
     # remap table can substitute for any data column (0: none, the array of earlier configs).
     spare_cols: int = int_field(0, 256, "spare physical columns for column repair", 0)
@@ -35,7 +35,12 @@ class TileConfig:
 class TimingConfig:
     """Analog timing contract, in clock cycles, enforced by the RTL's counters."""
     t_settle: int = int_field(1, 1024, "cycles from wordline drive to sample-and-hold")
-    t_adc: int = int_field(1, 1024, "cycles per ADC conversion")
+    t_adc: int = int_field(1, 1024, "cycles per ADC conversion (per step of adc_per_step "
+                           "conversions)")
+    # An ADC faster than the clock completes several conversions a cycle (1: the schedule
+    # of configs written before this key).
+    adc_per_step: int = int_field(1, 64, "conversions one ADC completes every t_adc cycles",
+                                  1)
 
 
 @dataclass(frozen=True)
@@ -61,4 +66,8 @@ class HostConfig:
     """Host-interface widths (elaboration-time)."""
     data_width: int = int_field(32, 1024, "AXI4-Stream TDATA width, bits (a multiple of 32, "
                                 "so a beat holds whole per-cell results)", 64)
+    # The default is the depth of configs written before this key. One vector more than the
+    # tile computes keeps its ADCs busy whenever the host streams faster than an MVM.
+    input_fifo_vectors: int = int_field(1, 64, "input vectors the host interface's input "
+                                        "FIFO holds", 8)
 

@@ -76,9 +76,15 @@ class DigitalActivity:
         Gate-equivalent transitions of each tile block in the run: its measured activity
         factor per vector (or programmed cell) times its gate equivalents times the run's
         vectors (or cells); empty when not measured; the host interface is never in it.
+    sram_bits : int
+        Bits held in SRAM macros (they leak).
+    sram_bits_per_vector : int
+        Bits each input vector writes into the macros and reads out of them.
     """
     ge: dict
     ge_toggles: dict
+    sram_bits: int = 0
+    sram_bits_per_vector: int = 0
 
 
 def digital_activity(area, toggles=None, units=0):
@@ -86,7 +92,9 @@ def digital_activity(area, toggles=None, units=0):
     tile's :class:`~cimtile.flows.ppa.area.Area` and, if measured, its :class:`Toggles`."""
     switching = {} if toggles is None else {
         block: toggles.activity(block) * area.digital_ge[block] * units for block in BLOCKS}
-    return DigitalActivity(ge=dict(area.digital_ge), ge_toggles=switching)
+    return DigitalActivity(ge=dict(area.digital_ge), ge_toggles=switching,
+                           sram_bits=sum(area.sram_bits.values()),
+                           sram_bits_per_vector=area.sram_bits_per_vector)
 
 
 def count_toggles(vcd_text):

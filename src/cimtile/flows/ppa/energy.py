@@ -60,6 +60,9 @@ def _digital(items, fig, digital, cycles):
     for block, ge in digital.ge.items():
         items.append(Item.of(f"leakage_{block}", ge * cycles, "gate-equivalent cycles",
                              fig.ge_leak_cycle_pj))
+    if digital.sram_bits:
+        items.append(Item.of("leakage_sram", digital.sram_bits * cycles, "bit cycles",
+                             fig.sram_leak_cycle_pj))
     return items
 
 
@@ -69,12 +72,14 @@ def compute_energy(cfg, activity, digital=None):
     Parameters
     ----------
     digital : DigitalActivity, optional
-        Gate equivalents of the synthesised periphery and, if counted, their transitions in
-        this run (:mod:`cimtile.flows.ppa.digital`); without it the breakdown has the analog
-        periphery and the array only.
+        Gate equivalents and SRAM bits of the synthesised periphery and, if counted, their
+        transitions in this run (:mod:`cimtile.flows.ppa.digital`); every vector writes its
+        beats into the input FIFO's SRAM and reads them out. Without it the breakdown has
+        the analog periphery and the array only.
     """
     fig = figures(cfg)
     a = activity
+    fifo_bits = a.mvms * digital.sram_bits_per_vector if digital else 0
     items = [
         Item.of("crossbar", a.driven_conductance_us * a.drive_cycles, "uS x cycles of driven "
                 "cells", fig.conductance_cycle_pj),
@@ -83,6 +88,9 @@ def compute_energy(cfg, activity, digital=None):
         Item.of("sample_hold", a.sampled_columns, "columns x planes", fig.sh_pj),
         Item.of("adcs", sum(a.conversions), "conversions", fig.adc_pj),
     ]
+    if fifo_bits:
+        items += [Item.of("sram_write", fifo_bits, "bits written", fig.sram_write_pj),
+                  Item.of("sram_read", fifo_bits, "bits read", fig.sram_read_pj)]
     return Energy(tuple(_digital(items, fig, digital, a.cycles)))
 
 

@@ -123,7 +123,8 @@ def ppa_report(cfg, W, X, run, *, seed=0):
         "throughput": {"cycles_per_mvm": cycles_per_mvm, "mvm_per_s": mvm_per_s,
                        "tops": ops * mvm_per_s / 1e12},
         "area": {"total_mm2": area.total_um2 * 1e-6, "parts_um2": area.parts,
-                 "digital_ge": area.digital_ge},
+                 "digital_ge": area.digital_ge,
+                 "gops_per_mm2": ops * mvm_per_s / 1e9 / (area.total_um2 * 1e-6)},
     }
 
 
@@ -182,7 +183,8 @@ def ppa_text(report):
         + ", ".join(f"{k} {v}" for k, v in report["latency"]["breakdown_cycles"].items()),
         f"throughput      {t['mvm_per_s']:,.0f} MVM/s = {t['tops']:.4f} TOPS "
         f"({t['cycles_per_mvm']:g} cycles per MVM)",
-        f"area            {a['total_mm2']:.4f} mm2: " + _shares(a["parts_um2"]),
+        f"area            {a['total_mm2']:.4f} mm2 ({a['gops_per_mm2']:.1f} GOPS/s/mm2): "
+        + _shares(a["parts_um2"]),
     ])
 
 
