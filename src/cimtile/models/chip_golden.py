@@ -27,8 +27,8 @@ class ProgramError(DataError):
 
 def _check_range(where, name, first, length, limit, what):
     if first + length > limit:
-        raise ProgramError(f"{where}: {name} {first}..{first + length - 1} is beyond {what} "
-                           f"({limit})")
+        span = f"{first}" if length == 1 else f"{first}..{first + length - 1}"
+        raise ProgramError(f"{where}: {name} {span} is beyond {what} ({limit})")
 
 
 def _check_tiles(index, where, ins, chip, program, unread):
