@@ -72,7 +72,8 @@ def requantisation(scale, bias, chip):
     Raises
     ------
     FitError
-        If not even shift 0 fits the multiplier or the bias in the chip's widths.
+        If not even shift 0 fits the multiplier or the bias in the chip's widths, or a
+        non-zero scale rounds to a zero multiplier at the shift that fits.
     """
     c = chip.chip
     scale = np.broadcast_to(np.asarray(scale, np.float64), np.shape(bias))
@@ -81,6 +82,12 @@ def requantisation(scale, bias, chip):
         offset = np.round(np.asarray(bias, np.float64) * 2.0 ** shift)
         if (np.abs(mult).max() < 2 ** (c.mult_bits - 1)
                 and np.abs(offset).max() < 2 ** (c.bias_bits - 1)):
+            lost = (mult == 0) & (scale != 0)
+            if lost.any():
+                raise FitError(f"a scale of {abs(scale[lost][0]):.4g} rounds to a zero "
+                               f"multiplier at shift {shift} (chip.shift_max "
+                               f"{c.shift_max}, chip.mult_bits {c.mult_bits}, "
+                               f"chip.bias_bits {c.bias_bits})")
             return mult.astype(np.int64), offset.astype(np.int64), shift
     raise FitError(f"a scale of {np.abs(scale).max():.4g} or a bias of "
                    f"{np.abs(bias).max():.4g} does not fit chip.mult_bits ({c.mult_bits}) "
@@ -142,8 +149,11 @@ def compile_network(graph, chip, x_cal, seed=0):
     instructions, tags, mult, bias = [], [], [], []
     tile = 0
     for l, ((op, relu), q, layer_blocks) in enumerate(zip(layers, qnet, blocks)):
-        m, b, shift = requantisation(q.x_scale * q.w_scale / next_scales[l],
-                                     op.b / next_scales[l], chip)
+        try:
+            m, b, shift = requantisation(q.x_scale * q.w_scale / next_scales[l],
+                                         op.b / next_scales[l], chip)
+        except FitError as error:
+            raise FitError(f"layer {l}: {error}") from None
         tiles = list(range(tile, tile + len(layer_blocks)))
         src, dst = (0, odd_base) if l % 2 == 0 else (odd_base, 0)
         code = _layer_program(l, layer_blocks, tiles, src, dst, len(mult), shift, relu)

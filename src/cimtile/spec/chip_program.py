@@ -101,6 +101,6 @@ def load_program(path):
     try:
         program.instructions
     except DataError as error:
-        raise DataError(f"{path}: {error}") from None
+        raise DataError(f"{path}: words: {error}") from None
     return program
 
