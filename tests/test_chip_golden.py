@@ -116,6 +116,8 @@ def test_schedule_runs_independent_tiles_in_parallel(tmp_path):
     assert report["layers"][0] == {"layer": 0, "cycles": t_mvm + 1 + t_acc, "start": 0,
                                    "mvms": 2, "tiles": [0, 1]}
     assert report["serial_cycles_per_image"] == 3 * t_mvm + t_acc
+    # Tile 0 is held from its MVM to the end of the ACC that reads it.
+    assert report["overlapped_cycles_per_image"] == t_mvm + 1 + t_acc
     assert report["tile_utilisation"][:2] == [round(2 * t_mvm / timing.cycles, 4),
                                               round(t_mvm / timing.cycles, 4)]
 

@@ -24,6 +24,8 @@ def _rows(report):
               f"at {timing['clock_mhz']:g} MHz"),
              ("one tile at a time", f"{timing['serial_images_per_s']:,.0f}",
               f"images/s ({timing['speedup_over_serial']:.2f}x fewer)"),
+             ("images overlapped (bound)", f"{timing['overlapped_images_per_s']:,.0f}",
+              f"images/s ({timing['overlapped_cycles_per_image']:,} cycles per image)"),
              ("tile utilisation", " ".join(f"{100 * u:.0f}" for u in
                                            timing["tile_utilisation"][:report["tiles_used"]]),
               "%")]
