@@ -35,11 +35,14 @@ acc_bits = 16
 """
 
 
-def test_shipped_example():
+def test_shipped_examples():
     chip = load_chip_config(CHIP_DEMO_CONFIG)
     assert chip.tile == demo_config()
     assert (chip.chip.tiles, chip.act_elements, chip.element_bytes) == (10, 256, 1)
     assert chip.beats(54, 8) == 7 and chip.clock_mhz == chip.tile.ppa.clock_mhz
+    four = load_chip_config(CHIP_DEMO_CONFIG.with_name("chip_digits4.toml"))
+    assert four.tile == demo_config().replace(cols=64, spare_cols=128)
+    assert four.chip.tiles == 4
 
 
 def write(tmp_path, chip=CHIP, tile=TILE):

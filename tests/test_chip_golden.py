@@ -122,15 +122,26 @@ def test_schedule_runs_independent_tiles_in_parallel(tmp_path):
                                               round(t_mvm / timing.cycles, 4)]
 
 
-def test_digits_figures(digits):
-    _, chip, program, *_ = digits
+def figures(chip, program):
     instructions = program.instructions
-    report = timing_report(chip, instructions, program.layers, schedule(chip, instructions))
+    return timing_report(chip, instructions, program.layers, schedule(chip, instructions))
+
+
+def test_digits_figures(digits):
+    graph, chip, program, x_cal, *_ = digits
+    report = figures(chip, program)
     # Layer 0's eight blocks run at once, then layer 1's two: about two MVM times.
     latency = chip.tile.result_latency
     assert 2 * latency < report["cycles_per_image"] < 2.2 * latency
     assert report["speedup_over_serial"] > 4
     assert [layer["mvms"] for layer in report["layers"]] == [8, 2]
+    # On four tiles of 32 x 64 each layer is two blocks at once: half the serial cycles,
+    # and an image in flight per layer would double that.
+    four = load_chip_config(CHIP_DEMO_CONFIG.with_name("chip_digits4.toml"))
+    report = figures(four, compile_network(graph, four, x_cal))
+    assert [layer["mvms"] for layer in report["layers"]] == [2, 2]
+    assert 1.9 < report["speedup_over_serial"] < 2
+    assert report["overlapped_images_per_s"] > 3.5 * report["serial_images_per_s"]
 
 
 @pytest.mark.parametrize("edit, message", [
