@@ -78,17 +78,30 @@ def test_networks_that_do_not_fit_are_refused(tmp_path, capsys, change, message)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def onnx_args(tmp_path, args, *tail):
+    """`args` with the model an ONNX dense layer 20 -> 5 followed by the nodes `tail`
+    (``(op, name)``, each on the previous one's output)."""
+    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["t0"], name="dense")]
+    nodes += [helper.make_node(op, [f"t{i}"], [f"t{i + 1}"], name=name)
+              for i, (op, name) in enumerate(tail)]
+    nodes[-1].output[0] = "y"
+    path = save(model(nodes, (20,), (5,), [tensor("W", RNG.normal(size=(20, 5))),
+                                          tensor("b", np.zeros(5))]), tmp_path / "m.onnx")
+    return [path if a == tmp_path / "model.npz" else a for a in args]
+
+
+def test_a_final_softmax_is_left_to_the_host(tmp_path):
+    args = onnx_args(tmp_path, files(tmp_path), ("Softmax", "probabilities"))
+    assert main(args) == 0
+    assert len(load_program(tmp_path / "program.npz").weights) == 2 * 2
+
+
 def test_unsupported_operation_is_refused(tmp_path, capsys):
-    args = files(tmp_path)
-    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="dense"),
-             helper.make_node("Softmax", ["h"], ["y"], name="probabilities")]
-    onnx_path = save(model(nodes, (20,), (5,), [tensor("W", RNG.normal(size=(20, 5))),
-                                               tensor("b", np.zeros(5))]),
-                     tmp_path / "m.onnx")
-    args[2] = onnx_path
+    args = onnx_args(tmp_path, files(tmp_path), ("Relu", "relu"), ("Relu", "again"))
     assert main(args) == 2
-    assert re.search(r"node probabilities \(Softmax\) cannot run on the chip",
-                     capsys.readouterr().err)
+    assert re.search(r"node again \(Relu\) cannot run on the chip: the compiler maps dense "
+                     "layers", capsys.readouterr().err)
+    assert not (tmp_path / "program.npz").exists()
 
 
 def test_requantisation_takes_the_largest_shift_that_fits(tmp_path):

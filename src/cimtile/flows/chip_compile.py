@@ -23,7 +23,8 @@ float:
   largest shift (up to ``chip.shift_max``) at which both fit ``chip.mult_bits`` and
   ``chip.bias_bits``: the multiplier is rounded, ties round half up, and the accumulator
   saturates at ``chip.acc_bits``. The last layer's outputs are requantised too, to
-  ``out_bits`` with the scale of the largest float output on the calibration set.
+  ``out_bits`` with the scale of its largest float output on the calibration set (before
+  a final Softmax, which the host applies).
 """
 
 import numpy as np
@@ -32,7 +33,7 @@ from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
 from cimtile.spec.chip_program import ChipProgram
 from cimtile.spec.mapping import DataError
 
-from .graph_ops import Dense, Relu
+from .graph_ops import Dense, Relu, Softmax
 from .network import split
 from .network_run import tile_seed
 from .quantizer import quantize_graph
@@ -45,7 +46,9 @@ class FitError(DataError):
 
 
 def dense_layers(graph):
-    """``[(Dense, relu)]`` of a graph made of dense layers, each followed by at most a ReLU.
+    """``[(Dense, relu)]`` of a graph made of dense layers, each followed by at most a ReLU;
+    a Softmax over the last layer's outputs may end it (the host's: it keeps the largest
+    output the largest, so the chip's outputs are the scores before it).
 
     Raises
     ------
@@ -53,12 +56,15 @@ def dense_layers(graph):
         If the graph has another operation, or a ReLU that does not follow a dense layer.
     """
     layers = []
-    for node in graph.nodes:
+    for index, node in enumerate(graph.nodes):
+        follows = bool(layers) and node.inputs == (layers[-1][2],)
         if isinstance(node.op, Dense):
             layers.append([node.op, False, node.output])
-        elif (isinstance(node.op, Relu) and layers and not layers[-1][1]
-              and node.inputs == (layers[-1][2],)):
+        elif isinstance(node.op, Relu) and follows and not layers[-1][1]:
             layers[-1][1:] = [True, node.output]
+        elif (isinstance(node.op, Softmax) and follows and node.op.axis in (1, -1)
+              and index == len(graph.nodes) - 1):
+            continue
         else:
             raise FitError(f"node {node.name} ({node.kind}) cannot run on the chip: the "
                            "compiler maps dense layers, each followed by at most a ReLU")
@@ -142,8 +148,10 @@ def compile_network(graph, chip, x_cal, seed=0):
     blocks = [split(q.Wq, chip.tile) for q in qnet]
     sizes = [graph.inputs] + [op.W.shape[1] for op, _ in layers]
     odd_base = _check_fit(chip, blocks, sizes)
-    outputs = graph.float_forward(x_cal)[0]
-    out_scale = max(float(np.abs(outputs).max()), np.finfo(float).tiny) \
+    last, relu = layers[-1]
+    scores = last.with_bias(graph.float_forward(x_cal)[1][-1] @ last.W)
+    scores = np.maximum(scores, 0) if relu else scores
+    out_scale = max(float(np.abs(scores).max()), np.finfo(float).tiny) \
         / (2 ** (chip.chip.out_bits - 1) - 1)
     next_scales = [q.x_scale for q in qnet][1:] + [out_scale]
     instructions, tags, mult, bias = [], [], [], []
