@@ -154,6 +154,8 @@ def test_digits_figures(digits):
     (lambda p: [Instruction.make(Opcode.MOVE, src=60, dst=0, length=5)] + p, "instruction 0 "
      "(MOVE): src 60..64 is beyond the activation memory (64)"),
     (lambda p: p[:-1], "the program must end with HALT"),
+    (lambda p: [Instruction.make(Opcode.MVM, tile=0, src=0, length=13)] + p[1:],
+     "instruction 0 (MVM): length must be in 1..12 (the tile's rows), not 13"),
 ])
 def test_bad_programs_are_refused(tmp_path, edit, message):
     chip = load_chip_config(write(tmp_path))

@@ -118,7 +118,7 @@ def _check_fit(chip, blocks, sizes):
     return max(sizes[0::2])
 
 
-def _layer_program(l, blocks, tiles, src, dst, param, shift, relu):
+def _layer_program(blocks, tiles, src, dst, param, shift, relu):
     """One layer's instructions: every block's MVM, then one ACC per column block."""
     program = [Instruction.make(Opcode.MVM, tile=t, src=src + b.row0, length=b.row1 - b.row0)
                for t, b in zip(tiles, blocks)]
@@ -164,7 +164,7 @@ def compile_network(graph, chip, x_cal, seed=0):
             raise FitError(f"layer {l}: {error}") from None
         tiles = list(range(tile, tile + len(layer_blocks)))
         src, dst = (0, odd_base) if l % 2 == 0 else (odd_base, 0)
-        code = _layer_program(l, layer_blocks, tiles, src, dst, len(mult), shift, relu)
+        code = _layer_program(layer_blocks, tiles, src, dst, len(mult), shift, relu)
         instructions += code
         tags += [l] * len(code)
         mult += list(m)
@@ -175,10 +175,10 @@ def compile_network(graph, chip, x_cal, seed=0):
     weights = np.stack([b.W for layer_blocks in blocks for b in layer_blocks])
     seeds = [tile_seed(seed, l, i) for l, layer_blocks in enumerate(blocks)
              for i in range(len(layer_blocks))]
-    last = len(layers) % 2
+    output = odd_base if len(layers) % 2 else 0
     return ChipProgram(np.asarray(encode_program(instructions), np.uint64),
                        np.asarray(tags, np.int64), weights, np.asarray(seeds, np.uint64),
                        np.asarray(mult, np.int64), np.asarray(bias, np.int64), 0,
-                       graph.inputs, odd_base if last else 0, sizes[-1], qnet[0].x_scale,
+                       graph.inputs, output, sizes[-1], qnet[0].x_scale,
                        out_scale)
 

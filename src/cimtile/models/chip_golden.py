@@ -5,9 +5,9 @@ Each MVM is a tile's golden result (:func:`cimtile.models.golden.golden_mvm`, wi
 tile's own weights and seed), each ACC the post-processing golden function
 (:func:`cimtile.models.post_process.post_process`): partial sums added with saturation,
 scaled, biased, rectified and requantised. A batch of images runs the program once, every
-instruction on all images at a time, which gives the same results as one image after
-another: the tiles' analog models draw in the order the co-simulation does when it streams
-a tile's vectors back to back.
+instruction on all images at a time. Each MVM starts its tile's golden model from the
+tile's seed, so a program with one MVM per tile, as the compiler emits, draws exactly as
+the tile-by-tile flow (:func:`cimtile.flows.network_run.golden_layer_mvm`) does.
 """
 
 import numpy as np
@@ -84,10 +84,11 @@ def check_program(chip, program):
         where = f"instruction {index} ({ins.op.name})"
         if ins.op in (Opcode.MVM, Opcode.ACC):
             _check_tiles(index, where, ins, chip, program, unread)
-        if ins.op is Opcode.MVM:
-            _check_range(where, "input", 0, ins["length"], rows, "the tile's rows")
+        limit = {Opcode.MVM: (rows, "rows"), Opcode.ACC: (cols, "cols")}.get(ins.op)
+        if limit and ins["length"] > limit[0]:
+            raise ProgramError(f"{where}: length must be in 1..{limit[0]} (the tile's "
+                               f"{limit[1]}), not {ins['length']}")
         if ins.op is Opcode.ACC:
-            _check_range(where, "output", 0, ins["length"], cols, "the tile's cols")
             _check_range(where, "param", ins["param"], ins["length"], len(program.mult),
                          "the post-processing memory")
             if ins["shift"] > chip.chip.shift_max:
@@ -102,14 +103,11 @@ def check_program(chip, program):
     return instructions
 
 
-def golden_tiles(chip, program, conductances=None, remaps=None):
-    """``mvm(tile, X) -> Y`` on the golden model of each tile: its block, its seed, and
-    optionally the conductances write-verify left and its column remap table (one per
-    tile, or None)."""
+def golden_tiles(chip, program):
+    """``mvm(tile, X) -> Y`` on the golden model of each tile, with its block and its seed
+    (the weights' ideal levels in its cells)."""
     def mvm(tile, X):
-        return golden_mvm(chip.tile, program.weights[tile], X, int(program.seeds[tile]),
-                          None if conductances is None else conductances[tile],
-                          remap=None if remaps is None else remaps[tile])
+        return golden_mvm(chip.tile, program.weights[tile], X, int(program.seeds[tile]))
     return mvm
 
 
