@@ -42,6 +42,7 @@ def test_program_round_trip_and_fields():
     assert ins["count"] == 2 and ins["relu"] == 1
     assert str(ins) == "ACC tile=3, count=2, dst=100, length=16, param=7, shift=20, relu=1"
     assert encode(Instruction.make(Opcode.HALT)) == 0
+    assert Instruction.make(Opcode.MOVE, src=np.int64(1), dst=2, length=3).values == (1, 2, 3)
 
 
 @pytest.mark.parametrize("op, operands, message", [

@@ -9,6 +9,7 @@ read and the unit it needs is free. The chip golden model
 generated from this module (:func:`cimtile.spec.chip_isa_docs.markdown`).
 """
 
+import operator
 from dataclasses import dataclass
 
 from amaranth.lib import enum as hdl_enum
@@ -143,12 +144,14 @@ class Instruction:
             if f.name not in operands:
                 raise IsaError(f"{op.name}.{f.name} is missing")
             value = operands[f.name]
-            if type(value) is bool:
-                value = int(value)
-            if not isinstance(value, int) or not f.low <= value <= f.high:
+            try:
+                number = operator.index(value)
+            except TypeError:
+                number = None
+            if number is None or not f.low <= number <= f.high:
                 raise IsaError(f"{op.name}.{f.name} must be an integer in "
                                f"{f.low}..{f.high}, not {value!r}")
-            values.append(int(value))
+            values.append(number)
         return cls(op, tuple(values))
 
     def __getitem__(self, name):
