@@ -166,3 +166,26 @@ def test_bad_programs_are_refused(tmp_path, edit, message):
     bad = dataclasses.replace(program, words=words, layers=np.zeros(len(words), np.int64))
     with pytest.raises(ProgramError, match=f"^{re.escape(message)}$"):
         run_chip(chip, bad, np.zeros((1, 20), np.int64))
+
+
+def test_move_and_barrier(tmp_path):
+    chip = load_chip_config(write(tmp_path))
+    rng = np.random.default_rng(1)
+    graph = mlp_graph([Layer(rng.normal(size=(20, 7)), rng.normal(size=7))])
+    program = compile_network(graph, chip, rng.normal(size=(10, 20)))
+    x = rng.normal(size=(6, 20))
+    scores, _ = run_chip(chip, program, chip_images(program, chip, x))
+    extra = [Instruction.make(Opcode.BARRIER),
+             Instruction.make(Opcode.MOVE, src=program.output_address, dst=40, length=7)]
+    instructions = program.instructions[:-1] + extra + program.instructions[-1:]
+    moved = dataclasses.replace(program, words=np.asarray(encode_program(instructions),
+                                                          np.uint64),
+                                layers=np.zeros(len(instructions), np.int64),
+                                output_address=40)
+    got, memory = run_chip(chip, moved, chip_images(program, chip, x))
+    assert np.array_equal(got, scores)
+    assert np.array_equal(memory[:, program.output_address:program.output_address + 7], scores)
+    timing = schedule(chip, instructions)
+    barrier = len(instructions) - 3
+    assert timing.start[barrier] == timing.end[:barrier].max() == timing.end[barrier]
+    assert timing.end[barrier + 1] == timing.start[barrier + 1] + chip.beats(7, 4) + 1
