@@ -78,17 +78,20 @@ def test_digits_requantisation_is_close_to_the_float_flow(digits):
     assert accuracy(scores, y_test) == accuracy(quantized, y_test)
 
 
-def test_small_network_equals_an_independent_integer_reference(tmp_path):
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_small_network_equals_an_independent_integer_reference(tmp_path, per_channel):
     rng = np.random.default_rng(5)
     layers = [Layer(rng.normal(size=(20, 7)), rng.normal(size=7)),
               Layer(rng.normal(size=(7, 5)), rng.normal(size=5))]
     graph = mlp_graph(layers)
     chip = load_chip_config(write(tmp_path))
     x_cal, x = rng.normal(size=(50, 20)), rng.normal(size=(40, 20))
-    program = compile_network(graph, chip, x_cal)
+    program = compile_network(graph, chip, x_cal, per_channel=per_channel)
+    # One multiplier per layer, or one per output.
+    assert len(set(program.mult[:7])) == (7 if per_channel else 1)
     # Lossless ideal tiles: the golden model is X @ W, rows 12 split 20 inputs in two.
     assert chip.tile.lossless and len(program.weights) == 2 * 3 + 1 * 2
-    qnet = quantize_graph(graph, x_cal, chip.tile)
+    qnet = quantize_graph(graph, x_cal, chip.tile, per_channel)
     X = quantize_inputs(x, qnet[0].x_scale, 4)
     hidden = requantised(X @ qnet[0].Wq, program, 0, 7, 4)
     scores = requantised(hidden @ qnet[1].Wq, program, 1, 5, 4)

@@ -47,10 +47,10 @@ def _cmd_compile(args):
     network = load_network(args.model)
     x_test, y_test, x_cal = load_data(args.data, network.inputs, network.outputs)
     try:
-        program = compile_network(network, chip, x_cal, args.seed)
+        program = compile_network(network, chip, x_cal, args.seed, args.per_channel)
     except FitError as error:
         raise InputError(f"{args.model} on {args.config}: {error}") from None
-    report = chip_report(network, chip, program, x_test, y_test, x_cal)
+    report = chip_report(network, chip, program, x_test, y_test, x_cal, args.per_channel)
     with OutputFiles(inputs) as outputs:
         outputs.stage(args.output, "-o", lambda file: save_program(file, program))
         if args.report is not None:
@@ -84,6 +84,8 @@ def add_commands(commands):
                    "post-processing memory, scales and addresses")
     p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="derives each "
                    f"tile's analog-model seed as cimtile run does, 0..{SEED_MAX} (default 0)")
+    p.add_argument("--per-channel", action="store_true", help="one weight scale, and so "
+                   "one multiplier, per output of a layer instead of one per layer")
     p.add_argument("--report", type=path_arg, metavar="R.json",
                    help="write every figure as JSON")
     add_json_option(p)

@@ -2,8 +2,8 @@
 runs a forward pass on them without the host.
 
 The network is quantized as the tile-by-tile flow quantizes it
-(:func:`cimtile.flows.quantizer.quantize_graph`, per layer, input scales calibrated on held-out
-data), at the chip's activation width (``chip.out_bits``). Each layer is split into tile
+(:func:`cimtile.flows.quantizer.quantize_graph`, per layer or per output, input scales
+calibrated on held-out data), at the chip's activation width (``chip.out_bits``). Each layer is split into tile
 blocks as that flow splits it (:func:`cimtile.flows.network.split`), and block i of layer l
 goes to the next free tile with the flow's seed for it
 (:func:`cimtile.flows.network_run.tile_seed`), so the row blocks of a column block sit on
@@ -131,10 +131,11 @@ def _layer_program(blocks, tiles, src, dst, param, shift, relu):
     return program
 
 
-def compile_network(graph, chip, x_cal, seed=0):
+def compile_network(graph, chip, x_cal, seed=0, per_channel=False):
     """The :class:`~cimtile.spec.chip_program.ChipProgram` of `graph` on `chip`, quantized
     and calibrated on `x_cal` (module docstring); `seed` derives each tile's seed as the
-    tile-by-tile flow does.
+    tile-by-tile flow does; `per_channel` gives every output of a layer its own weight
+    scale, and so its own multiplier.
 
     Raises
     ------
@@ -144,7 +145,8 @@ def compile_network(graph, chip, x_cal, seed=0):
         post-processing widths.
     """
     layers = dense_layers(graph)
-    qnet = quantize_graph(graph, x_cal, chip.tile.at(in_bits=chip.chip.out_bits))
+    qnet = quantize_graph(graph, x_cal, chip.tile.at(in_bits=chip.chip.out_bits),
+                          per_channel)
     blocks = [split(q.Wq, chip.tile) for q in qnet]
     sizes = [graph.inputs] + [op.W.shape[1] for op, _ in layers]
     odd_base = _check_fit(chip, blocks, sizes)

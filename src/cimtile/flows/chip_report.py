@@ -20,8 +20,9 @@ def chip_images(program, chip, x):
                            chip.chip.out_bits)
 
 
-def chip_report(graph, chip, program, x_test, y_test, x_cal):
-    """Figures of `program` (compiled from `graph` for `chip`) on the test set.
+def chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel=False):
+    """Figures of `program` (compiled from `graph` for `chip`, with `per_channel` weight
+    scales or not) on the test set.
 
     Returns
     -------
@@ -37,7 +38,7 @@ def chip_report(graph, chip, program, x_test, y_test, x_cal):
     exact, _ = run_chip(chip, program, X, lambda tile, x: x @ program.weights[tile])
     golden, _ = run_chip(chip, program, X)
     cfg = chip.tile.at(in_bits=chip.chip.out_bits)
-    qnet = quantize_graph(graph, x_cal, cfg)
+    qnet = quantize_graph(graph, x_cal, cfg, per_channel)
     quantized, _ = qnet.forward(x_test, cfg, qnet.exact_mvm)
     return {"tiles": chip.chip.tiles, "tiles_used": len(program.weights),
             "instructions": len(instructions), "images": len(x_test), "timing": timing,
