@@ -26,14 +26,14 @@ from cimtile.spec.mapping import DataError
 from cimtile.tb.build.build import BuildError
 from cimtile.tb.transport.exchange import SimulationError
 
-from . import (bench, cache, formal, fpga, generate, golden, network, ppa, program, regress,
-               sim, sweep)
+from . import (bench, cache, chip, formal, fpga, generate, golden, network, ppa, program,
+               regress, sim, sweep)
 from .options import MAX_VECTORS, SEED_MAX
 
 __all__ = ["main", "MAX_VECTORS", "SEED_MAX"]
 
 #: The command modules, in the order ``cimtile --help`` lists their commands.
-COMMANDS = (generate, golden, sim, program, bench, sweep, network, fpga, cache, formal,
+COMMANDS = (generate, golden, sim, program, bench, sweep, network, chip, fpga, cache, formal,
             regress, ppa)
 
 

@@ -12,7 +12,7 @@ from .options import SEED_MAX, seed_type
 from .summary import add_json_option, print_report, stage_json
 from .verdicts import exit_status, verdict_line
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "load_network"]
 
 #: The largest ``demo --seed``: scikit-learn's random_state is a 32-bit seed.
 DEMO_SEED_MAX = 2**32 - 1
@@ -100,7 +100,7 @@ def _network_outputs(args):
     return dict(outputs=[(args.report, "--report")], directories=[(args.plots, "--plots")])
 
 
-def _load_network(path):
+def load_network(path):
     """The graph of a model file: ONNX by its ``.onnx`` suffix, else the ``.npz`` MLP."""
     from cimtile.flows.graph import mlp_graph
     from cimtile.flows.network import load_model
@@ -116,7 +116,7 @@ def _cmd_run(args):
     check_paths(inputs, **_network_outputs(args))
     cfg = load_config(args.config)
     start = time.perf_counter()
-    network = _load_network(args.model)
+    network = load_network(args.model)
     import_s = time.perf_counter() - start
     data = load_data(args.data, network.inputs, network.outputs)
     try:

@@ -1,0 +1,96 @@
+"""``cimtile compile`` and ``cimtile isa``: a network compiled into a chip program, with the
+golden chip model's figures, and the chip's instruction set as Markdown."""
+
+from cimtile.spec.chip_config import load_chip_config
+from cimtile.spec.files import InputError, OutputFiles, check_paths, path_arg
+
+from .network import load_network
+from .options import SEED_MAX, seed_type
+from .summary import add_json_option, print_report, stage_json
+
+__all__ = ["add_commands"]
+
+
+def _rows(report):
+    timing = report["timing"]
+    rows = [("tiles used", f"{report['tiles_used']} of {report['tiles']}", ""),
+            ("instructions", report["instructions"], "")]
+    rows += [(f"layer {layer['layer']}", f"{layer['cycles']:,}",
+              f"cycles ({layer['mvms']} MVMs on tiles {layer['tiles'][0]}.."
+              f"{layer['tiles'][-1]}, from cycle {layer['start']:,})")
+             for layer in timing["layers"]]
+    rows += [("cycles per image", timing["cycles_per_image"], ""),
+             ("images per second", f"{timing['images_per_s']:,.0f}",
+              f"at {timing['clock_mhz']:g} MHz"),
+             ("one tile at a time", f"{timing['serial_images_per_s']:,.0f}",
+              f"images/s ({timing['speedup_over_serial']:.2f}x fewer)"),
+             ("images overlapped (bound)", f"{timing['overlapped_images_per_s']:,.0f}",
+              f"images/s ({timing['overlapped_cycles_per_image']:,} cycles per image)"),
+             ("tile utilisation", " ".join(f"{100 * u:.0f}" for u in
+                                           timing["tile_utilisation"][:report["tiles_used"]]),
+              "%")]
+    rows += [(f"{name} accuracy", f"{100 * report[key]:.2f}", "%") for name, key in (
+        ("float", "float_accuracy"), ("quantized (float requantisation)", "quantized_accuracy"),
+        ("chip, exact tiles", "chip_exact_accuracy"),
+        ("chip, golden tiles (levels not write-verified)", "chip_golden_accuracy"))]
+    return rows
+
+
+def _cmd_compile(args):
+    from cimtile.flows.chip_compile import FitError, compile_network
+    from cimtile.flows.chip_report import chip_report
+    from cimtile.flows.network import load_data
+    from cimtile.spec.chip_program import save_program
+    inputs = [(args.model, "--model"), (args.config, "--config"), (args.data, "--data")]
+    check_paths(inputs, [(args.output, "-o"), (args.report, "--report")])
+    chip = load_chip_config(args.config)
+    network = load_network(args.model)
+    x_test, y_test, x_cal = load_data(args.data, network.inputs, network.outputs)
+    try:
+        program = compile_network(network, chip, x_cal, args.seed, args.per_channel)
+    except FitError as error:
+        raise InputError(f"{args.model} on {args.config}: {error}") from None
+    report = chip_report(network, chip, program, x_test, y_test, x_cal, args.per_channel)
+    with OutputFiles(inputs) as outputs:
+        outputs.stage(args.output, "-o", lambda file: save_program(file, program))
+        if args.report is not None:
+            stage_json(outputs, args.report, "--report", report)
+    print_report(args, report, f"compiled {args.model} for {args.config}: "
+                 f"{report['instructions']} instructions", _rows(report))
+
+
+def _cmd_isa(args):
+    from cimtile.spec.chip_isa_docs import markdown
+    check_paths([], [(args.out, "--out")])
+    text = markdown()
+    with OutputFiles() as outputs:
+        outputs.stage(args.out, "--out", lambda file: file.write(text.encode()))
+
+
+def add_commands(commands):
+    """Add ``compile`` and ``isa`` to the ``cimtile`` subparsers ``commands``."""
+    p = commands.add_parser("compile", help="map a network onto a chip's tiles: the "
+                            "sequencer's program, the weights and the golden chip figures")
+    p.add_argument("--model", type=path_arg, required=True, metavar="MODEL",
+                   help="an ONNX model (.onnx) or a multilayer perceptron (.npz) of dense "
+                   "layers, each followed by at most a ReLU")
+    p.add_argument("--config", type=path_arg, required=True, metavar="CHIP.toml",
+                   help="a chip configuration (a [chip] table naming its tile's TOML)")
+    p.add_argument("--data", type=path_arg, required=True, metavar="DATA.npz",
+                   help="x_cal calibrates the quantizer; x_test and y_test give the "
+                   "accuracies")
+    p.add_argument("-o", "--output", type=path_arg, required=True, metavar="PROGRAM.npz",
+                   help="the program: its words, the tiles' weights and seeds, the "
+                   "post-processing memory, scales and addresses")
+    p.add_argument("--seed", type=seed_type(SEED_MAX), default=0, help="derives each "
+                   f"tile's analog-model seed as cimtile run does, 0..{SEED_MAX} (default 0)")
+    p.add_argument("--per-channel", action="store_true", help="one weight scale, and so "
+                   "one multiplier, per output of a layer instead of one per layer")
+    p.add_argument("--report", type=path_arg, metavar="R.json",
+                   help="write every figure as JSON")
+    add_json_option(p)
+    p.set_defaults(run=_cmd_compile)
+
+    p = commands.add_parser("isa", help="the chip's instruction set as Markdown")
+    p.add_argument("--out", type=path_arg, required=True, metavar="FILE.md")
+    p.set_defaults(run=_cmd_isa)
