@@ -1,6 +1,6 @@
 """AXI4-Stream beats to and from the tile's one-item-per-transfer streams.
 
-Packing (host contract, issue #5): little-endian, element 0 in the lowest lane; an element of
+Packing (the host contract): little-endian, element 0 in the lowest lane; an element of
 width ``w`` occupies a lane of ``8 * ceil(w / 8)`` bits. Every vector starts on a beat boundary
 and its last beat is padded with zeros; target levels and cell results are dense lanes,
 padded only after the last one.

@@ -23,7 +23,7 @@ ISAAC = load_config(REFERENCE_CONFIG.with_name("isaac.toml"))
 TABLE_I = {"adcs": (16.0, 9600.0), "wordline_drivers": (4.0, 170.0),
            "sample_hold": (0.01, 40.0)}
 ARRAYS_PER_IMA = 8
-#: Largest relative difference accepted, the issue's bound for the whole comparison.
+#: Largest relative difference accepted for the whole comparison.
 TOLERANCE = 0.25
 
 

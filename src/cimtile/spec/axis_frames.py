@@ -1,6 +1,6 @@
 """AXI4-Stream frame bytes for the host ports, packed and unpacked with numpy.
 
-The layout is the host contract's (issue #5): little-endian, element 0 in the lowest lane of
+The layout is the host contract's: little-endian, element 0 in the lowest lane of
 ``8 * ceil(w / 8)`` bits; each input or result vector starts on a beat boundary and its last
 beat is zero-padded; target levels (8-bit lanes) and cell results (32-bit lanes: pulses[7:0],
 converged[8], code[31:16]) are dense, padded only after the last lane.
