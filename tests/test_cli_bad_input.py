@@ -285,6 +285,7 @@ CASES = {
     "program seed negative": (program("--seed", "-3"), ["--seed", "-3"]),
     "run seed negative": (run_cmd("--seed", "-5"), ["--seed", "-5"]),
     "demo seed beyond 32 bits": (["demo", "--seed", str(2**32)], ["--seed", str(2**32)]),
+    "demo --cnn unknown data set": (["demo", "--cnn", "cifar"], ["--cnn", "'cifar'"]),
     "sweep seed negative": (sweep("--seed", "-1"), ["--seed", "-1"]),
     "sweep --n 0": (sweep("--n", "0"), ["--n must be in 1..", "not 0"]),
     "sweep --n beyond memory": (sweep("--n", str(10**12)), ["--n must be in 1..100000"]),

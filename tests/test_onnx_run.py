@@ -1,17 +1,20 @@
 """ONNX models through ``cimtile run`` (a convolution co-simulated on the small tile), the
-command line's refusals, and the shipped MNIST CNN of ``cimtile demo --cnn``."""
+command line's refusals, and the shipped CNNs of ``cimtile demo --cnn mnist|digits``."""
 
 import json
 
 import numpy as np
+import onnxruntime
 from onnx import helper
 
 from cimtile.cli import main
-from cimtile.flows.digits import demo_config
+from cimtile.flows.digits import DIGITS_CNN, demo_config, digits_split
 from cimtile.flows.mnist import MNIST_CNN, mnist_split
 from cimtile.flows.network import accuracy, split
+from cimtile.flows.network_run import golden_layer_mvm, program_tiles
 from cimtile.flows.onnx_import import load_onnx
 from cimtile.flows.quantizer import quantize_graph
+from cimtile.spec.config import reference_config
 
 from cli_helpers import SMALL
 from onnx_graphs import model, save, single_op_model, tensor
@@ -77,3 +80,29 @@ def test_shipped_cnn_quantizes_within_a_point_and_a_half_of_float():
     quantized, _ = qnet.forward(x_test, cfg, qnet.exact_mvm)
     assert accuracy(reference, y_test) >= 0.97
     assert abs(accuracy(quantized, y_test) - accuracy(reference, y_test)) <= 0.015
+
+
+def test_shipped_digits_cnn_maps_and_its_golden_model_agrees_with_onnxruntime():
+    (_, _), (x_cal, _), (x_test, y_test) = digits_split()
+    graph = load_onnx(DIGITS_CNN)
+    assert [op.describe() for op in graph.layers] == [
+        "conv 3x3/1 1->8", "conv 3x3/1 8->16", "dense 64->10"]
+    cfg = demo_config()
+    qnet = quantize_graph(graph, x_cal, cfg)
+    assert [len(split(q.Wq, cfg)) for q in qnet] == [1, 3, 2]
+    quantized, _ = qnet.forward(x_test, cfg, qnet.exact_mvm)
+    reference = graph.reference_forward(x_test)
+    assert accuracy(reference, y_test) >= 0.97
+    assert abs(accuracy(quantized, y_test) - accuracy(reference, y_test)) <= 0.01
+    # The golden model of a lossless tile of the demo's size returns the exact integers:
+    # its scores differ from onnxruntime's by the 8-bit quantization alone.
+    x = x_test[:20]
+    session = onnxruntime.InferenceSession(str(DIGITS_CNN), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"image": x.reshape(-1, 1, 8, 8).astype(np.float32)})[0]
+    lossless = reference_config().replace(rows=32, cols=16)
+    qnet = quantize_graph(graph, x_cal, lossless)
+    tiles = program_tiles(lossless, qnet, seed=0, write_verify=False)
+    golden, _ = qnet.forward(x, lossless, golden_layer_mvm(tiles, lossless))
+    assert np.array_equal(golden, qnet.forward(x, lossless, qnet.exact_mvm)[0])
+    assert np.abs(golden - expected).max() < 0.05 * np.abs(expected).max()
+    assert np.array_equal(golden.argmax(1), expected.argmax(1))

@@ -1,6 +1,6 @@
 """``cimtile run`` and ``cimtile demo``: a network on co-simulated tiles, a user's model
-(ONNX or the ``.npz`` perceptron) or the digits MLP trained here (the MNIST CNN shipped with
-``--cnn``)."""
+(ONNX or the ``.npz`` perceptron) or the digits MLP trained here (the shipped CNNs with
+``--cnn mnist`` or ``--cnn digits``)."""
 
 import time
 from pathlib import Path
@@ -137,19 +137,30 @@ def _test_set_accuracy(network, cfg, per_channel, x_test, y_test, x_cal):
             "quantized_accuracy": accuracy(quantized, y_test)}
 
 
-def _cnn_demo(args, cfg):
+def _cnn_data(name):
+    """The CNN demo `name`: its title, model file, split, and the test images co-simulated
+    (all, with ``--quick``)."""
+    if name == "digits":
+        from cimtile.flows.digits import DIGITS_CNN, QUICK_IMAGES, TEST_SIZE, digits_split
+        return "8x8-digits CNN", DIGITS_CNN, digits_split(), (TEST_SIZE, QUICK_IMAGES)
     from cimtile.flows.mnist import CNN_IMAGES, CNN_QUICK_IMAGES, MNIST_CNN, mnist_split
+    return "MNIST CNN", MNIST_CNN, mnist_split(), (CNN_IMAGES, CNN_QUICK_IMAGES)
+
+
+def _cnn_demo(args, cfg):
     from cimtile.flows.onnx_import import load_onnx
-    (x_train, _), (x_cal, _), (x_test, y_test) = mnist_split()
-    images = CNN_QUICK_IMAGES if args.quick else CNN_IMAGES
+    title, path, data, (images, quick_images) = _cnn_data(args.cnn)
+    (x_train, _), (x_cal, _), (x_test, y_test) = data
+    images = quick_images if args.quick else images
+    which = "all" if images == len(x_test) else f"the first {images} of"
     start = time.perf_counter()
-    network = load_onnx(MNIST_CNN)
+    network = load_onnx(path)
     import_s = time.perf_counter() - start
     t = cfg.tile
     if not args.json:
-        print(f"MNIST CNN ({', '.join(op.describe() for op in network.layers)}; "
-              f"{len(x_train)} training, {len(x_cal)} calibration images) on the first "
-              f"{images} of {len(x_test)} test images, on {t.rows} x {t.cols} "
+        print(f"{title} ({', '.join(op.describe() for op in network.layers)}; "
+              f"{len(x_train)} training, {len(x_cal)} calibration images) on {which} "
+              f"{len(x_test)} test images, on {t.rows} x {t.cols} "
               f"{cfg.analog.model} tiles: {t.in_bits}-bit inputs, {t.w_bits}-bit weights in "
               f"{cfg.slices} slices of {t.bits_per_cell}-bit cells, {t.adc_bits}-bit ADCs",
               flush=True)
@@ -209,8 +220,10 @@ def add_commands(commands):
     p = commands.add_parser("demo", help="the digits MLP, trained here, on co-simulated "
                             "physical tiles")
     p.add_argument("--quick", action="store_true", help="only the first 60 test images (20 "
-                   "with --cnn)")
-    p.add_argument("--cnn", action="store_true", help="the shipped MNIST CNN (ONNX) on the "
-                   "first 200 of its 1,000 test images instead of the digits MLP")
+                   "with --cnn mnist)")
+    p.add_argument("--cnn", nargs="?", const="mnist", choices=["mnist", "digits"],
+                   help="a shipped CNN (ONNX) instead of the digits MLP: mnist (--cnn "
+                   "alone) on the first 200 of its 1,000 test images, digits on all 360 "
+                   "test images of the 8x8 digits")
     _network_options(p, DEMO_SEED_MAX)
     p.set_defaults(run=_cmd_demo)

@@ -1,4 +1,6 @@
-"""The demo network: a 64-54-10 perceptron trained on scikit-learn's bundled 8x8 digits.
+"""The demo networks on scikit-learn's bundled 8x8 digits: a 64-54-10 perceptron trained
+here, and the small CNN trained by ``scripts/train_cnn.py --dataset digits`` (committed as
+``configs/digits_cnn.onnx``, trained on the training part of ``digits_split(0)``).
 
 The 1797 images are split, stratified and seeded, into a test set of 360 (20 %), a
 held-out calibration set of 180 for the quantizer's scales, and 1257 training images;
@@ -16,8 +18,8 @@ from cimtile.spec.config import load_config
 
 from .network import Layer
 
-__all__ = ["HIDDEN", "TEST_SIZE", "CAL_SIZE", "QUICK_IMAGES", "DEMO_CONFIG", "demo_config",
-           "digits_split", "train_mlp"]
+__all__ = ["HIDDEN", "TEST_SIZE", "CAL_SIZE", "QUICK_IMAGES", "DEMO_CONFIG", "DIGITS_CNN",
+           "demo_config", "digits_split", "train_mlp"]
 
 HIDDEN = 54
 TEST_SIZE = 360
@@ -25,6 +27,7 @@ CAL_SIZE = 180
 #: Test images of ``cimtile demo --quick``: the first of the (shuffled) test split.
 QUICK_IMAGES = 60
 DEMO_CONFIG = Path(__file__).parents[1] / "configs" / "demo.toml"
+DIGITS_CNN = Path(__file__).parents[1] / "configs" / "digits_cnn.onnx"
 
 
 def demo_config():
