@@ -9,21 +9,7 @@ from cimtile.flows.digits import demo_config
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.config import ConfigError
 
-TILE = """\
-[tile]
-rows = 12
-cols = 3
-in_bits = 4
-w_bits = 5
-bits_per_cell = 2
-adc_bits = 6
-adc_shift = 0
-cols_per_adc = 3
-
-[timing]
-t_settle = 2
-t_adc = 2
-"""
+from cli_helpers import SMALL
 
 CHIP = """\
 [chip]
@@ -45,7 +31,7 @@ def test_shipped_examples():
     assert four.chip.tiles == 4
 
 
-def write(tmp_path, chip=CHIP, tile=TILE):
+def write(tmp_path, chip=CHIP, tile=SMALL):
     (tmp_path / "tile.toml").write_text(tile)
     (tmp_path / "chip.toml").write_text(chip)
     return tmp_path / "chip.toml"
@@ -81,7 +67,7 @@ def test_bad_values_are_refused(tmp_path, change, message):
 
 
 def test_bad_tile_is_named(tmp_path):
-    path = write(tmp_path, tile=TILE.replace("rows = 12", "rows = 0"))
+    path = write(tmp_path, tile=SMALL.replace("rows = 12", "rows = 0"))
     with pytest.raises(ConfigError, match=re.escape(
             f"{path}: chip.tile: {tmp_path / 'tile.toml'}: tile.rows must be an integer in "
             "1..1024, not 0")):
