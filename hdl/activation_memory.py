@@ -4,6 +4,8 @@ from amaranth.hdl import Module, signed
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_positive
+
 __all__ = ["ActivationMemory"]
 
 
@@ -26,10 +28,7 @@ class ActivationMemory(wiring.Component):
     """
 
     def __init__(self, *, depth, lanes, bits):
-        for name, value in dict(depth=depth, lanes=lanes, bits=bits).items():
-            if not isinstance(value, int) or value < 1:
-                self._MustUse__silence = True
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        check_positive(self, depth=depth, lanes=lanes, bits=bits)
         self.depth = depth
         self.word = data.ArrayLayout(signed(bits), lanes)
         super().__init__({

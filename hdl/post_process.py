@@ -4,6 +4,8 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_positive, refused
+
 __all__ = ["PostProcess"]
 
 
@@ -51,15 +53,12 @@ class PostProcess(wiring.Component):
 
     def __init__(self, *, lanes, in_bits, acc_bits, mult_bits, bias_bits, out_bits,
                  shift_max):
-        widths = dict(lanes=lanes, in_bits=in_bits, acc_bits=acc_bits, mult_bits=mult_bits,
-                      bias_bits=bias_bits, out_bits=out_bits, shift_max=shift_max + 1)
-        for name, value in widths.items():
-            if not isinstance(value, int) or value < 1:
-                self._MustUse__silence = True
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        check_positive(self, lanes=lanes, in_bits=in_bits, acc_bits=acc_bits,
+                       mult_bits=mult_bits, bias_bits=bias_bits, out_bits=out_bits,
+                       shift_max=shift_max + 1)
         if acc_bits < in_bits:
-            self._MustUse__silence = True
-            raise ValueError(f"acc_bits must be at least in_bits ({in_bits}), not {acc_bits}")
+            raise refused(self, ValueError(f"acc_bits must be at least in_bits ({in_bits}), "
+                                           f"not {acc_bits}"))
         self.lanes, self.acc_bits, self.out_bits = lanes, acc_bits, out_bits
         super().__init__({
             "i_stream": In(stream.Signature(data.StructLayout({

@@ -11,6 +11,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .axi_stream import AxiStreamSignature
+from .parameters import refused
 
 __all__ = ["lane_width", "vector_layout", "CELL_LANE_LAYOUT",
            "BeatsToVectors", "VectorsToBeats", "BeatsToLanes", "LanesToBeats"]
@@ -324,10 +325,8 @@ class LanesToBeats(wiring.Component):
             if lane <= 0 or lane % 8:
                 raise ValueError(f"lane width must be a positive multiple of 8, not {lane}")
             self.lanes = _check_lane_params(data_width, lane)
-        except (TypeError, ValueError):
-            # Refused, so never to be elaborated: no "created but never used" warning.
-            self._MustUse__silence = True
-            raise
+        except (TypeError, ValueError) as error:
+            raise refused(self, error) from None
         self.lane_width = lane
         self.data_width = data_width
         super().__init__({

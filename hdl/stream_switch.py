@@ -5,6 +5,8 @@ from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_positive
+
 __all__ = ["StreamSwitch"]
 
 
@@ -45,11 +47,8 @@ class StreamSwitch(wiring.Component):
     """
 
     def __init__(self, *, inputs, outputs, data_width, routes):
-        for name, value in dict(inputs=inputs, outputs=outputs, data_width=data_width,
-                                routes=routes).items():
-            if not isinstance(value, int) or value < 1:
-                self._MustUse__silence = True
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        check_positive(self, inputs=inputs, outputs=outputs, data_width=data_width,
+                       routes=routes)
         self.inputs, self.outputs = inputs, outputs
         source = range(inputs)
         super().__init__({
