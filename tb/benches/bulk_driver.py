@@ -155,7 +155,7 @@ class BulkStream:
         """Run until `frames` more frames have ended on the recorder `drained` (or the
         budget of cycles without a frame end ran out, or the `error` port rose), keeping the
         rings of `feeds` (:class:`_Feed`) two halves ahead and handing every drained half
-        of recorded entries to `sink`.
+        of recorded entries to `sink`; the feeds' writers are closed at the end.
 
         With `start` (a coroutine function returning a dict), the feeds not marked
         ``after_start`` are filled first, then `start` is awaited (if it answers
@@ -185,6 +185,8 @@ class BulkStream:
             return await self._run_pump(feeds, out, taken_port, drained_port, reader, error,
                                         start)
         finally:
+            for files in {feed.files for feed in feeds}:
+                files.close()
             reader.finish()
 
     async def _run_pump(self, feeds, out, taken_port, drained_port, reader, error, start):
@@ -265,12 +267,8 @@ class BulkStream:
                                     macro if self.queue else None, check)
         feeds = self._feeds(chunks, ["in", "analog"] if self.queue else ["in"])
         results = ResultFrames(self.entries, len(X), writer, check)
-        try:
-            failed, _ = await self._pump(feeds, "out", results.add,
-                                         -(-len(X) // frame_vectors), budget,
-                                         self.dut.bulk__error if self.queue else None)
-        finally:
-            feeds[0].files.close()
+        failed, _ = await self._pump(feeds, "out", results.add, -(-len(X) // frame_vectors),
+                                     budget, self.dut.bulk__error if self.queue else None)
         result = results.finish()
         result["timeout"] = not bool(self.dut.bulk__done.value)
         result["error"] = self._error_message(in_bits, feeds[1].ring.base) if failed else None
@@ -297,11 +295,8 @@ class BulkStream:
         feeds = self._feeds(iter([entries]), ["cell", "target"][:len(entries)],
                             after_start=["target"])
         records = []
-        try:
-            failed, started = await self._pump(feeds, "result", records.append, 1, budget,
-                                               self.dut.bulk__cell_error, start)
-        finally:
-            feeds[0].files.close()
+        failed, started = await self._pump(feeds, "result", records.append, 1, budget,
+                                           self.dut.bulk__cell_error, start)
         data, _, _, _ = self.entries.recorded(records)
         return {"started": started, "data": data.tobytes(), "timeout": not bool(self.dut.bulk__done.value),
                 "error": self._cell_error_message(requests, feeds[0].ring.base) if failed

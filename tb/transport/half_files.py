@@ -42,8 +42,6 @@ class HalfFiles:
     An exception raised while making the entries is raised by :meth:`take`.
     """
 
-    _END = None
-
     def __init__(self, chunks, names, sizes, directory=".", *, prefix="ahead_", ahead=2):
         self.names = tuple(names)
         self._directory, self._prefix, self._ahead = Path(directory), prefix, ahead
@@ -85,7 +83,7 @@ class HalfFiles:
                 block = cutters[name].rest()
                 if block is not None:
                     counts[name] = self._put(name, counts[name], block)
-                self._end(name, self._END)
+                self._end(name, None)
         except _Closed:
             return
         except BaseException as error:  # raised by take, in the testbench's thread
