@@ -16,7 +16,6 @@
 //    free run are not seen one by one. Waveforms, when recorded, turn the free run off.
 
 #include <dlfcn.h>
-#include <libgen.h>
 #include <stdio.h>
 
 #include <algorithm>
