@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cimtile.models.stream_check import ErrorSums
+from cimtile.models.stream_check import ErrorSums, ExactProduct
 from cimtile.spec.npy_rows import row_chunks
 
 __all__ = ["error_metrics"]
@@ -28,11 +28,11 @@ def error_metrics(Y, X, W):
         range of the ideal results, ``max(X @ W) - min(X @ W)`` (by 1 when every ideal result
         is equal), so that tiles of different sizes and precisions compare on one scale.
     """
-    W = np.asarray(W, np.int64)
+    product = ExactProduct(W)
     sums = ErrorSums()
     # A chunk of vectors at a time, so a long run's results need not be held whole.
     for x, y in zip(row_chunks(_rows(X), CHUNK), row_chunks(_rows(Y), CHUNK)):
-        sums.add(y, np.asarray(x, np.int64) @ W)
+        sums.add(y, product(x))
     return sums.metrics()
 
 

@@ -20,7 +20,7 @@ from cimtile.spec.mapping import shift_add
 from .golden import GOLDEN
 from .verdict import Verdict, combine, compare
 
-__all__ = ["ErrorSums", "StreamCheck"]
+__all__ = ["ErrorSums", "ExactProduct", "StreamCheck"]
 
 
 @dataclass
@@ -54,6 +54,23 @@ class ErrorSums:
                 "normalized_rms_error": rms / (spread or 1)}
 
 
+class ExactProduct:
+    """``x @ W`` exactly, for integer inputs `x` against one integer `W` (rows, cols): in
+    floating point (BLAS) while every partial sum is an integer below 2**53, else in
+    integers (numpy's integer product is far slower)."""
+
+    def __init__(self, W):
+        self.W = np.asarray(W, np.int64)
+        self._W_float = self.W.astype(np.float64)
+        self._W_max = int(np.abs(self.W).max(initial=0))
+
+    def __call__(self, x):
+        x = np.asarray(x, np.int64)
+        if len(self.W) * int(np.abs(x).max(initial=0)) * self._W_max < 2 ** 53:
+            return (x.astype(np.float64) @ self._W_float).astype(np.int64)
+        return x @ self.W
+
+
 @dataclass
 class StreamCheck:
     """Expectations of a streamed batch, taken in input order, and the checks of its results.
@@ -85,24 +102,15 @@ class StreamCheck:
 
     def __post_init__(self):
         self.W = np.asarray(self.W, np.int64)
-        self._W_float = self.W.astype(np.float64)
-        self._W_max = int(np.abs(self.W).max(initial=0))
+        self._product = ExactProduct(self.W)
         self.driven = np.zeros(self.cfg.tile.rows, np.int64)
-
-    def _exact(self, x):
-        """``x @ W`` exactly: in floating point (BLAS) while every partial sum is an
-        integer below 2**53, else in integers (numpy's integer product is far slower)."""
-        x = np.asarray(x, np.int64)
-        if len(self.W) * int(np.abs(x).max(initial=0)) * self._W_max < 2 ** 53:
-            return (x.astype(np.float64) @ self._W_float).astype(np.int64)
-        return x @ self.W
 
     def expect(self, x, planes, codes):
         """Take the next chunk of inputs `x` (n, rows), its bit planes (n, in_bits, rows)
         and the codes the analog model answered for them (n, in_bits, cols_phys)."""
         self.driven += planes.reshape(-1, self.cfg.tile.rows).sum(axis=0, dtype=np.int64)
         golden = shift_add(codes, self.cfg, remap=self.remap)
-        self._pending.append((golden, self._exact(x)))
+        self._pending.append((golden, self._product(x)))
 
     def take(self, Y):
         """Check the next results `Y` (in order) against their expectations."""
