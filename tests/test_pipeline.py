@@ -228,5 +228,5 @@ def test_shipped_configs_are_pipelined_and_keep_an_unpipelined_reference():
     assert unpipelined.tile == dataclasses.replace(reference.tile, pipeline=False,
                                                    cols_per_adc=8)
     assert unpipelined.analog_cycles_per_mvm == 8 * (1 + 8 * 9)
-    # Two ADCs of 12 conversions a cycle: 64 columns each in 6 cycles a plane.
-    assert reference.analog_cycles_per_mvm == 8 * 6
+    # Two ADCs of 27 conversions a cycle: 64 columns each in 3 cycles a plane.
+    assert reference.analog_cycles_per_mvm == 8 * 3

@@ -101,17 +101,17 @@ def test_adc_energy_is_the_figure_of_merit_at_the_effective_bits(bits):
     e_low = compute_energy(low, compute_activity(low, W, X)).pj("adcs")
     e_high = compute_energy(high, compute_activity(high, W, X)).pj("adcs")
     assert e_high == pytest.approx(2 * e_low)
-    assert figures(low).adc_pj == pytest.approx(34.4e-3 * 2 ** (bits - 0.63))
+    assert figures(low).adc_pj == pytest.approx(6.9e-3 * 2 ** (bits - 0.67))
     assert analog_area(high)["adcs"] == 2 * analog_area(low)["adcs"]
 
 
-def test_the_default_adc_is_ramkaj_2018_at_its_own_resolution_and_rate():
-    # 7 bits at 1.25 GS/s: 3.56 mW and a 0.0071 mm2 core (IEEE JSSC 53(7), 2018).
-    cfg = parse_config({"tile": TILE | {"adc_bits": 7}, "timing": {"t_settle": 2},
-                        "adc": {"rate_msps": 1250}, "ppa": {"clock_mhz": 1250}})
+def test_the_default_adc_is_wang_kuo_2023_at_its_own_resolution_and_rate():
+    # 8 bits at 2.7 GS/s: 3 mW and 0.018 mm2 (ISSCC 2023, paper 17.7).
+    cfg = parse_config({"tile": TILE | {"adc_bits": 8}, "timing": {"t_settle": 2},
+                        "adc": {"rate_msps": 2700}, "ppa": {"clock_mhz": 2700}})
     fig = figures(cfg)
-    assert fig.adc_pj * 1e-12 * 1.25e9 == pytest.approx(3.56e-3, rel=0.01)
-    assert fig.adc_um2 == 7100
+    assert fig.adc_pj * 1e-12 * 2.7e9 == pytest.approx(3e-3, rel=0.01)
+    assert fig.adc_um2 == 18000
 
 
 def test_an_adc_faster_than_its_design_is_interleaved_copies():

@@ -23,23 +23,27 @@ class AdcConfig:
     ``ceil(rate / max_msps)`` time-interleaved copies if it converts faster than the
     design. The figures are at the design's node and are not scaled to ``[ppa] node_nm``.
 
-    Every default is one published design, not an envelope of Murmann's ADC performance
-    survey: Ramkaj et al., "A 1.25-GS/s 7-b SAR ADC with 36.4-dB SNDR at 5 GHz ...", IEEE
-    JSSC 53(7), 2018, p. 1889 (abstract): 7 bits, 1.25 GS/s, 28 nm, 3.56 mW, 0.0071 mm2
-    core, 40.1 dB SNDR at Nyquist (6.37 effective bits), Walden FoM 34.4 fJ per conversion
-    step at Nyquist. Slower designs reach lower figures of merit, so at a slower rate the
-    energy is an upper bound.
+    Every default is one point of Murmann's ADC performance survey (B. Murmann, "ADC
+    Performance Survey 1997-2025", revision 20250609, github.com/bmurmann/ADC-survey, ISSCC
+    sheet): the lowest Walden figure of merit at Nyquist (FOMW_hf) among its Nyquist ADCs of
+    40-52 dB SNDR (6.4-8.3 effective bits, what an 8-bit column ADC gives) converting at 200
+    MS/s or faster, ISSCC 2023 paper 17.7: J.-C. Wang and T.-H. Kuo, "A 3-mW 2.7-GS/s 8b
+    Subranging ADC with Multiple-Reference-Embedded Comparators", doi
+    10.1109/ISSCC42615.2023.10067498: 8 bits, 2.7 GS/s, 28 nm, 3 mW, 0.018 mm2, 45.9 dB SNDR
+    at Nyquist (7.33 effective bits), 6.9 fJ per conversion step (1.11 pJ a conversion).
+    Slower designs reach lower figures of merit, so at a slower rate the energy is an upper
+    bound.
     """
     # 0 leaves [timing] t_adc in charge, as in configs written before this table.
     rate_msps: float = float_field(0.0, 0, 10**5, "conversion rate, MS/s, which gives "
                                    "[timing] t_adc and adc_per_step at ppa.clock_mhz (0: "
                                    "[timing] gives them)")
-    fom_fj: float = float_field(34.4, 0, 10**6, "Walden figure of merit, fJ per conversion "
+    fom_fj: float = float_field(6.9, 0, 10**6, "Walden figure of merit, fJ per conversion "
                                 "step", open_low=True)
-    enob_loss: float = float_field(0.63, 0, 16, "nominal bits minus effective bits")
-    area_um2: float = float_field(7100.0, 0, 10**9, "area of one ADC at area_bits, um2")
-    area_bits: int = int_field(1, 16, "resolution area_um2 is given at", 7)
-    max_msps: float = float_field(1250.0, 0, 10**6, "fastest rate of one ADC, MS/s",
+    enob_loss: float = float_field(0.67, 0, 16, "nominal bits minus effective bits")
+    area_um2: float = float_field(18000.0, 0, 10**9, "area of one ADC at area_bits, um2")
+    area_bits: int = int_field(1, 16, "resolution area_um2 is given at", 8)
+    max_msps: float = float_field(2700.0, 0, 10**6, "fastest rate of one ADC, MS/s",
                                   open_low=True)
 
     def energy_pj(self, bits):
