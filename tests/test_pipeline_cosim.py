@@ -54,7 +54,7 @@ def test_pipelined_gaps_and_back_pressure(name):
 
 
 SMALL = BULK.replace(pipeline=True)
-REFERENCE = dataclasses.replace(pipelined("reference"), host=BULK.host)
+REFERENCE = pipelined("reference")
 
 
 @pytest.mark.parametrize("cfg, n", [
