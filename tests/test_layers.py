@@ -55,7 +55,9 @@ def modules(root, dirs):
 
 
 def imports(name, path, is_package, known):
-    """The project modules `name` imports anywhere in its source, as ``(line, module)``."""
+    """The project modules `name` imports anywhere in its source, as ``(line, module)``,
+    including modules of the project's packages that do not exist."""
+    roots = {module.partition(".")[0] for module in known}
     package = name if is_package else name.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -72,7 +74,7 @@ def imports(name, path, is_package, known):
             if len(submodules) < len(node.names):
                 found.append((node.lineno, target))
             found += [(node.lineno, module) for module in submodules]
-    return [(line, target) for line, target in found if target in known]
+    return [(line, target) for line, target in found if target.partition(".")[0] in roots]
 
 
 def layer_of(module, layers):
@@ -88,13 +90,18 @@ def folder_of(module, known):
 
 
 def violations(root, dirs, layers):
-    """Every upward import, as ``"path:line: a imports b (layer i over j)"``, then every
-    cycle between folders, as ``"folder cycle: a -> b -> a"``."""
+    """Every import of a module that does not exist and every upward import, as
+    ``"path:line: a imports b ..."``, then every cycle between folders, as ``"folder cycle:
+    a -> b -> a"``. (A lazy import of a missing module fails only when its function runs.)"""
     known = modules(root, dirs)
     found = []
     edges = defaultdict(set)
     for name, (path, is_package) in sorted(known.items()):
         for line, target in imports(name, path, is_package, known):
+            if target not in known:
+                found.append(f"{path.relative_to(root)}:{line}: {name} imports {target}, "
+                             "which does not exist")
+                continue
             low, high = layer_of(name, layers), layer_of(target, layers)
             if low is not None and high is not None and high > low:
                 found.append(f"{path.relative_to(root)}:{line}: {name} imports {target} "
@@ -142,13 +149,14 @@ def test_no_import_points_up():
     assert found == [], "\n".join(found)
 
 
-def test_checker_reports_an_upward_import_and_a_cycle(tmp_path):
+def test_checker_reports_a_missing_module_an_upward_import_and_a_cycle(tmp_path):
     files = {
         "low/__init__.py": "",
         "low/base.py": "import os\n",
         "low/sneaky.py": "def later():\n    from ..high import top\n",
         "high/__init__.py": "",
         "high/top.py": "from pkg.low import base\nfrom ..low.base import os\n",
+        "high/ghost.py": "def later():\n    from pkg.low.gone import thing\n",
         "side/__init__.py": "",
         "side/a.py": "from ..other import b\n",
         "other/__init__.py": "",
@@ -160,6 +168,7 @@ def test_checker_reports_an_upward_import_and_a_cycle(tmp_path):
     dirs = {"pkg.low": "low", "pkg.high": "high", "pkg.side": "side", "pkg.other": "other"}
     layers = (("pkg.low",), ("pkg.side", "pkg.other"), ("pkg.high",))
     assert violations(tmp_path, dirs, layers) == [
+        "high/ghost.py:2: pkg.high.ghost imports pkg.low.gone, which does not exist",
         "low/sneaky.py:2: pkg.low.sneaky imports pkg.high.top "
         "(layer 2 ('pkg.high',) over layer 0 ('pkg.low',))",
         "folder cycle: pkg.high -> pkg.low -> pkg.high",
