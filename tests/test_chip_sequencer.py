@@ -1,0 +1,218 @@
+"""The chip sequencer against the timing model: with every unit completing as the model
+says, each instruction issues in the cycle the model gives (one cycle of fetch later) and
+the HALT when the model's image ends; with random unit delays and stalls, an independent
+checker of the hazard rules finds no instruction issued while a hazard is open and none
+waiting once all are clear; bad words, bad tiles and a missing HALT end the run with an
+error, never a hang."""
+
+import numpy as np
+import pytest
+
+from cimtile.flows.chip_compile import compile_network
+from cimtile.flows.graph import mlp_graph
+from cimtile.flows.network import Layer
+from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
+from cimtile.models.chip_timing import duration, schedule
+from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
+from cimtile.spec.chip_isa import FORMATS, Instruction, Opcode, encode, encode_program
+
+from amaranth_sim import run
+from test_chip_config import CHIP, write
+
+#: Cycles from ``start`` to the first instruction's earliest issue: the sequencer reads the
+#: first word in the cycle of ``start``.
+FETCH = 1
+#: Cycles a unit raises its ``done`` after taking a command that takes d cycles: d - 1 (the
+#: completion, when a dependent may issue, is the cycle after ``done``).
+DONE_BEFORE_END = 1
+
+MVM, ACC, MOVE, BARRIER, HALT = (Opcode.MVM, Opcode.ACC, Opcode.MOVE, Opcode.BARRIER,
+                                 Opcode.HALT)
+
+
+def mvm(tile, src, length):
+    return Instruction.make(MVM, tile=tile, src=src, length=length)
+
+
+def acc(tile, count, dst, length):
+    return Instruction.make(ACC, tile=tile, count=count, dst=dst, length=length, param=0,
+                            shift=0, relu=0)
+
+
+def move(src, dst, length):
+    return Instruction.make(MOVE, src=src, dst=dst, length=length)
+
+
+def ins(op):
+    return Instruction.make(op)
+
+
+class Run:
+    """What one run of the sequencer showed, in cycles counted from the first tick.
+
+    Members
+    -------
+    start : int
+        The cycle ``start`` was high.
+    issued : dict
+        Instruction index: the cycle it issued (the pc moved past it, or its HALT ended).
+    commands : list of (cycle, port, payload dict, pc)
+        Every command transfer.
+    ready : dict
+        ``(port, cycle)``: the ready the testbench drove.
+    done, error, pc : int, SequencerError, int
+        The first cycle ``done`` was high, and ``error`` and ``pc`` then.
+    """
+
+    def __init__(self):
+        self.issued, self.commands, self.ready = {}, [], {}
+        self.start = self.done = self.error = self.pc = None
+
+
+def run_sequencer(tiles, words, durations, *, depth=None, ready=lambda port, cycle: True,
+                  limit=20_000):
+    """Load `words`, start, and answer every command the instruction at pc takes as a unit
+    taking ``durations[pc]`` cycles would; stop at ``done`` or after `limit` cycles."""
+    depth = depth or len(words)
+    dut = ChipSequencer(tiles=tiles, depth=depth)
+    ports = [(f"mvm{t}", port) for t, port in enumerate(dut.mvm)]
+    ports += [("acc", dut.acc), ("move", dut.move)]
+    dones = {f"mvm{t}": dut.mvm_done[t] for t in range(tiles)}
+    dones.update(acc=dut.acc_done, move=dut.move_done)
+    result = Run()
+
+    async def bench(ctx):
+        for address, word in enumerate(words):
+            ctx.set(dut.w_en, 1)
+            ctx.set(dut.w_addr, address)
+            ctx.set(dut.w_data, int(word))
+            await ctx.tick()
+        ctx.set(dut.w_en, 0)
+        cycle, pulses = len(words), {}
+        ctx.set(dut.start, 1)
+        result.start = cycle
+        last_pc = None
+        while cycle < len(words) + limit:
+            for name, signal in dones.items():
+                ctx.set(signal, (name, cycle) in pulses)
+            for name, port in ports:
+                result.ready[name, cycle] = bool(ready(name, cycle))
+                ctx.set(port.ready, result.ready[name, cycle])
+            sampled = await ctx.tick().sample(
+                dut.pc, dut.done, dut.error, *(v for _, p in ports for v in (p.valid,
+                                                                               p.payload)))
+            ctx.set(dut.start, 0)
+            pc, done, error = sampled[2:5]
+            if done:
+                result.done, result.error, result.pc = cycle, error, pc
+                return
+            if last_pc is not None and pc == last_pc + 1:
+                result.issued[last_pc] = cycle - 1
+            last_pc = pc if cycle > result.start else None
+            for k, (name, port) in enumerate(ports):
+                valid, payload = sampled[5 + 2 * k:7 + 2 * k]
+                if valid and result.ready[name, cycle]:
+                    fields = {f: int(getattr(payload, f)) for f in payload.shape().members}
+                    result.commands.append((cycle, name, fields, pc))
+                    end = cycle + durations[pc] - DONE_BEFORE_END
+                    assert end > cycle, "a unit completes at least a cycle after its command"
+                    pulses[name, end] = True
+            cycle += 1
+
+    run(dut, bench)
+    return result
+
+
+def payload_of(instruction):
+    """The command an instruction's unit takes: its port and its operands by value."""
+    values = {f.name: instruction[f.name] for f in FORMATS[instruction.op]}
+    if instruction.op is MVM:
+        return f"mvm{values.pop('tile')}", values
+    return instruction.op.name.lower(), values
+
+
+def run_program(chip, instructions, **options):
+    """Run `instructions` with every unit completing as the timing model says; returns the
+    :class:`Run` and the model's :class:`~cimtile.models.chip_timing.ChipTiming`."""
+    durations = [duration(chip, i) for i in instructions]
+    result = run_sequencer(chip.chip.tiles, encode_program(instructions), durations,
+                           **options)
+    return result, schedule(chip, instructions)
+
+
+def assert_as_the_model(result, timing, instructions):
+    """Every instruction issued FETCH cycles after its model cycle, each command to its unit
+    with its operands, and the run ended a cycle after the HALT's model cycle."""
+    assert result.error == SequencerError.NONE, result.error
+    got = [result.issued.get(i) for i in range(len(instructions) - 1)]
+    assert got == (result.start + FETCH + timing.start[:-1]).tolist()
+    assert result.done == result.start + FETCH + timing.cycles + 1
+    expected = [(result.start + FETCH + int(timing.start[i]), *payload_of(x), i)
+                for i, x in enumerate(instructions) if x.op in (MVM, ACC, MOVE)]
+    assert result.commands == expected
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A chip of eight small tiles (12 x 3, 4-bit activations), 256 activations."""
+    chip = CHIP.replace("act_memory_bytes = 64", "act_memory_bytes = 256")
+    return load_chip_config(write(tmp_path_factory.mktemp("chip"), chip))
+
+
+def hazard_program():
+    """Every wait the model knows, each instruction marked with the one it waits for."""
+    return [
+        mvm(0, 0, 12),                  # 0
+        mvm(1, 12, 12),                 # 1: another tile, the next cycle
+        acc(0, 2, 30, 3),               # 2: the results of 0 and 1
+        mvm(0, 31, 2),                  # 3: read after write (2), tile 0 held by 2
+        move(40, 50, 4),                # 4: the next cycle
+        move(44, 54, 4),                # 5: the mover (4)
+        move(54, 60, 2),                # 6: read after write and the mover (5)
+        mvm(2, 60, 2),                  # 7: read after write (6)
+        move(70, 61, 1),                # 8: write after read (7)
+        mvm(5, 100, 4),                 # 9
+        acc(2, 1, 101, 2),              # 10: write after read (9), after tile 2's result
+        move(101, 20, 1),               # 11: read after write (10)
+        move(120, 130, 8),              # 12: the mover (11)
+        acc(5, 1, 133, 1),              # 13: write after write (12)
+        acc(0, 1, 5, 3),                # 14: the post-processing unit (13)
+        mvm(0, 140, 2),                 # 15: tile 0 held by 14
+        ins(BARRIER),                   # 16: everything in flight (15)
+        mvm(3, 0, 4),                   # 17
+        ins(HALT),
+    ]
+
+
+def test_hand_written_hazards_issue_as_the_model(small):
+    program = hazard_program()
+    result, timing = run_program(small, program)
+    start = timing.start
+    # Each marked wait is one: the instruction did not issue the cycle after its
+    # predecessor, but the cycle the one it waits for ended.
+    for i, after in ((2, 1), (3, 2), (5, 4), (6, 5), (7, 6), (8, 7), (10, 9), (11, 10),
+                     (12, 11), (13, 12), (14, 13), (15, 14), (16, 15)):
+        assert start[i] > start[i - 1] + 1 and start[i] == timing.end[after], i
+    assert start[1] == start[0] + 1 and start[4] == start[3] + 1
+    assert_as_the_model(result, timing, program)
+
+
+def test_the_mover_takes_one_move_at_a_time(small):
+    program = [move(0, 10, 4), move(20, 30, 4), ins(HALT)]
+    timing = schedule(small, program)
+    assert timing.start.tolist() == [0, duration(small, program[0]),
+                                     2 * duration(small, program[0])]
+    result, _ = run_program(small, program)
+    assert_as_the_model(result, timing, program)
+
+
+@pytest.mark.parametrize("name", ["chip_demo.toml", "chip_digits4.toml"])
+def test_compiled_programs_issue_as_the_model(name):
+    chip = load_chip_config(CHIP_DEMO_CONFIG.with_name(name))
+    rng = np.random.default_rng(7)
+    layers = [Layer(rng.normal(size=(64, 54)), rng.normal(size=54)),
+              Layer(rng.normal(size=(54, 10)), rng.normal(size=10))]
+    program = compile_network(mlp_graph(layers), chip, rng.normal(size=(50, 64)))
+    instructions = program.instructions
+    result, timing = run_program(chip, instructions)
+    assert_as_the_model(result, timing, instructions)
