@@ -58,6 +58,8 @@ class Scoreboard(wiring.Component):
     head : ``In(HEAD)``
     issue : ``In(1)``
         The head issues in this cycle.
+    restart : ``In(1)``
+        A new run starts: no tile holds a result for it.
     mvm_done : ``In(tiles)``
         Tile t's MVM completes in this cycle (its last busy cycle).
     acc_done, move_done : ``In(1)``
@@ -81,7 +83,7 @@ class Scoreboard(wiring.Component):
             raise refused(self, ValueError(f"tiles must be at most {TILE_LIMIT}, not {tiles}"))
         self.tiles = tiles
         super().__init__({
-            "head": In(HEAD), "issue": In(1),
+            "head": In(HEAD), "issue": In(1), "restart": In(1),
             "mvm_done": In(tiles), "acc_done": In(1), "move_done": In(1),
             "wait": Out(1), "idle": Out(1), "held": Out(tiles),
         })
@@ -136,6 +138,8 @@ class Scoreboard(wiring.Component):
                 with m.Case(Opcode.MOVE):
                     m.d.sync += [move_busy.eq(1), move.reads.eq(head.reads),
                                  move.writes.eq(head.writes)]
+        with m.If(self.restart):
+            m.d.sync += self.held.eq(0)
         # After the issue: a unit done in its issue cycle empties the slot just filled.
         for t in range(tiles):
             with m.If(self.mvm_done[t]):

@@ -5,10 +5,10 @@ from amaranth.hdl import Cat, Const, Module, Signal, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from cimtile.spec.chip_isa import FORMATS, OPCODE_BITS, WORD_BITS, Opcode
+from cimtile.spec.chip_isa import FORMATS, OPCODE_BITS, TILE_LIMIT, WORD_BITS, Opcode
 
 from .chip_scoreboard import Scoreboard
-from .parameters import check_positive
+from .parameters import check_positive, refused
 
 __all__ = ["SequencerError", "command_layout", "ChipSequencer"]
 
@@ -118,9 +118,10 @@ class ChipSequencer(wiring.Component):
     """
 
     def __init__(self, *, tiles, depth):
-        check_positive(self, depth=depth)
+        check_positive(self, tiles=tiles, depth=depth)
+        if tiles > TILE_LIMIT:
+            raise refused(self, ValueError(f"tiles must be at most {TILE_LIMIT}, not {tiles}"))
         self.tiles, self.depth = tiles, depth
-        self._scoreboard = Scoreboard(tiles=tiles)
         super().__init__({
             "w_en": In(1), "w_addr": In(range(depth)), "w_data": In(WORD_BITS),
             "start": In(1), "busy": Out(1), "done": Out(1), "error": Out(SequencerError),
@@ -133,7 +134,7 @@ class ChipSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.scoreboard = board = self._scoreboard
+        m.submodules.scoreboard = board = Scoreboard(tiles=self.tiles)
         m.submodules.program = program = memory.Memory(shape=WORD_BITS, depth=self.depth,
                                                        init=[])
         write = program.write_port()
@@ -208,6 +209,7 @@ class ChipSequencer(wiring.Component):
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 m.d.comb += [fetch.en.eq(self.start), fetch.addr.eq(0)]
+                m.d.comb += board.restart.eq(self.start)
                 with m.If(self.start):
                     m.d.sync += [self.pc.eq(0), self.done.eq(0),
                                  self.error.eq(SequencerError.NONE)]

@@ -70,29 +70,37 @@ class Run:
 
 
 def run_sequencer(tiles, words, durations, *, depth=None, ready=lambda port, cycle: True,
-                  limit=20_000):
+                  limit=20_000, again=None, meddle=None):
     """Load `words`, start, and answer every command the instruction at pc takes as a unit
-    taking ``durations[pc]`` cycles would; stop at ``done`` or after `limit` cycles."""
+    taking ``durations[pc]`` cycles would, until ``done`` or for at most `limit` cycles.
+    With `again` (address: word), write those words once done and run again: a list of two
+    :class:`Run`, else one. The words of `meddle` are written while the first run runs,
+    one a cycle from the cycle after start."""
     depth = depth or len(words)
     dut = ChipSequencer(tiles=tiles, depth=depth)
     ports = [(f"mvm{t}", port) for t, port in enumerate(dut.mvm)]
     ports += [("acc", dut.acc), ("move", dut.move)]
     dones = {f"mvm{t}": dut.mvm_done[t] for t in range(tiles)}
     dones.update(acc=dut.acc_done, move=dut.move_done)
-    result = Run()
+    runs = []
 
-    async def bench(ctx):
-        for address, word in enumerate(words):
+    async def load(ctx, writes):
+        for address, word in writes.items():
             ctx.set(dut.w_en, 1)
             ctx.set(dut.w_addr, address)
             ctx.set(dut.w_data, int(word))
             await ctx.tick()
         ctx.set(dut.w_en, 0)
-        cycle, pulses = len(words), {}
+        return len(writes)
+
+    async def answer(ctx, cycle):
+        """One run from `cycle`, the cycle of its start."""
+        result, pulses, last_pc = Run(), {}, None
+        writes = list((meddle or {}).items()) if not runs else []
+        runs.append(result)
         ctx.set(dut.start, 1)
         result.start = cycle
-        last_pc = None
-        while cycle < len(words) + limit:
+        while cycle < result.start + limit:
             for name, signal in dones.items():
                 ctx.set(signal, (name, cycle) in pulses)
             for name, port in ports:
@@ -102,10 +110,15 @@ def run_sequencer(tiles, words, durations, *, depth=None, ready=lambda port, cyc
                 dut.pc, dut.done, dut.error, *(v for _, p in ports for v in (p.valid,
                                                                                p.payload)))
             ctx.set(dut.start, 0)
+            ctx.set(dut.w_en, bool(writes))
+            if writes:
+                address, word = writes.pop(0)
+                ctx.set(dut.w_addr, address)
+                ctx.set(dut.w_data, word)
             pc, done, error = sampled[2:5]
-            if done:
+            if done and cycle > result.start:    # the last run's done holds until start
                 result.done, result.error, result.pc = cycle, error, pc
-                return
+                return cycle + 1
             if last_pc is not None and pc == last_pc + 1:
                 result.issued[last_pc] = cycle - 1
             last_pc = pc if cycle > result.start else None
@@ -118,9 +131,17 @@ def run_sequencer(tiles, words, durations, *, depth=None, ready=lambda port, cyc
                     assert end > cycle, "a unit completes at least a cycle after its command"
                     pulses[name, end] = True
             cycle += 1
+        return cycle
+
+    async def bench(ctx):
+        cycle = await load(ctx, dict(enumerate(words)))
+        cycle = await answer(ctx, cycle)
+        if again is not None:
+            cycle += await load(ctx, again)
+            await answer(ctx, cycle)
 
     run(dut, bench)
-    return result
+    return runs if again is not None else runs[0]
 
 
 def payload_of(instruction):
@@ -216,3 +237,167 @@ def test_compiled_programs_issue_as_the_model(name):
     instructions = program.instructions
     result, timing = run_program(chip, instructions)
     assert_as_the_model(result, timing, instructions)
+
+
+def random_program(rng, tiles, length, space=24):
+    """`length` random instructions over `space` activations, then a HALT: MVMs on tiles
+    without a result, ACCs of runs of tiles with one, MOVEs and a few BARRIERs."""
+    held, program = set(), []
+
+    def span():
+        n = int(rng.integers(1, 7))
+        return int(rng.integers(0, space - n + 1)), n
+
+    while len(program) < length:
+        kind = rng.choice(4, p=[0.4, 0.3, 0.22, 0.08])
+        free = sorted(set(range(tiles)) - held)
+        if kind == 0 and free:
+            tile = int(rng.choice(free))
+            held.add(tile)
+            program.append(mvm(tile, *span()))
+        elif kind == 1 and held:
+            first = count = int(rng.choice(sorted(held)))
+            while count + 1 in held and rng.random() < 0.6:
+                count += 1
+            held -= set(range(first, count + 1))
+            dst, n = span()
+            program.append(acc(first, count - first + 1, dst, n))
+        elif kind == 2:
+            (src, n), (dst, _) = span(), span()
+            program.append(move(src, dst, min(n, space - dst)))
+        elif kind == 3:
+            program.append(ins(BARRIER))
+    return program + [ins(HALT)]
+
+
+def spans(instruction):
+    """The activations `instruction` reads and those it writes, as sets."""
+    def at(name):
+        return set(range(instruction[name], instruction[name] + instruction["length"]))
+    op = instruction.op
+    return (at("src") if op in (MVM, MOVE) else set(),
+            at("dst") if op in (ACC, MOVE) else set())
+
+
+def tiles_of(instruction):
+    count = instruction["count"] if instruction.op is ACC else 1
+    return set(range(instruction["tile"], instruction["tile"] + count))
+
+
+def open_hazards(program, issued, end, i, cycle):
+    """The rules instruction i would break by issuing in `cycle`, given the cycles the
+    earlier ones issued (`issued`) and completed (`end`: the first cycle after)."""
+    broken = []
+    me = program[i]
+    reads, writes = spans(me)
+    for j in range(i):
+        if end[j] <= cycle:
+            continue
+        other = program[j]
+        their_reads, their_writes = spans(other)
+        if reads & their_writes:
+            broken.append(f"reads what {j} writes")
+        if writes & their_writes:
+            broken.append(f"writes what {j} writes")
+        if writes & their_reads:
+            broken.append(f"writes what {j} reads")
+        if me.op in (BARRIER, HALT):
+            broken.append(f"{j} is in flight")
+        if me.op is other.op and me.op in (ACC, MOVE):
+            broken.append(f"its unit runs {j}")
+        if me.op is ACC and other.op is MVM and other["tile"] in tiles_of(me):
+            broken.append(f"reads the result of {j}")
+    if me.op is MVM:
+        # The tile is held from its last MVM to the end of the ACC that reads it.
+        last = [j for j in range(i) if program[j].op is MVM and program[j]["tile"] == me["tile"]]
+        if last:
+            reader = next(k for k in range(last[-1], i)
+                          if program[k].op is ACC and me["tile"] in tiles_of(program[k]))
+            if end[reader] > cycle:
+                broken.append(f"its tile is held by {reader}")
+    return broken
+
+
+def unit_of(instruction):
+    return payload_of(instruction)[0] if instruction.op in (MVM, ACC, MOVE) else None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_programs_break_no_hazard_and_wait_for_nothing_else(seed):
+    rng = np.random.default_rng(seed)
+    tiles = 4
+    program = random_program(rng, tiles, 60)
+    durations = rng.integers(2, 12, len(program)).tolist()
+    stalls = rng.random((len(program) * 20, 6)) < 0.3
+    names = [f"mvm{t}" for t in range(tiles)] + ["acc", "move"]
+    result = run_sequencer(tiles, encode_program(program), durations,
+                           ready=lambda port, cycle: not stalls[cycle % len(stalls),
+                                                                names.index(port)])
+    assert result.error == SequencerError.NONE and result.done is not None
+    issued = [result.issued[i] for i in range(len(program) - 1)] + [result.done - 1]
+    end = [c + d for c, d in zip(issued, durations)]
+    for i, x in enumerate(program):
+        end[i] = issued[i] if x.op in (BARRIER, HALT) else end[i]
+    assert [(c, p) for c, _, _, p in result.commands] == \
+        [(issued[i], i) for i, x in enumerate(program) if unit_of(x)]
+    arrived = result.start + FETCH
+    for i, x in enumerate(program):
+        assert open_hazards(program, issued, end, i, issued[i]) == [], i
+        unit = unit_of(x)
+        for cycle in range(arrived, issued[i]):
+            waits = open_hazards(program, issued, end, i, cycle)
+            assert waits or (unit and not result.ready[unit, cycle]), (i, cycle)
+        arrived = issued[i] + 1
+
+
+HALT_WORD = encode(ins(HALT))
+
+
+@pytest.mark.parametrize("program, error", [
+    ([mvm(0, 0, 4), 9], SequencerError.OPCODE),
+    ([mvm(0, 0, 4), 0xF | 1 << 40], SequencerError.OPCODE),
+    ([mvm(0, 0, 4), HALT_WORD | 1 << 63], SequencerError.RESERVED),
+    ([mvm(0, 0, 4), encode(mvm(1, 0, 4)) | 1 << 36], SequencerError.RESERVED),
+    ([mvm(0, 0, 4), encode(ins(BARRIER)) | 1 << 4], SequencerError.RESERVED),
+    ([mvm(0, 0, 4), mvm(4, 0, 4)], SequencerError.TILE),
+    ([mvm(0, 0, 4), acc(3, 2, 0, 1)], SequencerError.TILE),
+    ([mvm(0, 0, 4), mvm(0, 8, 4)], SequencerError.UNREAD),
+    ([mvm(0, 0, 4), acc(0, 2, 8, 1)], SequencerError.NO_RESULT),
+])
+def test_a_bad_word_stops_the_run_with_an_error(program, error):
+    words = [x if isinstance(x, int) else encode(x) for x in program] + [HALT_WORD]
+    # The bad word is replaced by a HALT: the next run ends without an error.
+    first, second = run_sequencer(4, words, [30, 30, 0], again={1: HALT_WORD})
+    # Nothing issues after the first MVM, and the run ends once it has completed.
+    assert (first.error, first.pc) == (error, 1)
+    assert [(c - first.start, p) for c, _, _, p in first.commands] == [(FETCH, 0)]
+    assert first.done == first.start + FETCH + 30 + 1
+    assert (second.error, second.pc) == (SequencerError.NONE, 1)
+    assert second.done == second.start + FETCH + 30 + 1
+
+
+def test_a_program_without_halt_stops_at_the_end_of_the_memory():
+    program = [mvm(0, 0, 4), ins(BARRIER), move(0, 8, 4)]
+    result = run_sequencer(4, encode_program(program), [30, 0, 5])
+    assert (result.error, result.pc) == (SequencerError.END, 2)
+    # The last word issued, and the run ended once it completed.
+    assert [p for _, _, _, p in result.commands] == [0, 2]
+    assert result.done == result.commands[-1][0] + 5 + 1
+
+
+def test_writes_while_running_are_ignored():
+    program = [mvm(0, 0, 4), ins(BARRIER), ins(HALT)]
+    # Written, the illegal word would stop the run when the BARRIER issues.
+    result = run_sequencer(4, encode_program(program), [30, 0, 0], meddle={2: 9})
+    assert result.error == SequencerError.NONE
+    assert result.done == result.start + FETCH + 30 + 2
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(tiles=0, depth=4), r"^tiles must be a positive integer, not 0$"),
+    (dict(tiles=65, depth=4), r"^tiles must be at most 64, not 65$"),
+    (dict(tiles=2, depth=0), r"^depth must be a positive integer, not 0$"),
+])
+def test_parameters_are_checked(options, message):
+    with pytest.raises(ValueError, match=message):
+        ChipSequencer(**options)
