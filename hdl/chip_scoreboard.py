@@ -9,7 +9,7 @@ from cimtile.spec.chip_isa import ADDRESS_LIMIT, TILE_LIMIT, Opcode
 
 from .parameters import check_positive, refused
 
-__all__ = ["SPAN", "HEAD", "Scoreboard"]
+__all__ = ["SPAN", "HEAD", "tile_mask", "Scoreboard"]
 
 #: Activations ``first`` up to ``end`` (exclusive); a MOVE's span ends up to 2**17 - 1.
 SPAN = data.StructLayout({"first": range(ADDRESS_LIMIT), "end": range(2 * ADDRESS_LIMIT)})
@@ -19,6 +19,11 @@ SPAN = data.StructLayout({"first": range(ADDRESS_LIMIT), "end": range(2 * ADDRES
 #: activations it reads (MVM, MOVE) and those it writes (ACC, MOVE).
 HEAD = data.StructLayout({"op": Opcode, "tile": range(TILE_LIMIT),
                           "tile_end": range(2 * TILE_LIMIT), "reads": SPAN, "writes": SPAN})
+
+
+def tile_mask(first, end, tiles):
+    """The `tiles` bits of the tiles `first` up to `end` (exclusive)."""
+    return Cat((first <= t) & (t < end) for t in range(tiles))
 
 
 def _overlap(a, b):
@@ -102,8 +107,8 @@ class Scoreboard(wiring.Component):
         is_mvm, is_acc, is_move = (head.op == Opcode.MVM, head.op == Opcode.ACC,
                                    head.op == Opcode.MOVE)
         reads, writes = is_mvm | is_move, is_acc | is_move
-        head_tiles = Cat((head.tile <= t) & (t < head.tile_end) for t in range(tiles))
-        acc_tiles = Cat((acc.tile <= t) & (t < acc.tile_end) for t in range(tiles))
+        head_tiles = tile_mask(head.tile, head.tile_end, tiles)
+        acc_tiles = tile_mask(acc.tile, acc.tile_end, tiles)
 
         read_after_write = (acc_busy & _overlap(head.reads, acc.writes)
                             | move_busy & _overlap(head.reads, move.writes))

@@ -1,13 +1,13 @@
 """The chip sequencer: runs a program from its instruction memory, issuing each instruction
 to its unit once the data it needs and the unit are free, without the host."""
 
-from amaranth.hdl import Cat, Const, Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from cimtile.spec.chip_isa import FORMATS, OPCODE_BITS, TILE_LIMIT, WORD_BITS, Opcode
 
-from .chip_scoreboard import Scoreboard
+from .chip_scoreboard import Scoreboard, tile_mask
 from .parameters import check_positive, refused
 
 __all__ = ["SequencerError", "command_layout", "ChipSequencer"]
@@ -38,10 +38,9 @@ def command_layout(op, without=()):
 
 
 def _word_layout(op):
-    """An `op` instruction's word, its opcode and operand fields where the format puts them."""
-    fields = {"op": data.Field(unsigned(OPCODE_BITS), 0)}
-    fields.update({f.name: data.Field(unsigned(f.width), f.lsb) for f in FORMATS[op]})
-    return data.FlexibleLayout(WORD_BITS, fields)
+    """An `op` instruction's word: its operand fields where the format puts them."""
+    return data.FlexibleLayout(WORD_BITS, {f.name: data.Field(unsigned(f.width), f.lsb)
+                                           for f in FORMATS[op]})
 
 
 def _reserved(op):
@@ -143,35 +142,30 @@ class ChipSequencer(wiring.Component):
         m.d.comb += [write.en.eq(self.w_en & ~self.busy), write.addr.eq(self.w_addr),
                      write.data.eq(self.w_data)]
 
-        # Decode the fetched word by each opcode's format.
+        # Decode the fetched word by each opcode's format: what it reads (src), writes
+        # (dst) and which tiles it names (tile, count).
         word = fetch.data
         op = word[:OPCODE_BITS]
-        views = {code: _word_layout(code)(word) for code in Opcode}
-        values = {code: {f.name: getattr(views[code], f.name) + f.offset
-                         for f in FORMATS[code]} for code in Opcode}
-        mvm, acc, move = values[Opcode.MVM], values[Opcode.ACC], values[Opcode.MOVE]
-        is_op = {code: op == code.value for code in Opcode}
+        values = {}
         head = board.head
         m.d.comb += head.op.eq(op)
         with m.Switch(op):
-            with m.Case(Opcode.MVM):
-                m.d.comb += [head.tile.eq(mvm["tile"]), head.tile_end.eq(mvm["tile"] + 1),
-                             head.reads.first.eq(mvm["src"]),
-                             head.reads.end.eq(mvm["src"] + mvm["length"])]
-            with m.Case(Opcode.ACC):
-                m.d.comb += [head.tile.eq(acc["tile"]),
-                             head.tile_end.eq(acc["tile"] + acc["count"]),
-                             head.writes.first.eq(acc["dst"]),
-                             head.writes.end.eq(acc["dst"] + acc["length"])]
-            with m.Case(Opcode.MOVE):
-                m.d.comb += [head.reads.first.eq(move["src"]),
-                             head.reads.end.eq(move["src"] + move["length"]),
-                             head.writes.first.eq(move["dst"]),
-                             head.writes.end.eq(move["dst"] + move["length"])]
+            for code in Opcode:
+                view = _word_layout(code)(word)
+                values[code] = v = {f.name: getattr(view, f.name) + f.offset
+                                    for f in FORMATS[code]}
+                with m.Case(code):
+                    for name, span in (("src", head.reads), ("dst", head.writes)):
+                        if name in v:
+                            m.d.comb += [span.first.eq(v[name]),
+                                         span.end.eq(v[name] + v["length"])]
+                    if "tile" in v:
+                        m.d.comb += [head.tile.eq(v["tile"]),
+                                     head.tile_end.eq(v["tile"] + v.get("count", 1))]
+        is_op = {code: op == code.value for code in Opcode}
 
         fault = Signal(SequencerError)
-        held = board.held.bit_select(head.tile, 1)
-        head_tiles = Cat((head.tile <= t) & (t < head.tile_end) for t in range(self.tiles))
+        named = tile_mask(head.tile, head.tile_end, self.tiles)
         with m.If(~Cat(is_op.values()).any()):
             m.d.comb += fault.eq(SequencerError.OPCODE)
         for code in Opcode:
@@ -179,23 +173,21 @@ class ChipSequencer(wiring.Component):
                 m.d.comb += fault.eq(SequencerError.RESERVED)
         with m.Elif((is_op[Opcode.MVM] | is_op[Opcode.ACC]) & (head.tile_end > self.tiles)):
             m.d.comb += fault.eq(SequencerError.TILE)
-        with m.Elif(is_op[Opcode.MVM] & held):
+        with m.Elif(is_op[Opcode.MVM] & (named & board.held).any()):
             m.d.comb += fault.eq(SequencerError.UNREAD)
-        with m.Elif(is_op[Opcode.ACC] & (head_tiles & ~board.held).any()):
+        with m.Elif(is_op[Opcode.ACC] & (named & ~board.held).any()):
             m.d.comb += fault.eq(SequencerError.NO_RESULT)
 
         # Offer the head to its unit; it issues on the transfer (a BARRIER once all is idle).
         running = Signal()
         offer = Signal()
         m.d.comb += offer.eq(running & (fault == SequencerError.NONE) & ~board.wait)
-        for t, port in enumerate(self.mvm):
-            m.d.comb += [port.valid.eq(offer & is_op[Opcode.MVM] & (head.tile == t)),
-                         port.payload.src.eq(mvm["src"]),
-                         port.payload.length.eq(mvm["length"])]
-        for port, code in ((self.acc, Opcode.ACC), (self.move, Opcode.MOVE)):
-            m.d.comb += port.valid.eq(offer & is_op[code])
-            for f in FORMATS[code]:
-                m.d.comb += getattr(port.payload, f.name).eq(values[code][f.name])
+        ports = [(port, Opcode.MVM, head.tile == t) for t, port in enumerate(self.mvm)]
+        ports += [(self.acc, Opcode.ACC, 1), (self.move, Opcode.MOVE, 1)]
+        for port, code, mine in ports:
+            m.d.comb += port.valid.eq(offer & is_op[code] & mine)
+            for name in port.payload.shape().members:
+                m.d.comb += getattr(port.payload, name).eq(values[code][name])
         issue = board.issue
         m.d.comb += [
             issue.eq(Cat(port.valid & port.ready
