@@ -17,7 +17,8 @@ from amaranth.back import rtlil
 from cimtile.spec.config import reference_config
 from cimtile.spec.config_tables import HostConfig, TimingConfig
 
-from .harness import TOP, HostHarness, RegistersHarness, TileHarness, TileLatencyHarness
+from .harness import (TOP, HostHarness, RegistersHarness, SequencerHarness, TileHarness,
+                      TileLatencyHarness)
 from .sby import check_cells, run_sby
 from .trace import TraceError, cycle_table, read_vcd
 
@@ -67,6 +68,11 @@ PROPERTY_SETS = {s.name: s for s in (
     PropertySet("tile_latency", TileLatencyHarness, "tile core: result latency",
                 {"bmc": lambda c: 2 * c.result_latency + 4,
                  "cover": lambda c: 2 * c.result_latency + 4}),
+    # Two words written, a start, and an instruction issued against one in flight; each
+    # step deeper roughly doubles the solver's time (free 64-bit words, 16-bit spans).
+    PropertySet("chip_sequencer", SequencerHarness,
+                "chip sequencer: no command issues while a hazard is open",
+                {"bmc": lambda c: 8, "cover": lambda c: 10}),
 )}
 
 
