@@ -80,8 +80,9 @@ class ChipSequencer(wiring.Component):
     completing its commands ``d`` cycles after issue thus raises ``done`` ``d - 1``
     cycles after the transfer.
 
-    Errors never hang the sequencer: on an illegal word, a bad tile or the end of the
-    memory it issues nothing more, waits until the instructions in flight complete, and
+    No program hangs the sequencer, as long as the units complete what they take: on an
+    illegal word, a bad tile, a wait that could never end or the end of the memory it
+    issues nothing more, waits until the instructions in flight complete, and
     ends with ``done`` and ``error`` (:class:`SequencerError`); ``pc`` is then the
     offending word's address. Operands against the units' sizes (lengths against a tile's
     rows, addresses against the activation memory) are for the program's loader
