@@ -6,8 +6,9 @@ The sequencer issues in order, at most one instruction a cycle, and waits only o
 units: an instruction starts once the activations it reads are written, the activations
 it overwrites are read and written, and its unit is free. A tile is busy from its MVM to
 the end of the ACC that reads its result; the one post-processing unit takes one ACC at a
-time, the one mover one MOVE at a time (the chip sequencer,
-:class:`cimtile.hdl.chip_sequencer.ChipSequencer`, issues exactly so). Durations, in cycles (``beats(n, bits)``: interconnect cycles for n values):
+time, and the one mover one MOVE at a time. The chip sequencer
+(:class:`cimtile.hdl.chip_sequencer.ChipSequencer`) issues exactly so. Durations, in
+cycles (``beats(n, bits)``: interconnect cycles for n values):
 
 - MVM: ``beats(length, out_bits)`` to deliver the inputs, then the tile's
   ``result_latency`` (:class:`~cimtile.spec.config_derived.Config`);
