@@ -401,3 +401,11 @@ def test_writes_while_running_are_ignored():
 def test_parameters_are_checked(options, message):
     with pytest.raises(ValueError, match=message):
         ChipSequencer(**options)
+
+
+def test_a_one_word_memory():
+    halt = run_sequencer(2, [HALT_WORD], [0])
+    assert (halt.error, halt.done - halt.start) == (SequencerError.NONE, FETCH + 1)
+    alone = run_sequencer(2, [encode(mvm(1, 0, 3))], [5])
+    assert (alone.error, alone.pc) == (SequencerError.END, 0)
+    assert alone.done == alone.start + FETCH + 5 + 1

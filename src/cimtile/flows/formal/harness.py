@@ -165,8 +165,8 @@ class TileLatencyHarness(Harness):
 
 class SequencerHarness(Harness):
     """The chip sequencer of two tiles and four words of program, the host's writes and
-    ``start`` and the units' answers free. It does not depend on the tile: every
-    configuration checks the same sequencer."""
+    ``start`` and the units' answers free. It does not depend on the tile configuration
+    it is given."""
 
     TILES = 2
     DEPTH = 4
