@@ -22,8 +22,9 @@ from test_chip_config import CHIP, write
 #: Cycles from ``start`` to the first instruction's earliest issue: the sequencer reads the
 #: first word in the cycle of ``start``.
 FETCH = 1
-#: Cycles a unit raises its ``done`` after taking a command that takes d cycles: d - 1 (the
-#: completion, when a dependent may issue, is the cycle after ``done``).
+#: A unit taking a command of d cycles raises ``done`` d - DONE_BEFORE_END cycles after
+#: the transfer, in its last busy cycle: the model's completion (the first cycle a
+#: dependent may issue) is the cycle after ``done``.
 DONE_BEFORE_END = 1
 
 MVM, ACC, MOVE, BARRIER, HALT = (Opcode.MVM, Opcode.ACC, Opcode.MOVE, Opcode.BARRIER,
@@ -55,7 +56,8 @@ class Run:
     start : int
         The cycle ``start`` was high.
     issued : dict
-        Instruction index: the cycle it issued (the pc moved past it, or its HALT ended).
+        Instruction index: the cycle it issued (the pc moved past it the cycle after); a
+        HALT is not there: it ends the run (``done``).
     commands : list of (cycle, port, payload dict, pc)
         Every command transfer.
     ready : dict
