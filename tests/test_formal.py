@@ -3,10 +3,11 @@ smallest tile, and proof that the properties catch broken designs with a readabl
 counterexample."""
 
 import pytest
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
+import cimtile.hdl.chip_scoreboard
 import cimtile.hdl.host
 from cimtile.cli import main
 from cimtile.flows.formal.checks import PROPERTY_SETS, PropertySet, formal_configs, run_check
@@ -160,6 +161,23 @@ def test_old_framer_fails_on_stalled_beat(tmp_path, monkeypatch):
     assert (stalled[f"{port}__tvalid"], stalled[f"{port}__tready"],
             stalled[f"{port}__tlast"], stalled["soft_reset"]) == ("1", "0", "0", "1")
     assert (broken[f"{port}__tvalid"], broken[f"{port}__tlast"]) == ("1", "1")
+
+
+@pytest.mark.parametrize("mode", ["bmc", "cover"])
+def test_chip_sequencer(tmp_path, mode):
+    result = _check(tmp_path, "chip_sequencer", mode)
+    assert result.passed, result.details()
+
+
+#: The rules on what a command reads and writes against what is in flight.
+SPAN_RULES = {"no_read_after_write", "no_write_after_write", "no_write_after_read"}
+
+
+def test_sequencer_blind_to_spans_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(cimtile.hdl.chip_scoreboard, "_overlap", lambda a, b: Const(0))
+    result = _check(tmp_path, "chip_sequencer", "bmc")
+    names = {rule.name for rule in result.failed}
+    assert names and names <= SPAN_RULES, result.details()
 
 
 def _formal(argv, capsys):

@@ -6,7 +6,9 @@ The sequencer issues in order, at most one instruction a cycle, and waits only o
 units: an instruction starts once the activations it reads are written, the activations
 it overwrites are read and written, and its unit is free. A tile is busy from its MVM to
 the end of the ACC that reads its result; the one post-processing unit takes one ACC at a
-time. Durations, in cycles (``beats(n, bits)``: interconnect cycles for n values):
+time, and the one mover one MOVE at a time. The chip sequencer
+(:class:`cimtile.hdl.chip_sequencer.ChipSequencer`) issues exactly so. Durations, in
+cycles (``beats(n, bits)``: interconnect cycles for n values):
 
 - MVM: ``beats(length, out_bits)`` to deliver the inputs, then the tile's
   ``result_latency`` (:class:`~cimtile.spec.config_derived.Config`);
@@ -55,7 +57,7 @@ def schedule(chip, instructions):
     read = np.zeros(chip.act_elements, np.int64)       # when its last reader is done
     tile_free = np.zeros(chip.chip.tiles, np.int64)
     result = np.zeros(chip.chip.tiles, np.int64)
-    post_free = 0
+    post_free = move_free = 0
     start = np.zeros(len(instructions), np.int64)
     end = np.zeros(len(instructions), np.int64)
     issue = 0
@@ -73,10 +75,14 @@ def schedule(chip, instructions):
         if ins.op is Opcode.ACC:
             tiles = slice(ins["tile"], ins["tile"] + ins["count"])
             t = max(t, int(result[tiles].max()), post_free)
+        if ins.op is Opcode.MOVE:
+            t = max(t, move_free)
         start[i], end[i] = t, t + duration(chip, ins)
         _occupy(ins, end[i], written, read, tile_free, result)
         if ins.op is Opcode.ACC:
             post_free = end[i]
+        if ins.op is Opcode.MOVE:
+            move_free = end[i]
         issue = t + 1
     return ChipTiming(start, end, int(end.max(initial=0)))
 

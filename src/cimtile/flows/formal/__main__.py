@@ -1,6 +1,6 @@
 """``python -m cimtile.flows.formal``: every property set in every mode, the k-induction proof
-included, on each configuration of :func:`~.checks.formal_configs` (what ``make formal``
-runs). Exit status 1 if any check fails. Interrupted, it ends every tool it started (see
+included, on each configuration of :func:`~.checks.formal_configs`, and once each set that
+does not depend on the tile (what ``make formal`` runs). Exit status 1 if any check fails. Interrupted, it ends every tool it started (see
 :func:`~.sby.run_sby`) and exits 130 (SIGINT) or 143 (SIGTERM) after one line on stderr."""
 
 import argparse
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..process_tree import exit_status_on_interrupt
-from .checks import formal_configs, run_checks
+from .checks import PROPERTY_SETS, formal_configs, run_checks
 from .sby import FormalToolError
 
 
@@ -24,15 +24,20 @@ def _run(argv):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     failed = total = 0
-    for name, config in formal_configs().items():
+    configs = formal_configs()
+    runs = [(name, config, None) for name, config in configs.items()]
+    runs.append(("chip", next(iter(configs.values())),
+                 [n for n, pset in PROPERTY_SETS.items() if not pset.of_the_tile]))
+    for name, config, sets in runs:
         t = config.tile
-        print(f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
+        print("the sets that do not depend on the tile" if sets else
+              f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
               f"{config.n_adcs} ADCs of {t.cols_per_adc}), in_bits {t.in_bits}, w_bits "
               f"{t.w_bits} in {config.slices} slices, adc_bits {t.adc_bits}, t_settle "
               f"{config.timing.t_settle}, t_adc {config.timing.t_adc}"
               + (", pipelined" if t.pipeline else ""), flush=True)
         try:
-            results = run_checks(config, modes=("bmc", "prove", "cover"),
+            results = run_checks(config, sets=sets, modes=("bmc", "prove", "cover"),
                                  out=Path(args.out) / name)
         except FormalToolError as error:
             print(f"formal: error: {error}", file=sys.stderr)

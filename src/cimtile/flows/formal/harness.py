@@ -13,9 +13,11 @@ from amaranth.hdl import Elaboratable, Fragment, Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Flow
 
+from cimtile.hdl.chip_sequencer import ChipSequencer
 from cimtile.hdl.host import HostTile
 from cimtile.hdl.properties.axi_lite import subordinate_rules
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
+from cimtile.hdl.properties.chip_sequencer import sequencer_rules
 from cimtile.hdl.properties.rules import Rules
 from cimtile.hdl.properties.tile import (analog_rules, latency_rules, result_rules,
                                          tile_environment, write_verify_rules)
@@ -23,7 +25,7 @@ from cimtile.hdl.registers import Registers
 from cimtile.hdl.tile import Tile
 
 __all__ = ["TOP", "Harness", "RegistersHarness", "HostHarness", "TileHarness",
-           "TileLatencyHarness", "expose", "block"]
+           "TileLatencyHarness", "SequencerHarness", "expose", "block"]
 
 #: Module name of every harness in the RTLIL handed to SymbiYosys.
 TOP = "formal_top"
@@ -159,3 +161,16 @@ class TileLatencyHarness(Harness):
         inside = result_rules(rules, t, self.config, covers=False)
         tile_environment(rules, t, self.config, inside)
         latency_rules(rules, t, self.config, inside)
+
+
+class SequencerHarness(Harness):
+    """The chip sequencer of two tiles and four words of program, the host's writes and
+    ``start`` and the units' answers free. It does not depend on the tile configuration
+    it is given."""
+
+    TILES = 2
+    DEPTH = 4
+
+    def build(self, m, rules, platform):
+        m.submodules.sequencer = sequencer = ChipSequencer(tiles=self.TILES, depth=self.DEPTH)
+        sequencer_rules(rules, expose(rules, sequencer), self.TILES)
