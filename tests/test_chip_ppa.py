@@ -85,6 +85,26 @@ def test_activation_memory_accesses_are_the_programs(compiled):
     assert found["activation_memory_write"].pj == pytest.approx(8 * writes * write_pj)
 
 
+def test_post_processing_and_switch_events_are_the_programs(compiled):
+    chip, program, inputs, images = compiled
+    ppa = chip_ppa(chip, program, inputs, images)
+    found = items(ppa)
+    # Row blocks into the post-processing unit: layer 0's three ACCs add two tiles each,
+    # layer 1's two ACCs one each.
+    assert ppa.events.row_blocks == 3 * 2 + 2 * 1
+    # Beats of 64 bits: every MVM's at most 12 four-bit inputs take one, every tile's at
+    # most 3 partial sums one, every ACC's at most 3 outputs one.
+    assert chip.tile.result_width * 3 <= 64
+    mvm_beats, sum_beats, out_beats = 8, 3 * 2 + 2 * 1, 3 + 2
+    assert ppa.events.switch_beats == mvm_beats + sum_beats + out_beats
+    toggle_pj = chip.tile.ppa.ge_toggle_fj * 1e-3 * chip.tile.ppa.node_nm / 45
+    assert found["post_process_switching"].pj == pytest.approx(
+        8 * 0.5 * ppa.ge["post_process"] * toggle_pj)
+    # One output's share of the switch's gates per beat: ten outputs (8 tiles + 2).
+    assert found["stream_switch_switching"].pj == pytest.approx(
+        21 * 0.5 * ppa.ge["stream_switch"] / 10 * toggle_pj)
+
+
 def serialised(program):
     """`program` with a BARRIER after every MVM: the same work in more cycles."""
     code, tags = [], []
