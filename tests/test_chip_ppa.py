@@ -161,9 +161,15 @@ def test_a_program_for_another_chip_is_refused(compiled, tmp_path):
     with pytest.raises(ProgramError, match=r"^the weights are shaped \(8, 12, 3\); the chip "
                        r"holds at most 7 blocks of 12 x 3$"):
         chip_ppa(seven, program, inputs, images)
+    # Inputs of another run: a tile too many, a tile missing, one image too many.
     with pytest.raises(ProgramError, match=r"^the inputs of tile 8 are shaped \(6, 12\); the "
-                       r"program holds blocks on tiles 0\.\.7 of 12 rows$"):
+                       r"program's MVMs on it over 6 images take \(0, 12\)$"):
         chip_ppa(chip, program, inputs | {8: inputs[0]}, images)
+    with pytest.raises(ProgramError, match=r"^the inputs of tile 3 are shaped \(0, 12\); "):
+        chip_ppa(chip, program, {t: X for t, X in inputs.items() if t != 3}, images)
+    with pytest.raises(ProgramError, match=r"^the inputs of tile 0 are shaped \(6, 12\); the "
+                       r"program's MVMs on it over 7 images take \(7, 12\)$"):
+        chip_ppa(chip, program, inputs, images + 1)
     with pytest.raises(ValueError, match=r"^images must be a positive integer, not 0$"):
         chip_ppa(chip, program, inputs, 0)
 

@@ -227,15 +227,21 @@ def _tile_mvms(chip, program, inputs):
     return combined(energies), busy, area
 
 
-def _check_inputs(chip, program, inputs, images):
+def _check_inputs(chip, instructions, inputs, images):
+    """Refuse inputs that are not those of `images` images run through `instructions`."""
     if not isinstance(images, int) or images < 1:
         raise ValueError(f"images must be a positive integer, not {images!r}")
     rows = chip.tile.tile.rows
-    for tile, X in inputs.items():
-        if not 0 <= tile < len(program.weights) or np.shape(X)[1:] != (rows,):
-            raise ProgramError(f"the inputs of tile {tile} are shaped {np.shape(X)}; the "
-                               f"program holds blocks on tiles 0..{len(program.weights) - 1}"
-                               f" of {rows} rows")
+    mvms = {}
+    for ins in instructions:
+        if ins.op is Opcode.MVM:
+            mvms[ins["tile"]] = mvms.get(ins["tile"], 0) + images
+    for tile in sorted(set(mvms) | set(inputs)):
+        shape = np.shape(inputs.get(tile, np.zeros((0, rows))))
+        if shape != (mvms.get(tile, 0), rows):
+            raise ProgramError(f"the inputs of tile {tile} are shaped {shape}; the program's "
+                               f"MVMs on it over {images} images take "
+                               f"({mvms.get(tile, 0)}, {rows})")
 
 
 def chip_ppa(chip, program, inputs, images):
@@ -246,13 +252,13 @@ def chip_ppa(chip, program, inputs, images):
     ------
     ProgramError
         If the program does not suit the chip
-        (:func:`~cimtile.models.chip_golden.check_program`), or an input names a tile
-        without a block or has the wrong width.
+        (:func:`~cimtile.models.chip_golden.check_program`), or `inputs` are not what its
+        MVMs take over `images` images (a tile's vectors or their width differ).
     ValueError
         If `images` is not a positive integer.
     """
     instructions = check_program(chip, program)
-    _check_inputs(chip, program, inputs, images)
+    _check_inputs(chip, instructions, inputs, images)
     fig = figures(chip.tile)
     events = chip_events(chip, program, instructions)
     cycles = schedule(chip, instructions).cycles
