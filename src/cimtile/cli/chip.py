@@ -29,10 +29,25 @@ def _rows(report):
              ("tile utilisation", " ".join(f"{100 * u:.0f}" for u in
                                            timing["tile_utilisation"][:report["tiles_used"]]),
               "%")]
+    rows += _ppa_rows(report["energy"], report["area"])
     rows += [(f"{name} accuracy", f"{100 * report[key]:.2f}", "%") for name, key in (
         ("float", "float_accuracy"), ("quantized (float requantisation)", "quantized_accuracy"),
         ("chip, exact tiles", "chip_exact_accuracy"),
         ("chip, golden tiles (levels not write-verified)", "chip_golden_accuracy"))]
+    return rows
+
+
+def _ppa_rows(energy, area):
+    """Energy per image with its breakdown, TOPS/W and area with its parts."""
+    total = energy["per_image_pj"]
+    rows = [("energy per image", f"{total / 1e3:,.2f}", "nJ"),
+            ("TOPS/W", f"{energy['tops_per_w']:.3f}",
+             f"({2 * energy['macs_per_image']:,} operations per image)")]
+    rows += [(f"  {name}", f"{item['pj'] / 1e3:,.3f}", f"nJ ({100 * item['pj'] / total:.1f} %)")
+             for name, item in energy["breakdown"].items()]
+    rows.append(("area", f"{area['total_um2'] / 1e6:.3f}", "mm2"))
+    rows += [(f"  {name}", f"{um2 / 1e6:.4f}", f"mm2 ({100 * um2 / area['total_um2']:.1f} %)")
+             for name, um2 in area["parts_um2"].items()]
     return rows
 
 

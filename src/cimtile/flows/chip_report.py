@@ -1,6 +1,7 @@
 """The golden chip model's figures for a compiled network: its cycles, images per second
-and tiles' utilisation (:mod:`cimtile.models.chip_timing`), and its accuracy beside the float
-and quantized accuracies of the tile-by-tile flow."""
+and tiles' utilisation (:mod:`cimtile.models.chip_timing`), its energy per image and area
+(:mod:`cimtile.flows.ppa.chip`), and its accuracy beside the float and quantized accuracies
+of the tile-by-tile flow."""
 
 import numpy as np
 
@@ -8,6 +9,7 @@ from cimtile.models.chip_golden import run_chip
 from cimtile.models.chip_timing import schedule, timing_report
 
 from .network import accuracy
+from .ppa.chip import chip_ppa, tile_inputs
 from .quantizer import quantize_graph, quantize_inputs
 
 __all__ = ["chip_images", "chip_report"]
@@ -28,20 +30,24 @@ def chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel=False):
     -------
     dict
         ``tiles``, ``tiles_used``, ``instructions``, ``timing`` (from
-        :func:`cimtile.models.chip_timing.timing_report`) and the accuracies: float, quantized
-        (the tile-by-tile flow's exact integers, requantised in float), the chip's with exact
+        :func:`cimtile.models.chip_timing.timing_report`), ``energy`` and ``area`` (from
+        :func:`cimtile.flows.ppa.chip.chip_ppa`, the tiles priced on the inputs the golden
+        chip fed them for the test images) and the accuracies: float, quantized (the
+        tile-by-tile flow's exact integers, requantised in float), the chip's with exact
         tiles (``Xq @ Wq``) and with the tiles' golden model.
     """
     instructions = program.instructions
     timing = timing_report(chip, instructions, program.layers, schedule(chip, instructions))
     X = chip_images(program, chip, x_test)
     exact, _ = run_chip(chip, program, X, lambda tile, x: x @ program.weights[tile])
-    golden, _ = run_chip(chip, program, X)
+    golden, inputs = tile_inputs(chip, program, X)
+    energy, area = chip_ppa(chip, program, inputs, len(X)).sections()
     cfg = chip.tile.at(in_bits=chip.chip.out_bits)
     qnet = quantize_graph(graph, x_cal, cfg, per_channel)
     quantized, _ = qnet.forward(x_test, cfg, qnet.exact_mvm)
     return {"tiles": chip.chip.tiles, "tiles_used": len(program.weights),
             "instructions": len(instructions), "images": len(x_test), "timing": timing,
+            "energy": energy, "area": area,
             "float_accuracy": accuracy(graph.reference_forward(x_test), y_test),
             "quantized_accuracy": accuracy(quantized, y_test),
             "chip_exact_accuracy": accuracy(exact, y_test),

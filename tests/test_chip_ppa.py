@@ -1,0 +1,186 @@
+"""The chip's energy per image and area: the breakdown adds up, the activation memory's
+accesses are those the program implies, leakage follows the cycles, more tiles for the same
+work cost area and not MVM energy, and a program for another chip is refused."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from cimtile import cli
+from cimtile.flows.chip_compile import compile_network
+from cimtile.flows.chip_report import chip_images
+from cimtile.flows.graph import mlp_graph
+from cimtile.flows.ppa.area import tile_area
+from cimtile.flows.ppa.chip import chip_ppa, tile_inputs
+from cimtile.models.chip_golden import ProgramError
+from cimtile.models.chip_timing import schedule
+from cimtile.spec.chip_config import load_chip_config
+from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
+
+from test_chip_compile import LAYERS, files, main
+from test_chip_config import CHIP, write
+
+# The network of test_chip_compile (20-7-5) on eight tiles of 12 x 3: layer 0 in two row
+# blocks (12 + 8 inputs) by three column blocks (3 + 3 + 1 outputs), layer 1 in one row
+# block by two column blocks (3 + 2).
+INPUTS, HIDDEN, OUTPUTS = 20, 7, 5
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    chip = load_chip_config(write(tmp_path_factory.mktemp("chip")))
+    rng = np.random.default_rng(5)
+    program = compile_network(mlp_graph(LAYERS), chip, rng.normal(size=(40, INPUTS)))
+    X = chip_images(program, chip, rng.normal(size=(6, INPUTS)))
+    _, inputs = tile_inputs(chip, program, X)
+    return chip, program, inputs, len(X)
+
+
+def items(ppa):
+    return {item.name: item for item in ppa.energy.items}
+
+
+def sram_pj(cfg):
+    """Read and write energy of one SRAM bit at the tile's node, from its [ppa] table."""
+    shrink = cfg.ppa.node_nm / 45
+    return cfg.ppa.sram_read_fj * 1e-3 * shrink, cfg.ppa.sram_write_fj * 1e-3 * shrink
+
+
+def test_breakdown_adds_up_to_the_total(compiled):
+    chip, program, inputs, images = compiled
+    ppa = chip_ppa(chip, program, inputs, images)
+    energy, area = ppa.sections()
+    assert energy["per_image_pj"] == math.fsum(i["pj"] for i in energy["breakdown"].values())
+    assert energy["breakdown"]["tiles_mvm"]["pj"] == pytest.approx(
+        sum(energy["tiles_mvm_breakdown_pj"].values()))
+    assert area["total_um2"] == pytest.approx(sum(area["parts_um2"].values()))
+    assert area["parts_um2"]["tiles"] == pytest.approx(8 * tile_area(chip.tile).total_um2)
+    # Every tile computes once per image: eight MVMs of the network's 20*7 + 7*5 MACs.
+    assert items(ppa)["tiles_mvm"].count == 8
+    assert energy["macs_per_image"] == INPUTS * HIDDEN + HIDDEN * OUTPUTS
+    assert energy["tops_per_w"] == pytest.approx(2 * 175 / energy["per_image_pj"])
+    assert energy["cycles_per_image"] == schedule(chip, program.instructions).cycles
+    assert all(i.pj > 0 for i in ppa.energy.items)
+
+
+def test_activation_memory_accesses_are_the_programs(compiled):
+    chip, program, inputs, images = compiled
+    found = items(chip_ppa(chip, program, inputs, images))
+    # Each of layer 0's three column blocks reads the 20 inputs and layer 1's two the 7
+    # hidden values; the host reads the 5 scores. The host writes the image, the ACCs the
+    # hidden values and the scores. No MOVE.
+    reads = 3 * INPUTS + 2 * HIDDEN + OUTPUTS
+    writes = INPUTS + HIDDEN + OUTPUTS
+    lengths = {op: sum(ins["length"] for ins in program.instructions if ins.op is op)
+               for op in (Opcode.MVM, Opcode.ACC)}
+    assert (lengths[Opcode.MVM] + OUTPUTS, lengths[Opcode.ACC] + INPUTS) == (reads, writes)
+    # out_bits = 4 takes a byte a value.
+    read_pj, write_pj = sram_pj(chip.tile)
+    assert found["activation_memory_read"].count == 8 * reads
+    assert found["activation_memory_read"].pj == pytest.approx(8 * reads * read_pj)
+    assert found["activation_memory_write"].count == 8 * writes
+    assert found["activation_memory_write"].pj == pytest.approx(8 * writes * write_pj)
+
+
+def test_post_processing_and_switch_events_are_the_programs(compiled):
+    chip, program, inputs, images = compiled
+    ppa = chip_ppa(chip, program, inputs, images)
+    found = items(ppa)
+    # Row blocks into the post-processing unit: layer 0's three ACCs add two tiles each,
+    # layer 1's two ACCs one each.
+    assert ppa.events.row_blocks == 3 * 2 + 2 * 1
+    # Beats of 64 bits: every MVM's at most 12 four-bit inputs take one, every tile's at
+    # most 3 partial sums one, every ACC's at most 3 outputs one.
+    assert chip.tile.result_width * 3 <= 64
+    mvm_beats, sum_beats, out_beats = 8, 3 * 2 + 2 * 1, 3 + 2
+    assert ppa.events.switch_beats == mvm_beats + sum_beats + out_beats
+    toggle_pj = chip.tile.ppa.ge_toggle_fj * 1e-3 * chip.tile.ppa.node_nm / 45
+    assert found["post_process_switching"].pj == pytest.approx(
+        8 * 0.5 * ppa.ge["post_process"] * toggle_pj)
+    # One output's share of the switch's gates per beat: ten outputs (8 tiles + 2).
+    assert found["stream_switch_switching"].pj == pytest.approx(
+        21 * 0.5 * ppa.ge["stream_switch"] / 10 * toggle_pj)
+
+
+def serialised(program):
+    """`program` with a BARRIER after every MVM: the same work in more cycles."""
+    code, tags = [], []
+    for ins, tag in zip(program.instructions, program.layers):
+        code.append(ins)
+        tags.append(tag)
+        if ins.op is Opcode.MVM:
+            code.append(Instruction.make(Opcode.BARRIER))
+            tags.append(tag)
+    return dataclasses.replace(program, words=np.asarray(encode_program(code), np.uint64),
+                               layers=np.asarray(tags, np.int64))
+
+
+def test_leakage_scales_with_cycles(compiled):
+    chip, program, inputs, images = compiled
+    fast = chip_ppa(chip, program, inputs, images)
+    slow = chip_ppa(chip, serialised(program), inputs, images)
+    ratio = slow.cycles_per_image / fast.cycles_per_image
+    assert ratio > 2
+    a, b = items(fast), items(slow)
+    for name in ("post_process_leakage", "stream_switch_leakage",
+                 "activation_memory_leakage"):
+        assert b[name].pj == pytest.approx(a[name].pj * ratio), name
+    # The tiles leak while idle: the extra cycles of all eight, at the same rate.
+    extra = 8 * (slow.cycles_per_image - fast.cycles_per_image)
+    assert b["tiles_idle_leakage"].pj - a["tiles_idle_leakage"].pj == pytest.approx(
+        extra * a["tiles_idle_leakage"].pj_per)
+    for name in ("tiles_mvm", "post_process_switching", "stream_switch_switching",
+                 "activation_memory_read", "activation_memory_write"):
+        assert b[name].pj == a[name].pj, name
+    # Leakage per cycle of one SRAM bit at the node, by hand.
+    cfg = chip.tile
+    bit_cycle_pj = cfg.ppa.sram_leak_nw * 1e-9 * (1e-6 / cfg.ppa.clock_mhz) * 1e12 \
+        * cfg.ppa.node_nm / 45
+    assert a["activation_memory_leakage"].pj == pytest.approx(
+        8 * 64 * fast.cycles_per_image * bit_cycle_pj)
+
+
+def test_more_tiles_for_the_same_work_cost_area_not_mvm_energy(compiled, tmp_path):
+    chip, program, inputs, images = compiled
+    double = load_chip_config(write(tmp_path, CHIP.replace("tiles = 8", "tiles = 16")))
+    eight = chip_ppa(chip, program, inputs, images)
+    sixteen = chip_ppa(double, program, inputs, images)
+    assert items(sixteen)["tiles_mvm"].pj == items(eight)["tiles_mvm"].pj
+    assert sixteen.area["tiles"] == pytest.approx(2 * eight.area["tiles"])
+    assert sixteen.ge["stream_switch"] > eight.ge["stream_switch"]
+    assert sixteen.area["activation_memory"] == eight.area["activation_memory"]
+    assert sum(sixteen.area.values()) > sum(eight.area.values())
+
+
+def test_a_program_for_another_chip_is_refused(compiled, tmp_path):
+    chip, program, inputs, images = compiled
+    seven = load_chip_config(write(tmp_path, CHIP.replace("tiles = 8", "tiles = 7")))
+    with pytest.raises(ProgramError, match=r"^the weights are shaped \(8, 12, 3\); the chip "
+                       r"holds at most 7 blocks of 12 x 3$"):
+        chip_ppa(seven, program, inputs, images)
+    # Inputs of another run: a tile too many, a tile missing, one image too many.
+    with pytest.raises(ProgramError, match=r"^the inputs of tile 8 are shaped \(6, 12\); the "
+                       r"program's MVMs on it over 6 images take \(0, 12\)$"):
+        chip_ppa(chip, program, inputs | {8: inputs[0]}, images)
+    with pytest.raises(ProgramError, match=r"^the inputs of tile 3 are shaped \(0, 12\); "):
+        chip_ppa(chip, program, {t: X for t, X in inputs.items() if t != 3}, images)
+    with pytest.raises(ProgramError, match=r"^the inputs of tile 0 are shaped \(6, 12\); the "
+                       r"program's MVMs on it over 7 images take \(7, 12\)$"):
+        chip_ppa(chip, program, inputs, images + 1)
+    with pytest.raises(ValueError, match=r"^images must be a positive integer, not 0$"):
+        chip_ppa(chip, program, inputs, 0)
+
+
+def test_compile_reports_energy_and_area(tmp_path, capsys):
+    args = files(tmp_path)
+    assert main(args + ["--report", tmp_path / "r.json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "r.json").read_text())
+    energy, area = report["energy"], report["area"]
+    assert set(area["parts_um2"]) == {"tiles", "post_process", "stream_switch",
+                                      "activation_memory"}
+    assert energy["images_per_s"] == pytest.approx(report["timing"]["images_per_s"], abs=0.1)
+    assert f"{energy['per_image_pj'] / 1e3:,.2f}" in out and "TOPS/W" in out
