@@ -321,6 +321,14 @@ def test_digital_area_grows_with_rows_and_columns():
     assert cols.digital_ge["adc_sequencer"] > base.digital_ge["adc_sequencer"]
 
 
+def test_the_column_remap_is_its_own_block():
+    small = dict(rows=2, cols=1, in_bits=2, w_bits=3, bits_per_cell=2, adc_bits=3,
+                 cols_per_adc=2)
+    plain, spared = tile_area(config(**small)), tile_area(config(**small, spare_cols=2))
+    assert plain.digital_ge["column_remap"] == 0
+    assert spared.digital_ge["column_remap"] > 0
+
+
 @pytest.mark.parametrize("table, message", [
     ({"clock_mhz": 0}, "ppa.clock_mhz must be a number in (0, 100000], not 0"),
     ({"ge_area_um2": "1"}, "ppa.ge_area_um2 must be a number in (0, 1000000], not '1'"),

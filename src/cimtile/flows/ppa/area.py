@@ -48,10 +48,12 @@ CELL_UM2 = {"NOT": 0.532, "BUF": 0.532, "NAND": 0.798, "NOR": 0.798, "AND": 1.06
 DFF_UM2, DFFR_UM2 = 4.522, 5.32
 
 #: Blocks reported, by the tile's submodule names (DESIGN.md's block diagram); a pipelined
-#: tile's sample-and-hold bank counts with the ADC sequencer it feeds.
+#: tile's sample-and-hold bank counts with the ADC sequencer it feeds. A tile without spare
+#: columns has no column remap (0 gate equivalents).
 BLOCKS = {"controller": ("controller",), "bitplane_sequencer": ("bitplane",),
           "adc_sequencer": ("adc_sequencer", "sample_hold"), "shift_add": ("shift_add",),
-          "buffers": ("input_buffer", "output_buffer"), "write_verify": ("write_verify",)}
+          "buffers": ("input_buffer", "output_buffer"), "write_verify": ("write_verify",),
+          "column_remap": ("column_remap",)}
 
 #: Yosys's coarse synthesis, then its memories as RTLIL; the fine steps of ``synth`` follow
 #: in a second run that maps only the memories below the macro threshold to flip-flops.

@@ -60,7 +60,9 @@ class Toggles:
 
     def activity(self, block):
         """Transitions per signal bit per unit (vector or cell): the block's activity factor
-        per MVM, or per programmed cell."""
+        per MVM, or per programmed cell (0 for a block the tile does not have)."""
+        if not self.bits[block]:
+            return 0.0
         return self.transitions[block] / self.bits[block] / self.units
 
 
