@@ -201,7 +201,8 @@ def typical_toggles(cfg):
     needs no simulation of its own (:func:`tile_toggles` measures a run's own window)."""
     text = elaborated(verilog_source, cfg)
     settings = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
-    key = hashlib.sha256(f"{WINDOW}\0{settings}\0{text}".encode()).hexdigest()[:32]
+    # The blocks are in the key: the counts are kept per block.
+    key = hashlib.sha256(f"{WINDOW}\0{BLOCKS}\0{settings}\0{text}".encode()).hexdigest()[:32]
     entry = store_directory("toggles") / f"{key}.json"
     if entry.is_file():
         return Toggles(**json.loads(entry.read_text()))
