@@ -163,6 +163,8 @@ def test_digits_figures(digits):
     (lambda p: p[:-1], "the program must end with HALT"),
     (lambda p: [Instruction.make(Opcode.MVM, tile=0, src=0, length=13)] + p[1:],
      "instruction 0 (MVM): length must be in 1..12 (the tile's rows), not 13"),
+    (lambda p: [Instruction.make(Opcode.BARRIER)] * 256 + p, "the program has 266 "
+     "instructions; the chip's instruction memory holds 256 (chip.program_words)"),
 ])
 def test_bad_programs_are_refused(tmp_path, edit, message):
     chip = load_chip_config(write(tmp_path))

@@ -57,8 +57,8 @@ def check_program(chip, program):
     Raises
     ------
     ProgramError
-        If an operand exceeds the chip (tiles, activation memory, rows, cols, shift, the
-        post-processing memory), a tile takes an MVM before its result is read or an ACC
+        If the program is longer than the instruction memory, an operand exceeds the chip
+        (tiles, activation memory, rows, cols, shift, the post-processing memory), a tile takes an MVM before its result is read or an ACC
         reads a tile without a result, the weights do not fit the tiles, or the program
         does not end with HALT.
     """
@@ -79,6 +79,10 @@ def check_program(chip, program):
         _check_range(f"the program's {name}", "address", first, length, memory,
                      "the activation memory")
     instructions = program.instructions
+    if len(instructions) > chip.chip.program_words:
+        raise ProgramError(f"the program has {len(instructions)} instructions; the chip's "
+                           f"instruction memory holds {chip.chip.program_words} "
+                           f"(chip.program_words)")
     unread = {}
     for index, ins in enumerate(instructions):
         where = f"instruction {index} ({ins.op.name})"

@@ -40,6 +40,10 @@ class ChipTable:
     mult_bits: int = int_field(2, 20, "signed width of a per-output multiplier", 16)
     bias_bits: int = int_field(2, 60, "signed width of a per-output bias", 32)
     shift_max: int = int_field(0, 31, "largest right shift after the multiplication", 31)
+    # A compiled layer takes about three instructions per tile (MVM, ACC, the moves); 256
+    # words hold a network spread over 64 tiles.
+    program_words: int = int_field(1, 65536, "the sequencer's instruction memory, 64-bit "
+                                   "words", 256)
 
 
 @dataclass(frozen=True)
