@@ -105,6 +105,23 @@ def test_post_processing_and_switch_events_are_the_programs(compiled):
         21 * 0.5 * ppa.ge["stream_switch"] / 10 * toggle_pj)
 
 
+def test_the_sequencer_reads_a_word_per_instruction(compiled):
+    chip, program, inputs, images = compiled
+    ppa = chip_ppa(chip, program, inputs, images)
+    found = items(ppa)
+    # Eight MVMs, five ACCs and the HALT, each fetched once from the 256-word memory, a
+    # 16-Kbit SRAM macro.
+    assert len(program.instructions) == 8 + 5 + 1
+    read_pj, _ = sram_pj(chip.tile)
+    assert found["instruction_memory_read"].pj == pytest.approx(14 * 64 * read_pj)
+    assert ppa.area["instruction_memory"] == pytest.approx(
+        256 * 64 * chip.tile.ppa.sram_bit_um2 * (chip.tile.ppa.node_nm / 45) ** 2)
+    toggle_pj = chip.tile.ppa.ge_toggle_fj * 1e-3 * chip.tile.ppa.node_nm / 45
+    assert found["sequencer_switching"].pj == pytest.approx(
+        14 * 0.5 * ppa.ge["sequencer"] * toggle_pj)
+    assert ppa.ge["sequencer"] > 0
+
+
 def serialised(program):
     """`program` with a BARRIER after every MVM: the same work in more cycles."""
     code, tags = [], []
@@ -125,8 +142,8 @@ def test_leakage_scales_with_cycles(compiled):
     ratio = slow.cycles_per_image / fast.cycles_per_image
     assert ratio > 2
     a, b = items(fast), items(slow)
-    for name in ("post_process_leakage", "stream_switch_leakage",
-                 "activation_memory_leakage"):
+    for name in ("post_process_leakage", "stream_switch_leakage", "sequencer_leakage",
+                 "instruction_memory_leakage", "activation_memory_leakage"):
         assert b[name].pj == pytest.approx(a[name].pj * ratio), name
     # The tiles leak while idle: the extra cycles of all eight, at the same rate.
     extra = 8 * (slow.cycles_per_image - fast.cycles_per_image)
@@ -180,7 +197,7 @@ def test_compile_reports_energy_and_area(tmp_path, capsys):
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "r.json").read_text())
     energy, area = report["energy"], report["area"]
-    assert set(area["parts_um2"]) == {"tiles", "post_process", "stream_switch",
-                                      "activation_memory"}
+    assert set(area["parts_um2"]) == {"tiles", "post_process", "stream_switch", "sequencer",
+                                      "instruction_memory", "activation_memory"}
     assert energy["images_per_s"] == pytest.approx(report["timing"]["images_per_s"], abs=0.1)
     assert f"{energy['per_image_pj'] / 1e3:,.2f}" in out and "TOPS/W" in out

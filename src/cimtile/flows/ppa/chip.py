@@ -1,5 +1,5 @@
 """Energy per image and area of a chip running a compiled program: its tiles, its
-post-processing unit, its stream switch and its activation memory.
+post-processing unit, its stream switch, its sequencer and its activation memory.
 
 - **Tiles.** Every MVM is priced by the tile model (:func:`~.activity.compute_activity`,
   :func:`~.energy.compute_energy`) on the tile's own block of weights, seed and the very
@@ -18,14 +18,20 @@ post-processing unit, its stream switch and its activation memory.
   :data:`EVENT_ACTIVITY` of the gate equivalents that carry it: the whole unit for each
   row block of partial sums it takes, one output's share of the switch for each beat it
   moves. Both leak over the image's cycles.
+- **Sequencer.** :class:`ChipSequencer` with ``program_words`` of instruction memory,
+  synthesised the same way; its memory is an SRAM macro when it has at least
+  ``sram_min_bits`` bits (else flip-flops among its gates). Each instruction issued reads
+  one word and switches :data:`EVENT_ACTIVITY` of the sequencer's gates (an assumption,
+  as above); loading the program is once per program, not per image, and not counted.
+  Logic and memory leak over the image's cycles.
 - **Activation memory.** An SRAM macro of ``act_memory_bytes * 8`` bits
   (:class:`ActivationMemory` is a macro's interface), priced with the tile model's SRAM
   figures: every activation an MVM or MOVE reads and every one an ACC or MOVE writes, the
   host's image written and its scores read, each ``8 * element_bytes`` bits; it leaks over
   the image's cycles.
 
-Not counted: the sequencer and its instruction memory, the post-processing memory of
-multipliers and biases, and the chip's host interface, which have no RTL yet.
+Not counted: the post-processing memory of multipliers and biases and the chip's host
+interface, which have no RTL yet.
 """
 
 import math
@@ -34,11 +40,12 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.back import verilog
 
+from cimtile.hdl.chip_sequencer import ChipSequencer
 from cimtile.hdl.post_process import PostProcess
 from cimtile.hdl.stream_switch import StreamSwitch
 from cimtile.models.chip_golden import ProgramError, check_program, golden_tiles, run_chip
 from cimtile.models.chip_timing import schedule
-from cimtile.spec.chip_isa import Opcode
+from cimtile.spec.chip_isa import WORD_BITS, Opcode
 from cimtile.tb.build.elaboration import elaborated
 
 from .activity import compute_activity
@@ -47,8 +54,8 @@ from .digital import digital_activity, typical_toggles
 from .energy import Energy, Item, combined, compute_energy
 from .figures import figures
 
-__all__ = ["EVENT_ACTIVITY", "POST_PROCESS_TOP", "SWITCH_TOP", "post_process_verilog",
-           "switch_verilog", "block_ge", "ChipEvents", "chip_events", "tile_inputs",
+__all__ = ["EVENT_ACTIVITY", "POST_PROCESS_TOP", "SWITCH_TOP", "SEQUENCER_TOP",
+           "post_process_verilog", "switch_verilog", "sequencer_verilog", "block_ge", "ChipEvents", "chip_events", "tile_inputs",
            "ChipPpa", "chip_ppa"]
 
 #: Gate-equivalent transitions per gate equivalent that carries an event: fresh random
@@ -56,6 +63,7 @@ __all__ = ["EVENT_ACTIVITY", "POST_PROCESS_TOP", "SWITCH_TOP", "post_process_ver
 EVENT_ACTIVITY = 0.5
 
 POST_PROCESS_TOP, SWITCH_TOP = "chip_post_process", "chip_stream_switch"
+SEQUENCER_TOP = "chip_sequencer"
 
 
 def _switch_ports(chip):
@@ -85,15 +93,26 @@ def switch_verilog(chip):
     return verilog.convert(switch, name=SWITCH_TOP, emit_src=False)
 
 
+def sequencer_verilog(chip):
+    """Verilog of the chip's sequencer: its tiles, ``program_words`` of instructions."""
+    sequencer = ChipSequencer(tiles=chip.chip.tiles, depth=chip.chip.program_words)
+    return verilog.convert(sequencer, name=SEQUENCER_TOP, emit_src=False)
+
+
 def block_ge(chip):
-    """Gate equivalents of the post-processing unit and the stream switch, synthesised (and
-    cached) as :func:`~.area.tile_area` synthesises a tile; neither block holds a memory."""
-    found = {}
+    """``(ge, macro_bits)``: gate equivalents of the post-processing unit, the stream switch
+    and the sequencer, synthesised (and cached) as :func:`~.area.tile_area` synthesises a
+    tile, and the bits of each one's memories left as SRAM macros (the sequencer's
+    instruction memory, if large enough)."""
+    ge, macro_bits = {}, {}
     for name, source, top in (("post_process", post_process_verilog, POST_PROCESS_TOP),
-                              ("stream_switch", switch_verilog, SWITCH_TOP)):
+                              ("stream_switch", switch_verilog, SWITCH_TOP),
+                              ("sequencer", sequencer_verilog, SEQUENCER_TOP)):
         netlist = synthesise(elaborated(source, chip), top, chip.tile.ppa.sram_min_bits)
-        found[name] = sum(gate_equivalents(cells) for cells in netlist.cells.values())
-    return found
+        ge[name] = sum(gate_equivalents(cells) for cells in netlist.cells.values())
+        macro_bits[name] = sum(words * width for found in netlist.macros.values()
+                               for words, width in found.values())
+    return ge, macro_bits
 
 
 @dataclass(frozen=True)
@@ -179,9 +198,9 @@ class ChipPpa:
         The tiles' MVMs per image, by the tile model's items.
     area : dict
         Area (um2) by part: ``tiles`` (all of them), ``post_process``, ``stream_switch``,
-        ``activation_memory``.
+        ``sequencer``, ``instruction_memory``, ``activation_memory``.
     ge : dict
-        Gate equivalents of the post-processing unit and the stream switch.
+        Gate equivalents of the post-processing unit, the stream switch and the sequencer.
     events : ChipEvents
     cycles_per_image : int
     images_per_s : float
@@ -266,7 +285,8 @@ def chip_ppa(chip, program, inputs, images):
     mvms = sum(len(X) for X in inputs.values()) / images
     tile_leak = area.ge * fig.ge_leak_cycle_pj + sum(area.sram_bits.values()) \
         * fig.sram_leak_cycle_pj
-    ge = block_ge(chip)
+    ge, macro_bits = block_ge(chip)
+    program_bits = macro_bits["sequencer"]
     switch_share = ge["stream_switch"] / _switch_ports(chip)[1]
     act_bits = 8 * chip.element_bytes
     memory_bits = 8 * chip.chip.act_memory_bytes
@@ -287,6 +307,14 @@ def chip_ppa(chip, program, inputs, images):
                 "gate-equivalent transitions", fig.ge_toggle_pj),
         Item.of("stream_switch_leakage", ge["stream_switch"] * cycles,
                 "gate-equivalent cycles", fig.ge_leak_cycle_pj),
+        Item.of("sequencer_switching", len(instructions) * EVENT_ACTIVITY * ge["sequencer"],
+                "gate-equivalent transitions", fig.ge_toggle_pj),
+        Item.of("sequencer_leakage", ge["sequencer"] * cycles, "gate-equivalent cycles",
+                fig.ge_leak_cycle_pj),
+        Item.of("instruction_memory_read", len(instructions) * WORD_BITS * bool(program_bits),
+                "bits read", fig.sram_read_pj),
+        Item.of("instruction_memory_leakage", program_bits * cycles, "bit cycles",
+                fig.sram_leak_cycle_pj),
         Item.of("activation_memory_read", events.sram_reads * act_bits, "bits read",
                 fig.sram_read_pj),
         Item.of("activation_memory_write", events.sram_writes * act_bits, "bits written",
@@ -297,6 +325,8 @@ def chip_ppa(chip, program, inputs, images):
     parts = {"tiles": chip.chip.tiles * area.total_um2,
              "post_process": ge["post_process"] * fig.ge_um2,
              "stream_switch": ge["stream_switch"] * fig.ge_um2,
+             "sequencer": ge["sequencer"] * fig.ge_um2,
+             "instruction_memory": program_bits * fig.sram_bit_um2,
              "activation_memory": memory_bits * fig.sram_bit_um2}
     return ChipPpa(Energy(items), per_image, parts, ge, events, cycles,
                    chip.clock_mhz * 1e6 / max(cycles, 1))
