@@ -54,7 +54,7 @@ def test_with_a_spare_column(tmp_path, name, mode):
     assert result.passed, result.details()
 
 
-@pytest.mark.parametrize("name", ["minimal_pipelined", "sliced_pipelined"])
+@pytest.mark.parametrize("name", ["minimal_pipelined", "stepped_pipelined"])
 def test_pipelined_latency_bound_holds_and_is_tight(tmp_path, monkeypatch, name):
     """The bound of Config.result_latency is proven to the default depth, and one cycle
     less is broken."""

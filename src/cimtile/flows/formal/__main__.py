@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..process_tree import exit_status_on_interrupt
-from .checks import formal_configs, run_checks
+from .checks import PROPERTY_SETS, formal_configs, run_checks
 from .sby import FormalToolError
 
 
@@ -19,20 +19,30 @@ def main(argv=None):
 
 def _run(argv):
     parser = argparse.ArgumentParser(prog="python -m cimtile.flows.formal", description=__doc__)
+    configs = formal_configs()
     parser.add_argument("--out", default="build/formal", metavar="DIR",
                         help="work directory (default build/formal)")
+    parser.add_argument("--config", action="append", choices=list(configs), metavar="NAME",
+                        help="check only this configuration (repeat for several): "
+                        + ", ".join(configs))
+    parser.add_argument("--set", action="append", choices=list(PROPERTY_SETS),
+                        metavar="NAME", help="check only this property set (repeat for "
+                        "several): " + ", ".join(PROPERTY_SETS))
     args = parser.parse_args(argv)
     start = time.perf_counter()
     failed = total = 0
-    for name, config in formal_configs().items():
+    for name in args.config or configs:
+        config = configs[name]
         t = config.tile
         print(f"config {name}: rows {t.rows}, cols {t.cols} ({config.cols_phys} physical, "
               f"{config.n_adcs} ADCs of {t.cols_per_adc}), in_bits {t.in_bits}, w_bits "
               f"{t.w_bits} in {config.slices} slices, adc_bits {t.adc_bits}, t_settle "
               f"{config.timing.t_settle}, t_adc {config.timing.t_adc}"
+              + (f", {config.timing.adc_per_step} conversions a step"
+                 if config.timing.adc_per_step > 1 else "")
               + (", pipelined" if t.pipeline else ""), flush=True)
         try:
-            results = run_checks(config, modes=("bmc", "prove", "cover"),
+            results = run_checks(config, sets=args.set, modes=("bmc", "prove", "cover"),
                                  out=Path(args.out) / name)
         except FormalToolError as error:
             print(f"formal: error: {error}", file=sys.stderr)
