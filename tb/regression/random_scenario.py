@@ -2,8 +2,8 @@
 
 A seed picks a configuration from a small pool (random legal tiles drawn once, so the
 Verilator builds of a long regression stay few and cached; three of them have spare columns,
-whose cells hold levels of their own; both analog schedules, each with one and with several
-conversions a cycle), a drive mode, and a sequence of episodes: batches at
+whose cells hold levels of their own; both analog schedules are there, each with one and
+with several conversions a cycle), a drive mode, and a sequence of episodes: batches at
 random run-time settings with corner-biased operands, gaps and back-pressure; register
 traffic with edge values; interrupts; TKEEP and early-TLAST errors; soft resets in the
 middle of computing, programming and read-back; write-verify runs with edge settings and

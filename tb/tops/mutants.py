@@ -3,9 +3,9 @@
 Each mutant rewrites one statement of one module in the generated Verilog of the checked
 host top (or every statement its one bug touches: each copy of one expression, one latch
 per step), the same text in either drive mode (the bulk top instantiates the checked host
-top), so a mutant is built and cached like any other design. A mutant whose statement a configuration
-does not generate (e.g. no ADC sharing, so no conversion counter) leaves that configuration
-unchanged: its seeds then run the healthy RTL.
+top), so a mutant is built and cached like any other design. A mutant whose statement a
+configuration does not generate (e.g. no ADC sharing, so no conversion counter; the other
+controller) leaves that configuration unchanged: its seeds then run the healthy RTL.
 """
 
 import functools

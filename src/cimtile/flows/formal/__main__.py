@@ -1,7 +1,8 @@
 """``python -m cimtile.flows.formal``: every property set in every mode, the k-induction proof
 included, on each configuration of :func:`~.checks.formal_configs` (what ``make formal``
-runs), or on those chosen by ``--config`` and ``--set``. Exit status 1 if any check fails. Interrupted, it ends every tool it started (see
-:func:`~.sby.run_sby`) and exits 130 (SIGINT) or 143 (SIGTERM) after one line on stderr."""
+runs), or on those chosen by ``--config`` and ``--set``. Exit status 1 if any check fails.
+Interrupted, it ends every tool it started (see :func:`~.sby.run_sby`) and exits 130
+(SIGINT) or 143 (SIGTERM) after one line on stderr."""
 
 import argparse
 import sys
