@@ -33,7 +33,7 @@ test: $(STAMP)
 # The long regression (not part of `make test`): constrained-random seeds until every
 # declared coverage bin is hit (at most 20 minutes), then every deliberate RTL bug of
 # `cimtile regress --mutant`, each of which must make a seed fail.
-MUTANTS := adc_off_by_one tlast_dropped msb_sign wv_step_kept_on_flip soft_reset_cuts_result remap_off_by_one remap_spare_range_loose write_while_busy error_lost_beside_done
+MUTANTS := adc_off_by_one adc_step_one_short pipeline_release_at_sample pipeline_bank_overwritten tlast_dropped msb_sign wv_step_kept_on_flip soft_reset_cuts_result remap_off_by_one remap_spare_range_loose write_while_busy error_lost_beside_done
 regress: $(STAMP)
 	mkdir -p build/regress
 	$(BIN)/cimtile regress --until-covered --time-budget 1200 --workers 2 \

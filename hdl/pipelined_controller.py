@@ -121,8 +121,13 @@ class PipelinedController(wiring.Component):
 
         # The bank may take a sample at the end of this cycle.
         free = ~held | self.adc_done
-        # A drive started in the next cycle would find the bank free at its sample.
-        ready = ~held | (converting & (left <= self.t_settle + 1))
+        # A drive started in the next cycle would find the bank free at its sample. Where
+        # every conversion count is within reach the comparison is left out: constant, it
+        # would be a lint error (CMPCONST) in the generated Verilog.
+        if self.conversion_cycles - 1 <= self.t_settle + 1:
+            ready = ~held | converting
+        else:
+            ready = ~held | (converting & (left <= self.t_settle + 1))
         # Right after a sample the bank's conversions start in the next cycle at the
         # earliest; should a stall delay them, the sample waits with the wordlines driven.
         ready_after_sample = Const(int(self.conversion_cycles <= self.t_settle + 1), 1)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cimtile.flows.coverage import Coverage, CoverageError
+from cimtile.flows.regress import declared_coverage
 from cimtile.spec.regmap import REGISTERS, Access, register
 from cimtile.tb.regression.control_episodes import arbitration, busy_refusals, remap_table
 from cimtile.tb.tops.coverage_bins import (BUSY_ACCEPTED, BUSY_REFUSED, Bin, clip_reachable,
@@ -154,7 +155,7 @@ def test_busy_bins_name_every_writable_register_once():
 
 
 def test_remap_entry_bins_only_on_tiles_with_spares():
-    for index, spares in ((0, 0), (1, 2), (2, 3)):
+    for index, spares in ((0, 0), (1, 2), (2, 3), (3, 1)):
         cfg = pool_config(index)
         names = {str(b) for b in declare_bins(cfg)}
         assert cfg.tile.spare_cols == spares
@@ -163,6 +164,38 @@ def test_remap_entry_bins_only_on_tiles_with_spares():
         entries = {name for name in names if name.startswith("remap/entry set to spare")}
         assert entries == {f"remap/entry set to spare {k}" for k in range(1, spares + 1)}
         assert ("remap/MVM with a remapped column" in names) == bool(spares)
+
+
+def test_the_pool_declares_every_schedule_bin_so_closure_needs_both_schedules():
+    expected = {0: {"unpipelined, planes back to back"},
+                1: {"pipelined, planes back to back",
+                    "several conversions a cycle, planes back to back",
+                    "short last step, planes back to back"},
+                2: {"unpipelined, planes back to back",
+                    "several conversions a cycle, planes back to back"},
+                3: {"pipelined, planes back to back"}}
+    for index, names in expected.items():
+        cfg = pool_config(index)
+        declared = {b.name for b in declare_bins(cfg) if b.group == "schedule"}
+        assert declared == names, (index, cfg.tile.pipeline, cfg.timing.adc_per_step)
+    assert pool_config(1).tile.cols_per_adc % pool_config(1).timing.adc_per_step == 1
+    union = {name for name in declared_coverage().counts if name.startswith("schedule/")}
+    assert union == {f"schedule/{name}" for names in expected.values() for name in names}
+
+
+def test_schedule_bin_counts_the_planes_that_follow_their_previous(tmp_path):
+    # One vector at every precision: each plane after its first is sampled plane_cycles
+    # after the one before (nothing stalls); at one plane a vector, none is.
+    W = np.ones((CFG.tile.rows, CFG.tile.cols), np.int64)
+    in_max = CFG.tile.in_bits
+    ops = [Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=in_max, adc_shift=0)),
+           Op.stream("X", 1, BUDGET, in_max, 0), Op.idle(50),
+           Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=1, adc_shift=0)),
+           Op.stream("Y", 1, BUDGET, 1, 0)]
+    arrays = {"W": W, "X": np.ones((1, CFG.tile.rows), np.int64),
+              "Y": np.zeros((1, CFG.tile.rows), np.int64)}
+    _, counts = _counts(tmp_path, ops, arrays, "bulk")
+    assert counts["schedule/unpipelined, planes back to back"] == in_max - 1
 
 
 def test_control_bins_count_exactly_what_the_episodes_do(tmp_path):

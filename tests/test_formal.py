@@ -10,6 +10,7 @@ from amaranth.lib.wiring import Out
 import cimtile.hdl.chip_scoreboard
 import cimtile.hdl.host
 from cimtile.cli import main
+from cimtile.flows.formal.__main__ import main as formal_main
 from cimtile.flows.formal.checks import PROPERTY_SETS, PropertySet, formal_configs, run_check
 from cimtile.flows.formal.harness import Harness, expose
 from cimtile.flows.formal.sby import sby_script
@@ -61,7 +62,7 @@ def test_with_a_spare_column(tmp_path, name, mode):
     assert result.passed, result.details()
 
 
-@pytest.mark.parametrize("name", ["minimal_pipelined", "sliced_pipelined"])
+@pytest.mark.parametrize("name", ["minimal_pipelined", "stepped_pipelined"])
 def test_pipelined_latency_bound_holds_and_is_tight(tmp_path, monkeypatch, name):
     """The bound of Config.result_latency is proven to the default depth, and one cycle
     less is broken."""
@@ -220,6 +221,15 @@ def test_command_refuses_file_as_out(tmp_path, capsys):
     status, out = _formal(["--config", str(config), "--out", str(config)], capsys)
     assert status == 2
     assert out.err == f"cimtile: error: {config}: --out must be a directory\n"
+
+
+def test_make_formal_refuses_a_configuration_it_does_not_have(capsys):
+    with pytest.raises(SystemExit) as stop:
+        formal_main(["--config", "huge", "--set", "tile_latency"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --config: invalid choice: 'huge'" in err
+    assert "'stepped_pipelined'" in err
 
 
 def test_sby_script_refuses_bad_mode_and_depth():

@@ -1,8 +1,9 @@
 """Constrained-random scenarios for the host tile, each reproducible from one integer seed.
 
 A seed picks a configuration from a small pool (random legal tiles drawn once, so the
-Verilator builds of a long regression stay few and cached; two of them have spare columns,
-whose cells hold levels of their own), a drive mode, and a sequence of episodes: batches at
+Verilator builds of a long regression stay few and cached; three of them have spare columns,
+whose cells hold levels of their own; both analog schedules are there, each with one and
+with several conversions a cycle), a drive mode, and a sequence of episodes: batches at
 random run-time settings with corner-biased operands, gaps and back-pressure; register
 traffic with edge values; interrupts; TKEEP and early-TLAST errors; soft resets in the
 middle of computing, programming and read-back; write-verify runs with edge settings and
@@ -31,12 +32,21 @@ from .scenario_builder import DECERR, OKAY, SLVERR, ScenarioBuilder
 __all__ = ["POOL_SIZE", "PYTHON_BINS", "Scenario", "pool_config", "scenario"]
 
 #: Configurations in the pool; a seed uses ``pool_config(seed % POOL_SIZE)``.
-POOL_SIZE = 3
+POOL_SIZE = 4
 _POOL_TAG = 0x5EED
 _UNMAPPED = (0x018, 0x050, 0x7FC, 0xFFC)
 #: Spare columns of each pool tile: none (no remap hardware), two (an entry's width holds
-#: a value beyond the spares, so a loosened range check would store it) and three.
-_SPARE_COLS = (0, 2, 3)
+#: a value beyond the spares, so a loosened range check would store it), three and one (no
+#: spare index to choose).
+_SPARE_COLS = (0, 2, 3, 1)
+#: The analog schedule of each pool tile, ``(pipeline, adc_per_step)``: each schedule with one
+#: conversion a cycle and with several, so every regression that closes coverage has run
+#: both; fixed rather than drawn, as no draw of a small pool is sure to hold all four.
+_SCHEDULES = ((False, 1), (True, 3), (False, 2), (True, 1))
+#: Columns per ADC of the pool tiles that convert several a cycle, and of the pipelined one
+#: that converts one: 3 a step leaves a short last step of one, and 4 one-cycle conversions
+#: outlast the pipelined drive, so its next plane waits for the bank.
+_COLS_PER_ADC = 4
 _SETTINGS, _STATUS, _CTRL = register("SETTINGS"), register("STATUS"), register("CTRL")
 _IRQ_ENABLE, _IRQ_STATUS = register("IRQ_ENABLE"), register("IRQ_STATUS")
 #: Bins only the stimulus knows: the weights it drew and the stuck cells it programmed.
@@ -48,13 +58,20 @@ PYTHON_BINS = ("operands/weight most negative", "operands/weight most positive",
 def pool_config(index):
     """The `index`-th configuration of the pool: a random legal tile, small enough to build
     in seconds, drawn from a fixed generator so every machine has the same pool, with
-    ``_SPARE_COLS[index]`` spare columns."""
+    ``_SPARE_COLS[index]`` spare columns and the schedule ``_SCHEDULES[index]`` (with
+    ``_COLS_PER_ADC`` columns per ADC where a step converts several, or where it is
+    pipelined with one)."""
     rng = np.random.default_rng([_POOL_TAG, index])
     pick = lambda *values: int(rng.choice(values))      # noqa: E731
+    pipeline, adc_per_step = _SCHEDULES[index]
     tile = dict(rows=pick(3, 5, 8, 12, 16), cols=pick(1, 2, 3), in_bits=pick(3, 4, 5, 6),
                 w_bits=pick(3, 4, 5), bits_per_cell=pick(1, 2), adc_bits=pick(3, 4, 5),
-                adc_shift=0, cols_per_adc=pick(1, 2, 4), spare_cols=_SPARE_COLS[index])
-    return parse_config({"tile": tile, "timing": dict(t_settle=pick(1, 2), t_adc=pick(1, 2)),
+                adc_shift=0, cols_per_adc=pick(1, 2, 4), spare_cols=_SPARE_COLS[index],
+                pipeline=pipeline)
+    if pipeline or adc_per_step > 1:
+        tile["cols_per_adc"] = _COLS_PER_ADC
+    timing = dict(t_settle=pick(1, 2), t_adc=pick(1, 2), adc_per_step=adc_per_step)
+    return parse_config({"tile": tile, "timing": timing,
                          "host": dict(data_width=pick(32, 64))})
 
 

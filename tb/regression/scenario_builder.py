@@ -168,10 +168,14 @@ class ScenarioBuilder:
         return in_bits, shift
 
     def pauses(self, longest_in=None):
+        """Random TVALID gaps and TREADY back-pressure, from none to longer than two MVMs:
+        an output held that long fills the result path while vectors keep computing, so
+        the controller must hold a converted plane (and, pipelined, the plane sampled
+        behind it) until the result path frees."""
         rng = self.rng
         mvm = self.cfg.analog_cycles_per_mvm
         in_max = int(rng.choice([0, 1, 4, longest_in or 2 * mvm + 8]))
-        out_max = int(rng.choice([0, 1, 2, 12]))
+        out_max = int(rng.choice([0, 1, 2, 2 * mvm + 8]))
         self.op(Op.pauses(float(rng.choice([0.1, 0.4])) if in_max else 0.0, in_max,
                           float(rng.choice([0.2, 0.6, 0.9])) if out_max else 0.0, out_max))
 

@@ -5,7 +5,8 @@ Declared once, by :func:`declare_bins`, for a configuration: the RTL monitor
 elaborate if its conditions and this list differ, and the regression merges and reports
 counts by these names. Bins that no stimulus can reach on a tile are not declared for it
 (the top ADC code where no count reaches it, see :func:`clip_reachable`; the remap table's
-entries on a tile without spare columns).
+entries on a tile without spare columns; the other schedule's bins, see
+:func:`schedule_bins`).
 """
 
 from typing import NamedTuple
@@ -13,7 +14,8 @@ from typing import NamedTuple
 from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode
 
 __all__ = ["ARBITRATED", "BUSY_ACCEPTED", "BUSY_REFUSED", "Bin", "COUNT_BITS", "MANY",
-           "MODES", "SOFT_RESET_STATES", "clip_reachable", "declare_bins", "unpack_counts"]
+           "MODES", "SOFT_RESET_STATES", "clip_reachable", "declare_bins", "schedule_bins",
+           "unpack_counts"]
 
 #: Bits of each bin's saturating counter.
 COUNT_BITS = 16
@@ -80,6 +82,7 @@ def declare_bins(cfg):
     bins += [("busy", f"{name} refused while busy") for name in BUSY_REFUSED]
     bins += [("busy", f"{name} accepted while busy") for name in BUSY_ACCEPTED]
     bins += [("arbitration", name) for name in ARBITRATED]
+    bins += [("schedule", name) for name in schedule_bins(cfg)]
     bins += [("remap", name) for name in ("refused: column beyond the data columns",
                                           "refused: spare beyond the spares")]
     spares = cfg.tile.spare_cols
@@ -89,6 +92,23 @@ def declare_bins(cfg):
             "entry cleared", "first data column remapped", "last data column remapped",
             "MVM with a remapped column", "MVM with every spare in use")]
     return [Bin(*b) for b in bins]
+
+
+def schedule_bins(cfg):
+    """The names of the ``schedule`` bins of a tile of `cfg`: its analog schedule, and
+    whether a step converts several columns (and the last step fewer). Each is hit by a
+    sample ``plane_cycles`` after the previous one, the steady-state pace that schedule
+    and that conversion rate give, so a tile that runs its planes slower (or never back
+    to back) leaves it at 0."""
+    t = cfg.tile
+    names = ["pipelined, planes back to back" if t.pipeline
+             else "unpipelined, planes back to back"]
+    per_step = cfg.timing.adc_per_step
+    if min(per_step, t.cols_per_adc) > 1:
+        names.append("several conversions a cycle, planes back to back")
+        if t.cols_per_adc % per_step:
+            names.append("short last step, planes back to back")
+    return names
 
 
 def clip_reachable(cfg, adc_shift):

@@ -14,7 +14,7 @@ decoded from the bus, with the monitor's own copy of the run-time settings, by
 :mod:`cimtile.tb.tops.coverage_registers`, which counts the register block's bins; the bins
 of its control rules (writes while busy, events arbitrated in one cycle, the remap table)
 are :mod:`cimtile.tb.tops.coverage_control`'s. This module counts the datapath's bins
-(arithmetic, streams, write-verify, soft resets) and holds the counters.
+(arithmetic, schedule, streams, write-verify, soft resets) and holds the counters.
 """
 
 from amaranth.hdl import Cat, Const, Module, ResetSignal, Signal
@@ -25,7 +25,8 @@ from cimtile.hdl.analog_port import Polarity
 from cimtile.hdl.stream_pack import lane_width
 from cimtile.spec.regmap import Mode
 
-from .coverage_bins import COUNT_BITS, MANY, Bin, clip_reachable, declare_bins
+from .coverage_bins import (COUNT_BITS, MANY, Bin, clip_reachable, declare_bins,
+                            schedule_bins)
 from .coverage_control import control_bins
 from .coverage_registers import register_bins
 
@@ -75,6 +76,7 @@ class CoverageMonitor(wiring.Component):
         hits = {}
         self.regs = register_bins(m, hits, self.config, self._port)
         self._arithmetic(m, hits)
+        self._schedule(m, hits)
         self._streams(m, hits)
         self._write_verify(m, hits)
         self._resets(m, hits)
@@ -136,6 +138,20 @@ class CoverageMonitor(wiring.Component):
             is_positive |= kept & (value == positive) & (value != 0)
         hits[("arithmetic", "input most negative")] = fire & is_negative
         hits[("arithmetic", "input most positive")] = fire & is_positive
+
+    def _schedule(self, m, hits):
+        """A sample exactly ``plane_cycles`` after the previous one: the pace of the tile's
+        schedule and conversion rate, seen at the analog port."""
+        cfg, sample = self.config, self._port("analog__sample")
+        # Cycles since the last sample, held at plane_cycles + 1 once further (and from
+        # reset, so a vector's first plane after idling counts for nothing).
+        since = Signal(range(cfg.plane_cycles + 2), init=cfg.plane_cycles + 1)
+        with m.If(sample):
+            m.d.sync += since.eq(1)
+        with m.Elif(since <= cfg.plane_cycles):
+            m.d.sync += since.eq(since + 1)
+        for name in schedule_bins(cfg):
+            hits[("schedule", name)] = sample & (since == cfg.plane_cycles)
 
     # Stream behaviour.
 

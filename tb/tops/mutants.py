@@ -1,10 +1,11 @@
 """Deliberate RTL bugs, for measuring what the regression catches (mutation analysis).
 
 Each mutant rewrites one statement of one module in the generated Verilog of the checked
-host top, the same text in either drive mode (the bulk top instantiates the checked host
-top), so a mutant is built and cached like any other design. A mutant whose statement a configuration
-does not generate (e.g. no ADC sharing, so no conversion counter) leaves that configuration
-unchanged: its seeds then run the healthy RTL.
+host top (or every statement its one bug touches: each copy of one expression, one latch
+per step), the same text in either drive mode (the bulk top instantiates the checked host
+top), so a mutant is built and cached like any other design. A mutant whose statement a
+configuration does not generate (e.g. no ADC sharing, so no conversion counter; the other
+controller) leaves that configuration unchanged: its seeds then run the healthy RTL.
 """
 
 import functools
@@ -48,6 +49,45 @@ def _one_conversion_early(match):
     return f"assign {name}  = conversion == {width}'h{int(last, 16) - 1:x};"
 
 
+def _pipelined(edit):
+    """`edit`, on the pipelined controller only (the one whose bank holds a plane number;
+    both controllers are the tile's ``controller``)."""
+    def guarded(body):
+        return edit(body) if re.search(r"\bheld_plane\b", body) else body
+    return guarded
+
+
+def _released_at_sample(body):
+    """The pipelined controller's drive low in its sample state: the state whose case arm
+    strobes ``sample``, found by that arm."""
+    state = re.search(r"(\d+'h[0-9a-f]+):\s*if \(\\\$\d+ \) begin\s*sample = 1'h1;", body)
+    if state is None:
+        return body
+    return re.sub(rf"({re.escape(state.group(1))}:\s*)drive = 1'h1;", r"\g<1>drive = 1'h0;",
+                  body)
+
+
+def _last_of_each_run_lost(body):
+    """The ADC sequencer's step cases without the last of each run of adjacent columns
+    they latch (the slots one ADC fills in one step; a run of one is left alone)."""
+    def arm(match):
+        lines = match.group(0).split("\n")
+        slices = [re.search(r"= codes\[(\d+):(\d+)\];", line) for line in lines]
+        keep = []
+        for index, (line, found) in enumerate(zip(lines, slices)):
+            after = slices[index + 1] if index + 1 < len(slices) else None
+            before = slices[index - 1] if index else None
+            joined_before = (found and before
+                             and int(before.group(1)) + 1 == int(found.group(2)))
+            joined_after = (found and after
+                            and int(found.group(1)) + 1 == int(after.group(2)))
+            if not (joined_before and not joined_after):
+                keep.append(line)
+        return "\n".join(keep)
+    return re.sub(r"begin\n(?:\s*\\\$\d+ \[\d+:\d+\] = codes\[\d+:\d+\];\n)+\s*end",
+                  arm, body)
+
+
 def _case(reg):
     """The case label of register `reg` in the register block's address decode."""
     return rf"10'h{reg.offset >> 2:03x}:"
@@ -82,6 +122,22 @@ MUTANTS = {
                    _one_conversion_early, count=1),
         "the ADC sequencer signals a plane done one conversion early, before it latched "
         "the last conversion's columns"),
+    # Only where a step converts several columns of one ADC (adjacent slots latched in one
+    # step); the conversions of one a step leave no run to shorten.
+    "adc_step_one_short": Mutant(
+        "host.tile.adc_sequencer", _last_of_each_run_lost,
+        "the ADC sequencer latches one conversion fewer than a step of several converts: "
+        "each ADC's last column of the step keeps the previous plane's code"),
+    "pipeline_release_at_sample": Mutant(
+        "host.tile.controller", _pipelined(_released_at_sample),
+        "the pipelined controller releases the wordlines one cycle early, in the cycle of "
+        "their sample"),
+    "pipeline_bank_overwritten": Mutant(
+        "host.tile.controller",
+        _pipelined(substitute(r"assign (\\\$\d+)  = \\\$\d+  \| adc_done;",
+                              r"assign \1  = 1'h1;")),
+        "the pipelined controller samples the next plane whether or not the sample-and-hold "
+        "bank's plane has been converted (the bank counted free)"),
     "tlast_dropped": Mutant(
         "host.out_framer", substitute(r"o__tlast = (\\\$\d+) ;", r"o__tlast = \1  & frame_open;"),
         "the output framer drops TLAST on the first beat of a frame (a one-beat batch)"),

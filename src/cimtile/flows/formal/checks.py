@@ -92,26 +92,33 @@ def max_depth(config):
                               for mode in pset.depths if mode != "prove")
 
 
-def _small(tile, *, t_settle, t_adc):
+def _small(tile, *, t_settle, t_adc, adc_per_step=1):
     cfg = reference_config().replace(**({"pipeline": False} | tile))
-    return dataclasses.replace(cfg, timing=TimingConfig(t_settle=t_settle, t_adc=t_adc),
-                               host=HostConfig(data_width=32))
+    timing = TimingConfig(t_settle=t_settle, t_adc=t_adc, adc_per_step=adc_per_step)
+    return dataclasses.replace(cfg, timing=timing, host=HostConfig(data_width=32))
+
+
+#: The sliced tile: weight slices and two ADCs of four columns each.
+_SLICED = dict(rows=3, cols=2, in_bits=2, w_bits=3, bits_per_cell=1, adc_bits=2,
+               adc_shift=0, cols_per_adc=4)
 
 
 def formal_configs():
     """The configurations ``make formal`` checks, by name: the smallest tile, and one with
     weight slices and several shared ADCs, each also pipelined (the minimal one's drive
-    sets the pace, the sliced one's conversions)."""
+    sets the pace, the sliced one's conversions); and the sliced tile pipelined with ADCs
+    converting three columns a step of two cycles, so a plane takes a step of three and a
+    short step of one, and the conversions set the pace."""
     configs = {
         "minimal": _small(dict(rows=2, cols=1, in_bits=2, w_bits=2, bits_per_cell=1,
                                adc_bits=2, adc_shift=0, cols_per_adc=1),
                           t_settle=1, t_adc=1),
-        "sliced": _small(dict(rows=3, cols=2, in_bits=2, w_bits=3, bits_per_cell=1,
-                              adc_bits=2, adc_shift=0, cols_per_adc=4),
-                         t_settle=2, t_adc=1),
+        "sliced": _small(_SLICED, t_settle=2, t_adc=1),
     }
-    return configs | {f"{name}_pipelined": config.replace(pipeline=True)
-                      for name, config in configs.items()}
+    stepped = _small(_SLICED | {"pipeline": True}, t_settle=1, t_adc=2, adc_per_step=3)
+    return (configs | {f"{name}_pipelined": config.replace(pipeline=True)
+                       for name, config in configs.items()}
+            | {"stepped_pipelined": stepped})
 
 
 @dataclass
