@@ -167,13 +167,14 @@ def test_remap_entry_bins_only_on_tiles_with_spares():
 
 
 def test_the_pool_declares_every_schedule_bin_so_closure_needs_both_schedules():
-    expected = {0: {"unpipelined, planes back to back"},
-                1: {"pipelined, planes back to back",
+    held = "a plane held back by a full result path"
+    expected = {0: {"unpipelined, planes back to back", f"unpipelined, {held}"},
+                1: {"pipelined, planes back to back", f"pipelined, {held}",
                     "several conversions a cycle, planes back to back",
                     "short last step, planes back to back"},
-                2: {"unpipelined, planes back to back",
+                2: {"unpipelined, planes back to back", f"unpipelined, {held}",
                     "several conversions a cycle, planes back to back"},
-                3: {"pipelined, planes back to back"}}
+                3: {"pipelined, planes back to back", f"pipelined, {held}"}}
     for index, names in expected.items():
         cfg = pool_config(index)
         declared = {b.name for b in declare_bins(cfg) if b.group == "schedule"}
@@ -185,7 +186,7 @@ def test_the_pool_declares_every_schedule_bin_so_closure_needs_both_schedules():
 
 def test_schedule_bin_counts_the_planes_that_follow_their_previous(tmp_path):
     # One vector at every precision: each plane after its first is sampled plane_cycles
-    # after the one before (nothing stalls); at one plane a vector, none is.
+    # after the one before (nothing stalls), none later; at one plane a vector, none is.
     W = np.ones((CFG.tile.rows, CFG.tile.cols), np.int64)
     in_max = CFG.tile.in_bits
     ops = [Op.write(SETTINGS.offset, SETTINGS.pack(mode=0, in_bits=in_max, adc_shift=0)),
@@ -196,6 +197,7 @@ def test_schedule_bin_counts_the_planes_that_follow_their_previous(tmp_path):
               "Y": np.zeros((1, CFG.tile.rows), np.int64)}
     _, counts = _counts(tmp_path, ops, arrays, "bulk")
     assert counts["schedule/unpipelined, planes back to back"] == in_max - 1
+    assert counts["schedule/unpipelined, a plane held back by a full result path"] == 0
 
 
 def test_control_bins_count_exactly_what_the_episodes_do(tmp_path):

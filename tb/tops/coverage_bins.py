@@ -95,20 +95,24 @@ def declare_bins(cfg):
 
 
 def schedule_bins(cfg):
-    """The names of the ``schedule`` bins of a tile of `cfg`: its analog schedule, and
-    whether a step converts several columns (and the last step fewer). Each is hit by a
-    sample ``plane_cycles`` after the previous one, the steady-state pace that schedule
-    and that conversion rate give, so a tile that runs its planes slower (or never back
-    to back) leaves it at 0."""
+    """The ``schedule`` bins of a tile of `cfg`, ``{name: paced}``, named by its analog
+    schedule. A paced bin is hit by a sample ``plane_cycles`` after the previous one, the
+    steady-state pace of that schedule and conversion rate, so a tile that runs its planes
+    slower (or never back to back) leaves it at 0: one for the schedule, one where a step
+    converts several columns and one where the last step converts fewer. The other is hit
+    by a vector's plane sampled later than that pace after its previous plane, which only
+    a full result path does (the controller holds a converted plane until the result path
+    frees)."""
     t = cfg.tile
-    names = ["pipelined, planes back to back" if t.pipeline
-             else "unpipelined, planes back to back"]
+    schedule = "pipelined" if t.pipeline else "unpipelined"
+    bins = {f"{schedule}, planes back to back": True,
+            f"{schedule}, a plane held back by a full result path": False}
     per_step = cfg.timing.adc_per_step
     if min(per_step, t.cols_per_adc) > 1:
-        names.append("several conversions a cycle, planes back to back")
+        bins["several conversions a cycle, planes back to back"] = True
         if t.cols_per_adc % per_step:
-            names.append("short last step, planes back to back")
-    return names
+            bins["short last step, planes back to back"] = True
+    return bins
 
 
 def clip_reachable(cfg, adc_shift):

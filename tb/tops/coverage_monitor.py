@@ -17,7 +17,7 @@ are :mod:`cimtile.tb.tops.coverage_control`'s. This module counts the datapath's
 (arithmetic, schedule, streams, write-verify, soft resets) and holds the counters.
 """
 
-from amaranth.hdl import Cat, Const, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -140,9 +140,9 @@ class CoverageMonitor(wiring.Component):
         hits[("arithmetic", "input most positive")] = fire & is_positive
 
     def _schedule(self, m, hits):
-        """A sample exactly ``plane_cycles`` after the previous one: the pace of the tile's
-        schedule and conversion rate, seen at the analog port."""
-        cfg, sample = self.config, self._port("analog__sample")
+        """Samples at the pace of the tile's schedule and conversion rate, and planes held
+        back behind it, seen at the analog port."""
+        cfg, sample, regs = self.config, self._port("analog__sample"), self.regs
         # Cycles since the last sample, held at plane_cycles + 1 once further (and from
         # reset, so a vector's first plane after idling counts for nothing).
         since = Signal(range(cfg.plane_cycles + 2), init=cfg.plane_cycles + 1)
@@ -150,8 +150,16 @@ class CoverageMonitor(wiring.Component):
             m.d.sync += since.eq(1)
         with m.Elif(since <= cfg.plane_cycles):
             m.d.sync += since.eq(since + 1)
-        for name in schedule_bins(cfg):
-            hits[("schedule", name)] = sample & (since == cfg.plane_cycles)
+        # The plane within its vector of the next sample: a vector is in_bits samples.
+        plane = Signal(range(cfg.tile.in_bits))
+        with m.If(regs.soft_reset):
+            m.d.sync += plane.eq(0)
+        with m.Elif(sample):
+            m.d.sync += plane.eq(Mux(plane == regs.in_bits - 1, 0, plane + 1))
+        paced = sample & (since == cfg.plane_cycles)
+        held = sample & (plane != 0) & (since > cfg.plane_cycles)
+        for name, at_pace in schedule_bins(cfg).items():
+            hits[("schedule", name)] = paced if at_pace else held
 
     # Stream behaviour.
 
