@@ -156,10 +156,9 @@ class ChipDatapath(wiring.Component):
         merged = Signal.like(out.payload, name=f"merged_{t}")
         src = Signal.like(cmd.payload.src, name=f"src_{t}")
         length = Signal.like(cmd.payload.length, name=f"length_{t}")
-        sent = Signal(range(rows + 1), name=f"sent_{t}")       # beats read
         beat = Signal(range(rows + 1), name=f"beat_{t}")       # the beat arriving
         last = Signal(name=f"last_{t}")
-        m.d.comb += [read.en.eq(0), read.addr.eq(src + sent * lanes), merged.eq(vector),
+        m.d.comb += [read.en.eq(0), read.addr.eq(src + (beat + 1) * lanes), merged.eq(vector),
                      last.eq(beat + 1 == self._beats(length, self.chip.chip.out_bits))]
         with m.Switch(beat):
             for b in range(math.ceil(rows / lanes)):
@@ -173,22 +172,19 @@ class ChipDatapath(wiring.Component):
                              read.addr.eq(cmd.payload.src)]
                 with m.If(cmd.valid):
                     m.d.sync += [src.eq(cmd.payload.src), length.eq(cmd.payload.length),
-                                 sent.eq(1), beat.eq(0), vector.eq(0)]
+                                 beat.eq(0), vector.eq(0)]
                     m.next = "READ"
             with m.State("READ"):
-                # Beat `beat` arrives; the next one is read.
+                # Beat `beat` arrives and the next one is read; the last one, on the port
+                # of the read, stays there while the vector waits for the tile.
                 m.d.comb += read.en.eq(~last)
-                m.d.sync += [vector.eq(merged), beat.eq(beat + 1), sent.eq(sent + ~last)]
-                with m.If(last):
+                m.d.sync += vector.eq(merged)
+                with m.If(~last):
+                    m.d.sync += beat.eq(beat + 1)
+                with m.Else():
                     m.d.comb += [out.valid.eq(1), out.payload.eq(merged)]
                     with m.If(out.ready):
                         m.next = "RESULT"
-                    with m.Else():
-                        m.next = "OFFER"
-            with m.State("OFFER"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(vector)]
-                with m.If(out.ready):
-                    m.next = "RESULT"
             with m.State("RESULT"):
                 m.d.comb += back.ready.eq(1)
                 with m.If(back.valid):
@@ -234,14 +230,6 @@ class ChipDatapath(wiring.Component):
                     for k in range(min(lanes, cols - first)):
                         m.d.comb += write.data[k].eq(out.payload[first + k])
 
-        def fed():
-            m.d.sync += beat.eq(0)
-            with m.If(last_block):
-                m.next = "WRITE"
-            with m.Else():
-                m.d.sync += block.eq(block + 1)
-                m.next = "GATHER"
-
         with m.FSM(name="acc"):
             with m.State("IDLE"):
                 m.d.comb += [cmd.ready.eq(1), params.en.eq(cmd.valid),
@@ -251,19 +239,19 @@ class ChipDatapath(wiring.Component):
                                  written.eq(0)]
                     m.next = "GATHER"
             with m.State("GATHER"):
+                # The last beat of a tile goes on to the post-processing unit at once, and
+                # is brought again while it waits (its result register holds).
                 m.d.sync += assembly.eq(merged)
-                with m.If(last_beat):
+                with m.If(~last_beat):
+                    m.d.sync += beat.eq(beat + 1)
+                with m.Else():
                     m.d.comb += inp.valid.eq(1)
                     with m.If(inp.ready):
-                        fed()
-                    with m.Else():
-                        m.next = "FEED"
-                with m.Else():
-                    m.d.sync += beat.eq(beat + 1)
-            with m.State("FEED"):
-                m.d.comb += [inp.valid.eq(1), inp.payload.data.eq(assembly[:cols * width])]
-                with m.If(inp.ready):
-                    fed()
+                        m.d.sync += beat.eq(0)
+                        with m.If(last_block):
+                            m.next = "WRITE"
+                        with m.Else():
+                            m.d.sync += block.eq(block + 1)
             with m.State("WRITE"):
                 with m.If(out.valid):
                     m.d.comb += write.en.eq(1)
@@ -276,10 +264,10 @@ class ChipDatapath(wiring.Component):
         """The mover (class docstring), whose ports the host uses while it is idle."""
         lanes, cmd = self.lanes, self.move
         got = Signal.like(cmd.payload)
-        sent = Signal.like(cmd.payload.length)     # activations read
         written = Signal.like(cmd.payload.length)
         left = got.length - written
-        m.d.comb += [read.addr.eq(got.src + sent), write.addr.eq(got.dst + written),
+        m.d.comb += [read.addr.eq(got.src + written + lanes),
+                     write.addr.eq(got.dst + written),
                      write.count.eq(Mux(left > lanes, lanes, left)),
                      write.data.eq(read.data), self.host_data.eq(read.data[0])]
         with m.FSM(name="move"):
@@ -292,12 +280,12 @@ class ChipDatapath(wiring.Component):
                              write.addr.eq(self.host_write.addr), write.count.eq(1),
                              write.data[0].eq(self.host_write.data)]
                 with m.If(cmd.valid):
-                    m.d.sync += [got.eq(cmd.payload), sent.eq(lanes), written.eq(0)]
+                    m.d.sync += [got.eq(cmd.payload), written.eq(0)]
                     m.next = "COPY"
             with m.State("COPY"):
                 # The beat read last cycle is written; the next one is read.
-                m.d.comb += [write.en.eq(1), read.en.eq(sent < got.length)]
-                m.d.sync += [sent.eq(sent + lanes), written.eq(written + lanes)]
+                m.d.comb += [write.en.eq(1), read.en.eq(left > lanes)]
+                m.d.sync += written.eq(written + lanes)
                 with m.If(left <= lanes):
                     m.d.comb += self.move_done.eq(1)
                     m.next = "IDLE"
