@@ -19,7 +19,7 @@ from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
 from cimtile.models import chip_timing
 from cimtile.models.chip_golden import golden_tiles, run_chip
-from cimtile.spec.chip_config import load_chip_config
+from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
 from cimtile.spec.chip_program import ChipProgram
 
@@ -250,3 +250,18 @@ def test_parameters_are_checked(tmp_path):
         ChipDatapath(chip, param_depth=4)
     with pytest.raises(ValueError, match=r"^param_depth must be a positive integer, not 0$"):
         ChipDatapath(chip, param_depth=0)
+
+
+@pytest.mark.parametrize("name", ["chip_demo.toml", "chip_digits4.toml"])
+def test_shipped_chips_equal_the_golden_chip(name, monkeypatch):
+    """Eight activations a beat, partial sums of 23 bits packed across beats, outputs at
+    addresses no beat is aligned to."""
+    chip = load_chip_config(CHIP_DEMO_CONFIG.with_name(name))
+    rng = np.random.default_rng(7)
+    layers = [Layer(rng.normal(size=(64, 54)), rng.normal(size=54)),
+              Layer(rng.normal(size=(54, 10)), rng.normal(size=10))]
+    program = compile_network(mlp_graph(layers), chip, rng.normal(size=(50, 64)))
+    image = chip_images(program, chip, rng.normal(size=(1, 64)))[0]
+    got = run_rtl(chip, program, image)
+    outputs = assert_as_the_models(chip, program, image, got, monkeypatch)
+    assert np.abs(outputs).max() > 0
