@@ -62,7 +62,9 @@ class ChipDatapath(wiring.Component):
     ----------
     chip : ChipConfig
     param_depth : int
-        Outputs the post-processing parameter memory holds.
+        Outputs the post-processing parameter memory holds (a program's ``len(mult)`` at
+        least; :func:`~cimtile.models.chip_golden.check_program` keeps every ACC within
+        it).
 
     Members
     -------
