@@ -160,6 +160,8 @@ def test_digits_figures(digits):
      "0 (MVM): tile 9 is beyond the tiles holding a block (6)"),
     (lambda p: [Instruction.make(Opcode.MOVE, src=60, dst=0, length=5)] + p, "instruction 0 "
      "(MOVE): src 60..64 is beyond the activation memory (64)"),
+    (lambda p: [Instruction.make(Opcode.MOVE, src=10, dst=14, length=5)] + p, "instruction 0 "
+     "(MOVE): src 10..14 and dst 14..18 overlap"),
     (lambda p: p[:-1], "the program must end with HALT"),
     (lambda p: [Instruction.make(Opcode.MVM, tile=0, src=0, length=13)] + p[1:],
      "instruction 0 (MVM): length must be in 1..12 (the tile's rows), not 13"),

@@ -50,6 +50,16 @@ def _check_tiles(index, where, ins, chip, program, unread):
         del unread[tile]
 
 
+def _check_move(where, ins):
+    """A MOVE's source and destination are apart: the mover reads a beat while writing the
+    one before (:class:`cimtile.hdl.chip_datapath.ChipDatapath`), so an overlapping copy
+    would read what it has just written."""
+    src, dst, n = ins["src"], ins["dst"], ins["length"]
+    if src < dst + n and dst < src + n:
+        raise ProgramError(f"{where}: src {src}..{src + n - 1} and dst {dst}..{dst + n - 1} "
+                           "overlap")
+
+
 def check_program(chip, program):
     """Check that `program` (a :class:`~cimtile.spec.chip_program.ChipProgram`) suits
     `chip` (a :class:`~cimtile.spec.chip_config.ChipConfig`), and return its instructions.
@@ -58,9 +68,10 @@ def check_program(chip, program):
     ------
     ProgramError
         If the program is longer than the instruction memory, an operand exceeds the chip
-        (tiles, activation memory, rows, cols, shift, the post-processing memory), a tile takes an MVM before its result is read or an ACC
-        reads a tile without a result, the weights do not fit the tiles, or the program
-        does not end with HALT.
+        (tiles, activation memory, rows, cols, shift, the post-processing memory), a tile
+        takes an MVM before its result is read or an ACC reads a tile without a result, a
+        MOVE's source and destination overlap, the weights do not fit the tiles, or the
+        program does not end with HALT.
     """
     rows, cols = chip.tile.tile.rows, chip.tile.tile.cols
     if program.weights.shape[1:] != (rows, cols) or len(program.weights) > chip.chip.tiles:
@@ -102,6 +113,8 @@ def check_program(chip, program):
             if name in (f.name for f in FORMATS[ins.op]):
                 _check_range(where, name, ins[name], ins["length"], memory,
                              "the activation memory")
+        if ins.op is Opcode.MOVE:
+            _check_move(where, ins)
     if not instructions or instructions[-1].op is not Opcode.HALT:
         raise ProgramError("the program must end with HALT")
     return instructions
