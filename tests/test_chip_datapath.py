@@ -28,10 +28,6 @@ from test_chip_config import CHIP, write
 
 #: The sequencer's first instruction issues the cycle after ``start``.
 FETCH = 1
-#: An MVM completes this many cycles after the model's duration: the activation memory
-#: gives a read a cycle after its address.
-MVM_EXTRA = 1
-
 MVM, ACC, MOVE, BARRIER, HALT = (Opcode.MVM, Opcode.ACC, Opcode.MOVE, Opcode.BARRIER,
                                  Opcode.HALT)
 
@@ -149,24 +145,14 @@ def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=500
     return result
 
 
-def model_schedule(chip, instructions, monkeypatch):
-    """The timing model's schedule with every MVM MVM_EXTRA cycles longer."""
-    duration = chip_timing.duration
-    monkeypatch.setattr(chip_timing, "duration", lambda c, ins: duration(c, ins)
-                        + MVM_EXTRA * (ins.op is MVM))
-    timing = chip_timing.schedule(chip, instructions)
-    monkeypatch.undo()
-    return timing
-
-
-def assert_as_the_models(chip, program, image, got, monkeypatch):
+def assert_as_the_models(chip, program, image, got):
     """The memory as the golden model leaves it; every command issued when the timing
     model says, and the HALT's ``done`` a cycle after the image's last cycle."""
     outputs, memory = run_chip(chip, program, np.array([image]))
     assert got.error == SequencerError.NONE
     assert got.memory == memory[0].tolist()
     instructions = program.instructions
-    timing = model_schedule(chip, instructions, monkeypatch)
+    timing = chip_timing.schedule(chip, instructions)
     expected = [(FETCH + int(timing.start[i]), i) for i, x in enumerate(instructions)
                 if x.op in (MVM, ACC, MOVE)]
     assert got.issued == expected
@@ -190,10 +176,10 @@ def compiled(chip):
 
 
 @pytest.mark.parametrize("image", [0, 1])
-def test_compiled_program_equals_the_golden_chip(small, image, monkeypatch):
+def test_compiled_program_equals_the_golden_chip(small, image):
     program, images = compiled(small)
     got = run_rtl(small, program, images[image])
-    outputs = assert_as_the_models(small, program, images[image], got, monkeypatch)
+    outputs = assert_as_the_models(small, program, images[image], got)
     assert np.abs(outputs).max() > 0 and got.offered == 8
 
 
@@ -222,12 +208,12 @@ def hand_program(rng, chip):
                        rng.integers(-300, 301, 8), 0, 20, 0, 2, 1.0, 1.0)
 
 
-def test_hand_written_program_equals_the_golden_chip(small, monkeypatch):
+def test_hand_written_program_equals_the_golden_chip(small):
     rng = np.random.default_rng(11)
     program = hand_program(rng, small)
     image = rng.integers(-8, 8, 20)
     got = run_rtl(small, program, image)
-    assert_as_the_models(small, program, image, got, monkeypatch)
+    assert_as_the_models(small, program, image, got)
     assert got.offered == 4
 
 
@@ -253,7 +239,7 @@ def test_parameters_are_checked(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["chip_demo.toml", "chip_digits4.toml"])
-def test_shipped_chips_equal_the_golden_chip(name, monkeypatch):
+def test_shipped_chips_equal_the_golden_chip(name):
     """Eight activations a beat, partial sums of 23 bits packed across beats, outputs at
     addresses no beat is aligned to."""
     chip = load_chip_config(CHIP_DEMO_CONFIG.with_name(name))
@@ -263,5 +249,5 @@ def test_shipped_chips_equal_the_golden_chip(name, monkeypatch):
     program = compile_network(mlp_graph(layers), chip, rng.normal(size=(50, 64)))
     image = chip_images(program, chip, rng.normal(size=(1, 64)))[0]
     got = run_rtl(chip, program, image)
-    outputs = assert_as_the_models(chip, program, image, got, monkeypatch)
+    outputs = assert_as_the_models(chip, program, image, got)
     assert np.abs(outputs).max() > 0

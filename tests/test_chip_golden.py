@@ -107,7 +107,7 @@ def test_schedule_runs_independent_tiles_in_parallel(tmp_path):
     again = Instruction.make(Opcode.MVM, tile=0, src=30, length=3)
     program = mvm + [acc, again, Instruction.make(Opcode.HALT)]
     timing = schedule(chip, program)
-    t_mvm = chip.beats(12, 4) + chip.tile.result_latency
+    t_mvm = 1 + chip.beats(12, 4) + chip.tile.result_latency   # the memory's read, the beats
     t_acc = 2 * chip.beats(3, chip.tile.result_width) + 1 + chip.beats(3, 4)
     assert duration(chip, mvm[0]) == t_mvm and duration(chip, acc) == t_acc
     # The second MVM starts a cycle after the first, on its own tile; the ACC waits for
@@ -145,8 +145,9 @@ def test_digits_figures(digits):
     width, latency = four.chip.interconnect_width, four.tile.result_latency
     beats = lambda n, bits: -(-n * bits // width)                     # noqa: E731
     acc = lambda n: 2 * beats(n, four.tile.result_width) + 1 + beats(n, 8)   # noqa: E731
-    layer_0 = 1 + beats(32, 8) + latency        # the second MVM issues a cycle after the first
-    layer_1 = max(beats(32, 8), 1 + beats(22, 8)) + latency
+    # An MVM's inputs leave the memory a cycle after its first read.
+    layer_0 = 1 + 1 + beats(32, 8) + latency    # the second MVM issues a cycle after the first
+    layer_1 = 1 + max(beats(32, 8), 1 + beats(22, 8)) + latency
     assert report["cycles_per_image"] == layer_0 + acc(54) + layer_1 + acc(10)
     assert report["overlapped_images_per_s"] > 2 * report["serial_images_per_s"]
 

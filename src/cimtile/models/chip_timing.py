@@ -10,8 +10,8 @@ time, and the one mover one MOVE at a time. The chip sequencer
 (:class:`cimtile.hdl.chip_sequencer.ChipSequencer`) issues exactly so. Durations, in
 cycles (``beats(n, bits)``: interconnect cycles for n values):
 
-- MVM: ``beats(length, out_bits)`` to deliver the inputs, then the tile's
-  ``result_latency`` (:class:`~cimtile.spec.config_derived.Config`);
+- MVM: :data:`READ_LATENCY` and ``beats(length, out_bits)`` to deliver the inputs, then
+  the tile's ``result_latency`` (:class:`~cimtile.spec.config_derived.Config`);
 - ACC: ``count * beats(length, result_width)`` to bring the partial sums, one cycle of
   post-processing, ``beats(length, out_bits)`` to write the outputs;
 - MOVE: ``beats(length, out_bits) + 1``; BARRIER and HALT wait for everything issued.
@@ -26,7 +26,11 @@ import numpy as np
 
 from cimtile.spec.chip_isa import Opcode
 
-__all__ = ["ChipTiming", "duration", "schedule", "timing_report"]
+__all__ = ["READ_LATENCY", "ChipTiming", "duration", "schedule", "timing_report"]
+
+#: Cycles from an MVM's first read address to its first input beat: the activation memory
+#: reads synchronously (:class:`cimtile.hdl.chip_datapath.ChipDatapath`).
+READ_LATENCY = 1
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ def duration(chip, ins):
     """Cycles instruction `ins` takes on `chip` once issued (module docstring)."""
     out_bits, tile = chip.chip.out_bits, chip.tile
     if ins.op is Opcode.MVM:
-        return chip.beats(ins["length"], out_bits) + tile.result_latency
+        return READ_LATENCY + chip.beats(ins["length"], out_bits) + tile.result_latency
     if ins.op is Opcode.ACC:
         return (ins["count"] * chip.beats(ins["length"], tile.result_width) + 1
                 + chip.beats(ins["length"], out_bits))
