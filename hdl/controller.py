@@ -4,7 +4,28 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Controller"]
+__all__ = ["controller_members", "Controller"]
+
+
+def controller_members(in_bits, **extra):
+    """The ports every tile controller has (:class:`Controller` documents them), with
+    `extra` ones after ``sample``."""
+    return {
+        "planes": In(range(1, in_bits + 1), init=in_bits),
+        "in_valid": In(1),
+        "load": Out(1),
+        "plane": Out(range(in_bits)),
+        "drive": Out(1),
+        "sample": Out(1),
+        **extra,
+        "adc_done": In(1),
+        "acc_free": In(1),
+        "idle": Out(1),
+        "acc_en": Out(1),
+        "acc_plane": Out(range(in_bits)),
+        "acc_first": Out(1),
+        "acc_last": Out(1),
+    }
 
 
 class Controller(wiring.Component):
@@ -55,21 +76,7 @@ class Controller(wiring.Component):
     def __init__(self, *, in_bits, t_settle):
         self.in_bits = in_bits
         self.t_settle = t_settle
-        super().__init__({
-            "planes": In(range(1, in_bits + 1), init=in_bits),
-            "in_valid": In(1),
-            "load": Out(1),
-            "plane": Out(range(in_bits)),
-            "drive": Out(1),
-            "sample": Out(1),
-            "adc_done": In(1),
-            "acc_free": In(1),
-            "idle": Out(1),
-            "acc_en": Out(1),
-            "acc_plane": Out(range(in_bits)),
-            "acc_first": Out(1),
-            "acc_last": Out(1),
-        })
+        super().__init__(controller_members(in_bits))
 
     def _start_vector(self, m, settle):
         m.d.comb += self.load.eq(1)

@@ -3,7 +3,9 @@ one (sample-and-hold pipelining, as ISAAC and PUMA do)."""
 
 from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
+
+from .controller import controller_members
 
 __all__ = ["PipelinedController"]
 
@@ -48,22 +50,7 @@ class PipelinedController(wiring.Component):
         self.in_bits = in_bits
         self.t_settle = t_settle
         self.conversion_cycles = conversion_cycles
-        super().__init__({
-            "planes": In(range(1, in_bits + 1), init=in_bits),
-            "in_valid": In(1),
-            "load": Out(1),
-            "plane": Out(range(in_bits)),
-            "drive": Out(1),
-            "sample": Out(1),
-            "convert": Out(1),
-            "adc_done": In(1),
-            "acc_free": In(1),
-            "idle": Out(1),
-            "acc_en": Out(1),
-            "acc_plane": Out(range(in_bits)),
-            "acc_first": Out(1),
-            "acc_last": Out(1),
-        })
+        super().__init__(controller_members(in_bits, convert=Out(1)))
 
     def _last(self, plane):
         # The plane count stops at in_bits whatever `planes` says, so nothing can hang.
