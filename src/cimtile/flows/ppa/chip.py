@@ -24,8 +24,8 @@ post-processing unit, its stream switch, its sequencer and its activation memory
   one word and switches :data:`EVENT_ACTIVITY` of the sequencer's gates (an assumption,
   as above); loading the program is once per program, not per image, and not counted.
   Logic and memory leak over the image's cycles.
-- **Activation memory.** An SRAM macro of ``act_memory_bytes * 8`` bits
-  (:class:`ActivationMemory` is a macro's interface), priced with the tile model's SRAM
+- **Activation memory.** An SRAM macro of ``act_memory_bytes * 8`` bits (the datapath's
+  :class:`~cimtile.hdl.span_memory.SpanMemory`), priced with the tile model's SRAM
   figures: every activation an MVM or MOVE reads and every one an ACC or MOVE writes, the
   host's image written and its scores read, each ``8 * element_bytes`` bits; it leaks over
   the image's cycles.
