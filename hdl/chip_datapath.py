@@ -14,13 +14,22 @@ from .parameters import check_positive, refused
 from .post_process import PostProcess
 from .span_memory import SpanMemory
 
-__all__ = ["param_layout", "ChipDatapath"]
+__all__ = ["param_layout", "chip_post_process", "ChipDatapath"]
 
 
 def param_layout(chip):
     """One output's post-processing parameters: its multiplier and bias."""
     return data.StructLayout({"mult": signed(chip.chip.mult_bits),
                               "bias": signed(chip.chip.bias_bits)})
+
+
+def chip_post_process(chip):
+    """The chip's post-processing unit: one lane per tile column, partial sums of the
+    tile's result width, the chip's widths."""
+    c = chip.chip
+    return PostProcess(lanes=chip.tile.tile.cols, in_bits=chip.tile.result_width,
+                       acc_bits=c.acc_bits, mult_bits=c.mult_bits, bias_bits=c.bias_bits,
+                       out_bits=c.out_bits, shift_max=c.shift_max)
 
 
 class ChipDatapath(wiring.Component):
@@ -38,9 +47,10 @@ class ChipDatapath(wiring.Component):
       in the command's cycle, zero-pads them to the tile's rows and offers the vector on
       its ``vector`` stream in the cycle the last beat arrives; it then takes the tile's
       result into its tile's result register and raises its ``mvm_done`` bit in that
-      cycle. Cycles from command to completion: ``beats(length, out_bits) + L + 1`` when
+      cycle. Cycles from command to completion: ``1 + beats(length, out_bits) + L`` when
       the tile answers ``L`` cycles after taking the vector (the model's
-      ``result_latency``): one more than the model, the activation memory's read latency.
+      ``result_latency``), as the model says: its ``READ_LATENCY`` is the activation
+      memory's read cycle.
     - The ACC unit reads the ``length`` multipliers and biases from ``param`` in the
       command's cycle, then moves the first ``length`` partial sums of each of its tiles'
       result registers to the post-processing unit ``interconnect_width`` bits a cycle
@@ -129,10 +139,7 @@ class ChipDatapath(wiring.Component):
         m.submodules.params = params = SpanMemory(
             shape=param_layout(chip), lanes=chip.tile.tile.cols, depth=self.param_depth,
             readers=1, writers=1)
-        m.submodules.post_process = post = PostProcess(
-            lanes=chip.tile.tile.cols, in_bits=chip.tile.result_width, acc_bits=c.acc_bits,
-            mult_bits=c.mult_bits, bias_bits=c.bias_bits, out_bits=c.out_bits,
-            shift_max=c.shift_max)
+        m.submodules.post_process = post = chip_post_process(chip)
         results = [Signal(self.result[t].payload.shape(), name=f"result_{t}")
                    for t in range(tiles)]
         for t in range(tiles):

@@ -122,6 +122,12 @@ class Netlist:
     cells: dict
     macros: dict
 
+    @property
+    def sram_bits(self):
+        """Bits of each memory left as an SRAM macro, by ``module/memory`` name."""
+        return {f"{module}/{name}": words * width for module, found in self.macros.items()
+                for name, (words, width) in found.items()}
+
 
 def _memories(selected):
     """``{module: {memory: [words, width]}}`` of Yosys's JSON of the ``$mem_v2`` cells that
@@ -251,8 +257,7 @@ def tile_area(cfg):
     netlist = synthesise(elaborated(host_verilog, cfg), HOST_TOP, cfg.ppa.sram_min_bits)
     ge = digital_blocks(netlist.cells)
     fig = figures(cfg)
-    sram = {f"{module}/{name}": words * width for module, found in netlist.macros.items()
-            for name, (words, width) in found.items()}
+    sram = netlist.sram_bits
     # Every beat of a vector is written into the input FIFO once and read out once.
     fifo = netlist.macros.get(f"{HOST_TOP}.input_fifo", {})
     beats = -(-cfg.tile.rows * lane_width(cfg.tile.in_bits) // cfg.host.data_width)

@@ -41,7 +41,7 @@ import numpy as np
 from amaranth.back import verilog
 
 from cimtile.hdl.chip_sequencer import ChipSequencer
-from cimtile.hdl.post_process import PostProcess
+from cimtile.hdl.chip_datapath import chip_post_process
 from cimtile.hdl.stream_switch import StreamSwitch
 from cimtile.models.chip_golden import ProgramError, check_program, golden_tiles, run_chip
 from cimtile.models.chip_timing import schedule
@@ -78,11 +78,7 @@ def _switch_ports(chip):
 def post_process_verilog(chip):
     """Verilog of the chip's post-processing unit: one lane per tile column, partial sums
     of the tile's result width."""
-    c, tile = chip.chip, chip.tile
-    unit = PostProcess(lanes=tile.tile.cols, in_bits=tile.result_width, acc_bits=c.acc_bits,
-                       mult_bits=c.mult_bits, bias_bits=c.bias_bits, out_bits=c.out_bits,
-                       shift_max=c.shift_max)
-    return verilog.convert(unit, name=POST_PROCESS_TOP, emit_src=False)
+    return verilog.convert(chip_post_process(chip), name=POST_PROCESS_TOP, emit_src=False)
 
 
 def switch_verilog(chip):
@@ -110,8 +106,7 @@ def block_ge(chip):
                               ("sequencer", sequencer_verilog, SEQUENCER_TOP)):
         netlist = synthesise(elaborated(source, chip), top, chip.tile.ppa.sram_min_bits)
         ge[name] = sum(gate_equivalents(cells) for cells in netlist.cells.values())
-        macro_bits[name] = sum(words * width for found in netlist.macros.values()
-                               for words, width in found.values())
+        macro_bits[name] = sum(netlist.sram_bits.values())
     return ge, macro_bits
 
 
