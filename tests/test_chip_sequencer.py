@@ -1,9 +1,7 @@
 """The chip sequencer against the timing model: with every unit completing as the model
 says, each instruction issues in the cycle the model gives (one cycle of fetch later) and
-the HALT when the model's image ends; with random unit delays and stalls, an independent
-checker of the hazard rules finds no instruction issued while a hazard is open and none
-waiting once all are clear; bad words, bad tiles and a missing HALT end the run with an
-error, never a hang."""
+the HALT when the model's image ends; bad words, bad tiles and a missing HALT end the run
+with an error, never a hang (random programs: ``test_chip_sequencer_random.py``)."""
 
 import numpy as np
 import pytest
@@ -239,117 +237,6 @@ def test_compiled_programs_issue_as_the_model(name):
     instructions = program.instructions
     result, timing = run_program(chip, instructions)
     assert_as_the_model(result, timing, instructions)
-
-
-def random_program(rng, tiles, length, space=24):
-    """`length` random instructions over `space` activations, then a HALT: MVMs on tiles
-    without a result, ACCs of runs of tiles with one, MOVEs and a few BARRIERs."""
-    held, program = set(), []
-
-    def span():
-        n = int(rng.integers(1, 7))
-        return int(rng.integers(0, space - n + 1)), n
-
-    while len(program) < length:
-        kind = rng.choice(4, p=[0.4, 0.3, 0.22, 0.08])
-        free = sorted(set(range(tiles)) - held)
-        if kind == 0 and free:
-            tile = int(rng.choice(free))
-            held.add(tile)
-            program.append(mvm(tile, *span()))
-        elif kind == 1 and held:
-            first = count = int(rng.choice(sorted(held)))
-            while count + 1 in held and rng.random() < 0.6:
-                count += 1
-            held -= set(range(first, count + 1))
-            dst, n = span()
-            program.append(acc(first, count - first + 1, dst, n))
-        elif kind == 2:
-            (src, n), (dst, _) = span(), span()
-            program.append(move(src, dst, min(n, space - dst)))
-        elif kind == 3:
-            program.append(ins(BARRIER))
-    return program + [ins(HALT)]
-
-
-def spans(instruction):
-    """The activations `instruction` reads and those it writes, as sets."""
-    def at(name):
-        return set(range(instruction[name], instruction[name] + instruction["length"]))
-    op = instruction.op
-    return (at("src") if op in (MVM, MOVE) else set(),
-            at("dst") if op in (ACC, MOVE) else set())
-
-
-def tiles_of(instruction):
-    count = instruction["count"] if instruction.op is ACC else 1
-    return set(range(instruction["tile"], instruction["tile"] + count))
-
-
-def open_hazards(program, issued, end, i, cycle):
-    """The rules instruction i would break by issuing in `cycle`, given the cycles the
-    earlier ones issued (`issued`) and completed (`end`: the first cycle after)."""
-    broken = []
-    me = program[i]
-    reads, writes = spans(me)
-    for j in range(i):
-        if end[j] <= cycle:
-            continue
-        other = program[j]
-        their_reads, their_writes = spans(other)
-        if reads & their_writes:
-            broken.append(f"reads what {j} writes")
-        if writes & their_writes:
-            broken.append(f"writes what {j} writes")
-        if writes & their_reads:
-            broken.append(f"writes what {j} reads")
-        if me.op in (BARRIER, HALT):
-            broken.append(f"{j} is in flight")
-        if me.op is other.op and me.op in (ACC, MOVE):
-            broken.append(f"its unit runs {j}")
-        if me.op is ACC and other.op is MVM and other["tile"] in tiles_of(me):
-            broken.append(f"reads the result of {j}")
-    if me.op is MVM:
-        # The tile is held from its last MVM to the end of the ACC that reads it.
-        last = [j for j in range(i) if program[j].op is MVM and program[j]["tile"] == me["tile"]]
-        if last:
-            reader = next(k for k in range(last[-1], i)
-                          if program[k].op is ACC and me["tile"] in tiles_of(program[k]))
-            if end[reader] > cycle:
-                broken.append(f"its tile is held by {reader}")
-    return broken
-
-
-def unit_of(instruction):
-    return payload_of(instruction)[0] if instruction.op in (MVM, ACC, MOVE) else None
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_random_programs_break_no_hazard_and_wait_for_nothing_else(seed):
-    rng = np.random.default_rng(seed)
-    tiles = 4
-    program = random_program(rng, tiles, 60)
-    durations = rng.integers(2, 12, len(program)).tolist()
-    stalls = rng.random((len(program) * 20, 6)) < 0.3
-    names = [f"mvm{t}" for t in range(tiles)] + ["acc", "move"]
-    result = run_sequencer(tiles, encode_program(program), durations,
-                           ready=lambda port, cycle: not stalls[cycle % len(stalls),
-                                                                names.index(port)])
-    assert result.error == SequencerError.NONE and result.done is not None
-    issued = [result.issued[i] for i in range(len(program) - 1)] + [result.done - 1]
-    end = [c + d for c, d in zip(issued, durations)]
-    for i, x in enumerate(program):
-        end[i] = issued[i] if x.op in (BARRIER, HALT) else end[i]
-    assert [(c, p) for c, _, _, p in result.commands] == \
-        [(issued[i], i) for i, x in enumerate(program) if unit_of(x)]
-    arrived = result.start + FETCH
-    for i, x in enumerate(program):
-        assert open_hazards(program, issued, end, i, issued[i]) == [], i
-        unit = unit_of(x)
-        for cycle in range(arrived, issued[i]):
-            waits = open_hazards(program, issued, end, i, cycle)
-            assert waits or (unit and not result.ready[unit, cycle]), (i, cycle)
-        arrived = issued[i] + 1
 
 
 HALT_WORD = encode(ins(HALT))
