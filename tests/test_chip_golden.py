@@ -20,7 +20,7 @@ from cimtile.models.chip_timing import duration, schedule, timing_report
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
 
-from test_chip_config import write
+from test_chip_config import CHIP, write
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +178,16 @@ def test_bad_programs_are_refused(tmp_path, edit, message):
     bad = dataclasses.replace(program, words=words, layers=np.zeros(len(words), np.int64))
     with pytest.raises(ProgramError, match=f"^{re.escape(message)}$"):
         run_chip(chip, bad, np.zeros((1, 20), np.int64))
+
+
+def test_parameters_beyond_the_parameter_memory_are_refused(tmp_path):
+    chip = load_chip_config(write(tmp_path, CHIP + "param_words = 6\n"))
+    rng = np.random.default_rng(0)
+    graph = mlp_graph([Layer(rng.normal(size=(20, 7)), rng.normal(size=7))])
+    program = compile_network(graph, chip, rng.normal(size=(10, 20)))
+    with pytest.raises(ProgramError, match="^the program has 7 post-processing parameters; "
+                       r"the chip's parameter memory holds 6 \(chip.param_words\)$"):
+        run_chip(chip, program, np.zeros((1, 20), np.int64))
 
 
 def test_move_and_barrier(tmp_path):

@@ -27,6 +27,8 @@ class AnalogBinding:
     cfg : Config
     macro : AnalogMacro
         Replaceable through :attr:`macro` (e.g. with a re-seeded model after a reset).
+    prefix : str
+        The name of the analog port on `dut` (a chip's tile ``t``: ``tile<t>__analog``).
 
     Members
     -------
@@ -36,17 +38,17 @@ class AnalogBinding:
         Breaches of the analog timing contract seen so far.
     """
 
-    def __init__(self, dut, cfg, macro):
-        self._sample = dut.analog__sample
-        self._wl = dut.analog__wl
-        self._codes = dut.analog__codes
-        self._adc_shift = dut.analog__adc_shift
+    def __init__(self, dut, cfg, macro, prefix="analog"):
+        self._sample = getattr(dut, f"{prefix}__sample")
+        self._wl = getattr(dut, f"{prefix}__wl")
+        self._codes = getattr(dut, f"{prefix}__codes")
+        self._adc_shift = getattr(dut, f"{prefix}__adc_shift")
         self._adc_bits = cfg.tile.adc_bits
         self.macro = macro
         self.stamps = []
         self.violations = []
         self._waiters = []
-        self.log = logging.getLogger("cocotb.tb.analog")
+        self.log = logging.getLogger(f"cocotb.tb.{prefix}")
 
     def answer(self, wl, adc_shift):
         """The packed codes (an int) for the wordline drive `wl`, a bit string as the

@@ -34,6 +34,9 @@ LINT_WAIVERS = {
                        "signals, truncating on purpose as its semantics define",
     "-Wno-CASEINCOMPLETE": "Amaranth FSMs decode only the encodings of their states; the "
                            "other codes of the state register are unreachable",
+    "-Wno-ALWNEVER": "Yosys writes a constant driven into part of a signal (the unused lanes "
+                     "of a memory's write port) as an `always @*` that reads nothing; "
+                     "Verilator settles it to the constant like any combinational logic",
     "-Wno-ASCRANGE": "Amaranth declares zero-width signals (e.g. a counter for one cycle) "
                      "as [-1:0] wires that nothing reads",
 }

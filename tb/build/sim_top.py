@@ -88,7 +88,10 @@ def signature_ports(component):
 def _used(elaboratable):
     """Mark `elaboratable` and those it holds used, as elaboration would: a component
     built only for its signature would otherwise warn (UnusedElaboratable) when collected."""
-    if isinstance(elaboratable, Elaboratable) and not elaboratable._MustUse__used:
+    if isinstance(elaboratable, (list, tuple)):
+        for value in elaboratable:
+            _used(value)
+    elif isinstance(elaboratable, Elaboratable) and not elaboratable._MustUse__used:
         elaboratable._MustUse__used = True
         for value in vars(elaboratable).values():
             _used(value)

@@ -67,7 +67,8 @@ def check_program(chip, program):
     Raises
     ------
     ProgramError
-        If the program is longer than the instruction memory, an operand exceeds the chip
+        If the program is longer than the instruction memory, has more parameters than
+        the parameter memory, an operand exceeds the chip
         (tiles, activation memory, rows, cols, shift, the post-processing memory), a tile
         takes an MVM before its result is read or an ACC reads a tile without a result, a
         MOVE's source and destination overlap, the weights do not fit the tiles, or the
@@ -84,6 +85,10 @@ def check_program(chip, program):
             raise ProgramError(f"{name}[{bad[0]}] must be in {-(1 << (bits - 1))}.."
                                f"{(1 << (bits - 1)) - 1} (chip.{name}_bits), not "
                                f"{values[bad[0]]}")
+    if len(program.mult) > chip.chip.param_words:
+        raise ProgramError(f"the program has {len(program.mult)} post-processing parameters; "
+                           f"the chip's parameter memory holds {chip.chip.param_words} "
+                           f"(chip.param_words)")
     memory = chip.act_elements
     for name, first, length in (("input", program.input_address, program.input_length),
                                 ("output", program.output_address, program.output_length)):

@@ -44,6 +44,9 @@ class ChipTable:
     # words hold a network spread over 64 tiles.
     program_words: int = int_field(1, 65536, "the sequencer's instruction memory, 64-bit "
                                    "words", 256)
+    # The digits MLP needs 64 (54 hidden and 10 scores); 256 hold a layer of 256 outputs.
+    param_words: int = int_field(1, 65536, "outputs the post-processing parameter memory "
+                                 "holds, a multiplier and a bias each", 256)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,155 @@
+"""cocotb test of the whole chip: load a program, run it on every image, read the outputs.
+
+The stimulus comes from the ``.npz`` file named by ``$CIMTILE_TB_IN`` (written by
+:func:`cimtile.tb.runs.chip_runner.simulate_chip`); the outputs, the cycles of every image
+and the tiles' analog requests go to ``$CIMTILE_TB_OUT``, written before any check can
+fail so the caller always gets them. Each tile's analog port is answered by its own
+behavioural macro, seeded as the golden chip model seeds the tile; the caller compares the
+outputs with the golden chip model.
+"""
+
+import json
+import os
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+
+from cimtile.behavioral import AnalogMacro
+from cimtile.hdl.chip_datapath import param_layout
+from cimtile.hdl.chip_sequencer import SequencerError
+from cimtile.spec.chip_config import parse_chip_config
+from cimtile.spec.config import parse_config
+
+from .analog import AnalogBinding
+from .clocking import CLOCK_PERIOD_NS, cycle_now
+from ..transport.exchange import ENV_IN, ENV_OUT
+
+RESET_CYCLES = 2
+
+
+def _load():
+    with np.load(os.environ[ENV_IN]) as data:
+        config = json.loads(str(data["config"]))
+        chip = parse_chip_config({"chip": config["chip"]}, parse_config(config["tile"]))
+        arrays = {name: data[name] for name in data.files if name != "config"}
+    return chip, arrays
+
+
+def _bits(value, width):
+    return int(value) & ((1 << width) - 1)
+
+
+class ChipHost:
+    """The host side of the chip's ports: the program, parameter and activation ports, a
+    write or read a cycle, and the run control."""
+
+    def __init__(self, dut, chip):
+        self.dut, self.chip = dut, chip
+        c = chip.chip
+        self._addr_bits = (chip.act_elements - 1).bit_length()
+        self._program_bits = (c.program_words - 1).bit_length()
+        self._param_bits = (c.param_words - 1).bit_length()
+        layout = param_layout(chip)
+        self._mult_at, self._bias_at = layout["mult"].offset, layout["bias"].offset
+
+    async def _write(self, port, words):
+        """Write each ``(addr, data, addr_bits)`` of `words` a cycle, with ``en`` set."""
+        for addr, value, addr_bits in words:
+            port.value = 1 | addr << 1 | value << (1 + addr_bits)
+            await RisingEdge(self.dut.clk)
+        port.value = 0
+
+    async def load(self, words, mult, bias):
+        c = self.chip.chip
+        await self._write(self.dut.program_write,
+                          [(a, int(w), self._program_bits) for a, w in enumerate(words)])
+        await self._write(self.dut.param_write, [
+            (a, _bits(m, c.mult_bits) << self._mult_at | _bits(b, c.bias_bits) << self._bias_at,
+             self._param_bits) for a, (m, b) in enumerate(zip(mult, bias))])
+
+    async def write_activations(self, address, values):
+        bits = self.chip.chip.out_bits
+        await self._write(self.dut.act_write, [(address + i, _bits(v, bits), self._addr_bits)
+                                               for i, v in enumerate(values)])
+
+    async def read_activations(self, address, length):
+        """The activations at `address`: a read a cycle, each value the cycle after."""
+        port, values = self.dut.act_read, []
+        for i in range(length + 1):
+            if i:
+                values.append(self.dut.act_data.value.to_signed())
+            port.value = 1 | (address + i) << 1 if i < length else 0
+            await RisingEdge(self.dut.clk)
+        return values
+
+    async def run(self, budget):
+        """Start the program and return ``(cycles from start to done, error)``, or None if
+        ``done`` does not rise within `budget` cycles."""
+        self.dut.start.value = 1
+        await RisingEdge(self.dut.clk)
+        start = cycle_now()
+        self.dut.start.value = 0
+        try:
+            await with_timeout(RisingEdge(self.dut.done), budget * CLOCK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            return None
+        await ReadOnly()
+        cycles, error = cycle_now() - start, SequencerError(int(self.dut.error.value))
+        await RisingEdge(self.dut.clk)
+        return cycles, error
+
+
+def _idle_tiles(dut, chip):
+    """Every tile at its configured settings, no repair, write-verify idle."""
+    tile = chip.tile.tile
+    for t in range(chip.chip.tiles):
+        port = f"tile{t}__"
+        for name, value in (("in_bits", tile.in_bits), ("adc_shift", tile.adc_shift),
+                            ("remap", 0), ("prog_settings", 0), ("prog_start", 0),
+                            ("prog_read_only", 0), ("t_stream__valid", 0),
+                            ("r_stream__ready", 0)):
+            if hasattr(dut, port + name):
+                getattr(dut, port + name).value = value
+
+
+@cocotb.test()
+async def chip_run(dut):
+    """Run the program on every image; every run ends with HALT within its budget."""
+    chip, a = _load()
+    images, budget = a["images"], int(a["budget"])
+    dut.rst.value = 1
+    for name in ("program_write", "param_write", "act_write", "act_read", "start"):
+        getattr(dut, name).value = 0
+    _idle_tiles(dut, chip)
+    await RisingEdge(dut.clk)
+    await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    bindings = []
+    for t, (W, seed) in enumerate(zip(a["weights"], a["seeds"])):
+        macro = AnalogMacro.for_array(chip.tile, W, np.random.default_rng(int(seed)))
+        bindings.append(AnalogBinding(dut, chip.tile, macro, prefix=f"tile{t}__analog"))
+        cocotb.start_soon(bindings[-1].run())
+
+    host = ChipHost(dut, chip)
+    await host.load(a["words"], a["mult"], a["bias"])
+    (in_at, in_length, out_at, out_length) = (int(v) for v in a["io"])
+    outputs = np.zeros((len(images), out_length), np.int64)
+    cycles = np.zeros(len(images), np.int64)
+    problems = []
+    for n, image in enumerate(images):
+        await host.write_activations(in_at, image)
+        ran = await host.run(budget)
+        if ran is None:
+            problems.append(f"image {n}: done did not rise within {budget} cycles")
+            break
+        cycles[n], error = ran
+        if error is not SequencerError.NONE:
+            problems.append(f"image {n}: the run ended with error {error.name}")
+            break
+        outputs[n] = await host.read_activations(out_at, out_length)
+    np.savez(os.environ[ENV_OUT], outputs=outputs[:n + 1] if problems else outputs,
+             cycles=cycles, requests=np.array([len(b.stamps) for b in bindings], np.int64),
+             cycles_total=cycle_now())
+    problems += [v for b in bindings for v in b.violations]
+    assert not problems, "; ".join(problems)
