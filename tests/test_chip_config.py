@@ -46,10 +46,12 @@ def test_relative_tile_and_defaults(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (("tiles = 8", "tiles = 0"), "chip.tiles must be an integer in 1..64, not 0"),
     (("tiles = 8", "tiles = 8\nlanes = 2"), "unknown key chip.lanes; expected one of tile, "),
-    (("out_bits = 4", "out_bits = 5"), "chip.out_bits must be in 2..4 (the tile's in_bits), "
-     "not 5"),
+    (("out_bits = 4", "out_bits = 8"), "chip.out_bits must be in 2..4 (the tile's in_bits), "
+     "not 8"),
     (("acc_bits = 16", "acc_bits = 8"), "chip.acc_bits must be in 14..40 (at least the tile's "
      "result width), not 8"),
+    (("out_bits = 4", "out_bits = 3"), "chip.out_bits must divide chip.interconnect_width "
+     "(64), not 3"),
     (("act_memory_bytes = 64", "act_memory_bytes = 11"), "chip.act_memory_bytes must hold at "
      "least one tile input (12 bytes), not 11"),
     (("tiles = 8", "tiles = 8\ninterconnect_width = 12"), "chip.interconnect_width must be a "

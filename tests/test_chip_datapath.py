@@ -230,7 +230,8 @@ def test_vectors_wait_for_busy_tiles(small):
 
 
 def test_parameters_are_checked(tmp_path):
-    chip = load_chip_config(write(tmp_path, CHIP.replace("out_bits = 4", "out_bits = 3")))
+    chip = load_chip_config(write(tmp_path))
+    chip = dataclasses.replace(chip, chip=dataclasses.replace(chip.chip, out_bits=3))
     with pytest.raises(ValueError, match=r"^chip.out_bits \(3\) must divide "
                                          r"chip.interconnect_width \(64\)$"):
         ChipDatapath(chip, param_depth=4)

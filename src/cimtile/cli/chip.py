@@ -7,8 +7,9 @@ from cimtile.spec.files import InputError, OutputFiles, check_paths, path_arg
 from .network import load_network
 from .options import SEED_MAX, seed_type
 from .summary import add_json_option, print_report, stage_json
+from .verdicts import exit_status, verdict_line
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "run_on_chip"]
 
 
 def _rows(report):
@@ -49,6 +50,46 @@ def _ppa_rows(energy, area):
     rows += [(f"  {name}", f"{um2 / 1e6:.4f}", f"mm2 ({100 * um2 / area['total_um2']:.1f} %)")
              for name, um2 in area["parts_um2"].items()]
     return rows
+
+
+def _cosim_rows(report):
+    """The co-simulation's figures, then the golden chip model's."""
+    timing = report["timing"]
+    rows = [("co-simulated accuracy", f"{100 * report['cosim_accuracy']:.2f}", "%"),
+            ("agreement co-simulation vs golden chip", f"{100 * report['agreement']:.2f}",
+             "%"),
+            ("co-simulated cycles per image", report["cosim_cycles_per_image"],
+             f"(start to done; the timing model's {timing['cycles_per_image']} and the "
+             "fetch)"),
+            ("wall time", f"{report['inference_s']:.1f}",
+             f"s inference of {report['images']} images (compile {report['compile_s']:.1f} "
+             f"s, build {report['build_s']:.1f} s)")]
+    return rows + _rows(report)
+
+
+def run_on_chip(args, inputs):
+    """``cimtile run --chip``: compile the model for the chip and co-simulate every image
+    through the chip in one simulator."""
+    from cimtile.flows.chip_compile import FitError
+    from cimtile.flows.chip_run import chip_run_report
+    from cimtile.flows.network import load_data
+    check_paths(inputs, [(args.report, "--report")])
+    if args.plots is not None:
+        raise InputError("--plots: not available with --chip")
+    chip = load_chip_config(args.config)
+    network = load_network(args.model)
+    x_test, y_test, x_cal = load_data(args.data, network.inputs, network.outputs)
+    try:
+        report, verdicts = chip_run_report(network, chip, x_test, y_test, x_cal,
+                                           seed=args.seed, per_channel=args.per_channel,
+                                           verbose=args.verbose)
+    except FitError as error:
+        raise InputError(f"{args.model} on {args.config}: {error}") from None
+    with OutputFiles(inputs) as outputs:
+        if args.report is not None:
+            stage_json(outputs, args.report, "--report", report)
+    print_report(args, report, verdict_line(*verdicts), _cosim_rows(report))
+    return exit_status(*verdicts)
 
 
 def _cmd_compile(args):

@@ -113,6 +113,9 @@ def load_network(path):
 def _cmd_run(args):
     from cimtile.flows.network import ModelError, check_range, load_data
     inputs = [(args.model, "--model"), (args.config, "--config"), (args.data, "--data")]
+    if args.chip:
+        from .chip import run_on_chip
+        return run_on_chip(args, inputs)
     check_paths(inputs, **_network_outputs(args))
     cfg = load_config(args.config)
     start = time.perf_counter()
@@ -214,6 +217,9 @@ def add_commands(commands):
     p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
     p.add_argument("--data", type=path_arg, required=True, metavar="DATA.npz",
                    help="x_test, y_test and the held-out calibration inputs x_cal")
+    p.add_argument("--chip", action="store_true", help="--config is a chip: compile the "
+                   "network for it and run every image through the whole chip in one "
+                   "co-simulation (no --plots)")
     _network_options(p, SEED_MAX)
     p.set_defaults(run=_cmd_run)
 

@@ -103,6 +103,10 @@ def parse_chip_config(data, tile):
     if chip.interconnect_width % 8:
         raise ConfigError(f"chip.interconnect_width must be a multiple of 8, not "
                           f"{chip.interconnect_width}")
+    if chip.interconnect_width % chip.out_bits:
+        # The datapath moves whole activations a beat.
+        raise ConfigError(f"chip.out_bits must divide chip.interconnect_width "
+                          f"({chip.interconnect_width}), not {chip.out_bits}")
     if chip.out_bits > tile.tile.in_bits:
         raise ConfigError(f"chip.out_bits must be in 2..{tile.tile.in_bits} (the tile's "
                           f"in_bits), not {chip.out_bits}")

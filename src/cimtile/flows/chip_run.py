@@ -1,0 +1,49 @@
+"""A network on the co-simulated chip: compile it for the chip, run every test image
+through the chip's RTL in one simulator, and compare with the golden chip model."""
+
+import time
+
+import numpy as np
+
+from cimtile.tb.runs.chip_runner import simulate_chip
+
+from .chip_compile import compile_network
+from .chip_report import chip_images, chip_report
+
+__all__ = ["chip_run_report"]
+
+
+def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=False,
+                    verbose=False):
+    """Compile `graph` for `chip`, co-simulate the chip on `x_test`, and report.
+
+    Returns
+    -------
+    (dict, list of Verdict)
+        The golden chip model's figures (:func:`~.chip_report.chip_report`) with the
+        co-simulation's: its accuracy and agreement with the golden chip model, the cycles
+        each image took from ``start`` to ``done``, and the wall times; and the one verdict
+        of the run (outputs against the golden chip model).
+
+    Raises
+    ------
+    FitError
+        If the network does not fit the chip.
+    BuildError, SimulationError
+    """
+    start = time.perf_counter()
+    program = compile_network(graph, chip, x_cal, seed, per_channel)
+    report = chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel)
+    compile_s = time.perf_counter() - start
+    run = simulate_chip(chip, program, chip_images(program, chip, x_test), verbose=verbose)
+    # A run that stopped early has fewer outputs: the images without one count as wrong.
+    right = (np.argmax(run.outputs, axis=1) == np.asarray(y_test)[:len(run.outputs)]).sum()
+    report |= {
+        "cosim_accuracy": float(right / len(y_test)),
+        "agreement": 1 - run.verdict.differ / max(run.verdict.compared, 1),
+        "cosim_cycles_per_image": int(np.median(run.cycles)),
+        "analog_requests": run.requests.tolist(),
+        "compile_s": round(compile_s, 3), "build_s": round(run.build_s, 3),
+        "inference_s": round(run.wall_s, 3),
+    }
+    return report, [run.verdict]
