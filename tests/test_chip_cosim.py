@@ -5,6 +5,7 @@ chips: eight tiles of 12 x 3; three pipelined tiles of 16 x 4 on a 32-bit interc
 tiles with spare columns, one activation a beat."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from cimtile.spec.chip_config import load_chip_config
 from cimtile.tb.runs.chip_runner import CHIP_GOLDEN, simulate_chip
 
 from cli_helpers import SMALL
+from test_chip_compile import files, main
 from test_chip_config import CHIP, write
 
 PIPELINED_TILE = """\
@@ -107,3 +109,19 @@ def test_bad_program_is_refused_before_building(tmp_path):
                               layers=np.zeros(len(words), np.int64))
     with pytest.raises(ProgramError, match="^the program must end with HALT$"):
         simulate_chip(chip, bad, images)
+
+
+def test_run_on_the_chip(tmp_path, capsys):
+    """``cimtile run --chip``: the same network, compiled and co-simulated on the chip; its
+    report gives the golden chip model's figures beside the co-simulation's."""
+    args = files(tmp_path)[:7] + ["--chip", "--report", tmp_path / "r.json"]
+    assert main(["run", *args[1:]]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: 0 of 30 results differ from the golden chip model\n")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["agreement"] == 1.0
+    assert report["cosim_accuracy"] == report["chip_golden_accuracy"]
+    assert report["cosim_cycles_per_image"] == report["timing"]["cycles_per_image"] + 1
+    assert main(["run", *args[1:], "--plots", tmp_path / "plots"]) == 2
+    assert capsys.readouterr().err == "cimtile: error: --plots: not available with --chip\n"
+    assert not (tmp_path / "plots").exists()

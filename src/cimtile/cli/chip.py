@@ -9,7 +9,7 @@ from .options import SEED_MAX, seed_type
 from .summary import add_json_option, print_report, stage_json
 from .verdicts import exit_status, verdict_line
 
-__all__ = ["add_commands", "run_on_chip"]
+__all__ = ["add_commands", "run_on_chip", "chip_network"]
 
 
 def _rows(report):
@@ -30,7 +30,8 @@ def _rows(report):
              ("tile utilisation", " ".join(f"{100 * u:.0f}" for u in
                                            timing["tile_utilisation"][:report["tiles_used"]]),
               "%")]
-    rows += _ppa_rows(report["energy"], report["area"])
+    if "energy" in report:
+        rows += _ppa_rows(report["energy"], report["area"])
     rows += [(f"{name} accuracy", f"{100 * report[key]:.2f}", "%") for name, key in (
         ("float", "float_accuracy"), ("quantized (float requantisation)", "quantized_accuracy"),
         ("chip, exact tiles", "chip_exact_accuracy"),
@@ -70,21 +71,29 @@ def _cosim_rows(report):
 def run_on_chip(args, inputs):
     """``cimtile run --chip``: compile the model for the chip and co-simulate every image
     through the chip in one simulator."""
-    from cimtile.flows.chip_compile import FitError
-    from cimtile.flows.chip_run import chip_run_report
     from cimtile.flows.network import load_data
     check_paths(inputs, [(args.report, "--report")])
-    if args.plots is not None:
-        raise InputError("--plots: not available with --chip")
     chip = load_chip_config(args.config)
     network = load_network(args.model)
     x_test, y_test, x_cal = load_data(args.data, network.inputs, network.outputs)
+    return chip_network(args, inputs, chip, network, x_test, y_test, x_cal,
+                        f"{args.model} on {args.config}", ppa=args.ppa)
+
+
+def chip_network(args, inputs, chip, network, x_test, y_test, x_cal, name, *, ppa=False):
+    """Run `network` (called `name` in errors) on the co-simulated `chip` (with its energy
+    and area if `ppa`), write and print its report, and return the exit status."""
+    from cimtile.flows.chip_compile import FitError
+    from cimtile.flows.chip_run import chip_run_report
+    if args.plots is not None:
+        raise InputError("--plots: not available with --chip")
     try:
         report, verdicts = chip_run_report(network, chip, x_test, y_test, x_cal,
                                            seed=args.seed, per_channel=args.per_channel,
+                                           ppa=ppa,
                                            verbose=args.verbose)
     except FitError as error:
-        raise InputError(f"{args.model} on {args.config}: {error}") from None
+        raise InputError(f"{name}: {error}") from None
     with OutputFiles(inputs) as outputs:
         if args.report is not None:
             stage_json(outputs, args.report, "--report", report)

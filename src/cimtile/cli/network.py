@@ -178,10 +178,14 @@ def _cmd_demo(args):
     check_paths(**_network_outputs(args))
     cfg = demo_config()
     if args.cnn:
+        if args.chip:
+            raise InputError("--cnn: not available with --chip")
         return _cnn_demo(args, cfg)
     (x_train, y_train), (x_cal, _), (x_test, y_test) = digits_split(args.seed)
     if args.quick:
         x_test, y_test = x_test[:QUICK_IMAGES], y_test[:QUICK_IMAGES]
+    if args.chip:
+        return _chip_demo(args, x_train, y_train, x_test, y_test, x_cal)
     t = cfg.tile
     if not args.json:
         print(f"64-54-10 MLP on 8x8 digits ({len(x_train)} training, {len(x_cal)} "
@@ -191,6 +195,24 @@ def _cmd_demo(args):
               flush=True)
     network = mlp_graph(train_mlp(x_train, y_train, args.seed))
     return _run_network(args, [], cfg, network, x_test, y_test, x_cal)
+
+
+def _chip_demo(args, x_train, y_train, x_test, y_test, x_cal):
+    """The digits MLP on the four-tile chip, every image in one co-simulation."""
+    from cimtile.flows.digits import train_mlp
+    from cimtile.flows.graph import mlp_graph
+    from cimtile.spec.chip_config import CHIP_DIGITS4_CONFIG, load_chip_config
+    from .chip import chip_network
+    chip = load_chip_config(CHIP_DIGITS4_CONFIG)
+    t = chip.tile.tile
+    if not args.json:
+        print(f"64-54-10 MLP on 8x8 digits ({len(x_train)} training, {len(x_cal)} "
+              f"calibration, {len(x_test)} test images) on a chip of {chip.chip.tiles} "
+              f"{t.rows} x {t.cols} {chip.tile.analog.model} tiles "
+              f"({CHIP_DIGITS4_CONFIG.name}), all in one co-simulation", flush=True)
+    network = mlp_graph(train_mlp(x_train, y_train, args.seed))
+    return chip_network(args, [], chip, network, x_test, y_test, x_cal,
+                        f"the digits MLP on {CHIP_DIGITS4_CONFIG.name}")
 
 
 def _network_options(p, seed_max):
@@ -220,6 +242,9 @@ def add_commands(commands):
     p.add_argument("--chip", action="store_true", help="--config is a chip: compile the "
                    "network for it and run every image through the whole chip in one "
                    "co-simulation (no --plots)")
+    p.add_argument("--ppa", action="store_true", help="with --chip: the energy per image and "
+                   "area from the PPA model too (synthesises the chip's blocks: minutes for "
+                   "a large tile on a cold cache)")
     _network_options(p, SEED_MAX)
     p.set_defaults(run=_cmd_run)
 
@@ -227,6 +252,9 @@ def add_commands(commands):
                             "physical tiles")
     p.add_argument("--quick", action="store_true", help="only the first 60 test images (20 "
                    "with --cnn mnist)")
+    p.add_argument("--chip", action="store_true", help="the digits MLP on the four-tile chip "
+                   "(configs/chip_digits4.toml), every image in one co-simulation of the "
+                   "whole chip")
     p.add_argument("--cnn", nargs="?", const="mnist", choices=["mnist", "digits"],
                    help="a shipped CNN (ONNX) instead of the digits MLP: mnist (--cnn "
                    "alone) on the first 200 of its 1,000 test images, digits on all 360 "

@@ -14,8 +14,9 @@ __all__ = ["chip_run_report"]
 
 
 def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=False,
-                    verbose=False):
-    """Compile `graph` for `chip`, co-simulate the chip on `x_test`, and report.
+                    ppa=False, verbose=False):
+    """Compile `graph` for `chip`, co-simulate the chip on `x_test`, and report (the energy
+    and area only with `ppa`, as for :func:`~.chip_report.chip_report`).
 
     Returns
     -------
@@ -33,7 +34,7 @@ def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=F
     """
     start = time.perf_counter()
     program = compile_network(graph, chip, x_cal, seed, per_channel)
-    report = chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel)
+    report = chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel, ppa=ppa)
     compile_s = time.perf_counter() - start
     run = simulate_chip(chip, program, chip_images(program, chip, x_test), verbose=verbose)
     # A run that stopped early has fewer outputs: the images without one count as wrong.

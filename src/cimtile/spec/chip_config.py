@@ -19,7 +19,7 @@ from .config_derived import Config
 from .config_fields import ConfigError, build_table, int_field
 
 __all__ = ["ChipTable", "ChipConfig", "parse_chip_config", "load_chip_config",
-           "CHIP_DEMO_CONFIG"]
+           "CHIP_DEMO_CONFIG", "CHIP_DIGITS4_CONFIG"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,5 @@ def load_chip_config(path):
 
 
 CHIP_DEMO_CONFIG = Path(__file__).parents[1] / "configs" / "chip_demo.toml"
+#: The digits MLP on four tiles of 32 x 64: ``cimtile demo --chip``'s chip.
+CHIP_DIGITS4_CONFIG = CHIP_DEMO_CONFIG.with_name("chip_digits4.toml")
