@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cimtile.behavioral.device import MemdiodeArray
 from cimtile.models.golden import GOLDEN, golden_mvm
+from cimtile.models.program import read_config
 from cimtile.models.repair import repair, tile_fault_map
 from cimtile.models.verdict import Verdict, combine, compare
 from cimtile.spec.mapping import weight_levels
@@ -30,7 +30,7 @@ from .network import accuracy, split, tiled_matmul
 from .program_report import programming_report, repair_report
 from .quantizer import quantize_graph
 
-__all__ = ["Tile", "tile_seed", "read_config", "program_tiles", "golden_layer_mvm",
+__all__ = ["Tile", "tile_seed", "program_tiles", "golden_layer_mvm",
            "run_network", "network_report"]
 
 
@@ -71,14 +71,6 @@ class Tile:
 def tile_seed(seed, layer, index):
     """A tile's own seed, derived from the run's seed and the tile's place."""
     return int(np.random.SeedSequence([seed, layer, index]).generate_state(1)[0])
-
-
-def read_config(cfg):
-    """`cfg` with the read-out calibrated to the programming window of the nominal device,
-    the window that write-verify spreads the levels over."""
-    window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
-    analog = dataclasses.replace(cfg.analog, g_min=window[0], g_max=window[1])
-    return dataclasses.replace(cfg, analog=analog)
 
 
 def program_tiles(cfg, qlayers, seed, *, write_verify=True, progress=None, verbose=False):

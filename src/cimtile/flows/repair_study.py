@@ -25,7 +25,9 @@ from cimtile.spec.mapping import weight_levels
 
 from .digits import demo_config, digits_split, train_mlp
 from .network import accuracy, quant_forward, quantize, split
-from .network_run import Tile, golden_layer_mvm, read_config, tile_seed
+from cimtile.models.program import read_config
+
+from .network_run import Tile, golden_layer_mvm, tile_seed
 
 __all__ = ["golden_tiles", "study", "main"]
 

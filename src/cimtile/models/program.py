@@ -7,15 +7,17 @@ lists every verify read and pulse in the RTL's order (:class:`Requests`), which 
 co-simulation queues ahead and checks against the requests the RTL issues.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl.write_verify import target_code
 
 __all__ = ["Rectangle", "Requests", "ProgramOutcome", "program_golden", "read_back_golden",
-           "rectangle_cells"]
+           "rectangle_cells", "read_config"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,11 @@ def _in_order(cells, steps):
     return Requests(cell=cells[position[order]], pulse=column(2, bool)[order],
                     polarity=column(3, np.int64)[order],
                     amplitude=column(4, np.int64)[order], code=column(5, np.int64)[order])
+
+
+def read_config(cfg):
+    """`cfg` with the read-out calibrated to the programming window of the nominal device,
+    the window that write-verify spreads the levels over."""
+    window = MemdiodeArray(cfg.device, (1, 1), np.random.default_rng(0)).window
+    analog = dataclasses.replace(cfg.analog, g_min=window[0], g_max=window[1])
+    return dataclasses.replace(cfg, analog=analog)

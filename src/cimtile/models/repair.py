@@ -35,7 +35,7 @@ from cimtile.spec.mapping import check_remap
 
 from .program import Rectangle, program_golden
 
-__all__ = ["RepairError", "RepairOutcome", "repair", "tile_fault_map",
+__all__ = ["RepairError", "RepairOutcome", "repair", "repair_steps", "tile_fault_map",
            "GoldenArray", "BoardArray"]
 
 
@@ -121,6 +121,22 @@ def repair(cfg, levels, array):
     RepairError
         The remap table read back differs from the one written.
     """
+    steps = repair_steps(cfg, levels)
+    answer = None
+    while True:
+        try:
+            operation, *operands = steps.send(answer)
+        except StopIteration as stop:
+            return stop.value
+        answer = getattr(array, operation)(*operands)
+
+
+def repair_steps(cfg, levels):
+    """The flow of :func:`repair` as a generator of the array operations it makes, for a
+    host that cannot block on them (a testbench's task): it yields ``("program", levels,
+    rect)``, ``("set_remap", remap)`` and ``("read_remap",)``, is sent each operation's
+    answer, and returns the :class:`RepairOutcome`. The levels it yields change after
+    the operation: an array that keeps them copies them."""
     rows, cols_data, spares = cfg.tile.rows, cfg.cols_data, cfg.tile.spare_cols
     targets = np.zeros((rows, cfg.cols_phys), np.int64)
     targets[:, :cols_data] = np.asarray(levels, np.int64)[:, :cols_data]
@@ -128,7 +144,8 @@ def repair(cfg, levels, array):
     # The first pass programs the data columns and erases the spares to level 0: a spare
     # with a cell that cannot reach level 0 (stuck at g_max, the commonest fault) is known
     # bad before any column is moved to it, which saves a round per spare it would cost.
-    first = np.asarray(array.program(targets, Rectangle(0, rows - 1, 0, cfg.cols_phys - 1)))
+    first = np.asarray((yield ("program", targets, Rectangle(0, rows - 1, 0,
+                                                               cfg.cols_phys - 1))))
     first = first.reshape(rows, cfg.cols_phys).astype(bool)
     failed = ~first[:, :cols_data]
     erased = first[:, cols_data:].all(axis=0)
@@ -149,9 +166,9 @@ def repair(cfg, levels, array):
         targets[:, physical] = targets[:, columns]
         tentative = remap.copy()
         tentative[columns] = np.array(chosen) + 1
-        array.set_remap(tentative)
+        yield ("set_remap", tentative)
         span = Rectangle(0, rows - 1, physical[0], physical[-1])
-        result = np.asarray(array.program(targets, span)).reshape(span.shape).astype(bool)
+        result = np.asarray((yield ("program", targets, span))).reshape(span.shape).astype(bool)
         passes += 1
         good = result[:, np.array(physical) - physical[0]].all(axis=0)
         retry = []
@@ -163,8 +180,8 @@ def repair(cfg, levels, array):
                 rejected.append(spare)
                 retry.append(column)
         pending = retry + pending[count:]
-    array.set_remap(remap)
-    back = np.asarray(array.read_remap())
+    yield ("set_remap", remap)
+    back = np.asarray((yield ("read_remap",)))
     if not np.array_equal(back, remap):
         raise RepairError(f"the remap table read back differs from the one written in "
                           f"{int((back != remap).sum())} entries")
