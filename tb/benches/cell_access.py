@@ -19,6 +19,8 @@ class CellAccessBinding:
         The top-level handle of the simulation, which carries the tile's ports.
     cfg : Config
     device : MemdiodeArray
+    prefix : str
+        The name of the analog port on `dut` (a chip's tile ``t``: ``tile<t>__analog``).
 
     Members
     -------
@@ -26,8 +28,9 @@ class CellAccessBinding:
         Requests answered so far.
     """
 
-    def __init__(self, dut, cfg, device):
+    def __init__(self, dut, cfg, device, prefix="analog"):
         self._dut = dut
+        self._prefix = prefix
         self._cols_phys = cfg.cols_phys
         self._adc_bits = cfg.tile.adc_bits
         self.device = device
@@ -36,7 +39,7 @@ class CellAccessBinding:
 
     def _port(self, name):
         # A one-row or one-column array has no address bits, so Amaranth emits no port.
-        return getattr(self._dut, f"analog__cell__{name}", None)
+        return getattr(self._dut, f"{self._prefix}__cell__{name}", None)
 
     def _cell(self):
         row, col = self._port("row"), self._port("col")

@@ -1,11 +1,18 @@
-"""cocotb test of the whole chip: load a program, run it on every image, read the outputs.
+"""cocotb test of the whole chip: program every tile by write-verify, load a program, run it
+on every image, read the outputs.
 
 The stimulus comes from the ``.npz`` file named by ``$CIMTILE_TB_IN`` (written by
-:func:`cimtile.tb.runs.chip_runner.simulate_chip`); the outputs, the cycles of every image
-and the tiles' analog requests go to ``$CIMTILE_TB_OUT``, written before any check can
-fail so the caller always gets them. Each tile's analog port is answered by its own
-behavioural macro, seeded as the golden chip model seeds the tile; the caller compares the
-outputs with the golden chip model.
+:func:`cimtile.tb.runs.chip_runner.simulate_chip`); the outputs, the cycles of every image,
+the tiles' analog requests and programming results go to ``$CIMTILE_TB_OUT``, written
+before any check can fail so the caller always gets them.
+
+All tiles are programmed at once, each by its own write-verify engine against its own
+memdiode array, with column repair over its spares run by the host's flow
+(:func:`cimtile.models.repair.repair_steps`). Each tile's analog port is then answered by its
+own behavioural macro, seeded as the golden chip model seeds the tile, holding what
+programming left (the conductances in physical mode, read out over the programming window;
+the levels in ideal mode). The caller compares the programming with the golden
+program-and-verify and the outputs with the golden chip model.
 """
 
 import json
@@ -16,14 +23,19 @@ import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from cimtile.behavioral import AnalogMacro
+from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl.chip_datapath import param_layout
 from cimtile.hdl.chip_sequencer import SequencerError
+from cimtile.models.program import read_config
+from cimtile.models.repair import repair_steps
 from cimtile.spec.chip_config import parse_chip_config
 from cimtile.spec.config import parse_config
 
 from .analog import AnalogBinding
+from .cell_access import CellAccessBinding
 from .clocking import CLOCK_PERIOD_NS, cycle_now
 from ..transport.exchange import ENV_IN, ENV_OUT
+from .write_verify_pass import program_pass
 
 RESET_CYCLES = 2
 
@@ -113,6 +125,80 @@ def _idle_tiles(dut, chip):
                 getattr(dut, port + name).value = value
 
 
+class TileProgrammer:
+    """Programs tile `t` of the chip by write-verify with column repair, its cell port
+    answered by a memdiode array with the stuck cells `faults`, seeded with `seed`."""
+
+    def __init__(self, dut, cfg, t, levels, faults, seed):
+        self.dut, self.cfg, self.levels = dut, cfg, levels
+        self.prefix = f"tile{t}__"
+        self.device = MemdiodeArray(cfg.device, (cfg.tile.rows, cfg.cols_phys),
+                                    np.random.default_rng(seed), faults)
+        self.cells = CellAccessBinding(dut, cfg, self.device, prefix=f"tile{t}__analog")
+        self.pulses, self.converged, self.errors = [], [], []
+        self.remap = np.zeros(cfg.cols_data, np.int64)
+
+    def _remap_port(self):
+        return getattr(self.dut, self.prefix + "remap", None)
+
+    async def run(self):
+        """Program and repair, leaving the remap table the tile holds in :attr:`remap`
+        and what went wrong in :attr:`errors`."""
+        cells = cocotb.start_soon(self.cells.run())
+        steps, answer = repair_steps(self.cfg, self.levels), None
+        bits = self.cfg.tile.spare_cols.bit_length()
+        while True:
+            try:
+                operation, *operands = steps.send(answer)
+            except StopIteration as stop:
+                cells.cancel()
+                self.remap = stop.value.remap
+                return
+            if operation == "program":
+                levels, rect = operands
+                targets = levels[rect.row_first:rect.row_last + 1,
+                                 rect.col_first:rect.col_last + 1]
+                pulses, answer, errors = await program_pass(
+                    self.dut, self.prefix, self.cfg, self.cfg.write_verify, rect, targets)
+                self.pulses.append(pulses)
+                self.converged.append(answer)
+                if errors:
+                    self.errors += errors
+                    cells.cancel()
+                    return
+            elif operation == "set_remap":
+                (remap,) = operands
+                if self._remap_port() is not None:
+                    self._remap_port().value = sum(int(v) << (c * bits)
+                                                   for c, v in enumerate(remap))
+                answer = None
+            else:
+                # Read back from the port the tile takes its table from.
+                port = self._remap_port()
+                value = int(port.value) if port is not None else 0
+                answer = [(value >> (c * bits)) & ((1 << bits) - 1)
+                          for c in range(self.cfg.cols_data)]
+
+
+async def _program_tiles(dut, chip, a):
+    """Program every tile holding a block, all at once; return the programmers."""
+    programmers = [TileProgrammer(dut, chip.tile, t, levels, faults, int(seed))
+                   for t, (levels, faults, seed) in enumerate(zip(a["levels"], a["faults"],
+                                                                  a["seeds"]))]
+    tasks = [cocotb.start_soon(p.run()) for p in programmers]
+    for task in tasks:
+        await task
+    return programmers
+
+
+def _compute_macro(chip, W, seed, programmer):
+    """Tile's analog macro for computing: what `programmer` left (None: the levels)."""
+    cfg, rng = chip.tile, np.random.default_rng(seed)
+    if programmer is None or not cfg.analog.physical:
+        return AnalogMacro.for_array(cfg, W, rng)
+    return AnalogMacro.for_array(read_config(cfg), W, rng, programmer.device.conductances())
+
+
 @cocotb.test()
 async def chip_run(dut):
     """Run the program on every image; every run ends with HALT within its budget."""
@@ -125,9 +211,13 @@ async def chip_run(dut):
     await RisingEdge(dut.clk)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
+    programmers, program_cycles = [None] * len(a["weights"]), 0
+    if a["levels"].size:
+        programmers = await _program_tiles(dut, chip, a)
+        program_cycles = cycle_now()
     bindings = []
-    for t, (W, seed) in enumerate(zip(a["weights"], a["seeds"])):
-        macro = AnalogMacro.for_array(chip.tile, W, np.random.default_rng(int(seed)))
+    for t, (W, seed, programmer) in enumerate(zip(a["weights"], a["seeds"], programmers)):
+        macro = _compute_macro(chip, W, int(seed), programmer)
         bindings.append(AnalogBinding(dut, chip.tile, macro, prefix=f"tile{t}__analog"))
         cocotb.start_soon(bindings[-1].run())
 
@@ -136,8 +226,10 @@ async def chip_run(dut):
     (in_at, in_length, out_at, out_length) = (int(v) for v in a["io"])
     outputs = np.zeros((len(images), out_length), np.int64)
     cycles = np.zeros(len(images), np.int64)
-    problems = []
-    for n, image in enumerate(images):
+    problems = [f"tile {t}: {error}" for t, p in enumerate(programmers) if p is not None
+                for error in p.errors]
+    done = 0
+    for n, image in enumerate(images if not problems else []):
         await host.write_activations(in_at, image)
         ran = await host.run(budget)
         if ran is None:
@@ -148,8 +240,14 @@ async def chip_run(dut):
             problems.append(f"image {n}: the run ended with error {error.name}")
             break
         outputs[n] = await host.read_activations(out_at, out_length)
-    np.savez(os.environ[ENV_OUT], outputs=outputs[:n + 1] if problems else outputs,
-             cycles=cycles, requests=np.array([len(b.stamps) for b in bindings], np.int64),
-             cycles_total=cycle_now())
+        done += 1
+    programmed = {}
+    for t, p in enumerate(p for p in programmers if p is not None):
+        programmed |= {f"pulses{t}": np.concatenate(p.pulses or [np.zeros(0, np.int64)]),
+                       f"converged{t}": np.concatenate(p.converged or [np.zeros(0, bool)]),
+                       f"remap{t}": np.asarray(p.remap, np.int64)}
+    np.savez(os.environ[ENV_OUT], outputs=outputs[:done], cycles=cycles[:done],
+             requests=np.array([len(b.stamps) for b in bindings], np.int64),
+             program_cycles=program_cycles, cycles_total=cycle_now(), **programmed)
     problems += [v for b in bindings for v in b.violations]
     assert not problems, "; ".join(problems)
