@@ -1,8 +1,9 @@
-"""The whole chip co-simulated in Verilator, one simulator run for every image: the outputs
-equal the golden chip model bit for bit, every run takes the timing model's cycles plus the
-fetch, and each tile answers one analog request per bit plane of each MVM it was given. Three
-chips: eight tiles of 12 x 3; three pipelined tiles of 16 x 4 on a 32-bit interconnect; two
-tiles with spare columns, one activation a beat."""
+"""The whole chip co-simulated in Verilator, one simulator run for programming every tile and
+then every image: the programming equals the golden program-and-verify and the outputs the
+golden chip model bit for bit, every run takes the timing model's cycles plus the fetch, and
+each tile answers one analog request per bit plane of each MVM it was given. Four chips:
+eight tiles of 12 x 3; three pipelined tiles of 16 x 4 on a 32-bit interconnect; two tiles
+with spare columns, one activation a beat, ideal and physical (stuck cells repaired)."""
 
 import dataclasses
 import json
@@ -52,6 +53,13 @@ acc_bits = 20
 """
 SPARE_TILE = SMALL.replace("rows = 12", "rows = 8").replace("cols = 3", "cols = 2\n"
                                                              "spare_cols = 2")
+# Physical: every analog effect at its default, 5 % stuck cells; write-verify finds them and
+# the columns move to spares.
+PHYSICAL_TILE = SPARE_TILE.replace("spare_cols = 2", "spare_cols = 4") + """
+[analog]
+model = "physical"
+fault_rate = 0.05
+"""
 SPARE_CHIP = """\
 [chip]
 tile = "tile.toml"
@@ -64,7 +72,8 @@ acc_bits = 16
 # (chip TOML, tile TOML, layer sizes): every chip's network splits a layer into row blocks.
 CHIPS = {"eight": (CHIP, SMALL, (20, 7, 5)), "pipelined": (PIPELINED_CHIP, PIPELINED_TILE,
                                                            (20, 4, 3)),
-         "spares": (SPARE_CHIP, SPARE_TILE, (10, 2))}
+         "spares": (SPARE_CHIP, SPARE_TILE, (10, 2)),
+         "physical": (SPARE_CHIP, PHYSICAL_TILE, (10, 2))}
 
 
 def chip_and_program(tmp_path, name, images=6):
@@ -83,6 +92,11 @@ def test_chip_equals_the_golden_chip(tmp_path, name):
     run = simulate_chip(chip, program, images)
     assert run.verdict.ok, run.verdict.describe()
     assert run.verdict.compared == len(images) and run.verdict.check == CHIP_GOLDEN
+    assert run.program_verdict.ok, run.program_verdict.describe()
+    cells = len(program.weights) * chip.tile.tile.rows * chip.tile.cols_phys
+    assert run.program_verdict.compared >= cells
+    if name == "physical":
+        assert any(remap.any() for remap in run.remaps)
     timing = chip_timing.schedule(chip, program.instructions)
     assert run.cycles.tolist() == [timing.cycles + 1] * len(images)
     mvms = np.bincount([ins["tile"] for ins in program.instructions if ins.op is Opcode.MVM],
@@ -96,8 +110,9 @@ def test_the_outputs_follow_the_tiles_weights(tmp_path):
     chip, program, images = chip_and_program(tmp_path, "eight", images=3)
     weights = program.weights.copy()
     weights[0] = -weights[0]
-    run = simulate_chip(chip, dataclasses.replace(program, weights=weights), images)
-    assert run.verdict.ok
+    run = simulate_chip(chip, dataclasses.replace(program, weights=weights), images,
+                        write_verify=False)
+    assert run.verdict.ok and run.program_verdict is None
     expected, _ = run_chip(chip, program, images)
     assert not compare(CHIP_GOLDEN, run.outputs, expected).ok
 
@@ -117,10 +132,14 @@ def test_run_on_the_chip(tmp_path, capsys):
     args = files(tmp_path)[:7] + ["--chip", "--report", tmp_path / "r.json"]
     assert main(["run", *args[1:]]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("PASS: 0 of 30 results differ from the golden chip model\n")
+    assert out.startswith("PASS: 0 of 1152 programmed cells differ from the golden "
+                          "program-and-verify; 0 of 30 results differ from the golden chip "
+                          "model\n")
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["agreement"] == 1.0
-    assert report["cosim_accuracy"] == report["chip_golden_accuracy"]
+    assert report["agreement"] == 1.0 and report["program_cells"] == 1152
+    # Ideal tiles: write-verify leaves the levels, so the programmed chip is the golden one.
+    assert (report["cosim_accuracy"] == report["programmed_golden_accuracy"]
+            == report["chip_golden_accuracy"])
     assert report["cosim_cycles_per_image"] == report["timing"]["cycles_per_image"] + 1
     assert main(["run", *args[1:], "--plots", tmp_path / "plots"]) == 2
     assert capsys.readouterr().err == "cimtile: error: --plots: not available with --chip\n"

@@ -17,6 +17,7 @@ program-and-verify and the outputs with the golden chip model.
 
 import json
 import os
+import time
 
 import cocotb
 import numpy as np
@@ -211,10 +212,11 @@ async def chip_run(dut):
     await RisingEdge(dut.clk)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
-    programmers, program_cycles = [None] * len(a["weights"]), 0
+    programmers, program_cycles, start = [None] * len(a["weights"]), 0, time.perf_counter()
     if a["levels"].size:
         programmers = await _program_tiles(dut, chip, a)
         program_cycles = cycle_now()
+    program_s = time.perf_counter() - start
     bindings = []
     for t, (W, seed, programmer) in enumerate(zip(a["weights"], a["seeds"], programmers)):
         macro = _compute_macro(chip, W, int(seed), programmer)
@@ -248,6 +250,8 @@ async def chip_run(dut):
                        f"remap{t}": np.asarray(p.remap, np.int64)}
     np.savez(os.environ[ENV_OUT], outputs=outputs[:done], cycles=cycles[:done],
              requests=np.array([len(b.stamps) for b in bindings], np.int64),
-             program_cycles=program_cycles, cycles_total=cycle_now(), **programmed)
+             program_cycles=program_cycles, program_s=program_s,
+             inference_s=time.perf_counter() - start - program_s, cycles_total=cycle_now(),
+             **programmed)
     problems += [v for b in bindings for v in b.violations]
     assert not problems, "; ".join(problems)

@@ -29,6 +29,8 @@ class ChipRun:
     -------
     outputs : ndarray (N, output_length) int64
         Each image's outputs, read back from the activation memory.
+    expected : ndarray (N, output_length) int64
+        The golden chip model's, on the tiles as the golden programming left them.
     cycles : ndarray (N,) int64
         Cycles from each run's ``start`` to its ``done``.
     requests : ndarray (blocks,) int64
@@ -43,10 +45,13 @@ class ChipRun:
         programming).
     program_cycles : int
         Cycles from reset to the end of the last tile's programming (0 without).
-    build_s, wall_s : float
-        Verilator build time (0 when cached) and simulation wall time.
+    build_s, wall_s, program_s, inference_s : float
+        Verilator build time (0 when cached), the simulation's wall time, and its parts in
+        the testbench: programming the tiles, then loading the program and running the
+        images.
     """
     outputs: np.ndarray
+    expected: np.ndarray
     cycles: np.ndarray
     requests: np.ndarray
     verdict: Verdict
@@ -55,6 +60,8 @@ class ChipRun:
     program_cycles: int
     build_s: float
     wall_s: float
+    program_s: float
+    inference_s: float
 
 
 def simulate_chip(chip, program, images, *, write_verify=True, waves=None, verbose=False):
@@ -106,10 +113,11 @@ def simulate_chip(chip, program, images, *, write_verify=True, waves=None, verbo
     blocks = len(program.weights)
     remaps = [out.get(f"remap{t}", np.zeros(chip.tile.cols_data, np.int64))
               for t in range(blocks)]
-    return ChipRun(outputs=out["outputs"], cycles=out["cycles"], requests=out["requests"],
+    return ChipRun(outputs=out["outputs"], expected=expected, cycles=out["cycles"], requests=out["requests"],
                    verdict=compare(CHIP_GOLDEN, out["outputs"], expected),
                    program_verdict=_program_verdict(out, golden), remaps=remaps,
-                   program_cycles=int(out["program_cycles"]), build_s=build_s, wall_s=wall_s)
+                   program_cycles=int(out["program_cycles"]), build_s=build_s, wall_s=wall_s,
+                   program_s=float(out["program_s"]), inference_s=float(out["inference_s"]))
 
 
 def _program_verdict(out, golden):

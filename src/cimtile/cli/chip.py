@@ -57,14 +57,20 @@ def _cosim_rows(report):
     """The co-simulation's figures, then the golden chip model's."""
     timing = report["timing"]
     rows = [("co-simulated accuracy", f"{100 * report['cosim_accuracy']:.2f}", "%"),
+            ("golden chip accuracy (tiles as programmed)",
+             f"{100 * report['programmed_golden_accuracy']:.2f}", "%"),
             ("agreement co-simulation vs golden chip", f"{100 * report['agreement']:.2f}",
              "%"),
             ("co-simulated cycles per image", report["cosim_cycles_per_image"],
              f"(start to done; the timing model's {timing['cycles_per_image']} and the "
              "fetch)"),
-            ("wall time", f"{report['inference_s']:.1f}",
-             f"s inference of {report['images']} images (compile {report['compile_s']:.1f} "
-             f"s, build {report['build_s']:.1f} s)")]
+            ("programming", f"{report['program_cycles']:,}",
+             f"cycles, every tile at once ({report['program_cells']:,} cells, repaired "
+             f"columns per tile {' '.join(map(str, report['repaired_columns']))})"),
+            ("wall time", f"{report['simulation_s']:.1f}",
+             f"s in one simulator: programming {report['program_s']:.1f} s, inference of "
+             f"{report['images']} images {report['inference_s']:.1f} s (compile "
+             f"{report['compile_s']:.1f} s, build {report['build_s']:.1f} s)")]
     return rows + _rows(report)
 
 

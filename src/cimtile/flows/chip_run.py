@@ -9,6 +9,7 @@ from cimtile.tb.runs.chip_runner import simulate_chip
 
 from .chip_compile import compile_network
 from .chip_report import chip_images, chip_report
+from .network import accuracy
 
 __all__ = ["chip_run_report"]
 
@@ -23,8 +24,9 @@ def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=F
     (dict, list of Verdict)
         The golden chip model's figures (:func:`~.chip_report.chip_report`) with the
         co-simulation's: its accuracy and agreement with the golden chip model, the cycles
-        each image took from ``start`` to ``done``, and the wall times; and the one verdict
-        of the run (outputs against the golden chip model).
+        each image took from ``start`` to ``done``, the programming's cycles and repairs,
+        and the wall times; and the run's verdicts: the programmed cells against the
+        golden program-and-verify, the outputs against the golden chip model.
 
     Raises
     ------
@@ -41,10 +43,15 @@ def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=F
     right = (np.argmax(run.outputs, axis=1) == np.asarray(y_test)[:len(run.outputs)]).sum()
     report |= {
         "cosim_accuracy": float(right / len(y_test)),
+        "programmed_golden_accuracy": accuracy(run.expected, y_test),
         "agreement": 1 - run.verdict.differ / max(run.verdict.compared, 1),
         "cosim_cycles_per_image": int(np.median(run.cycles)),
         "analog_requests": run.requests.tolist(),
+        "program_cycles": run.program_cycles,
+        "program_cells": run.program_verdict.compared if run.program_verdict else 0,
+        "repaired_columns": [int((remap != 0).sum()) for remap in run.remaps],
         "compile_s": round(compile_s, 3), "build_s": round(run.build_s, 3),
-        "inference_s": round(run.wall_s, 3),
+        "program_s": round(run.program_s, 3), "inference_s": round(run.inference_s, 3),
+        "simulation_s": round(run.wall_s, 3),
     }
-    return report, [run.verdict]
+    return report, [v for v in (run.program_verdict, run.verdict) if v is not None]
