@@ -2,7 +2,7 @@
 between them (activation memory, MVM feeders, post-processing, mover)."""
 
 from amaranth.back import verilog
-from amaranth.hdl import Module
+from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -10,7 +10,7 @@ from cimtile.spec.chip_isa import WORD_BITS
 
 from .chip_datapath import ChipDatapath
 from .chip_sequencer import ChipSequencer, SequencerError
-from .tile import Tile
+from .tile import Tile, tile_signature
 
 __all__ = ["Chip", "TILE_STREAMS", "verilog_source", "TOP_NAME"]
 
@@ -48,16 +48,26 @@ class Chip(wiring.Component):
     pc : ``Out(range(program_words))``
         The sequencer's (:class:`~.chip_sequencer.ChipSequencer`).
     tile<t> : ``Out(Signature(Tile members but i_stream, o_stream))`` for each tile
+
+    Parameters
+    ----------
+    chip : ChipConfig
+    tile_module : str, optional
+        Instantiate each tile as this Verilog module (the tile's own top, converted once
+        and given beside the chip's Verilog) instead of elaborating a copy per tile: a
+        simulator then compiles the tile once, whatever the number of tiles.
     """
 
-    def __init__(self, chip):
-        self.chip = chip
+    def __init__(self, chip, *, tile_module=None):
+        self.chip, self._tile_module = chip, tile_module
         c = chip.chip
-        self._tiles = [Tile(chip.tile) for _ in range(c.tiles)]
+        signature = tile_signature(chip.tile)
+        self._tiles = [Tile(chip.tile) if tile_module is None else signature.create()
+                       for _ in range(c.tiles)]
         self._sequencer = ChipSequencer(tiles=c.tiles, depth=c.program_words)
         self._datapath = ChipDatapath(chip, param_depth=c.param_words)
         tile_ports = wiring.Signature({
-            name: member for name, member in self._tiles[0].signature.members.items()
+            name: member for name, member in signature.members.items()
             if name not in TILE_STREAMS})
         host = self._datapath.signature.members
         super().__init__({
@@ -89,7 +99,8 @@ class Chip(wiring.Component):
             path.host_read.eq(self.act_read), self.act_data.eq(path.host_data),
         ]
         for t, tile in enumerate(self._tiles):
-            m.submodules[f"tile{t}"] = tile
+            m.submodules[f"tile{t}"] = (tile if self._tile_module is None
+                                        else self._instance(tile))
             wiring.connect(m, path.vector[t], tile.i_stream)
             wiring.connect(m, tile.o_stream, path.result[t])
             port = getattr(self, f"tile{t}")
@@ -103,7 +114,16 @@ class Chip(wiring.Component):
                     m.d.comb += ours.eq(theirs)
         return m
 
+    def _instance(self, tile):
+        """An instance of the tile module with the ports of `tile` (an interface of the
+        tile's signature), named as ``verilog.convert`` names a component's ports."""
+        ports = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
+                 for path, member, value in tile.signature.flatten(tile)}
+        return Instance(self._tile_module, i_clk=ClockSignal(), i_rst=ResetSignal(), **ports)
 
-def verilog_source(chip):
-    """Verilog text of the chip top (module ``cim_chip``) for `chip`."""
-    return verilog.convert(Chip(chip), name=TOP_NAME, emit_src=False)
+
+def verilog_source(chip, tile_module=None):
+    """Verilog text of the chip top (module ``cim_chip``) for `chip`, each tile a copy of
+    its own or an instance of `tile_module` (see :class:`Chip`)."""
+    return verilog.convert(Chip(chip, tile_module=tile_module), name=TOP_NAME,
+                           emit_src=False)

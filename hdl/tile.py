@@ -17,7 +17,7 @@ from .sample_hold import SampleHold
 from .shift_add import ShiftAdd
 from .write_verify import RESULT_LAYOUT, WriteVerify, settings_layout
 
-__all__ = ["Tile", "verilog_source", "TOP_NAME"]
+__all__ = ["Tile", "tile_signature", "verilog_source", "TOP_NAME"]
 
 TOP_NAME = "cim_tile"
 
@@ -60,30 +60,7 @@ class Tile(wiring.Component):
 
     def __init__(self, config):
         self.config = config
-        tile = config.tile
-        super().__init__({
-            "in_bits": In(range(1, tile.in_bits + 1), init=tile.in_bits),
-            "adc_shift": In(range(config.adc_shift_max + 1), init=tile.adc_shift),
-            "i_stream": In(stream.Signature(
-                data.ArrayLayout(signed(tile.in_bits), tile.rows))),
-            "o_stream": Out(stream.Signature(
-                data.ArrayLayout(signed(config.result_width), tile.cols))),
-            "analog": Out(AnalogMacroSignature(
-                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
-                adc_shift_max=config.adc_shift_max)),
-            "prog_settings": In(settings_layout(
-                rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
-            "prog_start": In(1),
-            "prog_read_only": In(1),
-            "prog_fetch_last": Out(1),
-            "prog_busy": Out(1),
-            "prog_done": Out(1),
-            "prog_error": Out(1),
-            "t_stream": In(stream.Signature(tile.bits_per_cell)),
-            "r_stream": Out(stream.Signature(RESULT_LAYOUT)),
-        } | ({"remap": In(remap_layout(cols_data=config.cols_data,
-                                        spare_cols=tile.spare_cols))}
-             if tile.spare_cols else {}))
+        super().__init__(tile_signature(config))
 
     def elaborate(self, platform):
         config, tile = self.config, self.config.tile
@@ -166,6 +143,33 @@ class Tile(wiring.Component):
         else:
             m.d.comb += shift_add.slots.eq(adc_sequencer.slots)
         return m
+
+
+def tile_signature(config):
+    """The signature of the tile of `config` (see :class:`Tile`'s members)."""
+    tile = config.tile
+    return wiring.Signature({
+        "in_bits": In(range(1, tile.in_bits + 1), init=tile.in_bits),
+        "adc_shift": In(range(config.adc_shift_max + 1), init=tile.adc_shift),
+        "i_stream": In(stream.Signature(
+            data.ArrayLayout(signed(tile.in_bits), tile.rows))),
+        "o_stream": Out(stream.Signature(
+            data.ArrayLayout(signed(config.result_width), tile.cols))),
+        "analog": Out(AnalogMacroSignature(
+            rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits,
+            adc_shift_max=config.adc_shift_max)),
+        "prog_settings": In(settings_layout(
+            rows=tile.rows, cols_phys=config.cols_phys, adc_bits=tile.adc_bits)),
+        "prog_start": In(1),
+        "prog_read_only": In(1),
+        "prog_fetch_last": Out(1),
+        "prog_busy": Out(1),
+        "prog_done": Out(1),
+        "prog_error": Out(1),
+        "t_stream": In(stream.Signature(tile.bits_per_cell)),
+        "r_stream": Out(stream.Signature(RESULT_LAYOUT)),
+    } | ({"remap": In(remap_layout(cols_data=config.cols_data, spare_cols=tile.spare_cols))}
+         if tile.spare_cols else {}))
 
 
 def verilog_source(config):

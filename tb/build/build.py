@@ -37,6 +37,9 @@ LINT_WAIVERS = {
     "-Wno-ALWNEVER": "Yosys writes a constant driven into part of a signal (the unused lanes "
                      "of a memory's write port) as an `always @*` that reads nothing; "
                      "Verilator settles it to the constant like any combinational logic",
+    "-Wno-PINMISSING": "Amaranth leaves a zero-width signal (an ADC range select of no bits) "
+                       "unconnected on an instance; every other pin of an instance is "
+                       "generated from the same signature as the module's ports",
     "-Wno-ASCRANGE": "Amaranth declares zero-width signals (e.g. a counter for one cycle) "
                      "as [-1:0] wires that nothing reads",
 }
