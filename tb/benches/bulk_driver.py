@@ -15,10 +15,10 @@ import os
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
 
-from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
 from cimtile.spec.axis_frames import pack_targets
 
-from ..transport.bulk_entries import ERROR_KINDS, BulkEntries, ResultFrames, analog_error_message
+from ..transport.bulk_entries import (ERROR_KINDS, BulkEntries, ResultFrames,
+                                      analog_error_message, cell_entries)
 from ..transport.half_files import HalfFiles, HalfReader
 from ..tops.bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout, Rings
 from ..tops.bulk_top import FEEDS
@@ -289,7 +289,7 @@ class BulkStream:
             ``started`` (what `start` answered), ``data`` (the bytes of the cell-result
             frame), ``timeout``, ``error`` (a message, or None).
         """
-        entries = [self._cell_entries(requests, pulse_width)]
+        entries = [cell_entries(self.layout, self.cfg.cols_phys, requests, pulse_width)]
         if targets is not None:
             entries.append(self._beat_entries(pack_targets(targets, self.layout.data_width)))
         feeds = self._feeds(iter([entries]), ["cell", "target"][:len(entries)],
@@ -311,17 +311,6 @@ class BulkStream:
         last = np.zeros((len(data), 1), np.uint8)
         last[-1] = 1
         return np.concatenate([data, keep, last], axis=1)
-
-    def _cell_entries(self, requests, pulse_width):
-        """Cell queue entries of `requests` (pulses of `pulse_width` cycles), in order."""
-        layout, cols = self.layout, self.cfg.cols_phys
-        r = requests
-        flags = np.where(r.pulse, CELL_PULSE | np.where(r.polarity == 1, CELL_RESET, 0),
-                         CELL_READ)
-        width = np.where(r.pulse, pulse_width, 0)
-        fields = [(flags, 3), (r.cell // cols, layout.row_width), (r.cell % cols, layout.col_width),
-                  (r.amplitude, AMPLITUDE_BITS), (width, WIDTH_BITS), (r.code, layout.adc_bits)]
-        return np.concatenate([field_bytes(values, bits) for values, bits in fields], axis=1)
 
     def _cell_error_message(self, requests, base):
         """What the cell queue's check found, naming the cell, its request number and both

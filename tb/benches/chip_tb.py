@@ -27,16 +27,20 @@ from cimtile.behavioral import AnalogMacro
 from cimtile.behavioral.device import MemdiodeArray
 from cimtile.hdl.chip_datapath import param_layout
 from cimtile.hdl.chip_sequencer import SequencerError
-from cimtile.models.program import read_config
+from cimtile.hdl.write_verify import RESULT_LAYOUT
+from cimtile.models.program import program_golden, read_config
 from cimtile.models.repair import repair_steps
 from cimtile.spec.chip_config import parse_chip_config
 from cimtile.spec.config import parse_config
 
 from .analog import AnalogBinding
-from .cell_access import CellAccessBinding
+from .chip_rings import RingDrainer, RingFeeder
 from .clocking import CLOCK_PERIOD_NS, cycle_now
+from ..tops.bulk_layout import Layout
+from ..tops.chip_top import CHIP_RINGS, result_fields_of, target_fields_of
+from ..transport.bulk_entries import cell_entries
 from ..transport.exchange import ENV_IN, ENV_OUT
-from .write_verify_pass import program_pass
+from .write_verify_pass import pack_settings, pass_budget
 
 RESET_CYCLES = 2
 
@@ -114,71 +118,138 @@ class ChipHost:
 
 
 def _idle_tiles(dut, chip):
-    """Every tile at its configured settings, no repair, write-verify idle."""
+    """Every tile at its configured settings, no repair, write-verify idle, its rings
+    empty."""
     tile = chip.tile.tile
     for t in range(chip.chip.tiles):
-        port = f"tile{t}__"
-        for name, value in (("in_bits", tile.in_bits), ("adc_shift", tile.adc_shift),
-                            ("remap", 0), ("prog_settings", 0), ("prog_start", 0),
-                            ("prog_read_only", 0), ("t_stream__valid", 0),
-                            ("r_stream__ready", 0)):
-            if hasattr(dut, port + name):
-                getattr(dut, port + name).value = value
+        ports = {f"tile{t}__{name}": value for name, value in (
+            ("in_bits", tile.in_bits), ("adc_shift", tile.adc_shift), ("remap", 0),
+            ("prog_settings", 0), ("prog_start", 0), ("prog_read_only", 0))}
+        ports |= {f"bulk__{ring}{t}_{port}": 0 for ring in ("target", "cell")
+                  for port in ("count", "load0", "load1")}
+        ports |= {f"bulk__result{t}_{port}": 0 for port in ("drained", "dump0", "dump1")}
+        for name, value in ports.items():
+            if hasattr(dut, name):
+                getattr(dut, name).value = value
+
+
+def _field(payload, name):
+    field = RESULT_LAYOUT[name]
+    return (payload >> field.offset) & ((1 << field.width) - 1)
 
 
 class TileProgrammer:
-    """Programs tile `t` of the chip by write-verify with column repair, its cell port
-    answered by a memdiode array with the stuck cells `faults`, seeded with `seed`."""
+    """Programs tile `t` of the chip by write-verify with column repair, through its rings
+    (:mod:`cimtile.tb.tops.chip_top`): each pass's targets and the verify reads and pulses
+    that the golden program-and-verify makes on a memdiode array with the stuck cells
+    `faults`, seeded with `seed` (the array the tile then computes with)."""
 
     def __init__(self, dut, cfg, t, levels, faults, seed):
         self.dut, self.cfg, self.levels = dut, cfg, levels
-        self.prefix = f"tile{t}__"
+        self.prefix, self.cell_error = f"tile{t}__", f"bulk__cell{t}_error"
         self.device = MemdiodeArray(cfg.device, (cfg.tile.rows, cfg.cols_phys),
                                     np.random.default_rng(seed), faults)
-        self.cells = CellAccessBinding(dut, cfg, self.device, prefix=f"tile{t}__analog")
+        self.layout = Layout.of(cfg)
+        rings = CHIP_RINGS
+        self.targets = RingFeeder(dut, f"target{t}", rings.target_half, "sent")
+        self.cells = RingFeeder(dut, f"cell{t}", rings.cell_half, "used")
+        result_bytes = Layout.offsets(result_fields_of(cfg))[1] // 8
+        self.results = RingDrainer(dut, f"result{t}", rings.result_half, result_bytes)
+        self._target_bytes = Layout.offsets(target_fields_of(cfg))
         self.pulses, self.converged, self.errors = [], [], []
         self.remap = np.zeros(cfg.cols_data, np.int64)
 
-    def _remap_port(self):
-        return getattr(self.dut, self.prefix + "remap", None)
+    def _port(self, name):
+        return getattr(self.dut, self.prefix + name, None)
 
     async def run(self):
         """Program and repair, leaving the remap table the tile holds in :attr:`remap`
         and what went wrong in :attr:`errors`."""
-        cells = cocotb.start_soon(self.cells.run())
         steps, answer = repair_steps(self.cfg, self.levels), None
         bits = self.cfg.tile.spare_cols.bit_length()
         while True:
             try:
                 operation, *operands = steps.send(answer)
             except StopIteration as stop:
-                cells.cancel()
                 self.remap = stop.value.remap
                 return
             if operation == "program":
-                levels, rect = operands
-                targets = levels[rect.row_first:rect.row_last + 1,
-                                 rect.col_first:rect.col_last + 1]
-                pulses, answer, errors = await program_pass(
-                    self.dut, self.prefix, self.cfg, self.cfg.write_verify, rect, targets)
-                self.pulses.append(pulses)
-                self.converged.append(answer)
-                if errors:
-                    self.errors += errors
-                    cells.cancel()
+                answer = await self._program(*operands)
+                if self.errors:
                     return
             elif operation == "set_remap":
                 (remap,) = operands
-                if self._remap_port() is not None:
-                    self._remap_port().value = sum(int(v) << (c * bits)
-                                                   for c, v in enumerate(remap))
+                if self._port("remap") is not None:
+                    self._port("remap").value = sum(int(v) << (c * bits)
+                                                    for c, v in enumerate(remap))
                 answer = None
             else:
                 # Read back from the port the tile takes its table from.
-                port = self._remap_port()
+                port = self._port("remap")
                 value = int(port.value) if port is not None else 0
                 answer = [(value >> (c * bits)) & ((1 << bits) - 1)
                           for c in range(self.cfg.cols_data)]
+
+    async def _program(self, levels, rect):
+        """One write-verify pass over `rect`; return each cell's convergence."""
+        cfg, settings = self.cfg, self.cfg.write_verify
+        targets = levels[rect.row_first:rect.row_last + 1, rect.col_first:rect.col_last + 1]
+        golden = program_golden(self.device, targets, rect, settings,
+                                bits_per_cell=cfg.tile.bits_per_cell, adc_bits=cfg.tile.adc_bits)
+        self.targets.add(self._target_entries(targets.reshape(-1)))
+        self.cells.add(cell_entries(self.layout, cfg.cols_phys, golden.requests,
+                                    settings.pulse_width))
+        expected = self.results.drained + targets.size
+        self._port("prog_settings").value = pack_settings(cfg, settings, rect)
+        feeds = [cocotb.start_soon(ring.feed()) for ring in (self.targets, self.cells)]
+        watch = cocotb.start_soon(self.results.watch())
+        self._port("prog_start").value = 1
+        await RisingEdge(self.dut.clk)
+        self._port("prog_start").value = 0
+        await ReadOnly()
+        if not self._port("prog_done").value:
+            try:
+                await with_timeout(RisingEdge(self._port("prog_done")),
+                                   pass_budget(cfg, settings, targets.size) * CLOCK_PERIOD_NS,
+                                   "ns")
+            except SimTimeoutError:
+                self.errors.append("programming did not finish within its cycle budget")
+            await ReadOnly()
+        if self._port("prog_error").value:
+            self.errors.append("the tile refused the write-verify settings")
+        if getattr(self.dut, self.cell_error).value:
+            self.errors.append(self._cell_error())
+        await RisingEdge(self.dut.clk)
+        watch.cancel()
+        for feed in feeds:
+            feed.cancel()
+        if self.errors:
+            return None
+        rows = await self.results.drain(expected)
+        payload = np.zeros(len(rows), np.int64)
+        width = RESULT_LAYOUT.size
+        for k in range(-(-width // 8)):
+            payload |= rows[:, k].astype(np.int64) << (8 * k)
+        payload &= (1 << width) - 1
+        pulses, converged = _field(payload, "pulses"), _field(payload, "converged").astype(bool)
+        self.pulses.append(pulses)
+        self.converged.append(converged)
+        return converged
+
+    def _target_entries(self, levels):
+        offsets, width = self._target_bytes
+        entries = np.zeros((len(levels), width // 8), np.uint8)
+        entries[:, offsets["tdata"][0] // 8] = levels
+        return entries
+
+    def _cell_error(self):
+        name = self.cell_error
+        kind = int(getattr(self.dut, f"{name}_kind").value)
+        index = int(getattr(self.dut, f"{name}_index").value)
+        cycle = int(getattr(self.dut, f"{name}_cycle").value)
+        what = ("a request beyond those expected" if kind == 2 else
+                "a request unlike the golden program-and-verify's")
+        return f"cell queue: {what} (request {index}, cycle {cycle})"
 
 
 async def _program_tiles(dut, chip, a):

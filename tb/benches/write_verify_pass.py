@@ -12,7 +12,7 @@ from cimtile.hdl.write_verify import RESULT_LAYOUT, settings_layout
 from .clocking import CLOCK_PERIOD_NS
 from .streams import StreamDriver, StreamMonitor
 
-__all__ = ["pack_settings", "program_pass"]
+__all__ = ["pack_settings", "pass_budget", "program_pass"]
 
 
 def pack_settings(cfg, settings, rect):
@@ -28,7 +28,7 @@ def _field(payload, name):
     return (payload >> field.offset) & ((1 << field.width) - 1)
 
 
-def _budget(cfg, settings, cells):
+def pass_budget(cfg, settings, cells):
     """Cycles that programming `cells` cells cannot exceed unless the engine hangs."""
     t = cfg.timing
     per_pulse = t.t_settle + t.t_adc + 2 + settings.pulse_width
@@ -65,7 +65,7 @@ async def program_pass(dut, prefix, cfg, settings, rect, targets):
     if not port("prog_done").value:
         try:
             await with_timeout(RisingEdge(port("prog_done")),
-                               _budget(cfg, settings, np.size(targets)) * CLOCK_PERIOD_NS,
+                               pass_budget(cfg, settings, np.size(targets)) * CLOCK_PERIOD_NS,
                                "ns")
         except SimTimeoutError:
             errors.append("programming did not finish within its cycle budget")

@@ -62,7 +62,7 @@ from .host_top import (EMULATED_TOP, SIM_TOP, EmulatedHost, checked_ports,
                        emulated_verilog, simulation_verilog)
 from .pauses import PATTERN_CYCLES
 
-__all__ = ["BULK_TOP", "FEEDS", "ATTENTION", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
+__all__ = ["Part", "instance_text", "BULK_TOP", "FEEDS", "ATTENTION", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
            "bulk_verilog", "bulk_ports", "bulk_design", "EMULATED_BULK", "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
@@ -85,9 +85,9 @@ def level_entries(cfg):
 
 
 @dataclass(frozen=True)
-class _Part:
-    """One instance in the bulk top: `pins` connect its ports to nets, `own` its ports
-    that are bulk top ports (port -> :class:`Port` of the top)."""
+class Part:
+    """One instance in a simulated top: `pins` connect its ports to nets, `own` its ports
+    that are the top's ports (port -> :class:`Port` of the top)."""
     module: str
     name: str
     parameters: dict
@@ -122,7 +122,7 @@ def _beat_parameters(fields):
 
 def _player(p, stream, half, layout):
     width, offsets = _beat_parameters(layout.beat_fields)
-    return _Part("bulk_player", f"{p}_player",
+    return Part("bulk_player", f"{p}_player",
                  {"HALF": half, "DATA_W": layout.data_width, "KEEP_W": layout.keep_width,
                   "BEAT_W": width, **offsets, "NAME": f"bulk_{p}"},
                  {"clk": "clk", "rst": "rst", "pause_on": "bulk__pauses_on[0]",
@@ -132,7 +132,7 @@ def _player(p, stream, half, layout):
 
 def _recorder(p, stream, half, layout):
     width, offsets = _beat_parameters(layout.out_fields)
-    return _Part("bulk_recorder", f"{p}_recorder",
+    return Part("bulk_recorder", f"{p}_recorder",
                  {"HALF": half, "DATA_W": layout.data_width, "KEEP_W": layout.keep_width,
                   "OUT_W": width, **offsets, "NAME": f"bulk_{p}"},
                  {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle",
@@ -151,7 +151,7 @@ def _analog_queue(half, layout):
               ("error_plane", "output", 32), ("error_cycle", "output", 32),
               ("error_wl", "output", rows), ("error_expected_wl", "output", rows),
               ("error_shift", "output", sw), ("error_expected_shift", "output", sw)]
-    return _Part("bulk_analog_queue", "analog_queue",
+    return Part("bulk_analog_queue", "analog_queue",
                  {"HALF": half, "ROWS": rows, "SHIFT_W": sw, "CODES_W": layout.codes_width,
                   "ENTRY_W": width, "CODES_AT": offsets["codes"][0],
                   "WL_AT": offsets["wl"][0], "SHIFT_AT": offsets["adc_shift"][0],
@@ -170,7 +170,7 @@ def _cell_queue(half, layout):
     for port in ("read", "pulse", "polarity", "amplitude", "width", "row", "col",
                  "read_code"):
         pins[port] = f"analog__cell__{port}"
-    return _Part("bulk_cell_queue", "cell_queue",
+    return Part("bulk_cell_queue", "cell_queue",
                  {"HALF": half, "ENTRY_W": width, "REQUEST_W": offsets["code"][0],
                   "ROW_W": sizes["row"], "COL_W": sizes["col"],
                   "AMPLITUDE_W": sizes["amplitude"], "WIDTH_W": sizes["width"],
@@ -187,13 +187,13 @@ def _cell_queue(half, layout):
 def _emulator_parts(cfg):
     count, bits = level_entries(cfg)
     return [
-        _Part("bulk_level_player", "level_player",
+        Part("bulk_level_player", "level_player",
               {"COUNT": count, "BITS": bits, "ENTRY_W": -(-bits // 8) * 8,
                "FILE": LEVELS_FILE},
               {"clk": "clk", "rst": "rst", "payload": "l_stream__payload",
                "valid": "l_stream__valid", "ready": "l_stream__ready"},
               _own("levels_", ("load", "input", 1), ("done", "output", 1))),
-        _Part("bulk_sample_stamp", "sample_stamp", {},
+        Part("bulk_sample_stamp", "sample_stamp", {},
               {"clk": "clk", "rst": "rst", "cycle": "bulk__cycle", "sample": "sample"},
               _own("", ("first_sample_cycle", "output", 32))),
     ]
@@ -203,7 +203,7 @@ def _control(queue):
     ends = {f"{p}_{name}": f"{p}_{name}" if queue or p == "out" else zero
             for p in ("out", "result") for name, zero in (("frames", "32'd0"),
                                                             ("frame_end", "1'b0"))}
-    return _Part("bulk_control", "control", {"PATTERN_CYCLES": PATTERN_CYCLES},
+    return Part("bulk_control", "control", {"PATTERN_CYCLES": PATTERN_CYCLES},
                  {"clk": "clk", "rst": "rst", "pause_in": "pause_in",
                   "pause_out": "pause_out"} | ends,
                  _own("", ("cycle", "output", 32), ("pauses_load", "input", 1),
@@ -254,7 +254,7 @@ def _top(cfg, rings, analog):
     ports.append(Port("bulk__pauses_on", "input", 2))
     ports += [Port("bulk__want", "input", len(FEEDS)), Port(ATTENTION[1], "input", 1),
               Port(ATTENTION[0], "output", 1)]
-    inner = _Part(module, "checked" if analog == "queue" else "emulated", {},
+    inner = Part(module, "checked" if analog == "queue" else "emulated", {},
                   {port.name: port.name for port in inner_ports}, {})
     return ports, wires, [*parts, inner]
 
@@ -280,7 +280,8 @@ def _parameter(value):
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def _instance(part):
+def instance_text(part):
+    """The Verilog instantiation of `part`."""
     parameters = (" #(\n" + ",\n".join(f"    .{name}({_parameter(value)})"
                                       for name, value in part.parameters.items()) + "\n  )"
                   if part.parameters else "")
@@ -316,7 +317,7 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
                    for port in ports),
         ");",
         *(f"  wire {' '.join(filter(None, [wire.range, wire.name]))};" for wire in wires),
-        *map(_instance, parts),
+        *map(instance_text, parts),
         _attention(ports),
         "endmodule",
         "`default_nettype wire",

@@ -12,10 +12,13 @@ from cimtile.spec.axis_frames import pack_vectors, unpack_vectors
 from cimtile.spec.mapping import bit_planes
 from cimtile.spec.npy_rows import row_chunks
 
-from ..tops.bulk_layout import Layout
+from cimtile.hdl.analog_port import AMPLITUDE_BITS, WIDTH_BITS
+
+from ..tops.bulk_layout import CELL_PULSE, CELL_READ, CELL_RESET, Layout
 from .memfiles import field_bytes
 
-__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message"]
+__all__ = ["ERROR_KINDS", "BulkEntries", "ResultFrames", "analog_error_message",
+           "cell_entries"]
 
 #: ``bulk__error_kind`` codes.
 ERROR_KINDS = {1: "wordline or ADC range mismatch", 2: "sample strobe longer than one cycle",
@@ -185,3 +188,16 @@ def analog_error_message(rows, in_bits, error):
             f"{error['cycle']}, vector {vector} plane {bit}: wordlines "
             f"{error['wl']:0{digits}x} (adc_shift {error['shift']}), the answer assumed "
             f"{error['expected_wl']:0{digits}x} (adc_shift {error['expected_shift']})")
+
+
+def cell_entries(layout, cols_phys, requests, pulse_width):
+    """Cell queue entries (:attr:`Layout.cell_fields`) of `requests` (a
+    :class:`cimtile.models.program.Requests` of an array `cols_phys` wide, pulses
+    `pulse_width` cycles long), in order."""
+    r = requests
+    flags = np.where(r.pulse, CELL_PULSE | np.where(r.polarity == 1, CELL_RESET, 0), CELL_READ)
+    width = np.where(r.pulse, pulse_width, 0)
+    fields = [(flags, 3), (r.cell // cols_phys, layout.row_width),
+              (r.cell % cols_phys, layout.col_width), (r.amplitude, AMPLITUDE_BITS),
+              (width, WIDTH_BITS), (r.code, layout.adc_bits)]
+    return np.concatenate([field_bytes(values, bits) for values, bits in fields], axis=1)
