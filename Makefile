@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-cnn demo-cnn-digits test bench fpga-check formal regress soak repair-study clean
+.PHONY: demo demo-tiles demo-cnn demo-cnn-digits test bench fpga-check formal regress soak repair-study clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,22 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The digits MLP on the four-tile chip, programmed by write-verify and run in one
+# co-simulation of the whole chip.
 demo: $(STAMP)
+	$(BIN)/cimtile demo --chip
+
+# The digits MLP tile by tile, one co-simulation per tile.
+demo-tiles: $(STAMP)
 	$(BIN)/cimtile demo
 
-# The shipped MNIST CNN (ONNX) on co-simulated physical tiles, 200 test images (about 10
+# The shipped MNIST CNN (ONNX) on co-simulated physical tiles, 200 test images (about 1.5
 # minutes).
 demo-cnn: $(STAMP)
 	$(BIN)/cimtile demo --cnn
 
 # The shipped 8x8-digits CNN (ONNX) on co-simulated physical tiles, all 360 test images
-# (about 2 minutes).
+# (about 30 s).
 demo-cnn-digits: $(STAMP)
 	$(BIN)/cimtile demo --cnn digits
 
