@@ -1,6 +1,6 @@
-"""The chip's energy per image and area: the breakdown adds up, the activation memory's
-accesses are those the program implies, leakage follows the cycles, more tiles for the same
-work cost area and not MVM energy, and a program for another chip is refused."""
+"""The chip's energy per image and area: the breakdown adds up, the memories' accesses are
+those the program implies, leakage follows the cycles, more tiles for the same work cost
+area and not MVM energy, and a program for another chip is refused."""
 
 import dataclasses
 import json
@@ -66,9 +66,10 @@ def test_breakdown_adds_up_to_the_total(compiled):
     assert all(i.pj > 0 for i in ppa.energy.items)
 
 
-def test_activation_memory_accesses_are_the_programs(compiled):
+def test_memory_accesses_are_the_programs(compiled):
     chip, program, inputs, images = compiled
-    found = items(chip_ppa(chip, program, inputs, images))
+    ppa = chip_ppa(chip, program, inputs, images)
+    found = items(ppa)
     # Each of layer 0's three column blocks reads the 20 inputs and layer 1's two the 7
     # hidden values; the host reads the 5 scores. The host writes the image, the ACCs the
     # hidden values and the scores. No MOVE.
@@ -77,15 +78,22 @@ def test_activation_memory_accesses_are_the_programs(compiled):
     lengths = {op: sum(ins["length"] for ins in program.instructions if ins.op is op)
                for op in (Opcode.MVM, Opcode.ACC)}
     assert (lengths[Opcode.MVM] + OUTPUTS, lengths[Opcode.ACC] + INPUTS) == (reads, writes)
-    # out_bits = 4 takes a byte a value.
-    read_pj, write_pj = sram_pj(chip.tile)
-    assert found["activation_memory_read"].count == 8 * reads
-    assert found["activation_memory_read"].pj == pytest.approx(8 * reads * read_pj)
-    assert found["activation_memory_write"].count == 8 * writes
-    assert found["activation_memory_write"].pj == pytest.approx(8 * writes * write_pj)
+    assert (ppa.events.act_reads, ppa.events.act_writes) == (reads, writes)
+    # 64 activations of 4 bits are flip-flops (below sram_min_bits): one element's share of
+    # the memory's gates switches per access.
+    toggle_pj = chip.tile.ppa.ge_toggle_fj * 1e-3 * chip.tile.ppa.node_nm / 45
+    assert ppa.macro_bits["activation_memory"] == 0 and "activation_memory_read" not in found
+    assert found["activation_memory_switching"].pj == pytest.approx(
+        (reads + writes) * 0.5 * ppa.ge["activation_memory"] / 64 * toggle_pj)
+    # The 256 multipliers and biases (16 + 32 bits) are SRAM, in one bank per column: each
+    # ACC output reads one pair.
+    read_pj, _ = sram_pj(chip.tile)
+    assert ppa.macro_bits["parameter_memory"] == 3 * math.ceil(256 / 3) * 48
+    assert ppa.events.param_reads == lengths[Opcode.ACC] == HIDDEN + OUTPUTS
+    assert found["parameter_memory_read"].pj == pytest.approx(12 * 48 * read_pj)
 
 
-def test_post_processing_and_switch_events_are_the_programs(compiled):
+def test_post_processing_and_datapath_events_are_the_programs(compiled):
     chip, program, inputs, images = compiled
     ppa = chip_ppa(chip, program, inputs, images)
     found = items(ppa)
@@ -96,13 +104,14 @@ def test_post_processing_and_switch_events_are_the_programs(compiled):
     # most 3 partial sums one, every ACC's at most 3 outputs one.
     assert chip.tile.result_width * 3 <= 64
     mvm_beats, sum_beats, out_beats = 8, 3 * 2 + 2 * 1, 3 + 2
-    assert ppa.events.switch_beats == mvm_beats + sum_beats + out_beats
+    assert ppa.events.beats == mvm_beats + sum_beats + out_beats
     toggle_pj = chip.tile.ppa.ge_toggle_fj * 1e-3 * chip.tile.ppa.node_nm / 45
     assert found["post_process_switching"].pj == pytest.approx(
         8 * 0.5 * ppa.ge["post_process"] * toggle_pj)
-    # One output's share of the switch's gates per beat: ten outputs (8 tiles + 2).
-    assert found["stream_switch_switching"].pj == pytest.approx(
-        21 * 0.5 * ppa.ge["stream_switch"] / 10 * toggle_pj)
+    # One unit's share of the datapath's units per beat: ten units (8 MVM units, the ACC
+    # unit, the mover).
+    assert found["datapath_switching"].pj == pytest.approx(
+        21 * 0.5 * ppa.ge["datapath"] / 10 * toggle_pj)
 
 
 def test_the_sequencer_reads_a_word_per_instruction(compiled):
@@ -142,22 +151,23 @@ def test_leakage_scales_with_cycles(compiled):
     ratio = slow.cycles_per_image / fast.cycles_per_image
     assert ratio > 2
     a, b = items(fast), items(slow)
-    for name in ("post_process_leakage", "stream_switch_leakage", "sequencer_leakage",
-                 "instruction_memory_leakage", "activation_memory_leakage"):
+    for name in ("post_process_leakage", "datapath_leakage", "sequencer_leakage",
+                 "instruction_memory_leakage", "activation_memory_leakage",
+                 "parameter_memory_leakage", "parameter_memory_sram_leakage"):
         assert b[name].pj == pytest.approx(a[name].pj * ratio), name
     # The tiles leak while idle: the extra cycles of all eight, at the same rate.
     extra = 8 * (slow.cycles_per_image - fast.cycles_per_image)
     assert b["tiles_idle_leakage"].pj - a["tiles_idle_leakage"].pj == pytest.approx(
         extra * a["tiles_idle_leakage"].pj_per)
-    for name in ("tiles_mvm", "post_process_switching", "stream_switch_switching",
-                 "activation_memory_read", "activation_memory_write"):
+    for name in ("tiles_mvm", "post_process_switching", "datapath_switching",
+                 "activation_memory_switching", "parameter_memory_read"):
         assert b[name].pj == a[name].pj, name
     # Leakage per cycle of one SRAM bit at the node, by hand.
     cfg = chip.tile
     bit_cycle_pj = cfg.ppa.sram_leak_nw * 1e-9 * (1e-6 / cfg.ppa.clock_mhz) * 1e12 \
         * cfg.ppa.node_nm / 45
-    assert a["activation_memory_leakage"].pj == pytest.approx(
-        8 * 64 * fast.cycles_per_image * bit_cycle_pj)
+    assert a["parameter_memory_sram_leakage"].pj == pytest.approx(
+        3 * 86 * 48 * fast.cycles_per_image * bit_cycle_pj)
 
 
 def test_more_tiles_for_the_same_work_cost_area_not_mvm_energy(compiled, tmp_path):
@@ -168,9 +178,11 @@ def test_more_tiles_for_the_same_work_cost_area_not_mvm_energy(compiled, tmp_pat
     ten = chip_ppa(more, program, inputs, images)
     assert items(ten)["tiles_mvm"].pj == items(eight)["tiles_mvm"].pj
     assert ten.area["tiles"] == pytest.approx(10 / 8 * eight.area["tiles"])
-    assert ten.ge["stream_switch"] > eight.ge["stream_switch"]
+    # Two MVM units more, and two more read ports on the activation memory.
+    assert ten.ge["datapath"] > eight.ge["datapath"]
+    assert ten.ge["activation_memory"] > eight.ge["activation_memory"]
     assert ten.ge["sequencer"] > eight.ge["sequencer"]
-    assert ten.area["activation_memory"] == eight.area["activation_memory"]
+    assert ten.area["parameter_memory"] == eight.area["parameter_memory"]
     assert sum(ten.area.values()) > sum(eight.area.values())
 
 
@@ -199,7 +211,7 @@ def test_compile_reports_energy_and_area(tmp_path, capsys):
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "r.json").read_text())
     energy, area = report["energy"], report["area"]
-    assert set(area["parts_um2"]) == {"tiles", "post_process", "stream_switch", "sequencer",
-                                      "instruction_memory", "activation_memory"}
+    assert set(area["parts_um2"]) == {"tiles", "datapath", "post_process", "activation_memory",
+                                      "parameter_memory", "sequencer", "instruction_memory"}
     assert energy["images_per_s"] == pytest.approx(report["timing"]["images_per_s"], abs=0.1)
     assert f"{energy['per_image_pj'] / 1e3:,.2f}" in out and "TOPS/W" in out

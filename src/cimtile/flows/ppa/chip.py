@@ -1,5 +1,6 @@
-"""Energy per image and area of a chip running a compiled program: its tiles, its
-post-processing unit, its stream switch, its sequencer and its activation memory.
+"""Energy per image and area of a chip running a compiled program: its tiles and the chip
+top's other blocks (:class:`~cimtile.hdl.chip.Chip`): the datapath's units, its
+post-processing unit, its activation and parameter memories, and the sequencer.
 
 - **Tiles.** Every MVM is priced by the tile model (:func:`~.activity.compute_activity`,
   :func:`~.energy.compute_energy`) on the tile's own block of weights, seed and the very
@@ -11,27 +12,30 @@ post-processing unit, its stream switch, its sequencer and its activation memory
   (``tiles_idle_leakage``). A tile's area is the tile model's (:func:`~.area.tile_area`),
   host interface and input FIFO included: each tile keeps its registers, framing and FIFO
   as its port on the chip.
-- **Post-processing unit and stream switch.** The RTL blocks (:class:`PostProcess` at the
-  tile's columns and widths, :class:`StreamSwitch` at the chip's tiles and interconnect
-  width) are synthesised to gate equivalents as :mod:`.area` synthesises a tile, cached the
-  same way. Their switching is an assumption, not a measurement: every event switches
-  :data:`EVENT_ACTIVITY` of the gate equivalents that carry it: the whole unit for each
-  row block of partial sums it takes, one output's share of the switch for each beat it
-  moves. Both leak over the image's cycles.
+- **Datapath.** :class:`~cimtile.hdl.chip_datapath.ChipDatapath` (with ``param_words`` of
+  parameter memory) is synthesised to gate equivalents as :mod:`.area` synthesises a tile,
+  cached the same way, and split by block: the post-processing unit, the activation
+  memory (its banks and a read port per MVM unit and the mover), the parameter memory,
+  and the rest (the MVM units, the ACC unit, the mover: ``datapath``). A memory of at
+  least ``sram_min_bits`` bits is an SRAM macro, priced with the tile model's SRAM figures
+  per bit read and written and leaking per bit; a smaller one is flip-flops among the
+  gates. Switching is an assumption, not a measurement: every event switches
+  :data:`EVENT_ACTIVITY` of the gate equivalents that carry it: the whole post-processing
+  unit for each row block of partial sums it takes; one unit's share of the datapath's
+  units (``tiles + 2`` of them) for each interconnect beat; one element's share of a
+  memory's gates for each element read or written. Everything leaks over the image's
+  cycles.
 - **Sequencer.** :class:`ChipSequencer` with ``program_words`` of instruction memory,
   synthesised the same way; its memory is an SRAM macro when it has at least
   ``sram_min_bits`` bits (else flip-flops among its gates). Each instruction issued reads
   one word and switches :data:`EVENT_ACTIVITY` of the sequencer's gates (an assumption,
   as above); loading the program is once per program, not per image, and not counted.
   Logic and memory leak over the image's cycles.
-- **Activation memory.** An SRAM macro of ``act_memory_bytes * 8`` bits (the datapath's
-  :class:`~cimtile.hdl.span_memory.SpanMemory`), priced with the tile model's SRAM
-  figures: every activation an MVM or MOVE reads and every one an ACC or MOVE writes, the
-  host's image written and its scores read, each ``8 * element_bytes`` bits; it leaks over
-  the image's cycles.
+- **Memory accesses.** Every activation an MVM or MOVE reads and every one an ACC or MOVE
+  writes, the host's image written and its scores read; every multiplier and bias an ACC
+  reads.
 
-Not counted: the post-processing memory of multipliers and biases and the chip's host
-interface, which have no RTL yet.
+Not counted: the chip's host interface, which has no RTL yet.
 """
 
 import math
@@ -40,9 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.back import verilog
 
+from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer
-from cimtile.hdl.chip_datapath import chip_post_process
-from cimtile.hdl.stream_switch import StreamSwitch
 from cimtile.models.chip_golden import ProgramError, check_program, golden_tiles, run_chip
 from cimtile.models.chip_timing import schedule
 from cimtile.spec.chip_isa import WORD_BITS, Opcode
@@ -54,39 +57,25 @@ from .digital import digital_activity, typical_toggles
 from .energy import Energy, Item, combined, compute_energy
 from .figures import figures
 
-__all__ = ["EVENT_ACTIVITY", "POST_PROCESS_TOP", "SWITCH_TOP", "SEQUENCER_TOP",
-           "post_process_verilog", "switch_verilog", "sequencer_verilog", "block_ge", "ChipEvents", "chip_events", "tile_inputs",
-           "ChipPpa", "chip_ppa"]
+__all__ = ["EVENT_ACTIVITY", "DATAPATH_TOP", "SEQUENCER_TOP", "datapath_verilog",
+           "sequencer_verilog", "BLOCKS", "block_ge", "ChipEvents", "chip_events",
+           "tile_inputs", "ChipPpa", "chip_ppa"]
 
 #: Gate-equivalent transitions per gate equivalent that carries an event: fresh random
 #: operands flip each gate output with probability one half (glitches not counted).
 EVENT_ACTIVITY = 0.5
 
-POST_PROCESS_TOP, SWITCH_TOP = "chip_post_process", "chip_stream_switch"
-SEQUENCER_TOP = "chip_sequencer"
+DATAPATH_TOP, SEQUENCER_TOP = "chip_datapath", "chip_sequencer"
+#: The datapath's blocks, by their submodule in :class:`ChipDatapath`; the rest of it is
+#: ``datapath``.
+BLOCKS = {"post_process": "post_process", "activation_memory": "activations",
+          "parameter_memory": "params"}
 
 
-def _switch_ports(chip):
-    """Inputs, outputs and routes of the chip's stream switch: every tile's results, the
-    activation memory's read port and the post-processing unit's outputs in; every tile's
-    inputs, the post-processing unit's input and the memory's write port out; one route
-    per destination."""
-    ports = chip.chip.tiles + 2
-    return ports, ports, ports
-
-
-def post_process_verilog(chip):
-    """Verilog of the chip's post-processing unit: one lane per tile column, partial sums
-    of the tile's result width."""
-    return verilog.convert(chip_post_process(chip), name=POST_PROCESS_TOP, emit_src=False)
-
-
-def switch_verilog(chip):
-    """Verilog of the chip's stream switch (:func:`_switch_ports`)."""
-    inputs, outputs, routes = _switch_ports(chip)
-    switch = StreamSwitch(inputs=inputs, outputs=outputs,
-                          data_width=chip.chip.interconnect_width, routes=routes)
-    return verilog.convert(switch, name=SWITCH_TOP, emit_src=False)
+def datapath_verilog(chip):
+    """Verilog of the chip's datapath, with ``param_words`` of parameter memory."""
+    datapath = ChipDatapath(chip, param_depth=chip.chip.param_words)
+    return verilog.convert(datapath, name=DATAPATH_TOP, emit_src=False)
 
 
 def sequencer_verilog(chip):
@@ -95,19 +84,30 @@ def sequencer_verilog(chip):
     return verilog.convert(sequencer, name=SEQUENCER_TOP, emit_src=False)
 
 
+def _block_of(module, top):
+    """The block of :data:`BLOCKS` a datapath module belongs to, or ``datapath``."""
+    for block, name in BLOCKS.items():
+        if module == f"{top}.{name}" or module.startswith(f"{top}.{name}."):
+            return block
+    return "datapath"
+
+
 def block_ge(chip):
-    """``(ge, macro_bits)``: gate equivalents of the post-processing unit, the stream switch
-    and the sequencer, synthesised (and cached) as :func:`~.area.tile_area` synthesises a
-    tile, and the bits of each one's memories left as SRAM macros (the sequencer's
-    instruction memory, if large enough)."""
-    ge, macro_bits = {}, {}
-    for name, source, top in (("post_process", post_process_verilog, POST_PROCESS_TOP),
-                              ("stream_switch", switch_verilog, SWITCH_TOP),
-                              ("sequencer", sequencer_verilog, SEQUENCER_TOP)):
+    """``(ge, macro_bits)``: gate equivalents of the datapath's blocks (:data:`BLOCKS` and
+    the rest, ``datapath``) and of the sequencer, synthesised (and cached) as
+    :func:`~.area.tile_area` synthesises a tile, and the bits of each one's memories left
+    as SRAM macros."""
+    ge, macro_bits = dict.fromkeys([*BLOCKS, "datapath", "sequencer"], 0.0), {}
+    for source, top in ((datapath_verilog, DATAPATH_TOP), (sequencer_verilog, SEQUENCER_TOP)):
         netlist = synthesise(elaborated(source, chip), top, chip.tile.ppa.sram_min_bits)
-        ge[name] = sum(gate_equivalents(cells) for cells in netlist.cells.values())
-        macro_bits[name] = sum(netlist.sram_bits.values())
-    return ge, macro_bits
+        of = (lambda module: _block_of(module, top)) if top == DATAPATH_TOP else (
+            lambda module: "sequencer")
+        for module, cells in netlist.cells.items():
+            ge[of(module)] += gate_equivalents(cells)
+        for name, bits in netlist.sram_bits.items():
+            block = of(name.partition("/")[0])
+            macro_bits[block] = macro_bits.get(block, 0) + bits
+    return ge, {block: macro_bits.get(block, 0) for block in ge}
 
 
 @dataclass(frozen=True)
@@ -116,22 +116,26 @@ class ChipEvents:
 
     Members
     -------
-    sram_reads, sram_writes : int
+    act_reads, act_writes : int
         Activations read from and written to the activation memory: MVM inputs, MOVE
         sources and the scores the host reads; ACC outputs, MOVE destinations and the
         image the host writes.
-    switch_beats : int
-        Beats the stream switch moves: an MVM's inputs, an ACC's partial sums from each of
-        its tiles and its outputs, a MOVE's values (:mod:`cimtile.models.chip_timing`).
+    param_reads : int
+        Multipliers and biases the ACCs read (one pair per output).
+    beats : int
+        Interconnect beats the datapath's units move: an MVM's inputs, an ACC's partial
+        sums from each of its tiles and its outputs, a MOVE's values
+        (:mod:`cimtile.models.chip_timing`).
     row_blocks : int
         Partial-sum transfers into the post-processing unit: an ACC's tiles.
     macs : int
         Multiply-accumulates of the network: each ACC's outputs times the inputs of the
         MVMs whose results it adds.
     """
-    sram_reads: int
-    sram_writes: int
-    switch_beats: int
+    act_reads: int
+    act_writes: int
+    param_reads: int
+    beats: int
     row_blocks: int
     macs: int
 
@@ -140,7 +144,7 @@ def chip_events(chip, program, instructions):
     """The :class:`ChipEvents` of `program`'s decoded `instructions` on `chip`."""
     out_bits, result_width = chip.chip.out_bits, chip.tile.result_width
     reads, writes = program.output_length, program.input_length
-    beats = blocks = macs = 0
+    params = beats = blocks = macs = 0
     inputs = {}
     for ins in instructions:
         if ins.op is Opcode.MVM:
@@ -150,6 +154,7 @@ def chip_events(chip, program, instructions):
         elif ins.op is Opcode.ACC:
             tiles = range(ins["tile"], ins["tile"] + ins["count"])
             writes += ins["length"]
+            params += ins["length"]
             beats += (ins["count"] * chip.beats(ins["length"], result_width)
                       + chip.beats(ins["length"], out_bits))
             blocks += ins["count"]
@@ -158,7 +163,7 @@ def chip_events(chip, program, instructions):
             reads += ins["length"]
             writes += ins["length"]
             beats += chip.beats(ins["length"], out_bits)
-    return ChipEvents(reads, writes, beats, blocks, macs)
+    return ChipEvents(reads, writes, params, beats, blocks, macs)
 
 
 def tile_inputs(chip, program, X):
@@ -192,10 +197,13 @@ class ChipPpa:
     tile_energy : Energy
         The tiles' MVMs per image, by the tile model's items.
     area : dict
-        Area (um2) by part: ``tiles`` (all of them), ``post_process``, ``stream_switch``,
-        ``sequencer``, ``instruction_memory``, ``activation_memory``.
+        Area (um2) by part: ``tiles`` (all of them), ``datapath``, ``post_process``,
+        ``activation_memory``, ``parameter_memory``, ``sequencer`` and
+        ``instruction_memory``, each block's gates and SRAM macros together.
     ge : dict
-        Gate equivalents of the post-processing unit, the stream switch and the sequencer.
+        Gate equivalents of those blocks (:func:`block_ge`).
+    macro_bits : dict
+        Bits of their SRAM macros.
     events : ChipEvents
     cycles_per_image : int
     images_per_s : float
@@ -204,6 +212,7 @@ class ChipPpa:
     tile_energy: Energy
     area: dict
     ge: dict
+    macro_bits: dict
     events: ChipEvents
     cycles_per_image: int
     images_per_s: float
@@ -222,7 +231,7 @@ class ChipPpa:
                   "cycles_per_image": self.cycles_per_image, "breakdown": per_item,
                   "tiles_mvm_breakdown_pj": tiles}
         area = {"total_um2": math.fsum(self.area.values()), "parts_um2": dict(self.area),
-                "ge": dict(self.ge)}
+                "ge": dict(self.ge), "sram_bits": dict(self.macro_bits)}
         return energy, area
 
 
@@ -258,6 +267,16 @@ def _check_inputs(chip, instructions, inputs, images):
                                f"({mvms.get(tile, 0)}, {rows})")
 
 
+def _memory_items(name, reads, writes, bits, elements, ge, macro_bits, fig):
+    """A memory's access energy: per bit read and written of its SRAM macros, and one
+    element's share of its gates switching per element read or written."""
+    sram = bool(macro_bits[name])
+    return [Item.of(f"{name}_read", reads * bits * sram, "bits read", fig.sram_read_pj),
+            Item.of(f"{name}_write", writes * bits * sram, "bits written", fig.sram_write_pj),
+            Item.of(f"{name}_switching", (reads + writes) * EVENT_ACTIVITY * ge[name] / elements,
+                    "gate-equivalent transitions", fig.ge_toggle_pj)]
+
+
 def chip_ppa(chip, program, inputs, images):
     """The :class:`ChipPpa` of `program` on `chip` over `images` images whose tiles took
     `inputs` (``{tile: (MVMs, rows)}``, as :func:`tile_inputs` records them).
@@ -281,13 +300,11 @@ def chip_ppa(chip, program, inputs, images):
     tile_leak = area.ge * fig.ge_leak_cycle_pj + sum(area.sram_bits.values()) \
         * fig.sram_leak_cycle_pj
     ge, macro_bits = block_ge(chip)
-    program_bits = macro_bits["sequencer"]
-    switch_share = ge["stream_switch"] / _switch_ports(chip)[1]
-    act_bits = 8 * chip.element_bytes
-    memory_bits = 8 * chip.chip.act_memory_bytes
     per_image = Energy(tuple(Item(item.name, item.count / images, item.unit, item.pj_per,
                                   item.pj / images) for item in tiles.items))
-    items = (
+    units = chip.chip.tiles + 2
+    param_bits = chip.chip.mult_bits + chip.chip.bias_bits
+    items = [
         Item("tiles_mvm", mvms, "MVMs", per_image.total_pj / mvms if mvms else 0.0,
              per_image.total_pj),
         Item.of("tiles_idle_leakage", chip.chip.tiles * cycles - busy / images,
@@ -295,33 +312,28 @@ def chip_ppa(chip, program, inputs, images):
         Item.of("post_process_switching",
                 events.row_blocks * EVENT_ACTIVITY * ge["post_process"],
                 "gate-equivalent transitions", fig.ge_toggle_pj),
-        Item.of("post_process_leakage", ge["post_process"] * cycles, "gate-equivalent cycles",
-                fig.ge_leak_cycle_pj),
-        Item.of("stream_switch_switching",
-                events.switch_beats * EVENT_ACTIVITY * switch_share,
+        Item.of("datapath_switching", events.beats * EVENT_ACTIVITY * ge["datapath"] / units,
                 "gate-equivalent transitions", fig.ge_toggle_pj),
-        Item.of("stream_switch_leakage", ge["stream_switch"] * cycles,
-                "gate-equivalent cycles", fig.ge_leak_cycle_pj),
+        *_memory_items("activation_memory", events.act_reads, events.act_writes,
+                       chip.chip.out_bits, chip.act_elements, ge, macro_bits, fig),
+        *_memory_items("parameter_memory", events.param_reads, 0, param_bits,
+                       chip.chip.param_words, ge, macro_bits, fig),
         Item.of("sequencer_switching", len(instructions) * EVENT_ACTIVITY * ge["sequencer"],
                 "gate-equivalent transitions", fig.ge_toggle_pj),
-        Item.of("sequencer_leakage", ge["sequencer"] * cycles, "gate-equivalent cycles",
-                fig.ge_leak_cycle_pj),
-        Item.of("instruction_memory_read", len(instructions) * WORD_BITS * bool(program_bits),
-                "bits read", fig.sram_read_pj),
-        Item.of("instruction_memory_leakage", program_bits * cycles, "bit cycles",
-                fig.sram_leak_cycle_pj),
-        Item.of("activation_memory_read", events.sram_reads * act_bits, "bits read",
+        Item.of("instruction_memory_read",
+                len(instructions) * WORD_BITS * bool(macro_bits["sequencer"]), "bits read",
                 fig.sram_read_pj),
-        Item.of("activation_memory_write", events.sram_writes * act_bits, "bits written",
-                fig.sram_write_pj),
-        Item.of("activation_memory_leakage", memory_bits * cycles, "bit cycles",
-                fig.sram_leak_cycle_pj),
-    )
-    parts = {"tiles": chip.chip.tiles * area.total_um2,
-             "post_process": ge["post_process"] * fig.ge_um2,
-             "stream_switch": ge["stream_switch"] * fig.ge_um2,
-             "sequencer": ge["sequencer"] * fig.ge_um2,
-             "instruction_memory": program_bits * fig.sram_bit_um2,
-             "activation_memory": memory_bits * fig.sram_bit_um2}
-    return ChipPpa(Energy(items), per_image, parts, ge, events, cycles,
+        *(Item.of(f"{block}_leakage", ge[block] * cycles, "gate-equivalent cycles",
+                  fig.ge_leak_cycle_pj) for block in ge),
+        *(Item.of("instruction_memory_leakage" if block == "sequencer"
+                  else f"{block}_sram_leakage", macro_bits[block] * cycles, "bit cycles",
+                  fig.sram_leak_cycle_pj) for block in ge),
+    ]
+    items = tuple(item for item in items if item.count)
+    parts = {"tiles": chip.chip.tiles * area.total_um2}
+    parts |= {block: ge[block] * fig.ge_um2 + (macro_bits[block] if block != "sequencer"
+                                               else 0) * fig.sram_bit_um2
+              for block in ("datapath", *BLOCKS, "sequencer")}
+    parts["instruction_memory"] = macro_bits["sequencer"] * fig.sram_bit_um2
+    return ChipPpa(Energy(items), per_image, parts, ge, macro_bits, events, cycles,
                    chip.clock_mhz * 1e6 / max(cycles, 1))
