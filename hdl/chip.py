@@ -12,7 +12,7 @@ from .chip_datapath import ChipDatapath
 from .chip_sequencer import ChipSequencer, SequencerError
 from .tile import Tile, tile_signature
 
-__all__ = ["Chip", "TILE_STREAMS", "verilog_source", "TOP_NAME"]
+__all__ = ["Chip", "connect_units", "TILE_STREAMS", "verilog_source", "TOP_NAME"]
 
 TOP_NAME = "cim_chip"
 #: The tile ports the datapath drives; the chip exposes each tile's others.
@@ -84,13 +84,8 @@ class Chip(wiring.Component):
         m = Module()
         m.submodules.sequencer = seq = self._sequencer
         m.submodules.datapath = path = self._datapath
-        for ours, theirs in zip(seq.mvm, path.mvm):
-            wiring.connect(m, ours, theirs)
-        wiring.connect(m, seq.acc, path.acc)
-        wiring.connect(m, seq.move, path.move)
+        connect_units(m, seq, path)
         m.d.comb += [
-            seq.mvm_done.eq(path.mvm_done), seq.acc_done.eq(path.acc_done),
-            seq.move_done.eq(path.move_done),
             seq.w_en.eq(self.program_write.en), seq.w_addr.eq(self.program_write.addr),
             seq.w_data.eq(self.program_write.data), seq.start.eq(self.start),
             self.busy.eq(seq.busy), self.done.eq(seq.done), self.error.eq(seq.error),
@@ -120,6 +115,18 @@ class Chip(wiring.Component):
         ports = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
                  for path, member, value in tile.signature.flatten(tile)}
         return Instance(self._tile_module, i_clk=ClockSignal(), i_rst=ResetSignal(), **ports)
+
+
+def connect_units(m, sequencer, datapath):
+    """Connect the command ports of `sequencer` to the units of `datapath`, and the units'
+    completions back."""
+    for ours, theirs in zip(sequencer.mvm, datapath.mvm):
+        wiring.connect(m, ours, theirs)
+    wiring.connect(m, sequencer.acc, datapath.acc)
+    wiring.connect(m, sequencer.move, datapath.move)
+    m.d.comb += [sequencer.mvm_done.eq(datapath.mvm_done),
+                 sequencer.acc_done.eq(datapath.acc_done),
+                 sequencer.move_done.eq(datapath.move_done)]
 
 
 def verilog_source(chip, tile_module=None):

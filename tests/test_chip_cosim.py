@@ -144,3 +144,7 @@ def test_run_on_the_chip(tmp_path, capsys):
     assert main(["run", *args[1:], "--plots", tmp_path / "plots"]) == 2
     assert capsys.readouterr().err == "cimtile: error: --plots: not available with --chip\n"
     assert not (tmp_path / "plots").exists()
+    tile_args = [a for a in args[1:] if a != "--chip"]
+    assert main(["run", *tile_args, "--ppa"]) == 2
+    assert capsys.readouterr().err == ("cimtile: error: --ppa: only with --chip (cimtile ppa "
+                                       "prices a tile)\n")

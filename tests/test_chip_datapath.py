@@ -9,12 +9,12 @@ import dataclasses
 import numpy as np
 import pytest
 from amaranth.hdl import Elaboratable, Module
-from amaranth.lib import wiring
 
 from cimtile.flows.chip_compile import compile_network
 from cimtile.flows.chip_report import chip_images
 from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer
+from cimtile.hdl.chip import connect_units
 from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
 from cimtile.models import chip_timing
@@ -41,14 +41,9 @@ class Chip(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.sequencer = seq = self.sequencer
-        m.submodules.datapath = path = self.datapath
-        for ours, theirs in zip(seq.mvm, path.mvm):
-            wiring.connect(m, ours, theirs)
-        wiring.connect(m, seq.acc, path.acc)
-        wiring.connect(m, seq.move, path.move)
-        m.d.comb += [seq.mvm_done.eq(path.mvm_done), seq.acc_done.eq(path.acc_done),
-                     seq.move_done.eq(path.move_done)]
+        m.submodules.sequencer = self.sequencer
+        m.submodules.datapath = self.datapath
+        connect_units(m, self.sequencer, self.datapath)
         return m
 
 

@@ -62,7 +62,7 @@ from .host_top import (EMULATED_TOP, SIM_TOP, EmulatedHost, checked_ports,
                        emulated_verilog, simulation_verilog)
 from .pauses import PATTERN_CYCLES
 
-__all__ = ["Part", "instance_text", "BULK_TOP", "FEEDS", "ATTENTION", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
+__all__ = ["Part", "instance_text", "module_text", "BULK_TOP", "FEEDS", "ATTENTION", "ANALOG", "LEVELS_FILE", "BULK_FILES", "Rings", "RINGS", "Layout",
            "bulk_verilog", "bulk_ports", "bulk_design", "EMULATED_BULK", "level_entries"]
 
 BULK_TOP = "cim_host_bulk"
@@ -309,16 +309,22 @@ def bulk_verilog(cfg, rings=RINGS, *, analog="queue"):
         If `analog` is neither.
     """
     ports, wires, parts = _top(cfg, rings, analog)
+    return module_text(BULK_TOP, ports, wires, parts, [_attention(ports)])
+
+
+def module_text(name, ports, wires, parts, body=()):
+    """Verilog of module `name` with `ports` and `wires` (each a :class:`Port`), the
+    instances `parts` (each a :class:`Part`) and the lines of `body` after them."""
     return "\n".join([
         # A misspelt net is an error, not a new one-bit wire.
         "`default_nettype none",
-        f"module {BULK_TOP}(",
+        f"module {name}(",
         ",\n".join(f"  {' '.join(filter(None, [port.direction, 'wire', port.range, port.name]))}"
                    for port in ports),
         ");",
         *(f"  wire {' '.join(filter(None, [wire.range, wire.name]))};" for wire in wires),
         *map(instance_text, parts),
-        _attention(ports),
+        *body,
         "endmodule",
         "`default_nettype wire",
         "",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..build.sim_top import Design, Port, signature_ports
 from .bulk_layout import Layout
-from .bulk_top import BULK_FILES, Part, instance_text
+from .bulk_top import BULK_FILES, Part, module_text
 
 __all__ = ["ChipRings", "CHIP_RINGS", "TOP", "chip_ports", "target_fields_of", "result_fields_of",
            "chip_bulk_ports", "chip_bulk_verilog", "CHIP_DESIGN"]
@@ -147,21 +147,10 @@ def chip_bulk_verilog(chip, rings=CHIP_RINGS):
     """Verilog of the chip's simulated top (module ``cim_chip_bulk``): the chip (module
     ``cim_chip``) and each tile's programming rings."""
     ports, wires, parts = _top(chip, rings)
-    return "\n".join([
-        "`default_nettype none",
-        f"module {TOP}(",
-        ",\n".join(f"  {' '.join(filter(None, [port.direction, 'wire', port.range, port.name]))}"
-                   for port in ports),
-        ");",
-        *(f"  wire {' '.join(filter(None, [wire.range, wire.name]))};" for wire in wires),
+    return module_text(TOP, ports, wires, parts, [
         "  reg [31:0] cycle_r;",
         "  always @(posedge clk) cycle_r <= rst ? 32'd0 : cycle_r + 32'd1;",
-        "  assign bulk__cycle = cycle_r;",
-        *map(instance_text, parts),
-        "endmodule",
-        "`default_nettype wire",
-        "",
-    ])
+        "  assign bulk__cycle = cycle_r;"])
 
 
 def _tile_verilog(chip):

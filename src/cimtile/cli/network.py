@@ -116,6 +116,8 @@ def _cmd_run(args):
     if args.chip:
         from .chip import run_on_chip
         return run_on_chip(args, inputs)
+    if args.ppa:
+        raise InputError("--ppa: only with --chip (cimtile ppa prices a tile)")
     check_paths(inputs, **_network_outputs(args))
     cfg = load_config(args.config)
     start = time.perf_counter()
