@@ -17,8 +17,8 @@ from amaranth.back import rtlil
 from cimtile.spec.config import reference_config
 from cimtile.spec.config_tables import HostConfig, TimingConfig
 
-from .harness import (TOP, HostHarness, RegistersHarness, SequencerHarness, TileHarness,
-                      TileLatencyHarness)
+from .harness import (TOP, DatapathHarness, HostHarness, RegistersHarness, SequencerHarness,
+                      TileHarness, TileLatencyHarness)
 from .sby import check_cells, run_sby
 from .trace import TraceError, cycle_table, read_vcd
 
@@ -77,6 +77,9 @@ PROPERTY_SETS = {s.name: s for s in (
     PropertySet("chip_sequencer", SequencerHarness,
                 "chip sequencer: no command issues while a hazard is open",
                 {"bmc": lambda c: 8, "cover": lambda c: 10}, of_the_tile=False),
+    PropertySet("chip_datapath", DatapathHarness,
+                "chip datapath: every command answered once, vectors keep the stream rules",
+                {"bmc": lambda c: 10, "cover": lambda c: 12}, of_the_tile=False),
 )}
 
 
