@@ -222,4 +222,4 @@ class DatapathHarness(Harness):
             m.d.comb += Value.cast(value).eq(Value.cast(source))
         twins = [(rules.named(twin.vector[t].valid, f"twin__vector__{t}__valid"), readies[t])
                  for t in range(chip.chip.tiles)]
-        datapath_rules(rules, p, twins, tiles=chip.chip.tiles, lanes=datapath.lanes)
+        datapath_rules(rules, p, twins, chip)
