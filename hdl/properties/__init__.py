@@ -1,5 +1,5 @@
-"""Formal properties of the tile's and the chip's blocks, written in Amaranth (``Assert``, ``Assume``,
-``Cover``).
+"""Formal properties of the tile's and the chip's blocks, written in Amaranth (``Assert``,
+``Assume``, ``Cover``).
 
 The rules live here, beside the blocks, one module per interface or block, each function
 named after the rule set it states; the harnesses that drive a block with free inputs and
