@@ -215,8 +215,8 @@ class DatapathHarness(Harness):
             if member.flow is not Flow.In:
                 continue
             if path[0] == "vector":
-                source = readies[path[1]] = rules.free(member.shape, f"twin__vector__{path[1]}"
-                                                                     "__ready")
+                name = "__".join(str(part) for part in path)
+                source = readies[path[1]] = rules.free(member.shape, f"twin__{name}")
             else:
                 source = _port(p, path)
             m.d.comb += Value.cast(value).eq(Value.cast(source))
