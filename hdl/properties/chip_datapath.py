@@ -34,7 +34,8 @@ def datapath_rules(rules, p, twin, chip):
     taken; ``acc_done`` and ``move_done`` rise once per command, never while their unit is
     idle, an ACC's ``count * beats(length, result_width) + beats(length, out_bits)``
     cycles and a MOVE's ``beats(length, out_bits)`` cycles after the command's (the
-    durations of :mod:`cimtile.models.chip_timing`, less the cycle of the done).
+    durations of :mod:`cimtile.models.chip_timing` less one: the done is the unit's last
+    busy cycle).
     Covers: a vector taken after a stall, an MVM of more than one beat, an ACC of every
     output of two tiles and a MOVE of more than one beat completing.
     """
@@ -56,9 +57,10 @@ def datapath_rules(rules, p, twin, chip):
                 "a MOVE of more than one beat completes", [p.move_done, move])
 
 
-def _beats(length, bits, chip):
-    """Interconnect cycles to move `length` (a value) values of `bits` bits."""
-    width = chip.interconnect_width
+def _beats(length, bits, table):
+    """Interconnect cycles to move `length` (a value) values of `bits` bits on the chip of
+    the ``[chip]`` `table`."""
+    width = table.interconnect_width
     return (length * bits + width - 1) // width
 
 
