@@ -9,6 +9,7 @@ from amaranth.lib.wiring import Out
 
 import cimtile.flows.formal.harness
 import cimtile.hdl.chip_scoreboard
+import cimtile.hdl.properties.chip_datapath
 import cimtile.hdl.host
 from cimtile.cli import main
 from cimtile.flows.formal.__main__ import main as formal_main
@@ -201,6 +202,17 @@ def test_chip_datapath(tmp_path, mode):
     result = _check(tmp_path, "chip_datapath", mode,
                     depth=DATAPATH_DEPTH if mode == "bmc" else None)
     assert result.passed, result.details()
+
+
+def test_datapath_durations_are_tight(tmp_path, monkeypatch):
+    """With every transfer a beat longer than the datapath takes, the rules on cycles
+    break, and only they."""
+    beats = cimtile.hdl.properties.chip_datapath._beats
+    monkeypatch.setattr(cimtile.hdl.properties.chip_datapath, "_beats",
+                        lambda length, bits, table: beats(length, bits, table) + 1)
+    result = _check(tmp_path, "chip_datapath", "bmc", depth=8)
+    names = [rule.name for rule in result.failed]
+    assert names and all(name.endswith("_on_time") for name in names), result.details()
 
 
 class _OffersTwice(ChipDatapath):
