@@ -4,10 +4,12 @@ counterexample."""
 
 import pytest
 from amaranth.hdl import Const, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import Out
 
+import cimtile.flows.formal.harness
 import cimtile.hdl.chip_scoreboard
+import cimtile.hdl.properties.chip_datapath
 import cimtile.hdl.host
 from cimtile.cli import main
 from cimtile.flows.formal.__main__ import main as formal_main
@@ -16,8 +18,10 @@ from cimtile.flows.formal.harness import Harness, expose
 from cimtile.flows.formal.sby import sby_script
 from cimtile.flows.formal.trace import TraceError, cycle_table, read_vcd
 from cimtile.hdl.axi_stream import AxiStreamSignature
+from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.output_framer import OutputFramer
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
+from cimtile.hdl.properties.handshake import valid_independent_of_ready
 from cimtile.spec.config_derived import Config
 
 MINIMAL = formal_configs()["minimal"]
@@ -186,6 +190,94 @@ def test_sequencer_blind_to_spans_fails(tmp_path, monkeypatch):
     result = _check(tmp_path, "chip_sequencer", "bmc", depth=SEQUENCER_DEPTH)
     names = {rule.name for rule in result.failed}
     assert names and names <= SPAN_RULES, result.details()
+
+
+#: The datapath's bounded check here: two MVMs, an ACC of two tiles and a MOVE fit, in
+#: seconds (depth 20, ``make formal``: about a minute).
+DATAPATH_DEPTH = 12
+
+
+@pytest.mark.parametrize("mode", ["bmc", "cover"])
+def test_chip_datapath(tmp_path, mode):
+    result = _check(tmp_path, "chip_datapath", mode,
+                    depth=DATAPATH_DEPTH if mode == "bmc" else None)
+    assert result.passed, result.details()
+
+
+def test_datapath_durations_are_tight(tmp_path, monkeypatch):
+    """With every transfer a beat longer than the datapath takes, the rules on cycles
+    break, and only they."""
+    beats = cimtile.hdl.properties.chip_datapath._beats
+    monkeypatch.setattr(cimtile.hdl.properties.chip_datapath, "_beats",
+                        lambda length, bits, table: beats(length, bits, table) + 1)
+    result = _check(tmp_path, "chip_datapath", "bmc", depth=8)
+    names = [rule.name for rule in result.failed]
+    assert names and all(name.endswith("_on_time") for name in names), result.details()
+
+
+class _OffersTwice(ChipDatapath):
+    """Offers tile 0's vector again while waiting for its result."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        with m.If(self.result[0].ready):
+            m.d.comb += self.vector[0].valid.eq(1)
+        return m
+
+
+class _DropsDone(ChipDatapath):
+    """Never raises tile 1's ``mvm_done``."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.mvm_done[1].eq(0)
+        return m
+
+
+@pytest.mark.parametrize("datapath, rule", [(_OffersTwice, "mvm_0_vector_for_a_command"),
+                                            (_DropsDone, "mvm_1_done_with_result")])
+def test_broken_datapath_fails(tmp_path, monkeypatch, datapath, rule):
+    monkeypatch.setattr(cimtile.flows.formal.harness, "ChipDatapath", datapath)
+    result = _check(tmp_path, "chip_datapath", "bmc", depth=8)
+    assert [r.name for r in result.failed] == [rule], result.details()
+    header, *rows = result.table.splitlines()
+    last = dict(zip(header.split(), rows[-1].split()))
+    assert last[f"assert__{rule}"] == "0"
+
+
+class _WaitsForReady(wiring.Component):
+    """Raises valid only once ready is high: a sender that waits for its receiver."""
+    o: Out(stream.Signature(8))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.o.valid.eq(self.o.ready), self.o.payload.eq(0x5A)]
+        return m
+
+
+class _TwinHarness(Harness):
+    def build(self, m, rules, platform):
+        m.submodules.dut = dut = _WaitsForReady()
+        m.submodules.twin = twin = _WaitsForReady()
+        ready = rules.free(1, "twin__o__ready")
+        m.d.comb += twin.o.ready.eq(ready)
+        port = expose(rules, dut).o
+        valid_independent_of_ready(rules, "o", valid=port.valid, ready=port.ready,
+                                   twin_valid=rules.named(twin.o.valid, "twin__o__valid"),
+                                   twin_ready=ready)
+
+
+def test_valid_waiting_for_ready_fails(tmp_path):
+    pset = PropertySet("broken", _TwinHarness, "a sender whose valid waits for ready",
+                       {"bmc": lambda config: 4})
+    result = run_check(MINIMAL, pset, "bmc", 4, tmp_path, timeout=TIMEOUT)
+    assert [rule.name for rule in result.failed] == ["o__valid_independent_of_ready"]
+    header, *rows = result.table.splitlines()
+    last = dict(zip(header.split(), rows[-1].split()))
+    # The twins agreed so far; their readies differ now, and so do their valids.
+    assert last["o__twin_agreed"] == "1"
+    assert last["o__ready"] != last["twin__o__ready"]
+    assert last["o__valid"] != last["twin__o__valid"]
 
 
 def _formal(argv, capsys):

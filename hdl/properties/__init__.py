@@ -1,5 +1,5 @@
-"""Formal properties of the tile's blocks, written in Amaranth (``Assert``, ``Assume``,
-``Cover``).
+"""Formal properties of the tile's and the chip's blocks, written in Amaranth (``Assert``,
+``Assume``, ``Cover``).
 
 The rules live here, beside the blocks, one module per interface or block, each function
 named after the rule set it states; the harnesses that drive a block with free inputs and
@@ -15,4 +15,6 @@ AXI4-Stream and the tile's internal streams alike.
 - :mod:`.axi_lite`: the AXI4-Lite subordinate of the register map.
 - :mod:`.tile`: the tile core (results, analog-port exclusivity, write-verify budget,
   latency).
+- :mod:`.chip_sequencer`: the chip sequencer (no command while a hazard is open).
+- :mod:`.chip_datapath`: the chip datapath (each command answered once and on time).
 """

@@ -3,12 +3,15 @@
 AXI4-Stream (ARM IHI 0051, 2.2.1), every AXI4-Lite channel (ARM IHI 0022, A3.2.1) and
 Amaranth's ``lib.stream`` share the rule: once VALID is high it stays high until READY takes
 the transfer, and the payload does not change meanwhile. A reset ends the obligation, and the
-cycle after a reset has VALID low (the sender's registers were just cleared).
+cycle after a reset has VALID low (the sender's registers were just cleared). VALID must not
+wait for READY (AXI4-Stream 2.2.1: "a transmitter is not permitted to wait until TREADY is
+asserted before asserting TVALID"), which one copy of the sender cannot show: a twin of it,
+fed the same inputs but READY, can.
 """
 
 from amaranth.hdl import Value
 
-__all__ = ["channel_rules"]
+__all__ = ["channel_rules", "valid_independent_of_ready"]
 
 
 def channel_rules(rules, name, *, valid, ready, payload, assume=False,
@@ -54,3 +57,19 @@ def channel_rules(rules, name, *, valid, ready, payload, assume=False,
         rules.cover(f"{name}__stall", valid & ~ready, f"{name}: a stalled offer",
                     [valid, ready])
     return valid & ready
+
+
+def valid_independent_of_ready(rules, name, *, valid, ready, twin_valid, twin_ready):
+    """Assert that the sender's `valid` does not depend on `ready` in the same cycle.
+
+    `twin_valid` and `twin_ready` are the channel's signals on a twin of the sender that
+    has had every input equal to the sender's since the first cycle, but its ``ready``,
+    which is free. While the two ``ready`` have agreed in every cycle before, the twins are
+    in one state, so their VALIDs may differ only if VALID follows READY.
+    """
+    # Reset-less: a reset does not bring the twins' memories back into one state.
+    agreed = rules.signal(1, f"{name}__twin_agreed", init=1, reset_less=True)
+    rules.module.d.sync += agreed.eq(agreed & (ready == twin_ready))
+    rules.assert_(f"{name}__valid_independent_of_ready", ~agreed | (valid == twin_valid),
+                  f"{name}: VALID does not depend on READY",
+                  [valid, ready, twin_valid, twin_ready, agreed])

@@ -103,10 +103,10 @@ class Rules:
         self._m.d.comb += raw.eq(AnySeq(raw.shape()))
         return signal
 
-    def signal(self, shape, name, *, init=None):
+    def signal(self, shape, name, *, init=None, reset_less=False):
         """A signal called `name` for the caller to drive; driven from ``sync``, it is a
-        register that the hard reset clears."""
-        return Signal(shape, name=self._claim(name), init=init)
+        register that the hard reset clears, unless `reset_less`."""
+        return Signal(shape, name=self._claim(name), init=init, reset_less=reset_less)
 
     def past(self, value, name, *, init=0):
         """`value` in the previous cycle, as a reset-less register called ``past__<name>``."""

@@ -13,19 +13,23 @@ from amaranth.hdl import Elaboratable, Fragment, Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Flow
 
+from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer
 from cimtile.hdl.host import HostTile
 from cimtile.hdl.properties.axi_lite import subordinate_rules
 from cimtile.hdl.properties.axi_stream import axi_stream_rules
+from cimtile.hdl.properties.chip_datapath import datapath_rules
 from cimtile.hdl.properties.chip_sequencer import sequencer_rules
 from cimtile.hdl.properties.rules import Rules
 from cimtile.hdl.properties.tile import (analog_rules, latency_rules, result_rules,
                                          tile_environment, write_verify_rules)
 from cimtile.hdl.registers import Registers
 from cimtile.hdl.tile import Tile
+from cimtile.spec.chip_config import parse_chip_config
+from cimtile.spec.config import parse_config
 
 __all__ = ["TOP", "Harness", "RegistersHarness", "HostHarness", "TileHarness",
-           "TileLatencyHarness", "SequencerHarness", "expose", "block"]
+           "TileLatencyHarness", "SequencerHarness", "DatapathHarness", "expose", "block"]
 
 #: Module name of every harness in the RTLIL handed to SymbiYosys.
 TOP = "formal_top"
@@ -49,6 +53,13 @@ def expose(rules, component):
             node = getattr(node, str(part))
         setattr(node, str(path[-1]), signal)
     return root
+
+
+def _port(ports, path):
+    """The signal at `path` in a namespace tree of :func:`expose`."""
+    for part in path:
+        ports = getattr(ports, str(part))
+    return ports
 
 
 def block(fragment, *path):
@@ -174,3 +185,41 @@ class SequencerHarness(Harness):
     def build(self, m, rules, platform):
         m.submodules.sequencer = sequencer = ChipSequencer(tiles=self.TILES, depth=self.DEPTH)
         sequencer_rules(rules, expose(rules, sequencer), self.TILES)
+
+
+class DatapathHarness(Harness):
+    """The chip datapath of two tiles of 3 rows and 2 columns, the commands, the tiles'
+    answers and the host's ports free, and a twin of it fed the same inputs but its vector
+    ports' ``ready``. It does not depend on the tile configuration it is given.
+
+    The chip is as small as keeps every loop of the units: activations of 4 bits on an
+    8-bit interconnect, so a vector of 3 rows takes two beats and a tile's result of two
+    columns two words; 4 activations of memory and 2-bit multipliers and biases keep the
+    solver's memories and products small.
+    """
+
+    TILE = {"tile": dict(rows=3, cols=2, in_bits=4, w_bits=2, bits_per_cell=1, adc_bits=2,
+                         adc_shift=0, cols_per_adc=1),
+            "timing": dict(t_settle=1, t_adc=1)}
+    CHIP = dict(tile="formal", tiles=2, act_memory_bytes=4, interconnect_width=8, out_bits=4,
+                mult_bits=2, bias_bits=2, shift_max=1)
+
+    def build(self, m, rules, platform):
+        tile = parse_config(self.TILE)
+        chip = parse_chip_config({"chip": self.CHIP | {"acc_bits": tile.result_width}}, tile)
+        m.submodules.datapath = datapath = ChipDatapath(chip, param_depth=tile.tile.cols)
+        m.submodules.twin = twin = ChipDatapath(chip, param_depth=tile.tile.cols)
+        p = expose(rules, datapath)
+        readies = {}
+        for path, member, value in twin.signature.flatten(twin):
+            if member.flow is not Flow.In:
+                continue
+            if path[0] == "vector":
+                name = "__".join(str(part) for part in path)
+                source = readies[path[1]] = rules.free(member.shape, f"twin__{name}")
+            else:
+                source = _port(p, path)
+            m.d.comb += Value.cast(value).eq(Value.cast(source))
+        twins = [(rules.named(twin.vector[t].valid, f"twin__vector__{t}__valid"), readies[t])
+                 for t in range(chip.chip.tiles)]
+        datapath_rules(rules, p, twins, chip)
