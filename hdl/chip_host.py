@@ -137,7 +137,8 @@ class ChipHost(wiring.Component):
             unpack.last.eq(last),
             lanes.ready.eq(~hold & ~regs.act_write.en),
             take.eq(lanes.valid & lanes.ready),
-            regs.loading.eq(position != 0),
+            # From the first beat taken until the image's last activation is written.
+            regs.loading.eq((position != 0) | lanes.valid),
         ]
         with m.If(regs.act_write.en):
             m.d.comb += core.act_write.eq(regs.act_write)
@@ -182,10 +183,12 @@ class ChipHost(wiring.Component):
             m.d.comb += [core.act_read.en.eq(1), core.act_read.addr.eq(regs.act_addr)]
         m.d.sync += [view_read.eq(~issue & ~core.busy),
                      view_past.eq(regs.act_addr >= self.chip.act_elements)]
-        view = Signal.like(regs.act_view)
+        # The value read last cycle goes to the bus at once, so that ACT_DATA read right
+        # after ACT_ADDR is written already gives the new address's activation.
+        view, fresh = Signal.like(regs.act_view), Mux(view_past, 0, core.act_data)
         with m.If(view_read):
-            m.d.sync += view.eq(Mux(view_past, 0, core.act_data))
-        m.d.comb += regs.act_view.eq(view)
+            m.d.sync += view.eq(fresh)
+        m.d.comb += regs.act_view.eq(Mux(view_read, fresh, view))
 
     def _tiles(self, m, core, regs, unpack_target, pack_cell):
         """Each tile's settings, and the programming streams to and from the selected

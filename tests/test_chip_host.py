@@ -4,6 +4,9 @@ registers and the AXI4-Stream ports, each tile answered by the crossbar emulator
 and lossless on this tile); the scores equal the golden chip model's. Every refusal names
 its cause, stalled beats are held, and the committed documents are the generator's."""
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 from amaranth.hdl import Elaboratable, Module
@@ -13,6 +16,7 @@ from cimtile.flows.chip_compile import compile_network
 from cimtile.flows.chip_report import chip_images
 from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer
+from cimtile.hdl.axi_checker import AxiLiteChecker, AxiStreamChecker, rule_message
 from cimtile.hdl.axi_lite import AxiResp
 from cimtile.hdl.chip_host import ChipHost
 from cimtile.hdl.crossbar_emulator import CrossbarEmulator
@@ -27,7 +31,7 @@ from amaranth_sim import run
 from cli_helpers import small_at
 from test_chip_config import CHIP, write
 
-DOCS = __import__("pathlib").Path(__file__).parents[1] / "docs"
+DOCS = Path(__file__).parents[1] / "docs"
 #: Two tiles of 12 x 3 whose ADC conversions last 3 cycles, as the emulator needs.
 TWO_TILES = CHIP.replace("tiles = 8", "tiles = 2")
 STATUS, CTRL, IRQ_STATUS = register("STATUS"), register("CTRL"), register("IRQ_STATUS")
@@ -41,15 +45,28 @@ def chip(tmp_path_factory):
 
 
 class Board(Elaboratable):
-    """The chip host, each tile's analog port answered by a crossbar emulator."""
+    """The chip host, each tile's analog port answered by a crossbar emulator, its bus and
+    output streams watched by protocol checkers."""
 
     def __init__(self, chip):
         self.host = ChipHost(chip)
         self.emulators = [CrossbarEmulator(chip.tile) for _ in range(chip.chip.tiles)]
+        width = chip.tile.host.data_width
+        self.checkers = {"s_axil": AxiLiteChecker(),
+                         "m_axis_scores": AxiStreamChecker(width, keep=True),
+                         "m_axis_cell": AxiStreamChecker(width, keep=True)}
+
+    def violations(self, ctx):
+        """The rules broken so far, by port."""
+        return {name: rule_message(ctx.get(checker.rule))
+                for name, checker in self.checkers.items() if ctx.get(checker.violation)}
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.host = self.host
+        for name, checker in self.checkers.items():
+            m.submodules[f"check_{name}"] = checker
+            checker.watch(m, getattr(self.host, name))
         for t, emulator in enumerate(self.emulators):
             m.submodules[f"emulator{t}"] = emulator
             wiring.connect(m, self.host.analog[t], emulator.analog)
@@ -120,9 +137,9 @@ class Host:
                 return
         raise AssertionError("busy for ever")
 
-    async def stream(self, send=None, frame=b"", receive=None, *, keep=None):
-        """Stream the bytes `frame` on the port `send` (TLAST on the last beat, TKEEP
-        `keep` per beat or all ones) while taking a frame, up to its TLAST beat, from the
+    async def stream(self, send=None, frame=b"", receive=None, *, keep=None, last=True):
+        """Stream the bytes `frame` on the port `send` (TLAST on the last beat if `last`,
+        TKEEP `keep` per beat or all ones) while taking a frame, up to its TLAST beat, from the
         port `receive`; the frame received. A stalled beat must be held."""
         ctx = self.ctx
         width = len(send.tdata) // 8 if send is not None else 1
@@ -134,7 +151,7 @@ class Host:
                 ctx.set(send.tvalid, offered)
                 ctx.set(send.tdata, int.from_bytes(beats[sent], "little"))
                 ctx.set(send.tkeep, (1 << width) - 1 if keep is None else keep[sent])
-                ctx.set(send.tlast, sent == len(beats) - 1)
+                ctx.set(send.tlast, last and sent == len(beats) - 1)
             signals = [send.tready] if send is not None else []
             if receive is not None:
                 ready = not self._stall()
@@ -147,14 +164,14 @@ class Host:
                     ctx.set(send.tvalid, 0)
                 sampled = sampled[1:]
             if receive is not None:
-                valid, data, last, tkeep = sampled
+                valid, data, tlast, tkeep = sampled
                 if held is not None:
-                    assert valid and (data, last) == held, "a stalled beat changed"
-                held = (data, last) if valid and not ready else None
+                    assert valid and (data, tlast) == held, "a stalled beat changed"
+                held = (data, tlast) if valid and not ready else None
                 if valid and ready:
                     assert tkeep == (1 << len(receive.tkeep)) - 1
                     got += data.to_bytes(len(receive.tdata) // 8, "little")
-                    if last:
+                    if tlast:
                         ctx.set(receive.tready, 0)
                         receive = None
             if sent == len(beats) and receive is None:
@@ -227,10 +244,233 @@ def test_a_network_runs_through_the_host_interface(chip):
             got["scores"].append(unpack_vectors(frame, chip.chip.out_bits,
                                                 program.output_length, len(dut.m_axis_scores.tdata))[0])
         got["status"] = await host.status()
+        got["violations"] = board.violations(ctx)
 
     run(board, bench)
     outputs, _ = run_chip(chip, program, images, lambda t, x: x @ program.weights[t])
     assert chip.tile.lossless
     assert np.array_equal(np.array(got["scores"]), outputs)
     assert np.abs(outputs).max() > 0
-    assert got["status"]["done"] and not got["status"]["error"], got["status"]
+    assert got["status"]["done"] and not got["status"]["error"], str(got["status"])
+    assert got["violations"] == {}
+
+
+def simulate(chip, bench):
+    """Run `bench(host)` on the chip host with its emulators, streams unstalled."""
+    board = Board(chip)
+
+    async def testbench(ctx):
+        await bench(Host(ctx, board.host))
+        assert board.violations(ctx) == {}
+
+    run(board, testbench)
+
+
+def test_reset_values_of_every_register(chip):
+    got = []
+
+    async def bench(host):
+        got.extend([await host.read(r.offset) for r in REGISTERS])
+
+    simulate(chip, bench)
+    for reg, (word, resp) in zip(REGISTERS, got):
+        expected = 0 if reg.access is Access.WO else reg.reset_value(chip)
+        assert (word, resp) == (expected, AxiResp.OKAY), reg.name
+    caps = capabilities(chip)
+    assert (caps["CAP_CHIP.tiles"], caps["CAP_ACT.elements"], caps["CAP_PROGRAM.words"],
+            caps["CAP_PARAM.words"], caps["CAP_CHIP.out_bits"]) == (2, 64, 256, 256, 4)
+
+
+END = 0xFFFC
+REFUSALS = [
+    # (what, setup writes, the refused write, response, cause)
+    ("read-only register", [], ("ID", 0), AxiResp.SLVERR, ErrorCause.READ_ONLY),
+    ("tile beyond the chip", [], ("TILE_SEL", 2), AxiResp.SLVERR, ErrorCause.TILE),
+    ("in_bits 0", [], ("TILE_SETTINGS", register("TILE_SETTINGS").pack(in_bits=0)),
+     AxiResp.SLVERR, ErrorCause.IN_BITS),
+    ("adc_shift above its max", [], ("TILE_SETTINGS", register("TILE_SETTINGS").pack(
+        in_bits=4, adc_shift=31)), AxiResp.SLVERR, ErrorCause.ADC_SHIFT),
+    ("rectangle past the array", [], ("WV_ROWS", register("WV_ROWS").pack(last=12)),
+     AxiResp.SLVERR, ErrorCause.WV_SETTINGS),
+    ("remap column beyond the data columns", [], ("REMAP_COL", 12), AxiResp.SLVERR,
+     ErrorCause.REMAP),
+    ("spare beyond the spares", [], ("REMAP_SPARE", 1), AxiResp.SLVERR, ErrorCause.REMAP),
+    ("program address past the memory", [], ("PROG_ADDR", 256), AxiResp.SLVERR,
+     ErrorCause.ADDRESS),
+    ("instruction at the memory's end", [("PROG_ADDR", 255), ("PROG_DATA_HI", 0)],
+     ("PROG_DATA_HI", 0), AxiResp.SLVERR, ErrorCause.ADDRESS),
+    ("parameter at the memory's end", [("PARAM_ADDR", 255), ("PARAM_BIAS", 0)],
+     ("PARAM_BIAS", 0), AxiResp.SLVERR, ErrorCause.ADDRESS),
+    ("activation at the memory's end", [("ACT_ADDR", 63), ("ACT_DATA", 0)],
+     ("ACT_DATA", 0), AxiResp.SLVERR, ErrorCause.ADDRESS),
+    ("image length past the memory", [], ("IMAGE_LEN", 65), AxiResp.SLVERR,
+     ErrorCause.ADDRESS),
+    ("start with scores past the end", [("SCORE_ADDR", 63), ("SCORE_LEN", 2)],
+     ("CTRL", CTRL.pack(start=1)), AxiResp.SLVERR, ErrorCause.SPAN),
+    ("scores past the end", [("SCORE_ADDR", 60), ("SCORE_LEN", 5)],
+     ("CTRL", CTRL.pack(scores=1)), AxiResp.SLVERR, ErrorCause.SPAN),
+    ("unmapped address", [], (END, 1), AxiResp.DECERR, ErrorCause.NONE),
+]
+
+
+def test_a_refused_write_changes_nothing_and_is_flagged(chip):
+    """Every case of :data:`REFUSALS` in turn, in one simulation."""
+    got = []
+
+    async def bench(host):
+        for _, setup, (name, word), _, _ in REFUSALS:
+            for reg, value in setup:
+                assert await host.write(reg, value) == AxiResp.OKAY, reg
+            before = await host.read(name)
+            resp = await host.write(name, word)
+            same = await host.read(name) == before
+            status = await host.status()
+            await host.write("IRQ_STATUS", error=1)
+            got.append((resp, same, status, await host.status()))
+
+    simulate(chip, bench)
+    for (what, _, _, resp, cause), (got_resp, same, status, cleared) in zip(REFUSALS, got):
+        assert (got_resp, same, status["cause"]) == (resp, True, cause), what
+        assert status["error"] == (cause != ErrorCause.NONE), what
+        assert cleared["cause"] == ErrorCause.NONE and not cleared["error"], what
+
+
+BUSY_WRITES = [("PROG_ADDR", 0), ("PROG_DATA_HI", 0), ("PARAM_BIAS", 0), ("ACT_DATA", 0),
+               ("IMAGE_ADDR", 0), ("SCORE_LEN", 1), ("TILE_SEL", 1), ("TILE_SETTINGS", 0x404),
+               ("WV_TOL", 0), ("REMAP_SPARE", 0), ("CTRL", CTRL.pack(start=1)),
+               ("CTRL", CTRL.pack(scores=1)), ("TILE_CTRL", 1)]
+
+
+def test_writes_are_refused_while_a_tile_programs(chip):
+    """A tile's write-verify waits for its targets: everything a run or a programming
+    tile uses is refused meanwhile (BUSY); the addresses and the plain data are not."""
+    got = {}
+
+    async def bench(host):
+        assert await host.write("WV_ROWS", register("WV_ROWS").pack(first=0, last=0)) == AxiResp.OKAY
+        assert await host.write("TILE_CTRL", start=1) == AxiResp.OKAY
+        got["status"] = await host.status()
+        got["refused"] = [(await host.write(name, word), (await host.status())["cause"])
+                          for name, word in BUSY_WRITES]
+        got["taken"] = [await host.write(name, 1) for name in
+                        ("ACT_ADDR", "PROG_DATA_LO", "PARAM_MULT", "IRQ_ENABLE")]
+        levels = np.zeros(chip.tile.cols_phys, np.int64)
+        frame = await host.stream(host.dut.s_axis_target, pack_targets(levels, 64),
+                                  host.dut.m_axis_cell)
+        got["cells"] = unpack_cells(frame, levels.size, 64)
+        got["after"] = await host.status()
+        got["irq"] = (await host.read("IRQ_STATUS"))[0]
+
+    simulate(chip, bench)
+    assert got["status"]["busy"] and got["status"]["programming"]
+    assert got["refused"] == [(AxiResp.SLVERR, ErrorCause.BUSY)] * len(BUSY_WRITES)
+    assert got["taken"] == [AxiResp.OKAY] * 4
+    assert got["cells"].converged.all()
+    assert not got["after"]["busy"]
+    assert IRQ_STATUS.unpack(got["irq"]) == {"done": 0, "programmed": 1, "error": 1}
+
+
+def test_activations_through_the_registers_and_the_score_stream(chip):
+    """ACT_DATA writes count ACT_ADDR up and read back sign-extended; CTRL.scores sends
+    the SCORE span packed a lane of a byte each."""
+    values = [-8, 7, -1, 0, 3, -5, 6, 1, -2, 2, 5]
+    got = {}
+
+    async def bench(host):
+        await host.write("ACT_ADDR", addr=50)
+        for value in values:
+            assert await host.write("ACT_DATA", value & 0xFFFFFFFF) == AxiResp.OKAY
+        got["addr"] = (await host.read("ACT_ADDR"))[0]
+        got["read"] = []
+        for k in range(len(values)):
+            await host.write("ACT_ADDR", addr=50 + k)
+            got["read"].append((await host.read("ACT_DATA"))[0])
+        await host.write("ACT_ADDR", addr=63)
+        await host.write("ACT_DATA", 1)
+        got["end"] = (await host.read("ACT_DATA"))[0]
+        await host.write("SCORE_ADDR", addr=50)
+        await host.write("SCORE_LEN", length=len(values))
+        host.rng = np.random.default_rng(2)
+        assert await host.write("CTRL", scores=1) == AxiResp.OKAY
+        got["frame"] = await host.stream(receive=host.dut.m_axis_scores)
+
+    simulate(chip, bench)
+    assert got["addr"] == 50 + len(values)
+    assert got["read"] == [v & 0xFFFFFFFF for v in values] and got["end"] == 0
+    assert unpack_vectors(got["frame"], 4, len(values), 64)[0].tolist() == values
+    assert len(got["frame"]) == 16
+
+
+IMAGE_ERRORS = [
+    ("a data byte without tkeep", dict(keep=[0xFD], beats=1), ErrorCause.STREAM_KEEP),
+    ("tlast early", dict(length=20), ErrorCause.STREAM_LAST),
+    ("tlast late", dict(length=6), ErrorCause.STREAM_LAST),
+    ("past the memory's end", dict(addr=60), ErrorCause.ADDRESS),
+]
+
+
+def test_image_errors_are_flagged_and_the_next_image_is_whole(chip):
+    """Every case of :data:`IMAGE_ERRORS` in turn, each followed by a whole image."""
+    image = np.arange(-5, 5)
+    got = []
+
+    async def bench(host):
+        port = host.dut.s_axis_image
+        for _, error, _ in IMAGE_ERRORS:
+            await host.write("IMAGE_ADDR", addr=error.get("addr", 0))
+            await host.write("IMAGE_LEN", length=error.get("length", 10))
+            frame = pack_vectors([image], 4, 64)[:8 * error.get("beats", 2)]
+            await host.stream(port, frame, keep=error.get("keep"), last="beats" not in error)
+            await host.idle()
+            status = await host.status()
+            await host.write("IRQ_STATUS", error=1)
+            await host.write("IMAGE_ADDR", addr=0)
+            await host.write("IMAGE_LEN", length=10)
+            await host.stream(port, pack_vectors([image], 4, 64))
+            await host.idle()
+            after = await host.status()
+            memory = []
+            for k in range(10):
+                await host.write("ACT_ADDR", addr=k)
+                memory.append((await host.read("ACT_DATA"))[0])
+            await host.write("ACT_ADDR", addr=0)
+            for _ in range(10):
+                await host.write("ACT_DATA", 0)
+            got.append((status, after, memory))
+
+    simulate(chip, bench)
+    for (what, _, cause), (status, after, memory) in zip(IMAGE_ERRORS, got):
+        assert status["error"] and status["cause"] == cause, what
+        assert not after["error"], what
+        assert memory == [int(v) & 0xFFFFFFFF for v in image], what
+
+
+def test_a_run_without_halt_sends_no_scores(chip):
+    got = {}
+
+    async def bench(host):
+        await host.write("PROG_DATA_LO", 0xFFFFFFFF)
+        await host.write("PROG_DATA_HI", 0xFFFFFFFF)
+        assert await host.write("CTRL", start=1) == AxiResp.OKAY
+        await host.idle()
+        got["status"] = await host.status()
+        got["pc"] = (await host.read("PC"))[0]
+        got["scores"] = host.ctx.get(host.dut.m_axis_scores.tvalid)
+
+    simulate(chip, bench)
+    status = got["status"]
+    assert status["done"] and status["error"] and status["cause"] == ErrorCause.SEQUENCER
+    assert status["seq_error"] != 0 and got["pc"] == 0 and not got["scores"]
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_committed_documents_are_generated(name):
+    assert (DOCS / name).read_text() == FILES[name](load_chip_config(CHIP_DEMO_CONFIG)), \
+        f"docs/{name} is stale: regenerate it with python -m cimtile.spec.chip_regmap_docs docs"
+
+
+def test_c_header_compiles(tmp_path):
+    header = tmp_path / "cimtile_chip_regs.h"
+    header.write_text(FILES["cimtile_chip_regs.h"](load_chip_config(CHIP_DEMO_CONFIG)))
+    subprocess.run(["gcc", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-x", "c",
+                    str(header)], check=True)
