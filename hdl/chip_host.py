@@ -83,9 +83,10 @@ class ChipHost(wiring.Component):
         wiring.connect(m, wiring.flipped(self.s_axis_image), unpack_image.i_axis)
         wiring.connect(m, wiring.flipped(self.s_axis_target), unpack_target.i_axis)
         for packer, port in ((pack_scores, self.m_axis_scores), (pack_cell, self.m_axis_cell)):
-            m.d.comb += [port.tdata.eq(packer.o_axis.tdata), port.tkeep.eq(-1),
-                         port.tlast.eq(packer.o_axis.tlast), port.tvalid.eq(packer.o_axis.tvalid),
-                         packer.o_axis.tready.eq(port.tready)]
+            beats = packer.o_axis
+            m.d.comb += [port.tdata.eq(beats.tdata), port.tkeep.eq(-1),
+                         port.tlast.eq(beats.tlast), port.tvalid.eq(beats.tvalid),
+                         beats.tready.eq(port.tready)]
 
         # A run that ends with its HALT sends its scores; until the reader starts, the
         # chip counts as sending, so that no command slips in between.
@@ -101,7 +102,7 @@ class ChipHost(wiring.Component):
             core.start.eq(regs.start),
             regs.running.eq(running),
             regs.sending.eq(sending | finished | pack_scores.o_axis.tvalid),
-            regs.done.eq(core.done), regs.seq_error.eq(core.error), regs.pc.eq(core.pc),
+            regs.seq_error.eq(core.error), regs.pc.eq(core.pc),
             regs.run_done.eq(run_done),
             regs.busy.eq(regs.running | regs.programming | regs.sending | regs.loading),
             self.irq.eq(regs.irq),

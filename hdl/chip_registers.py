@@ -19,7 +19,7 @@ __all__ = ["ChipRegisters", "span_layout"]
 
 #: Registers whose value is a window onto a per-tile table, entry ``TILE_SEL``.
 _WINDOWS = ("TILE_SETTINGS", "REMAP_SPARE")
-#: Write-only registers that store a word in a memory: ``(address register, memory size)``.
+#: Registers whose write stores a word in a memory, by the address register it uses.
 _STORES = {"PROG_DATA_HI": "PROG_ADDR", "PARAM_BIAS": "PARAM_ADDR", "ACT_DATA": "ACT_ADDR"}
 
 
@@ -82,8 +82,8 @@ class ChipRegisters(wiring.Component):
         WV_* (every tile programs with them).
     remap : ``Out(ArrayLayout(column_remap.remap_layout(...), tiles))``
         Only with spare columns: each tile's remap table, every entry 0 after reset.
-    busy, running, programming, sending, loading, done : ``In(1)``
-        Levels for STATUS (``done``: the sequencer's).
+    busy, running, programming, sending, loading : ``In(1)``
+        Levels for STATUS.
     seq_error : ``In(SequencerError)``
     pc : ``In(range(program_words))``
     run_done, programmed : ``In(1)``
@@ -130,7 +130,7 @@ class ChipRegisters(wiring.Component):
             "wv_settings": Out(wv_layout, init=inits["wv_settings"]),
             "busy": In(1), "running": In(1), "programming": In(1), "sending": In(1),
             "loading": In(1),
-            "done": In(1), "seq_error": In(SequencerError), "pc": In(range(c.program_words)),
+            "seq_error": In(SequencerError), "pc": In(range(c.program_words)),
             "run_done": In(1), "programmed": In(1),
             "error": In(1), "error_cause": In(ErrorCause),
             "irq": Out(1),
@@ -146,6 +146,8 @@ class ChipRegisters(wiring.Component):
             for f in reg.fields:
                 if reg.port == "wv_settings":
                     store[reg.name, f.name] = getattr(self.wv_settings, f.port_name)
+                elif reg.name in _WINDOWS or reg.name in _STORES:
+                    pass        # see _windows and _word
                 elif reg.access in (Access.RW, Access.W1C) or reg.volatile:
                     store[reg.name, f.name] = Signal(f.width, init=f.reset_value(self.chip),
                                                      name=f"{reg.name.lower()}_{f.name}")
@@ -184,7 +186,7 @@ class ChipRegisters(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        bus, c = self.bus, self.chip.chip
+        bus = self.bus
         store = self._storage()
         self._windows(m, store)
         status = {f.name: store["STATUS", f.name] for f in register("STATUS").fields}

@@ -216,14 +216,14 @@ async def load(host, program):
     assert await host.write("SCORE_LEN", length=program.output_length) == AxiResp.OKAY
 
 
-async def infer(host, chip, image):
+async def infer(host, chip, program, image):
     """One image in, a run, its scores out."""
     dut, width = host.dut, len(host.dut.s_axis_image.tdata)
     await host.stream(dut.s_axis_image, pack_vectors([image], chip.chip.out_bits, width))
     await host.idle()
     assert await host.write("CTRL", start=1) == AxiResp.OKAY
     frame = await host.stream(receive=dut.m_axis_scores)
-    return frame
+    return unpack_vectors(frame, chip.chip.out_bits, program.output_length, width)[0]
 
 
 def test_a_network_runs_through_the_host_interface(chip):
@@ -238,11 +238,7 @@ def test_a_network_runs_through_the_host_interface(chip):
             cells = await program_tile(host, chip, t, program.weights[t])
             assert cells.converged.all(), t
         await load(host, program)
-        got["scores"] = []
-        for image in images:
-            frame = await infer(host, chip, image)
-            got["scores"].append(unpack_vectors(frame, chip.chip.out_bits,
-                                                program.output_length, len(dut.m_axis_scores.tdata))[0])
+        got["scores"] = [await infer(host, chip, program, image) for image in images]
         got["status"] = await host.status()
         got["violations"] = board.violations(ctx)
 
@@ -347,7 +343,7 @@ def test_writes_are_refused_while_a_tile_programs(chip):
     got = {}
 
     async def bench(host):
-        assert await host.write("WV_ROWS", register("WV_ROWS").pack(first=0, last=0)) == AxiResp.OKAY
+        assert await host.write("WV_ROWS", first=0, last=0) == AxiResp.OKAY
         assert await host.write("TILE_CTRL", start=1) == AxiResp.OKAY
         got["status"] = await host.status()
         got["refused"] = [(await host.write(name, word), (await host.status())["cause"])
