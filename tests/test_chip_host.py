@@ -470,3 +470,31 @@ def test_c_header_compiles(tmp_path):
     header.write_text(FILES["cimtile_chip_regs.h"](load_chip_config(CHIP_DEMO_CONFIG)))
     subprocess.run(["gcc", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-x", "c",
                     str(header)], check=True)
+
+
+def test_per_tile_settings_and_remap_tables_are_windows(tmp_path):
+    """TILE_SETTINGS and REMAP_SPARE reach the entry of the tile TILE_SEL selects (and
+    REMAP_COL's column); the other tiles' entries keep theirs."""
+    tile = small_at(2, 3).replace("cols_per_adc = 3", "cols_per_adc = 2\nspare_cols = 2")
+    spared = load_chip_config(write(tmp_path, TWO_TILES, tile))
+    settings, got = register("TILE_SETTINGS"), {}
+
+    async def bench(host):
+        await host.write("TILE_SEL", tile=1)
+        assert await host.write("TILE_SETTINGS", in_bits=2) == AxiResp.OKAY
+        for col, spare in ((0, 2), (5, 1), (11, 2)):
+            await host.write("REMAP_COL", col=col)
+            assert await host.write("REMAP_SPARE", spare=spare) == AxiResp.OKAY
+        assert await host.write("REMAP_SPARE", spare=3) == AxiResp.SLVERR
+        got["table"] = {}
+        for t in (0, 1):
+            await host.write("TILE_SEL", tile=t)
+            got[t] = settings.unpack((await host.read("TILE_SETTINGS"))[0])
+            for col in (0, 5, 11):
+                await host.write("REMAP_COL", col=col)
+                got["table"][t, col] = (await host.read("REMAP_SPARE"))[0]
+
+    simulate(spared, bench)
+    assert got[0] == {"in_bits": 4, "adc_shift": 0}
+    assert got[1] == {"in_bits": 2, "adc_shift": 0}
+    assert got["table"] == {(0, 0): 0, (0, 5): 0, (0, 11): 0, (1, 0): 2, (1, 5): 1, (1, 11): 2}
