@@ -70,7 +70,8 @@ class ChipRegisters(wiring.Component):
     prog_read_only : ``Out(1)``
         TILE_CTRL.read_back of the last accepted TILE_CTRL.start.
     program_write, param_write, act_write : ``Out(StructLayout({"en", "addr", "data"}))``
-        One word into the instruction, parameter or activation memory, ``en`` for a cycle.
+        One word into the instruction, parameter or activation memory: ``en`` high in the
+        cycle the register write is performed (data and address valid only then).
     act_addr : ``Out(range(act_elements + 1))``
     act_view : ``In(signed(out_bits))``
         ACT_ADDR, and the activation there (ACT_DATA's read value).
@@ -149,7 +150,10 @@ class ChipRegisters(wiring.Component):
                 elif reg.name in _WINDOWS or reg.name in _STORES:
                     pass        # see _windows and _word
                 elif reg.access in (Access.RW, Access.W1C) or reg.volatile:
-                    store[reg.name, f.name] = Signal(f.width, init=f.reset_value(self.chip),
+                    # Only the bits the valid range needs, and one value past it: an address
+                    # counts up to its memory's end.
+                    width = min(f.width, (f.valid_range(self.chip)[1] + 1).bit_length())
+                    store[reg.name, f.name] = Signal(width, init=f.reset_value(self.chip),
                                                      name=f"{reg.name.lower()}_{f.name}")
         return store
 
@@ -204,9 +208,7 @@ class ChipRegisters(wiring.Component):
                      self.image.length.eq(store["IMAGE_LEN", "length"]),
                      self.scores.addr.eq(store["SCORE_ADDR", "addr"]),
                      self.scores.length.eq(store["SCORE_LEN", "length"])]
-        m.d.sync += [self.start.eq(0), self.send.eq(0), self.prog_start.eq(0),
-                     self.program_write.en.eq(0), self.param_write.en.eq(0),
-                     self.act_write.en.eq(0)]
+        m.d.sync += [self.start.eq(0), self.send.eq(0), self.prog_start.eq(0)]
 
         # Write channels: AW and W are each held until both are there.
         aw_full, aw_addr = Signal(), Signal(ADDR_WIDTH)
@@ -223,17 +225,16 @@ class ChipRegisters(wiring.Component):
         strobed = w_data & byte_mask
         refuse, refuse_cause = Signal(), Signal(ErrorCause)
 
-        def checked(checks, statements):
-            """Refuse with the first failing check's cause, else apply ``statements``."""
+        def checked(checks, statements, now=()):
+            """Refuse with the first failing check's cause, else apply ``statements`` (and
+            the combinational ``now``)."""
             for n, (fails, why) in enumerate(checks):
                 with (m.Elif if n else m.If)(fails):
                     m.d.comb += [refuse.eq(1), refuse_cause.eq(why)]
                     m.d.sync += bus.bresp.eq(AxiResp.SLVERR)
-            if checks:
-                with m.Else():
-                    m.d.sync += statements
-            else:
+            with (m.Else() if checks else m.If(1)):
                 m.d.sync += statements
+                m.d.comb += now
 
         with m.If(aw_full & w_full & ~bus.bvalid):
             m.d.sync += [aw_full.eq(0), w_full.eq(0), bus.bvalid.eq(1),
@@ -297,7 +298,8 @@ class ChipRegisters(wiring.Component):
                 address = store[_STORES[reg.name], "addr"]
                 size = register(_STORES[reg.name]).field("addr").valid_range(self.chip)[1] + 1
                 checks.append((address >= size, ErrorCause.ADDRESS))
-                checked(checks, self._store(reg.name, address, part["value"], store))
+                checked(checks, address.eq(address + 1),
+                        self._store(reg.name, address, part["value"], store))
             else:
                 checked(checks, self._apply(reg, part, store))
         else:
@@ -319,20 +321,19 @@ class ChipRegisters(wiring.Component):
         return [store[reg.name, f.name].eq(part[f.name]) for f in reg.fields]
 
     def _store(self, name, address, value, store):
-        """Statements storing a word in the memory of the store register `name` at
-        `address` and counting the address up."""
-        apply = [address.eq(address + 1)]
+        """Combinational statements storing a word in the memory of the store register
+        `name` at `address`, in the cycle the write is performed."""
         if name == "PROG_DATA_HI":
             port = self.program_write
-            apply += [port.data.eq(Cat(store["PROG_DATA_LO", "value"], value))]
+            data = [port.data.eq(Cat(store["PROG_DATA_LO", "value"], value))]
         elif name == "PARAM_BIAS":
             port = self.param_write
-            apply += [port.data.mult.eq(store["PARAM_MULT", "value"]),
-                      port.data.bias.eq(Cat(value, store["PARAM_BIAS_HI", "value"]))]
+            data = [port.data.mult.eq(store["PARAM_MULT", "value"]),
+                    port.data.bias.eq(Cat(value, store["PARAM_BIAS_HI", "value"]))]
         else:
             port = self.act_write
-            apply += [port.data.eq(value)]
-        return apply + [port.en.eq(1), port.addr.eq(address)]
+            data = [port.data.eq(value)]
+        return data + [port.en.eq(1), port.addr.eq(address)]
 
     def _command(self, m, reg, strobed, checked):
         """The effect of an accepted write of the command register `reg`."""

@@ -238,7 +238,10 @@ def test_a_network_runs_through_the_host_interface(chip):
             cells = await program_tile(host, chip, t, program.weights[t])
             assert cells.converged.all(), t
         await load(host, program)
+        await host.write("IRQ_ENABLE", done=1)
+        got["irq"] = [ctx.get(dut.irq)]
         got["scores"] = [await infer(host, chip, program, image) for image in images]
+        got["irq"].append(ctx.get(dut.irq))
         got["status"] = await host.status()
         got["violations"] = board.violations(ctx)
 
@@ -249,6 +252,7 @@ def test_a_network_runs_through_the_host_interface(chip):
     assert np.abs(outputs).max() > 0
     assert got["status"]["done"] and not got["status"]["error"], str(got["status"])
     assert got["violations"] == {}
+    assert got["irq"] == [0, 1]
 
 
 def simulate(chip, bench):
