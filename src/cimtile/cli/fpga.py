@@ -46,9 +46,9 @@ def _cmd_build(args):
     if args.chip:
         from cimtile.fpga.chip_top import ChipBoardTop
         from cimtile.spec.chip_config import load_chip_config
-        design, prefix = ChipBoardTop(load_chip_config(args.config), baud=args.baud), "cimchip"
+        config, top, prefix = load_chip_config(args.config), ChipBoardTop, "cimchip"
     else:
-        design, prefix = BoardTop(load_config(args.config), baud=args.baud), "cimtile"
+        config, top, prefix = load_config(args.config), BoardTop, "cimtile"
     board = BOARDS[args.board]
     if args.baud <= 0 or board.clock_hz // args.baud < 4:
         raise InputError(f"--baud {args.baud}: the {board.name} clock "
@@ -56,7 +56,7 @@ def _cmd_build(args):
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="cimtile-fpga-") as build_dir:
         try:
-            report = build_bitstream(board, design, build_dir)
+            report = build_bitstream(board, top(config, baud=args.baud), build_dir)
         except FitError as error:
             raise InputError(f"{args.config}: {error}") from None
         except (FpgaBuildError, ToolchainError) as error:
