@@ -1,7 +1,6 @@
 """The chip as an SoC peripheral: one AXI4-Lite register block and AXI4-Stream data around
 the chip."""
 
-from amaranth.back import verilog
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -17,9 +16,7 @@ from .chip_registers import ChipRegisters, span_layout
 from .chip_sequencer import SequencerError
 from .stream_pack import CELL_LANE_LAYOUT, BeatsToLanes, LanesToBeats, lane_width
 
-__all__ = ["ChipHost", "chip_host_verilog", "CHIP_HOST_TOP"]
-
-CHIP_HOST_TOP = "cim_chip_host"
+__all__ = ["ChipHost"]
 
 
 class ChipHost(wiring.Component):
@@ -228,8 +225,3 @@ class ChipHost(wiring.Component):
                                 | pack_cell.o_axis.tvalid),
             regs.programmed.eq(Cat(p.prog_done for p in tiles).any()),
         ]
-
-
-def chip_host_verilog(chip):
-    """Verilog text of the chip host top (module ``cim_chip_host``) for `chip`."""
-    return verilog.convert(ChipHost(chip), name=CHIP_HOST_TOP, emit_src=False)

@@ -45,9 +45,10 @@ CAUSE_DOCS = {
     ErrorCause.BUSY: "a write refused while busy (see Refusal rules), or CTRL.start, "
                      "CTRL.scores or TILE_CTRL.start while busy",
     ErrorCause.READ_ONLY: "a write to a read-only register",
-    ErrorCause.ADDRESS: "a register write beyond its memory (PROG_ADDR, PARAM_ADDR or "
-                        "ACT_ADDR out of range, or a data write at the memory's end), or an "
-                        "image activation beyond the activation memory (dropped)",
+    ErrorCause.ADDRESS: "an address or span register out of its memory (PROG_ADDR, "
+                        "PARAM_ADDR, ACT_ADDR, IMAGE_*, SCORE_*), a data write at the "
+                        "memory's end, or an image activation past the activation memory "
+                        "(dropped)",
     ErrorCause.TILE: "TILE_SEL.tile beyond the chip's tiles",
     ErrorCause.IN_BITS: "TILE_SETTINGS.in_bits 0 or above the tile's in_bits",
     ErrorCause.ADC_SHIFT: "TILE_SETTINGS.adc_shift above the tile's adc_shift_max",
