@@ -186,7 +186,7 @@
 #define CIMCHIP_ACT_ADDR_ADDR_MIN 0u
 #define CIMCHIP_ACT_ADDR_ADDR_MAX 255u
 
-/* ACT_DATA (RW): a read gives the activation at ACT_ADDR (0 at the memory's end); a write stores one there and counts ACT_ADDR up */
+/* ACT_DATA (RW): a read gives the activation at ACT_ADDR (0 at the memory's end; while the sequencer runs, as it was before the run); a write stores one there and counts ACT_ADDR up */
 #define CIMCHIP_ACT_DATA_OFFSET 0x064u
 #define CIMCHIP_ACT_DATA_RESET 0x00000000u
 #define CIMCHIP_ACT_DATA_VALUE_SHIFT 0u

@@ -216,7 +216,8 @@ REGISTERS = (
     Register("ACT_ADDR", 0x060, _RW, "the activation ACT_DATA accesses",
              (_address("activation", _elements),)),
     Register("ACT_DATA", 0x064, _RW, "a read gives the activation at ACT_ADDR (0 at the "
-             "memory's end); a write stores one there and counts ACT_ADDR up", (
+             "memory's end; while the sequencer runs, as it was before the run); a write "
+             "stores one there and counts ACT_ADDR up", (
                  Field("value", 0, 32, "two's complement, sign-extended on reads; the low "
                        "out_bits bits are stored"),), busy_guarded=True),
     dataclasses.replace(_IMAGE[0], offset=0x068),
