@@ -65,10 +65,13 @@ repair-study: $(STAMP)
 	$(BIN)/python -m cimtile.flows.repair_study --out build/repair_study
 
 # Bitstreams for both boards with the YoWASP toolchain (minutes: not part of `make test`); the
-# crossbar emulator serves the reference tile on its unpipelined schedule.
+# crossbar emulator serves the reference tile on its unpipelined schedule, and each tile of
+# the boards' chips (fpga/configs/chip_*.toml).
 fpga-check: $(STAMP)
 	$(BIN)/cimtile fpga build --board icebreaker --config fpga/configs/icebreaker.toml --out build/fpga/icebreaker
 	$(BIN)/cimtile fpga build --board ulx3s-85f --config src/cimtile/configs/reference_unpipelined.toml --out build/fpga/ulx3s-85f
+	$(BIN)/cimtile fpga build --chip --board icebreaker --config fpga/configs/chip_icebreaker.toml --out build/fpga/chip-icebreaker
+	$(BIN)/cimtile fpga build --chip --board ulx3s-85f --config fpga/configs/chip_ulx3s.toml --out build/fpga/chip-ulx3s-85f
 
 # Formal checks (SymbiYosys from PyPI): every property set on the small configs, the register
 # block proven by k-induction (about 3 minutes; a quick subset runs in `make test`).

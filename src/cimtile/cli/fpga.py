@@ -1,5 +1,5 @@
-"""The ``cimtile fpga`` command group: ``build`` (bitstream and report) and ``run`` (weights
-and inputs through a board's UART bridge).
+"""The ``cimtile fpga`` command group: ``build`` (bitstream and report, of a tile or with
+``--chip`` of a chip) and ``run`` (weights and inputs through a board's UART bridge).
 
 Errors end with one line on stderr, ``cimtile: error: <message>``: status 2 for unusable
 input, including a design that does not fit the device (naming the resource), a serial port
@@ -43,7 +43,12 @@ def _cmd_build(args):
 
     inputs = [(args.config, "--config")]
     check_paths(inputs, directories=[(args.out, "--out")])
-    config = load_config(args.config)
+    if args.chip:
+        from cimtile.fpga.chip_top import ChipBoardTop
+        from cimtile.spec.chip_config import load_chip_config
+        config, top, prefix = load_chip_config(args.config), ChipBoardTop, "cimchip"
+    else:
+        config, top, prefix = load_config(args.config), BoardTop, "cimtile"
     board = BOARDS[args.board]
     if args.baud <= 0 or board.clock_hz // args.baud < 4:
         raise InputError(f"--baud {args.baud}: the {board.name} clock "
@@ -51,14 +56,15 @@ def _cmd_build(args):
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="cimtile-fpga-") as build_dir:
         try:
-            report = build_bitstream(board, BoardTop(config, baud=args.baud), build_dir)
+            report = build_bitstream(board, top(config, baud=args.baud), build_dir)
         except FitError as error:
             raise InputError(f"{args.config}: {error}") from None
         except (FpgaBuildError, ToolchainError) as error:
             return print_error(error, EXIT_FAILURE)
         built = Path(report["bitstream"])
-        bitstream = out / f"cimtile_{board.name}{built.suffix}"
-        report.update(bitstream=bitstream.name, config=str(args.config), baud=args.baud)
+        bitstream = out / f"{prefix}_{board.name}{built.suffix}"
+        report.update(bitstream=bitstream.name, config=str(args.config), baud=args.baud,
+                      chip=args.chip)
         with OutputFiles(inputs) as outputs:
             outputs.directory(out, "--out")
             with open(built, "rb") as source:
@@ -128,10 +134,14 @@ def add_commands(commands):
     group = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND",
                                 parser_class=type(fpga))
 
-    p = group.add_parser("build", help="build the bitstream of the tile with the crossbar "
-                         "emulator and UART bridge")
+    p = group.add_parser("build", help="build the bitstream of the tile (or, with --chip, "
+                         "the chip) with the crossbar emulator and UART bridge")
     p.add_argument("--board", required=True, choices=sorted(BOARDS))
-    p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
+    p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml",
+                   help="the tile's config, or with --chip the chip's")
+    p.add_argument("--chip", action="store_true", help="build the chip host "
+                   "(docs/chip_host.md) of the chip config CFG.toml, a crossbar emulator "
+                   "per tile")
     p.add_argument("--out", type=path_arg, required=True, metavar="DIR",
                    help="directory for the bitstream and report.json (created if needed)")
     p.add_argument("--baud", type=integer, default=115200, help="UART bit rate "

@@ -1,0 +1,111 @@
+"""Board tops of a chip: the chip host behind the UART bridge, each tile answered by a
+crossbar emulator.
+
+:class:`ChipBoardCore` is platform independent (two serial lines and an interrupt), as the
+tile's :class:`~.top.BoardCore` is; :class:`ChipBoardTop` wires it to a board's UART and
+LED through an amaranth-boards platform. The bridge's source streams are ``image`` (0) and
+``target`` (1), its sinks ``scores`` (0) and ``cell`` (1), packed as docs/chip_host.md
+says; its ``INFO`` answer is :func:`chip_info_bytes`.
+"""
+
+import dataclasses
+import json
+import zlib
+
+from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..hdl.chip_host import ChipHost
+from ..hdl.crossbar_emulator import CrossbarEmulator
+from .bridge import UARTBridge
+from .protocol import PROTOCOL_VERSION
+from .top import ADDR_WIDTH, DEFAULT_BAUD
+
+__all__ = ["CHIP_MAGIC", "CHIP_SOURCES", "CHIP_SINKS", "chip_info_bytes", "ChipBoardCore",
+           "ChipBoardTop"]
+
+CHIP_MAGIC = b"CIMC"
+#: Stream numbers of the bridge (``STREAM_WRITE`` / ``STREAM_READ`` address field).
+CHIP_SOURCES = ("image", "target")
+CHIP_SINKS = ("scores", "cell")
+
+
+def chip_info_bytes(chip):
+    """The bridge's ``INFO`` answer: magic, protocol version and the CRC-32 of everything
+    in `chip` that shapes the hardware (little-endian), so that a board built for one
+    chip refuses to be driven as another."""
+    fields = {"chip": dataclasses.asdict(chip.chip)} | {
+        name: dataclasses.asdict(getattr(chip.tile, name)) for name in ("tile", "timing", "host")}
+    fields["chip"].pop("tile")      # the file's name: its contents are in the others
+    digest = zlib.crc32(json.dumps(fields, sort_keys=True, default=str).encode())
+    return CHIP_MAGIC + bytes([PROTOCOL_VERSION]) + digest.to_bytes(4, "little")
+
+
+class ChipBoardCore(wiring.Component):
+    """UART bridge, chip host and a crossbar emulator per tile.
+
+    Parameters
+    ----------
+    chip : ChipConfig
+    divisor : int
+        Clock cycles per UART bit.
+    timeout : int
+        Bridge timeout in cycles (see :class:`~cimtile.fpga.bridge.Bridge`).
+
+    Members
+    -------
+    rx : ``In(1, init=1)``
+    tx : ``Out(1, init=1)``
+    irq : ``Out(1)``
+        The chip host's interrupt, for an LED.
+    """
+
+    def __init__(self, chip, *, divisor, timeout):
+        self.chip, self.divisor, self.timeout = chip, divisor, timeout
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "irq": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self.chip.tile.host.data_width
+        m.submodules.host = host = ChipHost(self.chip)
+        m.submodules.bridge = bridge = UARTBridge(
+            divisor=self.divisor, addr_width=ADDR_WIDTH,
+            sources={name: width for name in CHIP_SOURCES},
+            sinks={name: width for name in CHIP_SINKS},
+            info=chip_info_bytes(self.chip), timeout=self.timeout)
+        wiring.connect(m, bridge.m_axil, host.s_axil)
+        for name in CHIP_SOURCES:
+            wiring.connect(m, getattr(bridge, f"m_axis_{name}"), getattr(host, f"s_axis_{name}"))
+        for name in CHIP_SINKS:
+            wiring.connect(m, getattr(bridge, f"s_axis_{name}"), getattr(host, f"m_axis_{name}"))
+        for t in range(self.chip.chip.tiles):
+            m.submodules[f"emulator{t}"] = emulator = CrossbarEmulator(self.chip.tile)
+            wiring.connect(m, host.analog[t], emulator.analog)
+            m.d.comb += emulator.l_stream.valid.eq(0)
+        m.d.comb += [bridge.rx.eq(self.rx), self.tx.eq(bridge.tx), self.irq.eq(host.irq)]
+        return m
+
+
+class ChipBoardTop(Elaboratable):
+    """:class:`ChipBoardCore` on a board: UART 0, LED 0 shows the interrupt.
+
+    Parameters
+    ----------
+    chip : ChipConfig
+    baud : int
+        UART bit rate; the board clock must give at least 4 cycles per bit.
+    """
+
+    def __init__(self, chip, *, baud=DEFAULT_BAUD):
+        self.chip, self.baud = chip, baud
+
+    def elaborate(self, platform):
+        m = Module()
+        clk_hz = int(platform.default_clk_frequency)
+        m.submodules.core = core = ChipBoardCore(self.chip, divisor=clk_hz // self.baud,
+                                                 timeout=clk_hz // 10)
+        uart = platform.request("uart", 0)
+        led = platform.request("led", 0)
+        m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx), led.o.eq(core.irq)]
+        return m
