@@ -9,6 +9,7 @@ says; its ``INFO`` answer is :func:`chip_info_bytes`.
 """
 
 import dataclasses
+import functools
 import json
 import zlib
 
@@ -18,9 +19,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.chip_host import ChipHost
 from ..hdl.crossbar_emulator import CrossbarEmulator
-from .bridge import UARTBridge
 from .protocol import PROTOCOL_VERSION
-from .top import ADDR_WIDTH, DEFAULT_BAUD
+from .top import DEFAULT_BAUD, bridge_host, on_board
 
 __all__ = ["CHIP_MAGIC", "CHIP_SOURCES", "CHIP_SINKS", "chip_info_bytes", "ChipBoardCore",
            "ChipBoardTop"]
@@ -67,23 +67,15 @@ class ChipBoardCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        width = self.chip.tile.host.data_width
         m.submodules.host = host = ChipHost(self.chip)
-        m.submodules.bridge = bridge = UARTBridge(
-            divisor=self.divisor, addr_width=ADDR_WIDTH,
-            sources={name: width for name in CHIP_SOURCES},
-            sinks={name: width for name in CHIP_SINKS},
-            info=chip_info_bytes(self.chip), timeout=self.timeout)
-        wiring.connect(m, bridge.m_axil, host.s_axil)
-        for name in CHIP_SOURCES:
-            wiring.connect(m, getattr(bridge, f"m_axis_{name}"), getattr(host, f"s_axis_{name}"))
-        for name in CHIP_SINKS:
-            wiring.connect(m, getattr(bridge, f"s_axis_{name}"), getattr(host, f"m_axis_{name}"))
+        lines = bridge_host(m, self, host, width=self.chip.tile.host.data_width,
+                            sources=CHIP_SOURCES, sinks=CHIP_SINKS,
+                            info=chip_info_bytes(self.chip))
         for t in range(self.chip.chip.tiles):
             m.submodules[f"emulator{t}"] = emulator = CrossbarEmulator(self.chip.tile)
             wiring.connect(m, host.analog[t], emulator.analog)
             m.d.comb += emulator.l_stream.valid.eq(0)
-        m.d.comb += [bridge.rx.eq(self.rx), self.tx.eq(bridge.tx), self.irq.eq(host.irq)]
+        m.d.comb += lines
         return m
 
 
@@ -101,11 +93,4 @@ class ChipBoardTop(Elaboratable):
         self.chip, self.baud = chip, baud
 
     def elaborate(self, platform):
-        m = Module()
-        clk_hz = int(platform.default_clk_frequency)
-        m.submodules.core = core = ChipBoardCore(self.chip, divisor=clk_hz // self.baud,
-                                                 timeout=clk_hz // 10)
-        uart = platform.request("uart", 0)
-        led = platform.request("led", 0)
-        m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx), led.o.eq(core.irq)]
-        return m
+        return on_board(platform, self.baud, functools.partial(ChipBoardCore, self.chip))

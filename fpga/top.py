@@ -2,8 +2,11 @@
 
 :class:`BoardCore` is platform independent (two serial lines and a status output), so the
 same design runs in Verilator and on a board; :class:`BoardTop` wires it to a board's UART
-and LEDs through an amaranth-boards platform.
+and LEDs through an amaranth-boards platform. The chip's board tops (:mod:`.chip_top`) are
+wired as these are, by :func:`bridge_host` and :func:`on_board`.
 """
+
+import functools
 
 from amaranth.back import verilog
 from amaranth.hdl import Elaboratable, Module
@@ -17,11 +20,47 @@ from .bridge import UARTBridge
 from .protocol import SINKS, SOURCES, info_bytes
 
 __all__ = ["ADDR_WIDTH", "DEFAULT_BAUD", "BoardCore", "BoardTop", "core_verilog", "core_ports",
-           "CORE_TOP"]
+           "CORE_TOP", "bridge_host", "on_board"]
 
 CORE_TOP = "cim_board"
 ADDR_WIDTH = 12
 DEFAULT_BAUD = 115200
+
+
+def bridge_host(m, core, host, *, width, sources, sinks, info):
+    """Add the UART bridge of the board core `core` to `m`, on `host`'s register bus and
+    streams (``sources`` to its ``s_axis_*``, ``sinks`` from its ``m_axis_*``, all `width`
+    bits).
+
+    Returns
+    -------
+    list of Assign
+        The statements joining `core`'s serial lines to the bridge and its ``irq`` to
+        `host`'s, for the caller's ``comb`` domain.
+    """
+    m.submodules.bridge = bridge = UARTBridge(
+        divisor=core.divisor, addr_width=ADDR_WIDTH,
+        sources={name: width for name in sources}, sinks={name: width for name in sinks},
+        info=info, timeout=core.timeout)
+    wiring.connect(m, bridge.m_axil, host.s_axil)
+    for name in sources:
+        wiring.connect(m, getattr(bridge, f"m_axis_{name}"), getattr(host, f"s_axis_{name}"))
+    for name in sinks:
+        wiring.connect(m, getattr(bridge, f"s_axis_{name}"), getattr(host, f"m_axis_{name}"))
+    return [bridge.rx.eq(core.rx), core.tx.eq(bridge.tx), core.irq.eq(host.irq)]
+
+
+def on_board(platform, baud, make_core):
+    """A module running the board core ``make_core(divisor=..., timeout=...)`` on `platform`'s
+    default clock: UART 0 at `baud`, LED 0 showing the interrupt, a bridge timeout of
+    0.1 s."""
+    m = Module()
+    clk_hz = int(platform.default_clk_frequency)
+    m.submodules.core = core = make_core(divisor=clk_hz // baud, timeout=clk_hz // 10)
+    uart = platform.request("uart", 0)
+    led = platform.request("led", 0)
+    m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx), led.o.eq(core.irq)]
+    return m
 
 
 class BoardCore(wiring.Component):
@@ -49,23 +88,12 @@ class BoardCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        width = self.config.host.data_width
         m.submodules.host = host = HostTile(self.config)
         m.submodules.emulator = emulator = CrossbarEmulator(self.config)
-        m.submodules.bridge = bridge = UARTBridge(
-            divisor=self.divisor, addr_width=ADDR_WIDTH,
-            sources={name: width for name in SOURCES}, sinks={name: width for name in SINKS},
-            info=info_bytes(self.config), timeout=self.timeout)
-        wiring.connect(m, bridge.m_axil, host.s_axil)
-        for name in SOURCES:
-            wiring.connect(m, getattr(bridge, f"m_axis_{name}"), getattr(host, f"s_axis_{name}"))
-        for name in SINKS:
-            wiring.connect(m, getattr(bridge, f"s_axis_{name}"), getattr(host, f"m_axis_{name}"))
+        lines = bridge_host(m, self, host, width=self.config.host.data_width, sources=SOURCES,
+                            sinks=SINKS, info=info_bytes(self.config))
         wiring.connect(m, host.analog, emulator.analog)
-        m.d.comb += [
-            emulator.l_stream.valid.eq(0),
-            bridge.rx.eq(self.rx), self.tx.eq(bridge.tx), self.irq.eq(host.irq),
-        ]
+        m.d.comb += [emulator.l_stream.valid.eq(0), *lines]
         return m
 
 
@@ -83,14 +111,7 @@ class BoardTop(Elaboratable):
         self.config, self.baud = config, baud
 
     def elaborate(self, platform):
-        m = Module()
-        clk_hz = int(platform.default_clk_frequency)
-        m.submodules.core = core = BoardCore(self.config, divisor=clk_hz // self.baud,
-                                             timeout=clk_hz // 10)
-        uart = platform.request("uart", 0)
-        led = platform.request("led", 0)
-        m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx), led.o.eq(core.irq)]
-        return m
+        return on_board(platform, self.baud, functools.partial(BoardCore, self.config))
 
 
 def core_verilog(config, *, divisor, timeout):
