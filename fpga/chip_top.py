@@ -12,15 +12,13 @@ import dataclasses
 import json
 import zlib
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..hdl.chip_host import ChipHost
 from ..hdl.crossbar_emulator import CrossbarEmulator
-from .bridge import UARTBridge
 from .protocol import PROTOCOL_VERSION
-from .top import ADDR_WIDTH, DEFAULT_BAUD
+from .top import DEFAULT_BAUD, OnBoard, SerialCore
 
 __all__ = ["CHIP_MAGIC", "CHIP_SOURCES", "CHIP_SINKS", "chip_info_bytes", "ChipBoardCore",
            "ChipBoardTop"]
@@ -42,70 +40,47 @@ def chip_info_bytes(chip):
     return CHIP_MAGIC + bytes([PROTOCOL_VERSION]) + digest.to_bytes(4, "little")
 
 
-class ChipBoardCore(wiring.Component):
+class ChipBoardCore(SerialCore):
     """UART bridge, chip host and a crossbar emulator per tile.
 
     Parameters
     ----------
     chip : ChipConfig
-    divisor : int
-        Clock cycles per UART bit.
-    timeout : int
-        Bridge timeout in cycles (see :class:`~cimtile.fpga.bridge.Bridge`).
-
-    Members
-    -------
-    rx : ``In(1, init=1)``
-    tx : ``Out(1, init=1)``
-    irq : ``Out(1)``
-        The chip host's interrupt, for an LED.
+    divisor, timeout : int
+        As :class:`~.top.SerialCore`'s.
     """
 
     def __init__(self, chip, *, divisor, timeout):
-        self.chip, self.divisor, self.timeout = chip, divisor, timeout
-        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "irq": Out(1)})
+        self.chip = chip
+        super().__init__(divisor=divisor, timeout=timeout)
 
     def elaborate(self, platform):
         m = Module()
-        width = self.chip.tile.host.data_width
         m.submodules.host = host = ChipHost(self.chip)
-        m.submodules.bridge = bridge = UARTBridge(
-            divisor=self.divisor, addr_width=ADDR_WIDTH,
-            sources={name: width for name in CHIP_SOURCES},
-            sinks={name: width for name in CHIP_SINKS},
-            info=chip_info_bytes(self.chip), timeout=self.timeout)
-        wiring.connect(m, bridge.m_axil, host.s_axil)
-        for name in CHIP_SOURCES:
-            wiring.connect(m, getattr(bridge, f"m_axis_{name}"), getattr(host, f"s_axis_{name}"))
-        for name in CHIP_SINKS:
-            wiring.connect(m, getattr(bridge, f"s_axis_{name}"), getattr(host, f"m_axis_{name}"))
+        lines = self._bridge(m, host, width=self.chip.tile.host.data_width,
+                             sources=CHIP_SOURCES, sinks=CHIP_SINKS,
+                             info=chip_info_bytes(self.chip))
         for t in range(self.chip.chip.tiles):
             m.submodules[f"emulator{t}"] = emulator = CrossbarEmulator(self.chip.tile)
             wiring.connect(m, host.analog[t], emulator.analog)
             m.d.comb += emulator.l_stream.valid.eq(0)
-        m.d.comb += [bridge.rx.eq(self.rx), self.tx.eq(bridge.tx), self.irq.eq(host.irq)]
+        m.d.comb += lines
         return m
 
 
-class ChipBoardTop(Elaboratable):
-    """:class:`ChipBoardCore` on a board: UART 0, LED 0 shows the interrupt.
+class ChipBoardTop(OnBoard):
+    """:class:`ChipBoardCore` on a board.
 
     Parameters
     ----------
     chip : ChipConfig
     baud : int
-        UART bit rate; the board clock must give at least 4 cycles per bit.
+        As :class:`~.top.OnBoard`'s.
     """
 
     def __init__(self, chip, *, baud=DEFAULT_BAUD):
-        self.chip, self.baud = chip, baud
+        self.chip = chip
+        super().__init__(baud=baud)
 
-    def elaborate(self, platform):
-        m = Module()
-        clk_hz = int(platform.default_clk_frequency)
-        m.submodules.core = core = ChipBoardCore(self.chip, divisor=clk_hz // self.baud,
-                                                 timeout=clk_hz // 10)
-        uart = platform.request("uart", 0)
-        led = platform.request("led", 0)
-        m.d.comb += [core.rx.eq(uart.rx.i), uart.tx.o.eq(core.tx), led.o.eq(core.irq)]
-        return m
+    def _core(self, *, divisor, timeout):
+        return ChipBoardCore(self.chip, divisor=divisor, timeout=timeout)

@@ -1,18 +1,18 @@
 """The chip's AXI4-Lite register block, generated from the register map of
 :mod:`cimtile.spec.chip_regmap`."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.hdl import Cat, Const, Module, Shape, Signal, Value, signed, unsigned
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
 from cimtile.spec.chip_isa import WORD_BITS
 from cimtile.spec.chip_regmap import REGISTERS, Access, ErrorCause, register
-from cimtile.spec.register_model import ADDR_WIDTH, DATA_WIDTH
+from cimtile.spec.register_model import DATA_WIDTH
 
-from .axi_lite import AxiLiteSignature, AxiResp
 from .chip_datapath import param_layout
 from .chip_sequencer import SequencerError
 from .column_remap import remap_layout
+from .register_block import RegisterBlock, port_inits, replace_entry
 from .write_verify import settings_layout
 
 __all__ = ["ChipRegisters", "span_layout"]
@@ -28,22 +28,7 @@ def span_layout():
     return data.StructLayout({"addr": unsigned(16), "length": unsigned(17)})
 
 
-def _fit(value, width):
-    """``value`` zero-extended to ``width`` bits."""
-    value = Value.cast(value)
-    return Cat(value, Const(0, width - len(value))) if len(value) < width else value
-
-
-def _replace(table, index, count, entry):
-    """An assignment rewriting entry `index` of the `count` equal entries of `table` with
-    `entry`, every other entry with itself: one assignment, which Amaranth checks once."""
-    table = Value.cast(table)
-    width = len(table) // count
-    return table.eq(Cat(Mux(index == k, entry, table[k * width:(k + 1) * width])
-                        for k in range(count)))
-
-
-class ChipRegisters(wiring.Component):
+class ChipRegisters(RegisterBlock):
     """The chip host's control and status registers on an AXI4-Lite subordinate.
 
     The address decode, the storage of every RW field, the constants and the range checks
@@ -52,9 +37,8 @@ class ChipRegisters(wiring.Component):
     TILE_CTRL), the memory stores (PROG_DATA_HI, PARAM_BIAS, ACT_DATA) and the windows
     onto per-tile tables (TILE_SETTINGS and REMAP_SPARE, entry TILE_SEL).
 
-    The bus behaves as the tile's (:class:`~.registers.Registers`): AW and W are taken in
-    either order, a write is performed once both are there and no response is pending,
-    and every access completes in a bounded number of cycles whatever the chip does.
+    The bus is :class:`~.register_block.RegisterBlock`'s, as the tile's
+    (:class:`~.registers.Registers`) is.
 
     Parameters
     ----------
@@ -103,17 +87,9 @@ class ChipRegisters(wiring.Component):
         tile_layout = data.StructLayout({f.port_name: unsigned(f.width)
                                          for f in register("TILE_SETTINGS").fields})
         ports = {"wv_settings": wv_layout, "tile_settings": tile_layout}
-        inits = {name: {} for name in ports}
-        for reg in REGISTERS:
-            for f in reg.fields if reg.port else ():
-                shape = ports[reg.port].members[f.port_name]
-                if f.valid_range(chip)[1] >= 1 << Shape.cast(shape).width:
-                    raise ValueError(f"{reg.name}.{f.name} accepts values that "
-                                     f"{reg.port}.{f.port_name} cannot hold")
-                inits[reg.port][f.port_name] = f.reset_value(chip)
+        inits = port_inits(REGISTERS, chip, ports)
         act, elements = signed(c.out_bits), chip.act_elements
-        super().__init__({
-            "bus": In(AxiLiteSignature(addr_width=ADDR_WIDTH, data_width=DATA_WIDTH)),
+        super().__init__(REGISTERS, ErrorCause, chip, {
             "start": Out(1), "send": Out(1), "prog_start": Out(1), "prog_read_only": Out(1),
             "program_write": Out(data.StructLayout({
                 "en": 1, "addr": range(c.program_words), "data": WORD_BITS})),
@@ -175,27 +151,16 @@ class ChipRegisters(wiring.Component):
 
     def _word(self, reg, store):
         """The 32-bit read value of a register."""
-        if reg.access is Access.WO:
-            return Const(0, DATA_WIDTH)
         if reg.name == "ACT_DATA":
             view = self.act_view
             return Cat(view, view[-1].replicate(DATA_WIDTH - len(view)))
-        value = Const(0, DATA_WIDTH)
-        for f in reg.fields:
-            if (reg.name, f.name) in store:
-                value = _fit(store[reg.name, f.name], f.width).shift_left(f.lsb) | value
-            else:
-                value = Const(f.reset_value(self.chip) << f.lsb, DATA_WIDTH) | value
-        return _fit(value, DATA_WIDTH)
+        return super()._word(reg, store)
 
     def elaborate(self, platform):
         m = Module()
-        bus = self.bus
         store = self._storage()
         self._windows(m, store)
-        status = {f.name: store["STATUS", f.name] for f in register("STATUS").fields}
-        flags = {f.name: store["IRQ_STATUS", f.name] for f in register("IRQ_STATUS").fields}
-        enable = {f.name: store["IRQ_ENABLE", f.name] for f in register("IRQ_ENABLE").fields}
+        status, flags, enable = self._interrupts(store)
         m.d.comb += [status["busy"].eq(self.busy), status["running"].eq(self.running),
                      status["programming"].eq(self.programming),
                      status["sending"].eq(self.sending), status["loading"].eq(self.loading),
@@ -210,90 +175,28 @@ class ChipRegisters(wiring.Component):
                      self.scores.length.eq(store["SCORE_LEN", "length"])]
         m.d.sync += [self.start.eq(0), self.send.eq(0), self.prog_start.eq(0)]
 
-        # Write channels: AW and W are each held until both are there.
-        aw_full, aw_addr = Signal(), Signal(ADDR_WIDTH)
-        w_full, w_data, w_strb = Signal(), Signal(DATA_WIDTH), Signal(DATA_WIDTH // 8)
-        m.d.comb += [bus.awready.eq(~aw_full), bus.wready.eq(~w_full)]
-        with m.If(bus.awvalid & ~aw_full):
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr)]
-        with m.If(bus.wvalid & ~w_full):
-            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
-        with m.If(bus.bvalid & bus.bready):
-            m.d.sync += bus.bvalid.eq(0)
-
-        byte_mask = Cat(bit.replicate(8) for bit in w_strb)
-        strobed = w_data & byte_mask
-        refuse, refuse_cause = Signal(), Signal(ErrorCause)
-
-        def checked(checks, statements, now=()):
-            """Refuse with the first failing check's cause, else apply ``statements`` (and
-            the combinational ``now``)."""
-            for n, (fails, why) in enumerate(checks):
-                with (m.Elif if n else m.If)(fails):
-                    m.d.comb += [refuse.eq(1), refuse_cause.eq(why)]
-                    m.d.sync += bus.bresp.eq(AxiResp.SLVERR)
-            with (m.Else() if checks else m.If(1)):
-                m.d.sync += statements
-                m.d.comb += now
-
-        with m.If(aw_full & w_full & ~bus.bvalid):
-            m.d.sync += [aw_full.eq(0), w_full.eq(0), bus.bvalid.eq(1),
-                         bus.bresp.eq(AxiResp.OKAY)]
-            with m.Switch(aw_addr[2:]):
-                for reg in REGISTERS:
-                    with m.Case(reg.offset >> 2):
-                        self._write(m, reg, store, strobed, byte_mask, checked)
-                with m.Default():
-                    m.d.sync += bus.bresp.eq(AxiResp.DECERR)
-
-        # Read channel: the response is latched at the AR handshake and held until RREADY.
-        m.d.comb += bus.arready.eq(~bus.rvalid)
-        with m.If(bus.arvalid & bus.arready):
-            m.d.sync += [bus.rvalid.eq(1), bus.rresp.eq(AxiResp.OKAY)]
-            with m.Switch(bus.araddr[2:]):
-                for reg in REGISTERS:
-                    with m.Case(reg.offset >> 2):
-                        m.d.sync += bus.rdata.eq(self._word(reg, store))
-                with m.Default():
-                    m.d.sync += [bus.rdata.eq(0), bus.rresp.eq(AxiResp.DECERR)]
-        with m.Elif(bus.rready):
-            m.d.sync += bus.rvalid.eq(0)
+        refuse, refuse_cause = self._serve(m, store)
 
         # Events: written after the W1C clears above, so that a set wins over a clear.
         with m.If(self.run_done):
             m.d.sync += flags["done"].eq(1)
         with m.If(self.programmed):
             m.d.sync += flags["programmed"].eq(1)
-        with m.If(refuse):
-            m.d.sync += [flags["error"].eq(1), status["cause"].eq(refuse_cause)]
-        with m.If(self.error):
-            m.d.sync += [flags["error"].eq(1), status["cause"].eq(self.error_cause)]
+        self._errors(m, flags, status["cause"], refuse, refuse_cause)
         m.d.comb += self.irq.eq(Cat(flags[n] & enable[n] for n in flags).any())
         return m
 
-    def _write(self, m, reg, store, strobed, byte_mask, checked):
+    def _write(self, m, reg, store, strobed, byte_mask, refused, checked):
         """The effect of an accepted AXI write on `reg`."""
-        guard = [(self.busy, ErrorCause.BUSY)] if reg.busy_guarded else []
         if reg.access is Access.RO:
             checked([(Const(1), ErrorCause.READ_ONLY)], [])
         elif reg.access is Access.W1C:
-            for f in reg.fields:
-                with m.If(strobed[f.lsb:f.msb + 1].any()):
-                    m.d.sync += store[reg.name, f.name].eq(0)
-                    if f.name == "error":
-                        m.d.sync += store["STATUS", "cause"].eq(ErrorCause.NONE)
+            self._clear(m, reg, store, strobed)
         elif reg.name in _STORES or reg.access is Access.RW:
             merged = strobed
             if reg.access is Access.RW:
                 merged = (self._word(reg, store) & ~byte_mask) | strobed
-            part = {f.name: merged[f.lsb:f.msb + 1] for f in reg.fields}
-            checks = list(guard)
-            for f in reg.fields:
-                lo, hi = f.valid_range(self.chip)
-                bounds = ([part[f.name] < lo] if lo > 0 else []) + (
-                    [part[f.name] > hi] if hi < (1 << f.width) - 1 else [])
-                if bounds:
-                    checks.append((Cat(bounds).any(), f.cause))
+            part, checks = self._checked_fields(reg, merged)
             if reg.name in _STORES:
                 address = store[_STORES[reg.name], "addr"]
                 size = register(_STORES[reg.name]).field("addr").valid_range(self.chip)[1] + 1
@@ -310,14 +213,14 @@ class ChipRegisters(wiring.Component):
         tiles, sel = self.chip.chip.tiles, store["TILE_SEL", "tile"]
         if reg.name == "TILE_SETTINGS":
             entry = Cat(part[f.name] for f in register("TILE_SETTINGS").fields)
-            return [_replace(self.tile_settings, sel, tiles, entry)]
+            return [replace_entry(self.tile_settings, sel, tiles, entry)]
         if reg.name == "REMAP_SPARE":
             if not self.chip.tile.tile.spare_cols:
                 return []
             cols = self.chip.tile.cols_data
             width = Shape.cast(self.remap.shape().elem_shape.elem_shape).width
             index = sel * cols + store["REMAP_COL", "col"]
-            return [_replace(self.remap, index, tiles * cols, part["spare"][:width])]
+            return [replace_entry(self.remap, index, tiles * cols, part["spare"][:width])]
         return [store[reg.name, f.name].eq(part[f.name]) for f in reg.fields]
 
     def _store(self, name, address, value, store):

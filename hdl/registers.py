@@ -1,14 +1,13 @@
 """AXI4-Lite register block, generated from the register map of :mod:`cimtile.spec.regmap`."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, unsigned
-from amaranth.lib import data, wiring
+from amaranth.hdl import Cat, Const, Module, Shape, Signal, Value, unsigned
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
-from cimtile.spec.regmap import (ADDR_WIDTH, DATA_WIDTH, REGISTERS, Access, ErrorCause, Mode,
-                                 register)
+from cimtile.spec.regmap import REGISTERS, Access, ErrorCause, Mode, register
 
-from .axi_lite import AxiLiteSignature, AxiResp
 from .column_remap import remap_layout
+from .register_block import RegisterBlock, port_inits, replace_entry
 from .write_verify import settings_layout
 
 __all__ = ["Registers"]
@@ -19,13 +18,7 @@ def _settings_layout():
                               for f in register("SETTINGS").fields})
 
 
-def _fit(value, width):
-    """``value`` zero-extended to ``width`` bits."""
-    value = Value.cast(value)
-    return Cat(value, Const(0, width - len(value))) if len(value) < width else value
-
-
-class Registers(wiring.Component):
+class Registers(RegisterBlock):
     """The host's control and status registers on an AXI4-Lite subordinate.
 
     The address decode, the storage of every RW field, the constants and the write checks are
@@ -33,10 +26,7 @@ class Registers(wiring.Component):
     volatile registers (STATUS, IRQ_STATUS, counters), of CTRL and of REMAP_SPARE (a window
     onto the remap table entry that REMAP_COL selects) is written here by name.
 
-    The bus accepts AW and W independently, in either order or together, holds one of each,
-    performs the write once it has both and no write response is pending, and holds BVALID
-    (RVALID) with its response until BREADY (RREADY). Every access completes in a bounded
-    number of cycles whatever the datapath does.
+    The bus is :class:`~.register_block.RegisterBlock`'s.
 
     Parameters
     ----------
@@ -79,22 +69,8 @@ class Registers(wiring.Component):
         wv_layout = settings_layout(rows=config.tile.rows, cols_phys=config.cols_phys,
                                     adc_bits=config.tile.adc_bits)
         ports = {"settings": _settings_layout(), "wv_settings": wv_layout}
-        inits = {name: {} for name in ports}
-        for reg in REGISTERS:
-            if reg.port is None:
-                continue
-            for f in reg.fields:
-                shape = ports[reg.port].members[f.port_name]
-                if f.valid_range(config)[1] >= 1 << Shape.cast(shape).width:
-                    raise ValueError(f"{reg.name}.{f.name} accepts values that "
-                                     f"{reg.port}.{f.port_name} cannot hold")
-                inits[reg.port][f.port_name] = f.reset_value(config)
-        for name, layout in ports.items():
-            missing = set(layout.members) - set(inits[name])
-            if missing:
-                raise ValueError(f"no register drives {name}.{', '.join(sorted(missing))}")
-        super().__init__({
-            "bus": In(AxiLiteSignature(addr_width=ADDR_WIDTH, data_width=DATA_WIDTH)),
+        inits = port_inits(REGISTERS, config, ports)
+        super().__init__(REGISTERS, ErrorCause, config, {
             "settings": Out(ports["settings"], init=inits["settings"]),
             "wv_settings": Out(wv_layout, init=inits["wv_settings"]),
             "start": Out(1),
@@ -124,25 +100,11 @@ class Registers(wiring.Component):
                                                      name=f"{reg.name.lower()}_{f.name}")
         return store
 
-    def _word(self, reg, store):
-        """The 32-bit read value of a register."""
-        if reg.access is Access.WO:
-            return Const(0, DATA_WIDTH)
-        value = Const(0, DATA_WIDTH)
-        for f in reg.fields:
-            if (reg.name, f.name) in store:
-                value = _fit(store[reg.name, f.name], f.width).shift_left(f.lsb) | value
-            else:
-                value = Const(f.reset_value(self.config) << f.lsb, DATA_WIDTH) | value
-        return _fit(value, DATA_WIDTH)
-
     def elaborate(self, platform):
         m = Module()
-        bus, cfg = self.bus, self.config
+        cfg = self.config
         store = self._storage()
-        status = {f.name: store["STATUS", f.name] for f in register("STATUS").fields}
-        flags = {f.name: store["IRQ_STATUS", f.name] for f in register("IRQ_STATUS").fields}
-        enable = {f.name: store["IRQ_ENABLE", f.name] for f in register("IRQ_ENABLE").fields}
+        status, flags, enable = self._interrupts(store)
         counters = {name: store[name, "value"]
                     for name in ("MVM_COUNT", "BUSY_CYCLES", "PULSE_COUNT")}
         m.d.comb += [status["busy"].eq(self.busy), status["done"].eq(flags["done"]),
@@ -156,56 +118,7 @@ class Registers(wiring.Component):
         else:
             store["REMAP_SPARE", "spare"] = Const(0, 1)
 
-        # Write channels: AW and W are each held until both are there.
-        aw_full, aw_addr = Signal(), Signal(ADDR_WIDTH)
-        w_full, w_data, w_strb = Signal(), Signal(DATA_WIDTH), Signal(DATA_WIDTH // 8)
-        m.d.comb += [bus.awready.eq(~aw_full), bus.wready.eq(~w_full)]
-        with m.If(bus.awvalid & ~aw_full):
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr)]
-        with m.If(bus.wvalid & ~w_full):
-            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
-        with m.If(bus.bvalid & bus.bready):
-            m.d.sync += bus.bvalid.eq(0)
-
-        byte_mask = Cat(bit.replicate(8) for bit in w_strb)
-        strobed = w_data & byte_mask
-        refuse, refuse_cause = Signal(), Signal(ErrorCause)
-
-        def refused(why):
-            m.d.comb += [refuse.eq(1), refuse_cause.eq(why)]
-            m.d.sync += bus.bresp.eq(AxiResp.SLVERR)
-
-        def checked(checks, statements):
-            """Refuse with the first failing check's cause, else apply ``statements``."""
-            for n, (fails, why) in enumerate(checks):
-                with (m.Elif if n else m.If)(fails):
-                    refused(why)
-            with m.Else():
-                m.d.sync += statements
-
-        with m.If(aw_full & w_full & ~bus.bvalid):
-            m.d.sync += [aw_full.eq(0), w_full.eq(0), bus.bvalid.eq(1),
-                         bus.bresp.eq(AxiResp.OKAY)]
-            with m.Switch(aw_addr[2:]):
-                for reg in REGISTERS:
-                    with m.Case(reg.offset >> 2):
-                        self._write(m, reg, store, strobed, byte_mask, refused,
-                                    checked)
-                with m.Default():
-                    m.d.sync += bus.bresp.eq(AxiResp.DECERR)
-
-        # Read channel: the response is latched at the AR handshake and held until RREADY.
-        m.d.comb += bus.arready.eq(~bus.rvalid)
-        with m.If(bus.arvalid & bus.arready):
-            m.d.sync += [bus.rvalid.eq(1), bus.rresp.eq(AxiResp.OKAY)]
-            with m.Switch(bus.araddr[2:]):
-                for reg in REGISTERS:
-                    with m.Case(reg.offset >> 2):
-                        m.d.sync += bus.rdata.eq(self._word(reg, store))
-                with m.Default():
-                    m.d.sync += [bus.rdata.eq(0), bus.rresp.eq(AxiResp.DECERR)]
-        with m.Elif(bus.rready):
-            m.d.sync += bus.rvalid.eq(0)
+        refuse, refuse_cause = self._serve(m, store)
 
         # Events: written after the W1C clears above, so that a set wins over a clear.
         m.d.sync += [counters["MVM_COUNT"].eq(counters["MVM_COUNT"] + self.mvm_done),
@@ -213,10 +126,7 @@ class Registers(wiring.Component):
                      counters["PULSE_COUNT"].eq(counters["PULSE_COUNT"] + self.pulse)]
         with m.If(self.done):
             m.d.sync += flags["done"].eq(1)
-        with m.If(refuse):
-            m.d.sync += [flags["error"].eq(1), cause.eq(refuse_cause)]
-        with m.If(self.error):
-            m.d.sync += [flags["error"].eq(1), cause.eq(self.error_cause)]
+        self._errors(m, flags, cause, refuse, refuse_cause)
         with m.If(self.soft_reset):
             m.d.sync += [c.eq(0) for c in counters.values()]
             m.d.sync += [flag.eq(0) for flag in flags.values()]
@@ -231,29 +141,16 @@ class Registers(wiring.Component):
             return []
         entry = Signal.like(self.remap[0], name="remap_entry")
         m.d.comb += entry.eq(value)
-        table = Value.cast(self.remap)
-        width = len(entry)
-        # Every entry is rewritten with itself or the new value: one assignment to the whole
-        # table, which Amaranth checks once instead of entry by entry.
-        select = store["REMAP_COL", "col"]
-        return [table.eq(Cat(Mux(select == column, entry, table[column * width:
-                                                               (column + 1) * width])
-                             for column in range(self.config.cols_data)))]
+        return [replace_entry(self.remap, store["REMAP_COL", "col"], self.config.cols_data,
+                              entry)]
 
     def _write(self, m, reg, store, strobed, byte_mask, refused, checked):
         """The effect of an accepted AXI write on ``reg``."""
         if reg.access is Access.RO:
             refused(ErrorCause.READ_ONLY)
         elif reg.access is Access.RW:
-            merged = (self._word(reg, store) & ~byte_mask) | strobed
-            part = {f.name: merged[f.lsb:f.msb + 1] for f in reg.fields}
-            checks = [(self.busy, ErrorCause.BUSY)] if reg.busy_guarded else []
-            for f in reg.fields:
-                lo, hi = f.valid_range(self.config)
-                bounds = ([part[f.name] < lo] if lo > 0 else []) + (
-                    [part[f.name] > hi] if hi < (1 << f.width) - 1 else [])
-                if bounds:
-                    checks.append((Cat(bounds).any(), f.cause))
+            part, checks = self._checked_fields(
+                reg, (self._word(reg, store) & ~byte_mask) | strobed)
             if reg.name == "REMAP_SPARE":
                 apply = self._remap_write(m, store, part["spare"])
             else:
@@ -263,11 +160,7 @@ class Registers(wiring.Component):
             else:
                 m.d.sync += apply
         elif reg.access is Access.W1C:
-            for f in reg.fields:
-                with m.If(strobed[f.lsb:f.msb + 1].any()):
-                    m.d.sync += store[reg.name, f.name].eq(0)
-                    if reg.name == "IRQ_STATUS" and f.name == "error":
-                        m.d.sync += store["STATUS", "cause"].eq(ErrorCause.NONE)
+            self._clear(m, reg, store, strobed)
         else:
             assert reg.name == "CTRL", f"no behaviour for write-only register {reg.name}"
             ctrl = register("CTRL")

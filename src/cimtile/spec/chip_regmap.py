@@ -15,7 +15,7 @@ import dataclasses
 from amaranth.lib import enum as hdl_enum
 
 from . import register_table as tile_map
-from .register_model import Access, Field, Register
+from .register_model import BUS_RULES, Access, Field, Register, constants, lookup
 
 __all__ = ["ErrorCause", "CAUSE_DOCS", "REFUSAL_RULES", "REGISTERS", "ID_VALUE", "register",
            "capabilities", "GUARDED_COMMANDS"]
@@ -86,14 +86,7 @@ REFUSAL_RULES = (
     "next such write is refused with ADDRESS until the address is written again).",
     "CTRL.start and CTRL.scores written together: the run starts and its scores are sent "
     "when it ends, as for CTRL.start alone.",
-    "Any write to a RO register is refused with cause READ_ONLY.",
-    "Unmapped addresses: reads and writes answer DECERR (RDATA 0) and flag nothing.",
-    "WSTRB: on RW registers only the strobed bytes are written; the resulting whole value "
-    "is validated. On W1C and WO registers unstrobed bytes count as 0. The low two address "
-    "bits are ignored.",
-    "Reads never have side effects; WO registers read as 0.",
-    "Events set IRQ_STATUS bits in the same cycle as a W1C clear win over the clear.",
-)
+) + BUS_RULES
 
 
 def _on_tile(value):
@@ -243,20 +236,9 @@ REGISTERS = (
 ) + tuple(_tile_register(name, 0x0A0 + 4 * k) for k, name in enumerate(
     ("WV_TOL", "WV_SET", "WV_RESET", "WV_PULSE", "WV_ROWS", "WV_COLS")))
 
-_BY_NAME = {r.name: r for r in REGISTERS}
-assert len(_BY_NAME) == len(REGISTERS)
-assert len({r.offset for r in REGISTERS}) == len(REGISTERS)
-
-
-def register(name):
-    """The register called ``name``."""
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"no register {name!r}; expected one of {', '.join(_BY_NAME)}") from None
+register = lookup(REGISTERS)
 
 
 def capabilities(chip):
     """The constant fields (ID, VERSION, CAP_*) of a chip, by ``"REG.field"``."""
-    return {f"{r.name}.{f.name}": f.reset_value(chip) for r in REGISTERS
-            if r.access is Access.RO and not r.volatile for f in r.fields}
+    return constants(REGISTERS, chip)

@@ -1,15 +1,30 @@
 """How a register is declared: 32-bit words at word-aligned byte addresses, each a tuple
 of bit fields with their access, reset value, valid range and the cause an out-of-range
-write is flagged with. The map itself is :data:`cimtile.spec.register_table.REGISTERS`.
+write is flagged with; and what every map built from them shares: the lookup by name, the
+constant fields and the bus rules. The tile's map is
+:data:`cimtile.spec.register_table.REGISTERS`, the chip's
+:data:`cimtile.spec.chip_regmap.REGISTERS`.
 """
 
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["ADDR_WIDTH", "DATA_WIDTH", "Access", "Field", "Register"]
+__all__ = ["ADDR_WIDTH", "DATA_WIDTH", "BUS_RULES", "Access", "Field", "Register", "lookup",
+           "constants"]
 
 ADDR_WIDTH = 12     # byte addresses; registers are word aligned
 DATA_WIDTH = 32
+
+#: The last refusal rules of every map: how the register block answers on the bus.
+BUS_RULES = (
+    "Any write to a RO register is refused with cause READ_ONLY.",
+    "Unmapped addresses: reads and writes answer DECERR (RDATA 0) and flag nothing.",
+    "WSTRB: on RW registers only the strobed bytes are written; the resulting whole value "
+    "is validated. On W1C and WO registers unstrobed bytes count as 0. The low two address "
+    "bits are ignored.",
+    "Reads never have side effects; WO registers read as 0.",
+    "Events set IRQ_STATUS bits in the same cycle as a W1C clear win over the clear.",
+)
 
 
 class Access(Enum):
@@ -148,3 +163,31 @@ class Register:
     def unpack(self, word):
         """The field values of a register value, by name."""
         return {f.name: (word & f.mask) >> f.lsb for f in self.fields}
+
+
+def lookup(registers):
+    """The function giving the register of `registers` called by a name.
+
+    Raises
+    ------
+    ValueError
+        Two registers share a name or an offset.
+    """
+    by_name = {r.name: r for r in registers}
+    if len(by_name) != len(registers) or len({r.offset for r in registers}) != len(registers):
+        raise ValueError("registers must have distinct names and offsets")
+
+    def register(name):
+        """The register called ``name``."""
+        try:
+            return by_name[name]
+        except KeyError:
+            raise KeyError(f"no register {name!r}; expected one of "
+                           f"{', '.join(by_name)}") from None
+    return register
+
+
+def constants(registers, cfg):
+    """The constant fields (ID, VERSION, CAP_*) of `registers` for `cfg`, by ``"REG.field"``."""
+    return {f"{r.name}.{f.name}": f.reset_value(cfg) for r in registers
+            if r.access is Access.RO and not r.volatile for f in r.fields}

@@ -4,7 +4,7 @@ error causes and modes they report, and the rules by which a write is refused.
 
 from amaranth.lib import enum as hdl_enum
 
-from .register_model import Access, Field, Register
+from .register_model import BUS_RULES, Access, Field, Register, constants, lookup
 
 __all__ = ["ErrorCause", "Mode", "CAUSE_DOCS", "MODE_DOCS", "REGISTERS", "ID_VALUE",
            "REFUSAL_RULES", "register", "capabilities"]
@@ -68,14 +68,7 @@ REFUSAL_RULES = (
     "CTRL.soft_reset is never refused and wins over CTRL.start written with it.",
     "The remap table (REMAP_SPARE) resets to 0 in every entry (no column repaired) and, "
     "like SETTINGS and WV_*, keeps its entries across a soft reset.",
-    "Any write to a RO register is refused with cause READ_ONLY.",
-    "Unmapped addresses: reads and writes answer DECERR (RDATA 0) and flag nothing.",
-    "WSTRB: on RW registers only the strobed bytes are written; the resulting whole value "
-    "is validated. On W1C and WO registers unstrobed bytes count as 0. The low two address "
-    "bits are ignored.",
-    "Reads never have side effects; WO registers read as 0.",
-    "Events set IRQ_STATUS bits in the same cycle as a W1C clear win over the clear.",
-)
+) + BUS_RULES
 
 def _wv(name):
     return lambda cfg: getattr(cfg.write_verify, name)
@@ -193,20 +186,9 @@ REGISTERS = (
         busy_guarded=True),
 )
 
-_BY_NAME = {r.name: r for r in REGISTERS}
-assert len(_BY_NAME) == len(REGISTERS)
-assert len({r.offset for r in REGISTERS}) == len(REGISTERS)
-
-
-def register(name):
-    """The register called ``name``."""
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"no register {name!r}; expected one of {', '.join(_BY_NAME)}") from None
+register = lookup(REGISTERS)
 
 
 def capabilities(cfg):
     """The constant fields (ID, VERSION, CAP_*) of a tile, by ``"REG.field"``."""
-    return {f"{r.name}.{f.name}": f.reset_value(cfg) for r in REGISTERS
-            if r.access is Access.RO and not r.volatile for f in r.fields}
+    return constants(REGISTERS, cfg)
