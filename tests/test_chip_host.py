@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cimtile import cli
 from cimtile.flows.chip_compile import compile_network
 from cimtile.flows.chip_report import chip_images
 from cimtile.flows.graph import mlp_graph
@@ -328,7 +329,16 @@ def test_a_run_without_halt_sends_no_scores(chip):
 @pytest.mark.parametrize("name", list(FILES))
 def test_committed_documents_are_generated(name):
     assert (DOCS / name).read_text() == FILES[name](load_chip_config(CHIP_DEMO_CONFIG)), \
-        f"docs/{name} is stale: regenerate it with python -m cimtile.spec.chip_regmap_docs docs"
+        f"docs/{name} is stale: regenerate it with cimtile regmap --chip"
+
+
+@pytest.mark.parametrize("fmt, name", [("md", "chip_registers.md"),
+                                       ("c", "cimtile_chip_regs.h")])
+def test_cli_regmap_of_a_chip(tmp_path, fmt, name):
+    out = tmp_path / name
+    assert cli.main(["regmap", "--chip", "--config", str(CHIP_DEMO_CONFIG), "--format", fmt,
+                     "--out", str(out)]) == 0
+    assert out.read_text() == (DOCS / name).read_text()
 
 
 def test_c_header_compiles(tmp_path):

@@ -1,5 +1,5 @@
-"""``cimtile verilog`` and ``cimtile regmap``: the tile's Verilog and its register map as
-Markdown or a C header, generated from a configuration."""
+"""``cimtile verilog`` and ``cimtile regmap``: the tile's Verilog, and its or a chip host's
+register map as Markdown or a C header, generated from a configuration."""
 
 from cimtile.spec.config import load_config
 from cimtile.spec.files import OutputFiles, check_paths, path_arg
@@ -19,10 +19,15 @@ def _cmd_verilog(args):
 
 
 def _cmd_regmap(args):
-    from cimtile.spec.regmap import c_header, markdown
     inputs = [(args.config, "--config")]
     check_paths(inputs, [(args.out, "--out")])
-    cfg = load_config(args.config)
+    if args.chip:
+        from cimtile.spec.chip_config import load_chip_config
+        from cimtile.spec.chip_regmap_docs import c_header, markdown
+        cfg = load_chip_config(args.config)
+    else:
+        from cimtile.spec.regmap import c_header, markdown
+        cfg = load_config(args.config)
     text = {"md": markdown, "c": c_header}[args.format](cfg)
     with OutputFiles(inputs) as outputs:
         outputs.stage(args.out, "--out", lambda file: file.write(text.encode()))
@@ -42,4 +47,7 @@ def add_commands(commands):
     p.add_argument("--config", type=path_arg, required=True, metavar="CFG.toml")
     p.add_argument("--format", required=True, choices=("md", "c"))
     p.add_argument("--out", type=path_arg, required=True, metavar="FILE")
+    p.add_argument("--chip", action="store_true", help="--config is a chip: the chip host's "
+                   "register map (docs/chip_registers.md, docs/cimtile_chip_regs.h are the "
+                   "demo chip's)")
     p.set_defaults(run=_cmd_regmap)

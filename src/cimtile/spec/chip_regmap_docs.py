@@ -1,14 +1,10 @@
 """The chip's register map as documents: docs/chip_registers.md (:func:`markdown`) and the
 firmware C header docs/cimtile_chip_regs.h (:func:`c_header`), for a chip's reset values
-and valid ranges, written by the tile's generators (:mod:`.regmap_docs`).
-``python -m cimtile.spec.chip_regmap_docs DOCS`` writes both for the shipped demo chip
-(``configs/chip_demo.toml``) into the folder DOCS.
+and valid ranges, written by the tile's generators (:mod:`.regmap_docs`). ``cimtile regmap
+--chip`` writes them; the committed ones are the shipped demo chip's
+(``configs/chip_demo.toml``).
 """
 
-import sys
-from pathlib import Path
-
-from .chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from .chip_regmap import CAUSE_DOCS, REFUSAL_RULES, REGISTERS, ErrorCause
 from .regmap_docs import (c_enum, c_guarded, c_registers, enum_markdown, register_markdown,
                           rules_markdown)
@@ -16,7 +12,7 @@ from .regmap_docs import (c_enum, c_guarded, c_registers, enum_markdown, registe
 __all__ = ["markdown", "c_header", "FILES"]
 
 _SOURCE = "src/cimtile/spec/chip_regmap.py"
-_COMMAND = "python -m cimtile.spec.chip_regmap_docs docs"
+_COMMAND = "cimtile regmap --chip"
 
 
 def _config_line(chip):
@@ -51,15 +47,3 @@ def c_header(chip):
 
 #: The committed documents and their generators.
 FILES = {"chip_registers.md": markdown, "cimtile_chip_regs.h": c_header}
-
-
-def main(argv):
-    """Write :data:`FILES` for the demo chip into the folder ``argv[0]``."""
-    folder = Path(argv[0])
-    chip = load_chip_config(CHIP_DEMO_CONFIG)
-    for name, generate in FILES.items():
-        (folder / name).write_text(generate(chip))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
