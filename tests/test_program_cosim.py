@@ -9,7 +9,7 @@ from cimtile.behavioral.device import STUCK_GMAX, STUCK_GMIN, MemdiodeArray
 from cimtile.models.program import Rectangle, program_golden
 from cimtile.spec.config import parse_config
 from cimtile.tb.transport.exchange import SimulationError
-from cimtile.tb.runs.runner import program
+from cimtile.tb.runs.runner import program, program_tile
 
 # 64 x 64 physical cells: 16 logical columns of 2 slices x 2 polarities.
 LARGE = parse_config({
@@ -41,14 +41,14 @@ def golden(cfg, levels, faults, settings, rect, seed, runs=1):
     return outcomes, device
 
 
-def check(cfg, *, fraction=0.0, settings=None, rect=None, seed=0, runs=1):
+def check(cfg, *, fraction=0.0, settings=None, rect=None, seed=0, runs=1, runner=program):
     settings = settings or cfg.write_verify
     rect = rect or Rectangle.whole(cfg.tile.rows, cfg.cols_phys)
     levels = np.random.default_rng(seed + 7).integers(0, cfg.max_level + 1,
                                                       (cfg.tile.rows, cfg.cols_phys))
     faults = random_faults(cfg, fraction, seed + 8)
-    run = program(cfg, levels, faults=faults, settings=settings, rect=rect, runs=runs,
-                  seed=seed)
+    run = runner(cfg, levels, faults=faults, settings=settings, rect=rect, runs=runs,
+                 seed=seed)
     outcomes, device = golden(cfg, levels, faults, settings, rect, seed, runs)
     np.testing.assert_array_equal(run.pulses, np.concatenate([o.pulses for o in outcomes]))
     np.testing.assert_array_equal(run.converged,
@@ -66,6 +66,15 @@ def test_whole_64x64_array_matches_golden_with_stuck_cells(fraction):
     expected_failed = (flat_faults != 0) & ~matches_stuck
     np.testing.assert_array_equal(~outcome.converged, expected_failed)
     assert (fraction == 0) == (not expected_failed.any())
+
+
+def test_the_bare_tile_programs_event_by_event_as_the_golden_model():
+    """The bare tile core, its targets, cell requests and results each an event (no host,
+    no rings), twice over a rectangle with stuck cells."""
+    rect = Rectangle(1, 3, 2, SMALL.cols_phys - 1)
+    run, (first, second), _, _ = check(SMALL, fraction=0.1, rect=rect, seed=5, runs=2,
+                                       runner=program_tile)
+    assert len(run.pulses) == 2 * 3 * (SMALL.cols_phys - 2) and first.pulses.sum() > 0
 
 
 def test_reprogramming_takes_few_pulses():

@@ -289,7 +289,8 @@ class BulkStream:
             ``started`` (what `start` answered), ``data`` (the bytes of the cell-result
             frame), ``timeout``, ``error`` (a message, or None).
         """
-        entries = [cell_entries(self.layout, self.cfg.cols_phys, requests, pulse_width)]
+        entries = [cell_entries(self.layout, self.cfg.cols_phys, requests,
+                                pulse_width)]
         if targets is not None:
             entries.append(self._beat_entries(pack_targets(targets, self.layout.data_width)))
         feeds = self._feeds(iter([entries]), ["cell", "target"][:len(entries)],

@@ -3,46 +3,36 @@ rings of the chip's simulated top (:mod:`cimtile.tb.tops.chip_top`)."""
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
-from cimtile.behavioral.device import MemdiodeArray
-from cimtile.hdl.write_verify import RESULT_LAYOUT
-from cimtile.models.program import program_golden
-from cimtile.models.repair import repair_steps
+from cimtile.models.repair import GoldenArray, repair_steps
 
 from .chip_rings import RingDrainer, RingFeeder
-from .clocking import CLOCK_PERIOD_NS
 from ..tops.bulk_layout import Layout
 from ..tops.chip_top import CHIP_RINGS, result_fields_of, target_fields_of
 from ..transport.bulk_entries import cell_entries
-from ..transport.memfiles import field_bytes
-from .write_verify_pass import pack_settings, pass_budget
+from ..transport.memfiles import field_bytes, field_values
+from .write_verify_pass import await_pass_end, pass_results, start_pass
 
 __all__ = ["TileProgrammer", "program_tiles"]
-
-
-def _field(payload, name):
-    field = RESULT_LAYOUT[name]
-    return (payload >> field.offset) & ((1 << field.width) - 1)
 
 
 class TileProgrammer:
     """Programs tile `t` of the chip by write-verify with column repair, through its rings
     (:mod:`cimtile.tb.tops.chip_top`): each pass's targets and the verify reads and pulses
     that the golden program-and-verify makes on a memdiode array with the stuck cells
-    `faults`, seeded with `seed` (the array the tile then computes with)."""
+    `faults`, seeded with `seed` (:attr:`array`, whose device the tile then computes
+    with)."""
 
     def __init__(self, dut, cfg, t, levels, faults, seed):
         self.dut, self.cfg, self.levels = dut, cfg, levels
         self.prefix, self.cell_error = f"tile{t}__", f"bulk__cell{t}_error"
-        self.device = MemdiodeArray(cfg.device, (cfg.tile.rows, cfg.cols_phys),
-                                    np.random.default_rng(seed), faults)
+        self.array = GoldenArray(cfg, faults, seed)
         self.layout = Layout.of(cfg)
         rings = CHIP_RINGS
         self.targets = RingFeeder(dut, f"target{t}", rings.target_half, "sent")
         self.cells = RingFeeder(dut, f"cell{t}", rings.cell_half, "used")
-        result_bytes = Layout.offsets(result_fields_of(cfg))[1] // 8
-        self.results = RingDrainer(dut, f"result{t}", rings.result_half, result_bytes)
+        self._result_at, result_width = Layout.offsets(result_fields_of(cfg))
+        self.results = RingDrainer(dut, f"result{t}", rings.result_half, result_width // 8)
         self.pulses, self.converged, self.errors = [], [], []
         self.remap = np.zeros(cfg.cols_data, np.int64)
 
@@ -81,44 +71,25 @@ class TileProgrammer:
         """One write-verify pass over `rect`; return each cell's convergence."""
         cfg, settings = self.cfg, self.cfg.write_verify
         targets = levels[rect.row_first:rect.row_last + 1, rect.col_first:rect.col_last + 1]
-        golden = program_golden(self.device, targets, rect, settings,
-                                bits_per_cell=cfg.tile.bits_per_cell, adc_bits=cfg.tile.adc_bits)
+        self.array.program(levels, rect)
         self.targets.add(self._target_entries(targets.reshape(-1)))
-        self.cells.add(cell_entries(self.layout, cfg.cols_phys, golden.requests,
-                                    settings.pulse_width))
+        self.cells.add(cell_entries(self.layout, cfg.cols_phys,
+                                    self.array.outcomes[-1].requests, settings.pulse_width))
         expected = self.results.drained + targets.size
-        self._port("prog_settings").value = pack_settings(cfg, settings, rect)
         feeds = [cocotb.start_soon(ring.feed()) for ring in (self.targets, self.cells)]
         watch = cocotb.start_soon(self.results.watch())
-        self._port("prog_start").value = 1
-        await RisingEdge(self.dut.clk)
-        self._port("prog_start").value = 0
-        await ReadOnly()
-        if not self._port("prog_done").value:
-            try:
-                await with_timeout(RisingEdge(self._port("prog_done")),
-                                   pass_budget(cfg, settings, targets.size) * CLOCK_PERIOD_NS,
-                                   "ns")
-            except SimTimeoutError:
-                self.errors.append("programming did not finish within its cycle budget")
-            await ReadOnly()
-        if self._port("prog_error").value:
-            self.errors.append("the tile refused the write-verify settings")
+        await start_pass(self.dut, self.prefix, cfg, settings, rect)
+        self.errors += await await_pass_end(self.dut, self.prefix, cfg, settings, targets.size)
         if getattr(self.dut, self.cell_error).value:
             self.errors.append(self._cell_error())
-        await RisingEdge(self.dut.clk)
         watch.cancel()
         for feed in feeds:
             feed.cancel()
         if self.errors:
             return None
         rows = await self.results.drain(expected)
-        payload = np.zeros(len(rows), np.int64)
-        width = RESULT_LAYOUT.size
-        for k in range(-(-width // 8)):
-            payload |= rows[:, k].astype(np.int64) << (8 * k)
-        payload &= (1 << width) - 1
-        pulses, converged = _field(payload, "pulses"), _field(payload, "converged").astype(bool)
+        at, width = self._result_at["tdata"]
+        pulses, converged = pass_results(field_values(rows, at, width))
         self.pulses.append(pulses)
         self.converged.append(converged)
         return converged

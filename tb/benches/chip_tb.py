@@ -67,7 +67,8 @@ def _compute_macro(chip, W, seed, programmer):
     cfg, rng = chip.tile, np.random.default_rng(seed)
     if programmer is None or not cfg.analog.physical:
         return AnalogMacro.for_array(cfg, W, rng)
-    return AnalogMacro.for_array(read_config(cfg), W, rng, programmer.device.conductances())
+    conductances = programmer.array.device.conductances()
+    return AnalogMacro.for_array(read_config(cfg), W, rng, conductances)
 
 
 @cocotb.test()

@@ -12,7 +12,8 @@ from cimtile.hdl.write_verify import RESULT_LAYOUT, settings_layout
 from .clocking import CLOCK_PERIOD_NS
 from .streams import StreamDriver, StreamMonitor
 
-__all__ = ["pack_settings", "pass_budget", "program_pass"]
+__all__ = ["pack_settings", "pass_budget", "start_pass", "await_pass_end", "pass_results",
+           "program_pass"]
 
 
 def pack_settings(cfg, settings, rect):
@@ -23,9 +24,14 @@ def pack_settings(cfg, settings, rect):
     return sum(int(values[name]) << field.offset for name, field in layout)
 
 
-def _field(payload, name):
-    field = RESULT_LAYOUT[name]
-    return (payload >> field.offset) & ((1 << field.width) - 1)
+def pass_results(payloads):
+    """``(pulses, converged)`` of per-cell result payloads (``r_stream``'s, as integers):
+    int64 and bool arrays."""
+    payloads = np.asarray(payloads, np.int64)
+
+    def field(name):
+        return (payloads >> RESULT_LAYOUT[name].offset) & ((1 << RESULT_LAYOUT[name].width) - 1)
+    return field("pulses"), field("converged").astype(bool)
 
 
 def pass_budget(cfg, settings, cells):
@@ -35,47 +41,59 @@ def pass_budget(cfg, settings, cells):
     return cells * (settings.max_pulses + 1) * per_pulse + 100
 
 
+async def start_pass(dut, prefix, cfg, settings, rect):
+    """Start a write-verify run over `rect` with `settings` on the tile whose ports are
+    named ``<prefix>prog_start`` and so on (``""`` for a bare tile, ``"tile3__"`` for a
+    chip's tile 3). Call it at a rising edge; it returns at the edge that takes the start."""
+    getattr(dut, prefix + "prog_settings").value = pack_settings(cfg, settings, rect)
+    getattr(dut, prefix + "prog_start").value = 1
+    await RisingEdge(dut.clk)
+    getattr(dut, prefix + "prog_start").value = 0
+
+
+async def await_pass_end(dut, prefix, cfg, settings, cells):
+    """Wait for the end of the run :func:`start_pass` started over `cells` cells, then for
+    the next rising edge; return what went wrong (the start refused, or no end within the
+    cycle budget)."""
+    done = getattr(dut, prefix + "prog_done")
+    errors = []
+    # A refused start is done at the edge that takes it, which the model has already
+    # evaluated when RisingEdge returns (the clock runs inside it).
+    await ReadOnly()
+    if not done.value:
+        try:
+            await with_timeout(RisingEdge(done),
+                               pass_budget(cfg, settings, cells) * CLOCK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            errors.append("programming did not finish within its cycle budget")
+        await ReadOnly()
+    if not errors and getattr(dut, prefix + "prog_error").value:
+        errors.append("the tile refused the write-verify settings")
+    await RisingEdge(dut.clk)
+    return errors
+
+
 async def program_pass(dut, prefix, cfg, settings, rect, targets):
-    """Program the rectangle `rect` of the tile whose ports are named ``<prefix>prog_start``
-    and so on (``""`` for a bare tile, ``"tile3__"`` for a chip's tile 3) to the levels
-    `targets` (row-major over `rect`), with its cell port answered elsewhere. Call it at a
+    """Program the rectangle `rect` of the tile whose ports are named by `prefix` (see
+    :func:`start_pass`) to the levels `targets` (row-major over `rect`), streaming them and
+    taking the results event by event, with its cell port answered elsewhere. Call it at a
     rising edge.
 
     Returns
     -------
     (pulses, converged, errors)
         Each cell's pulses (int64) and convergence (bool) in the order of `targets`, and
-        what went wrong (the start refused, or no end within the cycle budget).
+        what went wrong (:func:`await_pass_end`).
     """
-    port = lambda name: getattr(dut, prefix + name)           # noqa: E731
     results = []
-    port("prog_settings").value = pack_settings(cfg, settings, rect)
     driver = StreamDriver(dut, f"{prefix}t_stream", dut.clk)
     monitor = StreamMonitor(dut, f"{prefix}r_stream", dut.clk,
                             lambda payload, cycle: results.append(payload))
-    port("prog_start").value = 1
-    await RisingEdge(dut.clk)
-    port("prog_start").value = 0
+    await start_pass(dut, prefix, cfg, settings, rect)
     feed = cocotb.start_soon(driver.run([int(level) for level in np.ravel(targets)]))
     watch = cocotb.start_soon(monitor.run())
-    errors = []
-    # A refused start is done at the edge that takes it, which the model has already
-    # evaluated when RisingEdge returns (the clock runs inside it).
-    await ReadOnly()
-    if not port("prog_done").value:
-        try:
-            await with_timeout(RisingEdge(port("prog_done")),
-                               pass_budget(cfg, settings, np.size(targets)) * CLOCK_PERIOD_NS,
-                               "ns")
-        except SimTimeoutError:
-            errors.append("programming did not finish within its cycle budget")
-        await ReadOnly()
-    if not errors and port("prog_error").value:
-        errors.append("the tile refused the write-verify settings")
-    await RisingEdge(dut.clk)
+    errors = await await_pass_end(dut, prefix, cfg, settings, np.size(targets))
     feed.cancel()
     watch.cancel()
     monitor.stop()
-    pulses = np.array([_field(payload, "pulses") for payload in results], np.int64)
-    converged = np.array([_field(payload, "converged") for payload in results], bool)
-    return pulses, converged, errors
+    return (*pass_results(results), errors)

@@ -8,7 +8,7 @@ files (one hexadecimal word per line, most significant digit first) and writes
 
 import numpy as np
 
-__all__ = ["field_bytes", "fread_image", "parse_hex_image", "bits_image"]
+__all__ = ["field_bytes", "field_values", "fread_image", "parse_hex_image", "bits_image"]
 
 def field_bytes(values, width):
     """Little-endian bytes of unsigned `values` (shaped (n,) or (n, k) of `width`-bit
@@ -23,6 +23,16 @@ def field_bytes(values, width):
     raw = values.astype("<u8").view(np.uint8).reshape(n, k, 8)
     bits = np.unpackbits(raw, axis=-1, bitorder="little")[..., :width].reshape(n, k * width)
     return np.packbits(bits, axis=-1, bitorder="little")
+
+
+def field_values(entries, at, width):
+    """The unsigned values (int64) of the field `width` bits wide (at most 56) at bit `at`,
+    a multiple of 8, of `entries` (rows of little-endian bytes): what :func:`field_bytes`
+    packed."""
+    raw = entries[:, at // 8:at // 8 + -(-width // 8)]
+    padded = np.zeros((len(entries), 8), np.uint8)
+    padded[:, :raw.shape[1]] = raw
+    return padded.view("<u8")[:, 0].astype(np.int64) & ((1 << width) - 1)
 
 
 def fread_image(entries):

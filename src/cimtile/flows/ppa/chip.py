@@ -84,12 +84,17 @@ def sequencer_verilog(chip):
     return verilog.convert(sequencer, name=SEQUENCER_TOP, emit_src=False)
 
 
-def _block_of(module, top):
-    """The block of :data:`BLOCKS` a datapath module belongs to, or ``datapath``."""
-    for block, name in BLOCKS.items():
-        if module == f"{top}.{name}" or module.startswith(f"{top}.{name}."):
-            return block
-    return "datapath"
+def _within(module, name):
+    return module == name or module.startswith(f"{name}.")
+
+
+def _block_of(module):
+    """The block a synthesised module belongs to: the sequencer, a block of
+    :data:`BLOCKS`, or the rest of the datapath."""
+    if _within(module, SEQUENCER_TOP):
+        return "sequencer"
+    return next((block for block, name in BLOCKS.items()
+                 if _within(module, f"{DATAPATH_TOP}.{name}")), "datapath")
 
 
 def block_ge(chip):
@@ -97,17 +102,15 @@ def block_ge(chip):
     the rest, ``datapath``) and of the sequencer, synthesised (and cached) as
     :func:`~.area.tile_area` synthesises a tile, and the bits of each one's memories left
     as SRAM macros."""
-    ge, macro_bits = dict.fromkeys([*BLOCKS, "datapath", "sequencer"], 0.0), {}
+    ge = dict.fromkeys([*BLOCKS, "datapath", "sequencer"], 0.0)
+    macro_bits = dict.fromkeys(ge, 0)
     for source, top in ((datapath_verilog, DATAPATH_TOP), (sequencer_verilog, SEQUENCER_TOP)):
         netlist = synthesise(elaborated(source, chip), top, chip.tile.ppa.sram_min_bits)
-        of = (lambda module: _block_of(module, top)) if top == DATAPATH_TOP else (
-            lambda module: "sequencer")
         for module, cells in netlist.cells.items():
-            ge[of(module)] += gate_equivalents(cells)
+            ge[_block_of(module)] += gate_equivalents(cells)
         for name, bits in netlist.sram_bits.items():
-            block = of(name.partition("/")[0])
-            macro_bits[block] = macro_bits.get(block, 0) + bits
-    return ge, {block: macro_bits.get(block, 0) for block in ge}
+            macro_bits[_block_of(name.partition("/")[0])] += bits
+    return ge, macro_bits
 
 
 @dataclass(frozen=True)
@@ -331,9 +334,9 @@ def chip_ppa(chip, program, inputs, images):
     ]
     items = tuple(item for item in items if item.count)
     parts = {"tiles": chip.chip.tiles * area.total_um2}
-    parts |= {block: ge[block] * fig.ge_um2 + (macro_bits[block] if block != "sequencer"
-                                               else 0) * fig.sram_bit_um2
-              for block in ("datapath", *BLOCKS, "sequencer")}
+    parts |= {block: ge[block] * fig.ge_um2 for block in ("datapath", *BLOCKS, "sequencer")}
+    for block in BLOCKS:
+        parts[block] += macro_bits[block] * fig.sram_bit_um2
     parts["instruction_memory"] = macro_bits["sequencer"] * fig.sram_bit_um2
     return ChipPpa(Energy(items), per_image, parts, ge, macro_bits, events, cycles,
                    chip.clock_mhz * 1e6 / max(cycles, 1))
