@@ -64,7 +64,8 @@ class Chip(wiring.Component):
         signature = tile_signature(chip.tile)
         self._tiles = [Tile(chip.tile) if tile_module is None else signature.create()
                        for _ in range(c.tiles)]
-        self._sequencer = ChipSequencer(tiles=c.tiles, depth=c.program_words)
+        self._sequencer = ChipSequencer(tiles=c.tiles, depth=c.program_words,
+                                        buffers=c.result_buffers)
         self._datapath = ChipDatapath(chip, param_depth=c.param_words)
         tile_ports = wiring.Signature({
             name: member for name, member in signature.members.items()

@@ -45,19 +45,20 @@ class ChipDatapath(wiring.Component):
 
     - An MVM unit reads ``length`` activations from ``src`` a beat a cycle, the first read
       in the command's cycle, zero-pads them to the tile's rows and offers the vector on
-      its ``vector`` stream in the cycle the last beat arrives; it then takes the tile's
-      result into its tile's result register and raises its ``mvm_done`` bit in that
-      cycle. Cycles from command to completion: ``1 + beats(length, out_bits) + L`` when
+      its ``vector`` stream in the cycle the last beat arrives; it then keeps the tile's
+      result in the next of its tile's ``result_buffers`` result buffers, used in turn,
+      and raises its ``mvm_done`` bit in that cycle. Cycles from command to completion: ``1 + beats(length, out_bits) + L`` when
       the tile answers ``L`` cycles after taking the vector (the model's
       ``result_latency``), as the model says: its ``READ_LATENCY`` is the activation
       memory's read cycle.
     - The ACC unit reads the ``length`` multipliers and biases from ``param`` in the
       command's cycle, then moves the first ``length`` partial sums of each of its tiles'
-      result registers to the post-processing unit ``interconnect_width`` bits a cycle
+      oldest results to the post-processing unit ``interconnect_width`` bits a cycle
       (``beats(length, result_width)`` cycles a tile, the last one straight into
       :class:`~.post_process.PostProcess`), and writes the outputs to ``dst`` a beat a
       cycle: ``count * beats(length, result_width) + 1 + beats(length, out_bits)``
-      cycles, as the model says.
+      cycles, as the model says. A tile's buffer is free again once its sums are
+      taken; the sequencer counts it free once the ACC completes.
     - The mover reads a beat a cycle from the command's cycle on and writes each the
       cycle after: ``beats(length, out_bits) + 1`` cycles, as the model says. A MOVE
       must not overlap its source and destination
@@ -140,11 +141,11 @@ class ChipDatapath(wiring.Component):
             shape=param_layout(chip), lanes=chip.tile.tile.cols, depth=self.param_depth,
             readers=1, writers=1)
         m.submodules.post_process = post = chip_post_process(chip)
-        results = [Signal(self.result[t].payload.shape(), name=f"result_{t}")
-                   for t in range(tiles)]
+        buffers = [_ResultBuffers(m, self.result[t].payload.shape(), c.result_buffers,
+                                  f"result_{t}") for t in range(tiles)]
         for t in range(tiles):
-            self._mvm_unit(m, t, acts.read[t], results[t])
-        self._acc_unit(m, results, params.read[0], post, acts.write[0])
+            self._mvm_unit(m, t, acts.read[t], buffers[t])
+        self._acc_unit(m, buffers, params.read[0], post, acts.write[0])
         self._move_unit(m, acts.read[tiles], acts.write[1])
         m.d.comb += [params.write[0].en.eq(self.param_write.en),
                      params.write[0].addr.eq(self.param_write.addr),
@@ -157,7 +158,7 @@ class ChipDatapath(wiring.Component):
         width = self.chip.chip.interconnect_width
         return (length * bits + width - 1) // width
 
-    def _mvm_unit(self, m, t, read, result):
+    def _mvm_unit(self, m, t, read, buffers):
         """Tile `t`'s MVM unit (class docstring)."""
         lanes, rows = self.lanes, self.chip.tile.tile.rows
         cmd, out, back = self.mvm[t], self.vector[t], self.result[t]
@@ -198,10 +199,10 @@ class ChipDatapath(wiring.Component):
                 m.d.comb += back.ready.eq(1)
                 with m.If(back.valid):
                     m.d.comb += self.mvm_done[t].eq(1)
-                    m.d.sync += result.eq(back.payload)
+                    buffers.push(back.payload)
                     m.next = "IDLE"
 
-    def _acc_unit(self, m, results, params, post, write):
+    def _acc_unit(self, m, buffers, params, post, write):
         """The ACC unit (class docstring)."""
         chip, c = self.chip, self.chip.chip
         cols, width, lanes = chip.tile.tile.cols, chip.tile.result_width, self.lanes
@@ -215,9 +216,9 @@ class ChipDatapath(wiring.Component):
         merged = Signal(words * wide)
         word = Signal(wide)
         with m.Switch(got.tile + block):
-            for t, value in enumerate(results):
+            for t, tile in enumerate(buffers):
                 with m.Case(t):
-                    padded = Cat(value.as_value(), Const(0, words * wide - cols * width))
+                    padded = Cat(tile.oldest.as_value(), Const(0, words * wide - cols * width))
                     m.d.comb += word.eq(padded.word_select(beat, wide))
         m.d.comb += [merged.eq(assembly), merged.word_select(beat, wide).eq(word)]
         last_beat = beat + 1 == self._beats(got.length, width)
@@ -249,7 +250,7 @@ class ChipDatapath(wiring.Component):
                     m.next = "GATHER"
             with m.State("GATHER"):
                 # The last beat of a tile goes on to the post-processing unit at once, and
-                # is brought again while it waits (its result register holds).
+                # is brought again while it waits (its result buffer holds).
                 m.d.sync += assembly.eq(merged)
                 with m.If(~last_beat):
                     m.d.sync += beat.eq(beat + 1)
@@ -257,6 +258,10 @@ class ChipDatapath(wiring.Component):
                     m.d.comb += inp.valid.eq(1)
                     with m.If(inp.ready):
                         m.d.sync += beat.eq(0)
+                        with m.Switch(got.tile + block):
+                            for t, tile in enumerate(buffers):
+                                with m.Case(t):
+                                    tile.pop()
                         with m.If(last_block):
                             m.next = "WRITE"
                         with m.Else():
@@ -298,3 +303,35 @@ class ChipDatapath(wiring.Component):
                 with m.If(left <= lanes):
                     m.d.comb += self.move_done.eq(1)
                     m.next = "IDLE"
+
+
+class _ResultBuffers:
+    """A tile's results waiting for the ACC unit, oldest first: `count` registers used in
+    turn. The sequencer's scoreboard never lets an MVM complete into a full set, nor an ACC
+    read an empty one."""
+
+    def __init__(self, m, shape, count, name):
+        self._m, self._count = m, count
+        self._slots = [Signal(shape, name=f"{name}_{k}") for k in range(count)]
+        self._newest = Signal(range(count), name=f"{name}_in")
+        self._oldest = Signal(range(count), name=f"{name}_out")
+        self.oldest = Signal(shape, name=f"{name}_oldest")
+        with m.Switch(self._oldest):
+            for k, slot in enumerate(self._slots):
+                with m.Case(k):
+                    m.d.comb += self.oldest.eq(slot)
+
+    def _next(self, pointer):
+        return Mux(pointer == self._count - 1, 0, pointer + 1)
+
+    def push(self, value):
+        """Keep `value` as the newest result (in the current control context)."""
+        with self._m.Switch(self._newest):
+            for k, slot in enumerate(self._slots):
+                with self._m.Case(k):
+                    self._m.d.sync += slot.eq(value)
+        self._m.d.sync += self._newest.eq(self._next(self._newest))
+
+    def pop(self):
+        """Let the oldest result go (in the current control context)."""
+        self._m.d.sync += self._oldest.eq(self._next(self._oldest))

@@ -5,6 +5,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from cimtile.spec.chip_config import BUFFER_LIMIT
 from cimtile.spec.chip_isa import ADDRESS_LIMIT, TILE_LIMIT, Opcode
 
 from .parameters import check_positive, refused
@@ -35,18 +36,23 @@ class Scoreboard(wiring.Component):
     """Tracks the instructions in flight, one slot per unit, and tells whether the head (the
     next instruction in program order) may issue.
 
-    Every unit has at most one instruction in flight: a tile takes no MVM until the ACC
-    reading its result has completed, and the post-processing unit and the mover take one
-    command at a time. So one slot per unit (`tiles` MVM slots holding the span each MVM
-    reads, an ACC slot holding the span it writes and its tiles, a MOVE slot holding both
-    its spans) holds every instruction in flight, and the table never fills: it adds no
-    wait to the rules of :mod:`cimtile.models.chip_timing`. The head waits while
+    Every unit has at most one instruction in flight: a tile takes one MVM at a time, and
+    the post-processing unit and the mover one command at a time. So one slot per unit
+    (`tiles` MVM slots holding the span each MVM reads, an ACC slot holding the span it
+    writes and its tiles, a MOVE slot holding both its spans) holds every instruction in
+    flight, and the table never fills: it adds no wait to the rules of
+    :mod:`cimtile.models.chip_timing`. Beside them, a count per tile of its results that
+    no issued ACC reads yet (its MVMs' results, in flight or held by the datapath in one of
+    its `buffers` result buffers). The head waits while
 
     - it reads a span an ACC or MOVE in flight writes (read after write);
     - it writes a span an ACC or MOVE in flight writes (write after write) or an MVM or
       MOVE in flight reads (write after read);
-    - an MVM's tile is held: from its MVM's issue until the ACC reading it has completed;
-    - an ACC's tiles have an MVM in flight, or an ACC is in flight;
+    - an MVM's tile has an MVM in flight, or no free result buffer: its unread results and
+      the one the ACC in flight reads fill all `buffers` (a buffer is free again once the
+      ACC reading it has completed);
+    - an ACC's tiles have their oldest unread result still in flight, or an ACC is in
+      flight;
     - a MOVE finds a MOVE in flight;
     - a BARRIER or HALT finds anything in flight.
 
@@ -57,6 +63,8 @@ class Scoreboard(wiring.Component):
     Parameters
     ----------
     tiles : int
+    buffers : int
+        Result buffers per tile, 1..4 (``chip.result_buffers``).
 
     Members
     -------
@@ -73,30 +81,35 @@ class Scoreboard(wiring.Component):
         The head must not issue in this cycle.
     idle : ``Out(1)``
         Nothing is in flight.
-    held : ``Out(tiles)``
-        Tiles holding a result that no issued ACC reads yet.
+    holding : ``Out(tiles)``
+        Tiles with a result that no issued ACC reads yet.
+    full : ``Out(tiles)``
+        Tiles with `buffers` such results: another MVM would wait for an ACC forever.
 
     Raises
     ------
     ValueError
-        If `tiles` is not in 1..64.
+        If `tiles` is not in 1..64 or `buffers` not in 1..4.
     """
 
-    def __init__(self, *, tiles):
-        check_positive(self, tiles=tiles)
-        if tiles > TILE_LIMIT:
-            raise refused(self, ValueError(f"tiles must be at most {TILE_LIMIT}, not {tiles}"))
-        self.tiles = tiles
+    def __init__(self, *, tiles, buffers):
+        check_positive(self, tiles=tiles, buffers=buffers)
+        for name, value, limit in (("tiles", tiles, TILE_LIMIT),
+                                   ("buffers", buffers, BUFFER_LIMIT)):
+            if value > limit:
+                raise refused(self, ValueError(f"{name} must be at most {limit}, not {value}"))
+        self.tiles, self.buffers = tiles, buffers
         super().__init__({
             "head": In(HEAD), "issue": In(1), "restart": In(1),
             "mvm_done": In(tiles), "acc_done": In(1), "move_done": In(1),
-            "wait": Out(1), "idle": Out(1), "held": Out(tiles),
+            "wait": Out(1), "idle": Out(1), "holding": Out(tiles), "full": Out(tiles),
         })
 
     def elaborate(self, platform):
         m = Module()
-        head, tiles = self.head, self.tiles
+        head, tiles, buffers = self.head, self.tiles, self.buffers
         mvm_busy = Signal(tiles)
+        unread = [Signal(range(buffers + 1), name=f"unread_{t}") for t in range(tiles)]
         mvm_reads = Signal(data.ArrayLayout(SPAN, tiles))
         acc_busy = Signal()
         acc = Signal(data.StructLayout({"tile": range(TILE_LIMIT),
@@ -117,13 +130,17 @@ class Scoreboard(wiring.Component):
         write_after_read = (Cat(mvm_busy[t] & _overlap(head.writes, mvm_reads[t])
                                 for t in range(tiles)).any()
                             | move_busy & _overlap(head.writes, move.reads))
-        tile_busy = (self.held | Mux(acc_busy, acc_tiles, 0)) & head_tiles
+        being_read = Mux(acc_busy, acc_tiles, 0)
+        no_buffer = Cat(unread[t] + being_read[t] >= buffers for t in range(tiles))
+        oldest_in_flight = Cat(mvm_busy[t] & (unread[t] == 1) for t in range(tiles))
         data_wait = (reads & read_after_write
                      | writes & (write_after_write | write_after_read))
-        unit_wait = (is_mvm & tile_busy.any()
-                     | is_acc & (acc_busy | (mvm_busy & head_tiles).any())
+        unit_wait = (is_mvm & ((mvm_busy | no_buffer) & head_tiles).any()
+                     | is_acc & (acc_busy | (oldest_in_flight & head_tiles).any())
                      | is_move & move_busy)
         m.d.comb += [
+            self.holding.eq(Cat(n != 0 for n in unread)),
+            self.full.eq(Cat(n == buffers for n in unread)),
             self.idle.eq(~mvm_busy.any() & ~acc_busy & ~move_busy),
             self.wait.eq(Cat(head.op == op for op in (Opcode.HALT, Opcode.BARRIER)).any()
                          & ~self.idle | data_wait | unit_wait),
@@ -134,17 +151,19 @@ class Scoreboard(wiring.Component):
                 with m.Case(Opcode.MVM):
                     for t in range(tiles):
                         with m.If(head.tile == t):
-                            m.d.sync += [mvm_busy[t].eq(1), self.held[t].eq(1),
+                            m.d.sync += [mvm_busy[t].eq(1), unread[t].eq(unread[t] + 1),
                                          mvm_reads[t].eq(head.reads)]
                 with m.Case(Opcode.ACC):
                     m.d.sync += [acc_busy.eq(1), acc.tile.eq(head.tile),
-                                 acc.tile_end.eq(head.tile_end), acc.writes.eq(head.writes),
-                                 self.held.eq(self.held & ~head_tiles)]
+                                 acc.tile_end.eq(head.tile_end), acc.writes.eq(head.writes)]
+                    for t in range(tiles):
+                        with m.If(head_tiles[t]):
+                            m.d.sync += unread[t].eq(unread[t] - 1)
                 with m.Case(Opcode.MOVE):
                     m.d.sync += [move_busy.eq(1), move.reads.eq(head.reads),
                                  move.writes.eq(head.writes)]
         with m.If(self.restart):
-            m.d.sync += self.held.eq(0)
+            m.d.sync += [n.eq(0) for n in unread]
         # After the issue: a unit done in its issue cycle empties the slot just filled.
         for t in range(tiles):
             with m.If(self.mvm_done[t]):

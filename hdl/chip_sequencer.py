@@ -5,6 +5,7 @@ from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from cimtile.spec.chip_config import BUFFER_LIMIT
 from cimtile.spec.chip_isa import FORMATS, OPCODE_BITS, TILE_LIMIT, WORD_BITS, Opcode
 
 from .chip_scoreboard import Scoreboard, tile_mask
@@ -24,7 +25,8 @@ class SequencerError(enum.Enum, shape=3):
     END = 3
     #: An MVM names a tile, or an ACC a tile range, beyond the chip's tiles.
     TILE = 4
-    #: An MVM names a tile whose result no ACC has read: it would wait forever.
+    #: An MVM names a tile whose result buffers all hold results no ACC has read: it would
+    #: wait forever.
     UNREAD = 5
     #: An ACC reads a tile that holds no result (no MVM since its last ACC).
     NO_RESULT = 6
@@ -94,6 +96,10 @@ class ChipSequencer(wiring.Component):
         Tiles, 1..64.
     depth : int
         Words of the instruction memory.
+    buffers : int
+        Result buffers per tile in the datapath, 1..4 (``chip.result_buffers``): a tile
+        takes its next MVM while the ACC unit still reads an earlier result, if a buffer is
+        free.
 
     Members
     -------
@@ -114,14 +120,16 @@ class ChipSequencer(wiring.Component):
     Raises
     ------
     ValueError
-        If `tiles` is not in 1..64 or `depth` not positive.
+        If `tiles` is not in 1..64, `depth` not positive or `buffers` not in 1..4.
     """
 
-    def __init__(self, *, tiles, depth):
-        check_positive(self, tiles=tiles, depth=depth)
-        if tiles > TILE_LIMIT:
-            raise refused(self, ValueError(f"tiles must be at most {TILE_LIMIT}, not {tiles}"))
-        self.tiles, self.depth = tiles, depth
+    def __init__(self, *, tiles, depth, buffers):
+        check_positive(self, tiles=tiles, depth=depth, buffers=buffers)
+        for name, value, limit in (("tiles", tiles, TILE_LIMIT),
+                                   ("buffers", buffers, BUFFER_LIMIT)):
+            if value > limit:
+                raise refused(self, ValueError(f"{name} must be at most {limit}, not {value}"))
+        self.tiles, self.depth, self.buffers = tiles, depth, buffers
         super().__init__({
             "w_en": In(1), "w_addr": In(range(depth)), "w_data": In(WORD_BITS),
             "start": In(1), "busy": Out(1), "done": Out(1), "error": Out(SequencerError),
@@ -134,7 +142,7 @@ class ChipSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.scoreboard = board = Scoreboard(tiles=self.tiles)
+        m.submodules.scoreboard = board = Scoreboard(tiles=self.tiles, buffers=self.buffers)
         m.submodules.program = program = memory.Memory(shape=WORD_BITS, depth=self.depth,
                                                        init=[])
         write = program.write_port()
@@ -174,9 +182,9 @@ class ChipSequencer(wiring.Component):
                 m.d.comb += fault.eq(SequencerError.RESERVED)
         with m.Elif((is_op[Opcode.MVM] | is_op[Opcode.ACC]) & (head.tile_end > self.tiles)):
             m.d.comb += fault.eq(SequencerError.TILE)
-        with m.Elif(is_op[Opcode.MVM] & (named & board.held).any()):
+        with m.Elif(is_op[Opcode.MVM] & (named & board.full).any()):
             m.d.comb += fault.eq(SequencerError.UNREAD)
-        with m.Elif(is_op[Opcode.ACC] & (named & ~board.held).any()):
+        with m.Elif(is_op[Opcode.ACC] & (named & ~board.holding).any()):
             m.d.comb += fault.eq(SequencerError.NO_RESULT)
 
         # Offer the head to its unit; it issues on the transfer (a BARRIER once all is idle).

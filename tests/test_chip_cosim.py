@@ -1,7 +1,8 @@
 """The whole chip co-simulated in Verilator, one simulator run for programming every tile and
 then every image: the programming equals the golden program-and-verify and the outputs the
-golden chip model bit for bit, every run takes the timing model's cycles plus the fetch, and
-each tile answers one analog request per bit plane of each MVM it was given. Four chips:
+golden chip model bit for bit, the images go through in runs of as many as the chip's
+memories hold, every run takes the timing model's cycles plus the fetch, and each tile
+answers one analog request per bit plane of each MVM it was given. Four chips:
 eight tiles of 12 x 3; three pipelined tiles of 16 x 4 on a 32-bit interconnect; two tiles
 with spare columns, one activation a beat, ideal and physical (stuck cells repaired)."""
 
@@ -15,7 +16,7 @@ from cimtile.flows.chip_compile import compile_network
 from cimtile.flows.chip_report import chip_images
 from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer
-from cimtile.models import chip_timing
+from cimtile.models.chip_batch import batch_capacity, image_batch
 from cimtile.models.chip_golden import ProgramError, run_chip
 from cimtile.models.verdict import compare
 from cimtile.spec.chip_isa import Opcode, encode_program
@@ -76,7 +77,7 @@ CHIPS = {"eight": (CHIP, SMALL, (20, 7, 5)), "pipelined": (PIPELINED_CHIP, PIPEL
          "physical": (SPARE_CHIP, PHYSICAL_TILE, (10, 2))}
 
 
-def chip_and_program(tmp_path, name, images=6):
+def chip_and_program(tmp_path, name, images=7):
     chip_toml, tile_toml, sizes = CHIPS[name]
     chip = load_chip_config(write(tmp_path, chip_toml, tile_toml))
     rng = np.random.default_rng(5)
@@ -97,8 +98,11 @@ def test_chip_equals_the_golden_chip(tmp_path, name):
     assert run.program_verdict.compared >= cells
     if name == "physical":
         assert any(remap.any() for remap in run.remaps)
-    timing = chip_timing.schedule(chip, program.instructions)
-    assert run.cycles.tolist() == [timing.cycles + 1] * len(images)
+    # Runs of two images (the memory holds two images' activations), the last of one.
+    assert run.run_images.tolist() == [2, 2, 2, 1]
+    assert batch_capacity(chip, program) == 2
+    assert run.cycles.tolist() == [image_batch(chip, program, n).timing.cycles + 1
+                                   for n in run.run_images]
     mvms = np.bincount([ins["tile"] for ins in program.instructions if ins.op is Opcode.MVM],
                        minlength=len(program.weights))
     assert run.requests.tolist() == (mvms * chip.tile.tile.in_bits * len(images)).tolist()
@@ -140,7 +144,7 @@ def test_run_on_the_chip(tmp_path, capsys):
     # Ideal tiles: write-verify leaves the levels, so the programmed chip is the golden one.
     assert (report["cosim_accuracy"] == report["programmed_golden_accuracy"]
             == report["chip_golden_accuracy"])
-    assert report["cosim_cycles_per_image"] == report["timing"]["cycles_per_image"] + 1
+    assert report["cosim_cycles_per_run"] == report["timing"]["cycles_per_run"] + 1
     assert main(["run", *args[1:], "--plots", tmp_path / "plots"]) == 2
     assert capsys.readouterr().err == "cimtile: error: --plots: not available with --chip\n"
     assert not (tmp_path / "plots").exists()

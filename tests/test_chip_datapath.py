@@ -18,6 +18,7 @@ from cimtile.hdl.chip import connect_units
 from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
 from cimtile.models import chip_timing
+from cimtile.models.chip_batch import batch_capacity, image_batch, region_size
 from cimtile.models.chip_golden import golden_tiles, run_chip
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
@@ -36,7 +37,8 @@ class Chip(Elaboratable):
     """The sequencer commanding the datapath."""
 
     def __init__(self, chip, depth, param_depth):
-        self.sequencer = ChipSequencer(tiles=chip.chip.tiles, depth=depth)
+        self.sequencer = ChipSequencer(tiles=chip.chip.tiles, depth=depth,
+                                       buffers=chip.chip.result_buffers)
         self.datapath = ChipDatapath(chip, param_depth=param_depth)
 
     def elaborate(self, platform):
@@ -247,3 +249,33 @@ def test_shipped_chips_equal_the_golden_chip(name):
     got = run_rtl(chip, program, image)
     outputs = assert_as_the_models(chip, program, image, got)
     assert np.abs(outputs).max() > 0
+
+
+def test_images_overlap_in_a_batch_as_the_models(small):
+    """A run of two images: each image's outputs as the golden chip model computes them,
+    every command issued when the timing model says the batch's instructions issue."""
+    program, images = compiled(small)
+    batch = image_batch(small, program, batch_capacity(small, program))
+    assert batch.images == 2
+    size = region_size(program)
+    memory = np.zeros(batch.images * size, np.int64)
+    for image, address in zip(images, batch.inputs):
+        memory[address:address + program.input_length] = image
+    words = np.asarray(encode_program(batch.instructions), np.uint64)
+    whole = dataclasses.replace(program, words=words, input_address=0,
+                                input_length=len(memory))
+    got = run_rtl(small, whole, memory)
+    assert got.error == SequencerError.NONE
+    outputs, _ = run_chip(small, program, images)
+    for expected, address in zip(outputs, batch.outputs):
+        assert got.memory[address:address + program.output_length] == expected.tolist()
+    expected = [(FETCH + int(batch.timing.start[i]), i)
+                for i, x in enumerate(batch.instructions) if x.op in (MVM, ACC, MOVE)]
+    assert got.issued == expected
+    assert got.done == FETCH + batch.timing.cycles + 1
+    # The second image's first MVM issues before the first image's last ACC.
+    first_acc = max(i for i, x in enumerate(batch.instructions) if x.op is ACC
+                    and x["dst"] < size)
+    second_mvm = min(i for i, x in enumerate(batch.instructions) if x.op is MVM
+                     and x["src"] >= size)
+    assert batch.timing.start[second_mvm] < batch.timing.start[first_acc]

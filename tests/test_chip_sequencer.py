@@ -3,6 +3,8 @@ says, each instruction issues in the cycle the model gives (one cycle of fetch l
 the HALT when the model's image ends; bad words, bad tiles and a missing HALT end the run
 with an error, never a hang (random programs: ``test_chip_sequencer_random.py``)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from cimtile.flows.chip_compile import compile_network
 from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer
 from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
+from cimtile.models.chip_batch import batch_capacity, image_batch
 from cimtile.models.chip_timing import duration, schedule
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.chip_isa import FORMATS, Instruction, Opcode, encode, encode_program
@@ -69,15 +72,15 @@ class Run:
         self.start = self.done = self.error = self.pc = None
 
 
-def run_sequencer(tiles, words, durations, *, depth=None, ready=lambda port, cycle: True,
-                  limit=20_000, again=None, meddle=None):
+def run_sequencer(tiles, words, durations, *, depth=None, buffers=1,
+                  ready=lambda port, cycle: True, limit=20_000, again=None, meddle=None):
     """Load `words`, start, and answer every command the instruction at pc takes as a unit
     taking ``durations[pc]`` cycles would, until ``done`` or for at most `limit` cycles.
     With `again` (address: word), write those words once done and run again: a list of two
     :class:`Run`, else one. The words of `meddle` are written while the first run runs,
     one a cycle from the cycle after start."""
     depth = depth or len(words)
-    dut = ChipSequencer(tiles=tiles, depth=depth)
+    dut = ChipSequencer(tiles=tiles, depth=depth, buffers=buffers)
     ports = [(f"mvm{t}", port) for t, port in enumerate(dut.mvm)]
     ports += [("acc", dut.acc), ("move", dut.move)]
     dones = {f"mvm{t}": dut.mvm_done[t] for t in range(tiles)}
@@ -157,7 +160,7 @@ def run_program(chip, instructions, **options):
     :class:`Run` and the model's :class:`~cimtile.models.chip_timing.ChipTiming`."""
     durations = [duration(chip, i) for i in instructions]
     result = run_sequencer(chip.chip.tiles, encode_program(instructions), durations,
-                           **options)
+                           buffers=chip.chip.result_buffers, **options)
     return result, schedule(chip, instructions)
 
 
@@ -173,11 +176,31 @@ def assert_as_the_model(result, timing, instructions):
     assert result.commands == expected
 
 
+def small_chip(tmp_path_factory, buffers):
+    """A chip of eight small tiles (12 x 3, 4-bit activations), 256 activations, `buffers`
+    result buffers a tile."""
+    chip = CHIP.replace("act_memory_bytes = 64", "act_memory_bytes = 256")
+    return load_chip_config(write(tmp_path_factory.mktemp("chip"),
+                                  chip + f"result_buffers = {buffers}\n"))
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """A chip of eight small tiles (12 x 3, 4-bit activations), 256 activations."""
-    chip = CHIP.replace("act_memory_bytes = 64", "act_memory_bytes = 256")
-    return load_chip_config(write(tmp_path_factory.mktemp("chip"), chip))
+    """The small chip, one result buffer a tile: a tile is held until its result is
+    read."""
+    return small_chip(tmp_path_factory, 1)
+
+
+def small_chip_like(chip, buffers):
+    """`chip` with `buffers` result buffers a tile."""
+    return dataclasses.replace(chip, chip=dataclasses.replace(chip.chip,
+                                                              result_buffers=buffers))
+
+
+@pytest.fixture(scope="module")
+def buffered(tmp_path_factory):
+    """The small chip, two result buffers a tile."""
+    return small_chip(tmp_path_factory, 2)
 
 
 def hazard_program():
@@ -218,6 +241,30 @@ def test_hand_written_hazards_issue_as_the_model(small):
     assert_as_the_model(result, timing, program)
 
 
+def test_a_second_result_buffer_frees_the_tile_for_its_next_mvm(buffered):
+    program = [
+        mvm(0, 0, 12),                  # 0
+        acc(0, 1, 30, 3),               # 1: the result of 0
+        mvm(0, 12, 12),                 # 2: the next cycle, into the second buffer
+        mvm(0, 12, 12),                 # 3: after 2, and once 1 has read the first buffer
+        acc(0, 1, 40, 3),               # 4: the result of 2, the next cycle
+        mvm(0, 0, 12),                  # 5: 3's result and 4's fill both buffers
+        acc(0, 1, 50, 3),               # 6
+        acc(0, 1, 60, 3),               # 7
+        ins(HALT),
+    ]
+    result, timing = run_program(buffered, program)
+    start, end = timing.start, timing.end
+    assert start[2] == start[1] + 1
+    assert start[3] == max(end[1], end[2]) > start[2] + 1
+    assert start[4] == start[3] + 1
+    assert start[5] == max(end[3], end[4])
+    assert_as_the_model(result, timing, program)
+    # With one buffer, the tile waits for each ACC reading it.
+    one = schedule(small_chip_like(buffered, 1), program[:3] + [ins(HALT)])
+    assert one.start[2] == one.end[1]
+
+
 def test_the_mover_takes_one_move_at_a_time(small):
     program = [move(0, 10, 4), move(20, 30, 4), ins(HALT)]
     timing = schedule(small, program)
@@ -237,6 +284,12 @@ def test_compiled_programs_issue_as_the_model(name):
     instructions = program.instructions
     result, timing = run_program(chip, instructions)
     assert_as_the_model(result, timing, instructions)
+    # Images overlapped: the tiles take their next image's MVM while the ACCs read.
+    batch = image_batch(chip, program, min(3, batch_capacity(chip, program)))
+    result, timing = run_program(chip, batch.instructions)
+    assert batch.images >= 2
+    assert timing.cycles == batch.timing.cycles < batch.images * schedule(chip, instructions).cycles
+    assert_as_the_model(result, timing, batch.instructions)
 
 
 HALT_WORD = encode(ins(HALT))
@@ -265,6 +318,13 @@ def test_a_bad_word_stops_the_run_with_an_error(program, error):
     assert second.done == second.start + FETCH + 30 + 1
 
 
+def test_an_mvm_on_a_tile_with_every_buffer_unread_stops_the_run():
+    words = encode_program([mvm(1, 0, 4), mvm(1, 4, 4), mvm(1, 8, 4), ins(HALT)])
+    result = run_sequencer(4, words, [30, 30, 30, 0], buffers=2)
+    assert (result.error, result.pc) == (SequencerError.UNREAD, 2)
+    assert [p for _, _, _, p in result.commands] == [0, 1]
+
+
 def test_a_program_without_halt_stops_at_the_end_of_the_memory():
     program = [mvm(0, 0, 4), ins(BARRIER), move(0, 8, 4)]
     result = run_sequencer(4, encode_program(program), [30, 0, 5])
@@ -283,9 +343,11 @@ def test_writes_while_running_are_ignored():
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(tiles=0, depth=4), r"^tiles must be a positive integer, not 0$"),
-    (dict(tiles=65, depth=4), r"^tiles must be at most 64, not 65$"),
-    (dict(tiles=2, depth=0), r"^depth must be a positive integer, not 0$"),
+    (dict(tiles=0, depth=4, buffers=1), r"^tiles must be a positive integer, not 0$"),
+    (dict(tiles=65, depth=4, buffers=1), r"^tiles must be at most 64, not 65$"),
+    (dict(tiles=2, depth=0, buffers=1), r"^depth must be a positive integer, not 0$"),
+    (dict(tiles=2, depth=4, buffers=0), r"^buffers must be a positive integer, not 0$"),
+    (dict(tiles=2, depth=4, buffers=5), r"^buffers must be at most 4, not 5$"),
 ])
 def test_parameters_are_checked(options, message):
     with pytest.raises(ValueError, match=message):

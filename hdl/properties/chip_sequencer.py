@@ -3,8 +3,8 @@ while a hazard of :mod:`cimtile.models.chip_timing` is open.
 
 The rules watch the ports only: a monitor rebuilds from the command transfers and the units'
 ``done`` bits what is in flight (each tile's MVM and the span it reads, the ACC and the
-MOVE with their spans, which tiles hold a result no ACC has taken), independently of the
-sequencer's scoreboard. The program (the host's writes), ``start`` and the units' answers
+MOVE with their spans, how many results of each tile no ACC has taken), independently of
+the sequencer's scoreboard. The program (the host's writes), ``start`` and the units' answers
 are free; a unit is assumed to raise ``done`` only for a command in flight, after the cycle
 it took it.
 """
@@ -28,23 +28,24 @@ def _covers(first, count, t):
     return (first <= t) & (t < first + count)
 
 
-def sequencer_rules(rules, p, tiles):
+def sequencer_rules(rules, p, tiles, buffers):
     """Add the sequencer's rules for its exposed ports `p` (:func:`~cimtile.flows.formal.
-    harness.expose`) on a chip of `tiles` tiles to `rules`.
+    harness.expose`) on a chip of `tiles` tiles of `buffers` result buffers to `rules`.
 
     Asserted: each command port keeps the stream rules; at most one command a cycle; an
-    MVM goes to a tile that holds no unread result and is not being read by the ACC in
-    flight; an ACC issues with no ACC in flight and no MVM in flight on its tiles; a MOVE
+    MVM goes to a tile with no MVM in flight and a free result buffer (its unread results
+    and the one the ACC in flight reads fill fewer than `buffers`); an ACC issues with no
+    ACC in flight and each of its tiles' oldest unread result complete; a MOVE
     with no MOVE in flight; no command reads a span an ACC or MOVE in flight writes, nor
     writes a span one writes or an MVM or MOVE in flight reads; ``done`` rises only with
     nothing in flight.
     """
-    mon = _monitor(rules, p, tiles)
+    mon = _monitor(rules, p, tiles, buffers)
     _span_rules(rules, p, mon)
-    _unit_rules(rules, p, mon, tiles)
+    _unit_rules(rules, p, mon, tiles, buffers)
 
 
-def _monitor(rules, p, tiles):
+def _monitor(rules, p, tiles, buffers):
     """What is in flight, rebuilt from the transfers and the done bits, and the units'
     assumed behaviour; a namespace of the transfers and the monitor's registers."""
     m = rules.module
@@ -58,7 +59,8 @@ def _monitor(rules, p, tiles):
                               payload={"payload": p.move.payload})
     acc, move = p.acc.payload, p.move.payload
     mvm_busy = rules.signal(tiles, "mon__mvm_busy")
-    unread = rules.signal(tiles, "mon__unread")
+    # One more than a full count: an MVM issued on a full tile must not wrap it to zero.
+    unread = [rules.signal(range(buffers + 2), f"mon__unread_{t}") for t in range(tiles)]
     mvm_span = [(rules.signal(len(port.payload.src), f"mon__mvm_{t}_src"),
                  rules.signal(len(port.payload.length), f"mon__mvm_{t}_length"))
                 for t, port in enumerate(mvm_ports)]
@@ -69,10 +71,10 @@ def _monitor(rules, p, tiles):
     acc_issued = rules.signal(1, "mon__acc_issued")
 
     with m.If(p.start & ~p.busy):
-        m.d.sync += [unread.eq(0), acc_issued.eq(0)]
+        m.d.sync += [*(n.eq(0) for n in unread), acc_issued.eq(0)]
     for t, took in enumerate(took_mvm):
         with m.If(took):
-            m.d.sync += [mvm_busy[t].eq(1), unread[t].eq(1),
+            m.d.sync += [mvm_busy[t].eq(1), unread[t].eq(unread[t] + 1),
                          mvm_span[t][0].eq(mvm_ports[t].payload.src),
                          mvm_span[t][1].eq(mvm_ports[t].payload.length)]
         with m.If(p.mvm_done[t]):
@@ -80,8 +82,8 @@ def _monitor(rules, p, tiles):
     with m.If(took_acc):
         m.d.sync += [acc_busy.eq(1), acc_held.eq(acc.as_value()), acc_issued.eq(1)]
         for t in range(tiles):
-            with m.If(_covers(acc.tile, acc.count, t)):
-                m.d.sync += unread[t].eq(0)
+            with m.If(_covers(acc.tile, acc.count, t) & (unread[t] != 0)):
+                m.d.sync += unread[t].eq(unread[t] - 1)
     with m.If(p.acc_done):
         m.d.sync += acc_busy.eq(0)
     with m.If(took_move):
@@ -135,26 +137,27 @@ def _span_rules(rules, p, mon):
         rules.assert_(name, ~broken, text, involved)
 
 
-def _unit_rules(rules, p, mon, tiles):
+def _unit_rules(rules, p, mon, tiles, buffers):
     """Each unit takes a command only when free, one command a cycle, done only once all
     completed; covers of a run ending with and without an error."""
     acc = p.acc.payload
-    tile_busy = Cat(mon.unread[t] | mon.acc_busy & _covers(mon.acc_was.tile,
-                                                           mon.acc_was.count, t)
+    being_read = [mon.acc_busy & _covers(mon.acc_was.tile, mon.acc_was.count, t)
+                  for t in range(tiles)]
+    tile_busy = Cat(mon.mvm_busy[t] | (mon.unread[t] + being_read[t] >= buffers)
                     for t in range(tiles))
     rules.assert_("mvm_tile_free", ~Cat(took & tile_busy[t]
                                         for t, took in enumerate(mon.took_mvm)).any(),
-                  "an MVM goes to a tile holding no unread result and not being read",
-                  [*(port.valid for port in mon.mvm_ports), mon.unread, mon.acc_busy,
-                   mon.acc_held])
+                  "an MVM goes to a tile with no MVM in flight and a free result buffer",
+                  [*(port.valid for port in mon.mvm_ports), *mon.unread, mon.mvm_busy,
+                   mon.acc_busy, mon.acc_held])
     rules.assert_("one_acc_at_a_time", ~(mon.took_acc & mon.acc_busy),
                   "an ACC issues only once the ACC before it has completed",
                   [p.acc.valid, p.acc.ready, mon.acc_busy])
-    results_ready = ~Cat(mon.mvm_busy[t] & _covers(acc.tile, acc.count, t)
-                         for t in range(tiles)).any()
+    results_ready = ~Cat(mon.mvm_busy[t] & (mon.unread[t] == 1)
+                         & _covers(acc.tile, acc.count, t) for t in range(tiles)).any()
     rules.assert_("acc_results_ready", ~mon.took_acc | results_ready,
-                  "an ACC issues only once its tiles' MVMs have completed",
-                  [p.acc.valid, p.acc.payload, mon.mvm_busy])
+                  "an ACC issues only once its tiles' oldest unread results are complete",
+                  [p.acc.valid, p.acc.payload, mon.mvm_busy, *mon.unread])
     rules.assert_("one_move_at_a_time", ~(mon.took_move & mon.move_busy),
                   "a MOVE issues only once the MOVE before it has completed",
                   [p.move.valid, p.move.ready, mon.move_busy])

@@ -35,11 +35,14 @@ class ChipHost:
             await RisingEdge(self.dut.clk)
         port.value = 0
 
-    async def load(self, words, mult, bias):
-        """Write the program's `words` and the post-processing `mult` and `bias`."""
-        c = self.chip.chip
+    async def load_program(self, words):
+        """Write the sequencer's `words`."""
         await self._write(self.dut.program_write,
                           [(a, int(w), self._program_bits) for a, w in enumerate(words)])
+
+    async def load_parameters(self, mult, bias):
+        """Write the post-processing `mult` and `bias`."""
+        c = self.chip.chip
         await self._write(self.dut.param_write, [
             (a, _bits(m, c.mult_bits) << self._mult_at | _bits(b, c.bias_bits) << self._bias_at,
              self._param_bits) for a, (m, b) in enumerate(zip(mult, bias))])

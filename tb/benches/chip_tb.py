@@ -1,5 +1,5 @@
 """cocotb test of the whole chip: program every tile by write-verify, load a program, run it
-on every image, read the outputs.
+on every image, a batch of images a run, read the outputs.
 
 The stimulus comes from the ``.npz`` file named by ``$CIMTILE_TB_IN`` (written by
 :func:`cimtile.tb.runs.chip_runner.simulate_chip`); the outputs, the cycles of every image,
@@ -94,31 +94,36 @@ async def chip_run(dut):
         cocotb.start_soon(bindings[-1].run())
 
     host = ChipHost(dut, chip)
-    await host.load(a["words"], a["mult"], a["bias"])
-    (in_at, in_length, out_at, out_length) = (int(v) for v in a["io"])
+    await host.load_parameters(a["mult"], a["bias"])
+    out_length = int(a["length"][1])
     outputs = np.zeros((len(images), out_length), np.int64)
-    cycles = np.zeros(len(images), np.int64)
+    cycles = np.zeros(len(a["runs"]), np.int64)
     problems = [f"tile {t}: {error}" for t, p in enumerate(programmers) if p is not None
                 for error in p.errors]
-    done = 0
-    for n, image in enumerate(images if not problems else []):
-        await host.write_activations(in_at, image)
+    done, finished, loaded = 0, 0, None
+    for n, size in enumerate(a["runs"] if not problems else []):
+        if size != loaded:
+            await host.load_program(a[f"words{size}"])
+            loaded = size
+        for image, address in zip(images[done:done + size], a[f"inputs{size}"]):
+            await host.write_activations(int(address), image)
         ran = await host.run(budget)
         if ran is None:
-            problems.append(f"image {n}: done did not rise within {budget} cycles")
+            problems.append(f"run {n}: done did not rise within {budget} cycles")
             break
         cycles[n], error = ran
         if error is not SequencerError.NONE:
-            problems.append(f"image {n}: the run ended with error {error.name}")
+            problems.append(f"run {n}: the run ended with error {error.name}")
             break
-        outputs[n] = await host.read_activations(out_at, out_length)
-        done += 1
+        for k, address in enumerate(a[f"outputs{size}"]):
+            outputs[done + k] = await host.read_activations(int(address), out_length)
+        done, finished = done + size, finished + 1
     programmed = {}
     for t, p in enumerate(p for p in programmers if p is not None):
         programmed |= {f"pulses{t}": np.concatenate(p.pulses or [np.zeros(0, np.int64)]),
                        f"converged{t}": np.concatenate(p.converged or [np.zeros(0, bool)]),
                        f"remap{t}": np.asarray(p.remap, np.int64)}
-    np.savez(os.environ[ENV_OUT], outputs=outputs[:done], cycles=cycles[:done],
+    np.savez(os.environ[ENV_OUT], outputs=outputs[:done], cycles=cycles[:finished],
              requests=np.array([len(b.stamps) for b in bindings], np.int64),
              program_cycles=program_cycles, program_s=program_s,
              inference_s=time.perf_counter() - start - program_s, cycles_total=cycle_now(),

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cimtile.models import chip_timing
+from cimtile.models.chip_batch import batch_capacity, image_batch
 from cimtile.models.chip_golden import check_program, run_chip
 from cimtile.models.chip_programming import (program_golden_tiles, programmed_tiles,
                                              tile_targets)
 from cimtile.models.verdict import Verdict, compare
+from cimtile.spec.chip_isa import encode_program
 
 from ..tops.chip_top import CHIP_DESIGN
 from ..transport.exchange import run_testbench
@@ -31,8 +32,13 @@ class ChipRun:
         Each image's outputs, read back from the activation memory.
     expected : ndarray (N, output_length) int64
         The golden chip model's, on the tiles as the golden programming left them.
-    cycles : ndarray (N,) int64
+    run_images : ndarray (runs,) int64
+        Images of each run: the images go through the chip a batch at a time
+        (:func:`~cimtile.models.chip_batch.image_batch`).
+    cycles : ndarray (runs,) int64
         Cycles from each run's ``start`` to its ``done``.
+    model_cycles : ndarray (runs,) int64
+        Each run's cycles in the timing model: ``cycles`` is one more, the fetch.
     requests : ndarray (blocks,) int64
         Analog requests (bit planes) each tile holding a block answered.
     verdict : Verdict
@@ -52,7 +58,9 @@ class ChipRun:
     """
     outputs: np.ndarray
     expected: np.ndarray
+    run_images: np.ndarray
     cycles: np.ndarray
+    model_cycles: np.ndarray
     requests: np.ndarray
     verdict: Verdict
     program_verdict: Verdict | None
@@ -63,10 +71,17 @@ class ChipRun:
     program_s: float
     inference_s: float
 
+    @property
+    def cycles_per_image(self):
+        """Cycles from start to done over the images, all runs together."""
+        return float(self.cycles.sum() / max(self.run_images.sum(), 1))
 
-def simulate_chip(chip, program, images, *, write_verify=True, waves=None, verbose=False):
+
+def simulate_chip(chip, program, images, *, write_verify=True, batch=None, waves=None,
+                  verbose=False):
     """Co-simulate the chip of `chip`: program its tiles by write-verify, then run `program`
-    on each of `images`, one run each, all in one simulator run.
+    on `images`, `batch` images a run (:func:`~cimtile.models.chip_batch.image_batch`),
+    all in one simulator run.
 
     Each tile holding a block is programmed and repaired as
     :mod:`cimtile.models.chip_programming` says, then answered by its behavioural macro with
@@ -82,6 +97,9 @@ def simulate_chip(chip, program, images, *, write_verify=True, waves=None, verbo
     write_verify : bool
         Program the tiles first; without, each holds its block's ideal levels
         (:func:`~cimtile.models.chip_golden.golden_tiles`).
+    batch : int, optional
+        Images per run, 1..:func:`~cimtile.models.chip_batch.batch_capacity` (the
+        default: as many as the chip's memories hold).
     waves, verbose
         As for :func:`cimtile.tb.transport.exchange.run_testbench`.
 
@@ -89,31 +107,43 @@ def simulate_chip(chip, program, images, *, write_verify=True, waves=None, verbo
     ------
     ProgramError
         If the program does not suit the chip or the images the program.
+    ValueError
+        If `batch` is beyond the chip's capacity.
     BuildError, SimulationError
     """
     golden = program_golden_tiles(chip, program) if write_verify else None
     expected, _ = run_chip(chip, program, images,
                            programmed_tiles(chip, program, golden) if golden else None)
     targets = tile_targets(chip, program) if write_verify else []
-    timing = chip_timing.schedule(chip, check_program(chip, program))
-    # A run takes the model's cycles plus the fetch and done's register: far more is a hang.
-    budget = 4 * timing.cycles + 1000
-    io = [program.input_address, program.input_length, program.output_address,
-          program.output_length]
-    stimulus = dict(words=np.asarray(program.words, np.uint64),
+    check_program(chip, program)
+    batch = batch or batch_capacity(chip, program)
+    runs = [min(batch, len(images) - first) for first in range(0, len(images), batch)]
+    batches = {size: image_batch(chip, program, size) for size in set(runs)}
+    # A run takes the model's cycles plus the fetch: far more is a hang.
+    budget = 4 * max(b.timing.cycles for b in batches.values()) + 1000 if runs else 0
+    stimulus = dict(runs=np.asarray(runs, np.int64), budget=budget,
+                    length=np.asarray([program.input_length, program.output_length]),
                     mult=np.asarray(program.mult, np.int64),
                     bias=np.asarray(program.bias, np.int64),
                     weights=np.asarray(program.weights, np.int64),
-                    seeds=np.asarray(program.seeds, np.uint64), io=np.asarray(io, np.int64),
-                    images=np.asarray(images, np.int64), budget=budget,
+                    seeds=np.asarray(program.seeds, np.uint64),
+                    images=np.asarray(images, np.int64),
                     levels=np.asarray([t.levels for t in targets], np.int64),
                     faults=np.asarray([t.faults for t in targets], np.int64))
+    for size, b in batches.items():
+        stimulus |= {f"words{size}": np.asarray(encode_program(b.instructions), np.uint64),
+                     f"inputs{size}": b.inputs, f"outputs{size}": b.outputs}
     out, build_s, wall_s = run_testbench(chip, TB_MODULE, stimulus, waves=waves,
                                          verbose=verbose, top=CHIP_DESIGN)
     blocks = len(program.weights)
     remaps = [out.get(f"remap{t}", np.zeros(chip.tile.cols_data, np.int64))
               for t in range(blocks)]
-    return ChipRun(outputs=out["outputs"], expected=expected, cycles=out["cycles"], requests=out["requests"],
+    ran = len(out["cycles"])
+    return ChipRun(outputs=out["outputs"], expected=expected,
+                   run_images=np.asarray(runs[:ran], np.int64), cycles=out["cycles"],
+                   model_cycles=np.asarray([batches[n].timing.cycles for n in runs[:ran]],
+                                           np.int64),
+                   requests=out["requests"],
                    verdict=compare(CHIP_GOLDEN, out["outputs"], expected),
                    program_verdict=_program_verdict(out, golden), remaps=remaps,
                    program_cycles=int(out["program_cycles"]), build_s=build_s, wall_s=wall_s,

@@ -24,7 +24,8 @@ def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=F
     (dict, list of Verdict)
         The golden chip model's figures (:func:`~.chip_report.chip_report`) with the
         co-simulation's: its accuracy and agreement with the golden chip model, the cycles
-        each image took from ``start`` to ``done``, the programming's cycles and repairs,
+        from ``start`` to ``done`` of the first run (a batch of images) and per image over
+        all runs, the programming's cycles and repairs,
         and the wall times; and the run's verdicts: the programmed cells against the
         golden program-and-verify, the outputs against the golden chip model.
 
@@ -45,7 +46,8 @@ def chip_run_report(graph, chip, x_test, y_test, x_cal, *, seed=0, per_channel=F
         "cosim_accuracy": float(right / len(y_test)),
         "programmed_golden_accuracy": accuracy(run.expected, y_test),
         "agreement": 1 - run.verdict.differ / max(run.verdict.compared, 1),
-        "cosim_cycles_per_image": int(np.median(run.cycles)),
+        "cosim_cycles_per_run": int(run.cycles[0]) if len(run.cycles) else 0,
+        "cosim_cycles_per_image": round(run.cycles_per_image, 2),
         "analog_requests": run.requests.tolist(),
         "program_cycles": run.program_cycles,
         "program_cells": run.program_verdict.compared if run.program_verdict else 0,

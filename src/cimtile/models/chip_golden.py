@@ -32,22 +32,27 @@ def _check_range(where, name, first, length, limit, what):
 
 
 def _check_tiles(index, where, ins, chip, program, unread):
-    """The tiles `ins` names exist and hold a block; an MVM's tile has no unread result, an
-    ACC's tiles all have one. Updates `unread` (tile: the MVM that left its result)."""
+    """The tiles `ins` names exist and hold a block; an MVM's tile has a result buffer
+    without an unread result, an ACC's tiles each an unread result. Updates `unread` (tile:
+    the MVMs that left its unread results, oldest first)."""
     first, count = ins["tile"], ins["count"] if ins.op is Opcode.ACC else 1
     held = min(chip.chip.tiles, len(program.weights))
     _check_range(where, "tile", first, count, held, "the tiles holding a block")
     if ins.op is Opcode.MVM:
-        if first in unread:
-            raise ProgramError(f"{where}: tile {first} still holds the result of instruction "
-                               f"{unread[first]}, which no ACC has read")
-        unread[first] = index
+        mine = unread.setdefault(first, [])
+        if len(mine) == chip.chip.result_buffers:
+            which = ", ".join(str(i) for i in mine)
+            raise ProgramError(f"{where}: tile {first}'s {len(mine)} result buffer"
+                               f"{'s' * (len(mine) > 1)} (chip.result_buffers) still hold "
+                               f"the results of instruction{'s' * (len(mine) > 1)} {which}, "
+                               "which no ACC has read")
+        mine.append(index)
         return
     for tile in range(first, first + count):
-        if tile not in unread:
+        if not unread.get(tile):
             raise ProgramError(f"{where}: tile {tile} holds no result (no MVM since its "
                                "last ACC)")
-        del unread[tile]
+        unread[tile].pop(0)
 
 
 def _check_move(where, ins):
@@ -70,7 +75,8 @@ def check_program(chip, program):
         If the program is longer than the instruction memory, has more parameters than
         the parameter memory, an operand exceeds the chip
         (tiles, activation memory, rows, cols, shift, the post-processing memory), a tile
-        takes an MVM before its result is read or an ACC reads a tile without a result, a
+        takes an MVM while its result buffers all hold unread results or an ACC reads a
+        tile without one, a
         MOVE's source and destination overlap, the weights do not fit the tiles, or the
         program does not end with HALT.
     """
@@ -169,13 +175,14 @@ def run_chip(chip, program, X, mvm=None):
     mvm = mvm or golden_tiles(chip, program)
     memory = np.zeros((len(X), chip.act_elements), np.int64)
     memory[:, program.input_address:program.input_address + program.input_length] = X
-    results = {}
+    results = {}        # tile: its unread results, oldest first
     rows = chip.tile.tile.rows
     for ins in instructions:
         if ins.op is Opcode.MVM:
             inputs = np.zeros((len(X), rows), np.int64)
             inputs[:, :ins["length"]] = memory[:, ins["src"]:ins["src"] + ins["length"]]
-            results[ins["tile"]] = np.asarray(mvm(ins["tile"], inputs), np.int64)
+            results.setdefault(ins["tile"], []).append(
+                np.asarray(mvm(ins["tile"], inputs), np.int64))
         elif ins.op is Opcode.ACC:
             _accumulate(chip, program, ins, results, memory)
         elif ins.op is Opcode.MOVE:
@@ -187,7 +194,7 @@ def run_chip(chip, program, X, mvm=None):
 
 def _accumulate(chip, program, ins, results, memory):
     n, first, param = ins["length"], ins["tile"], ins["param"]
-    partials = np.stack([results.pop(t)[:, :n] for t in range(first, first + ins["count"])])
+    partials = np.stack([results[t].pop(0)[:, :n] for t in range(first, first + ins["count"])])
     settings = PostProcessing(tuple(program.mult[param:param + n]),
                               tuple(program.bias[param:param + n]), ins["shift"],
                               bool(ins["relu"]))

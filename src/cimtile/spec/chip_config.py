@@ -18,8 +18,11 @@ from .config import load_config
 from .config_derived import Config
 from .config_fields import ConfigError, build_table, int_field
 
-__all__ = ["ChipTable", "ChipConfig", "parse_chip_config", "load_chip_config",
+__all__ = ["BUFFER_LIMIT", "ChipTable", "ChipConfig", "parse_chip_config", "load_chip_config",
            "CHIP_DEMO_CONFIG", "CHIP_DIGITS4_CONFIG"]
+
+#: Result buffers a tile may have in the datapath (``chip.result_buffers``).
+BUFFER_LIMIT = 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class ChipTable:
     # The digits MLP needs 64 (54 hidden and 10 scores); 256 hold a layer of 256 outputs.
     param_words: int = int_field(1, 65536, "outputs the post-processing parameter memory "
                                  "holds, a multiplier and a bias each", 256)
+    # Two let a tile start its next MVM while the post-processing unit still reads its last
+    # result, so images overlap (cimtile.models.chip_batch); one holds the tile until then.
+    result_buffers: int = int_field(1, BUFFER_LIMIT, "results of a tile the datapath holds for the "
+                                    "post-processing unit", 2)
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ class Opcode(hdl_enum.Enum, shape=OPCODE_BITS):
 OPCODE_DOCS = {
     Opcode.HALT: "End of the program, once every issued instruction has completed.",
     Opcode.MVM: "Tile `tile` multiplies the `length` activations at `src` (zero-padded to "
-                "its rows) by the block it holds; the result stays in the tile until an ACC "
-                "reads it, and the tile takes no other MVM before.",
+                "its rows) by the block it holds, one MVM at a time; the result waits in one "
+                "of the tile's result_buffers until an ACC reads it, and the tile takes no "
+                "MVM while its unread results and the one an ACC is reading fill them.",
     Opcode.ACC: "The post-processing unit adds the results of the `count` tiles from "
                 "`tile` on (the row blocks of one column block, in tile order, each "
                 "addition saturating to acc_bits), multiplies output i by mult[`param` + i], "

@@ -175,16 +175,18 @@ class TileLatencyHarness(Harness):
 
 
 class SequencerHarness(Harness):
-    """The chip sequencer of two tiles and four words of program, the host's writes and
-    ``start`` and the units' answers free. It does not depend on the tile configuration
-    it is given."""
+    """The chip sequencer of two tiles of two result buffers (the chip's default) and four
+    words of program, the host's writes and ``start`` and the units' answers free. It does
+    not depend on the tile configuration it is given."""
 
     TILES = 2
     DEPTH = 4
+    BUFFERS = 2
 
     def build(self, m, rules, platform):
-        m.submodules.sequencer = sequencer = ChipSequencer(tiles=self.TILES, depth=self.DEPTH)
-        sequencer_rules(rules, expose(rules, sequencer), self.TILES)
+        m.submodules.sequencer = sequencer = ChipSequencer(tiles=self.TILES, depth=self.DEPTH,
+                                                           buffers=self.BUFFERS)
+        sequencer_rules(rules, expose(rules, sequencer), self.TILES, self.BUFFERS)
 
 
 class DatapathHarness(Harness):

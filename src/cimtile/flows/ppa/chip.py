@@ -31,6 +31,8 @@ post-processing unit, its activation and parameter memories, and the sequencer.
   one word and switches :data:`EVENT_ACTIVITY` of the sequencer's gates (an assumption,
   as above); loading the program is once per program, not per image, and not counted.
   Logic and memory leak over the image's cycles.
+- **The image's cycles.** Images overlap in runs of as many as the chip's memories hold
+  (:mod:`cimtile.models.chip_batch`): an image's cycles are its run's over its images.
 - **Memory accesses.** Every activation an MVM or MOVE reads and every one an ACC or MOVE
   writes, the host's image written and its scores read; every multiplier and bias an ACC
   reads.
@@ -47,7 +49,7 @@ from amaranth.back import verilog
 from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer
 from cimtile.models.chip_golden import ProgramError, check_program, golden_tiles, run_chip
-from cimtile.models.chip_timing import schedule
+from cimtile.models.chip_batch import batch_capacity, image_batch
 from cimtile.spec.chip_isa import WORD_BITS, Opcode
 from cimtile.tb.build.elaboration import elaborated
 
@@ -80,7 +82,8 @@ def datapath_verilog(chip):
 
 def sequencer_verilog(chip):
     """Verilog of the chip's sequencer: its tiles, ``program_words`` of instructions."""
-    sequencer = ChipSequencer(tiles=chip.chip.tiles, depth=chip.chip.program_words)
+    sequencer = ChipSequencer(tiles=chip.chip.tiles, depth=chip.chip.program_words,
+                              buffers=chip.chip.result_buffers)
     return verilog.convert(sequencer, name=SEQUENCER_TOP, emit_src=False)
 
 
@@ -208,7 +211,8 @@ class ChipPpa:
     macro_bits : dict
         Bits of their SRAM macros.
     events : ChipEvents
-    cycles_per_image : int
+    cycles_per_image : float
+        A run's cycles over its images.
     images_per_s : float
     """
     energy: Energy
@@ -217,7 +221,7 @@ class ChipPpa:
     ge: dict
     macro_bits: dict
     events: ChipEvents
-    cycles_per_image: int
+    cycles_per_image: float
     images_per_s: float
 
     @property
@@ -297,7 +301,8 @@ def chip_ppa(chip, program, inputs, images):
     _check_inputs(chip, instructions, inputs, images)
     fig = figures(chip.tile)
     events = chip_events(chip, program, instructions)
-    cycles = schedule(chip, instructions).cycles
+    batch = image_batch(chip, program, batch_capacity(chip, program))
+    cycles = batch.timing.cycles / batch.images
     tiles, busy, area = _tile_mvms(chip, program, inputs)
     mvms = sum(len(X) for X in inputs.values()) / images
     tile_leak = area.ge * fig.ge_leak_cycle_pj + sum(area.sram_bits.values()) \
