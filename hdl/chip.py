@@ -119,13 +119,14 @@ class Chip(wiring.Component):
 
 
 def connect_units(m, sequencer, datapath):
-    """Connect the command ports of `sequencer` to the units of `datapath`, and the units'
-    completions back."""
+    """Connect the command ports of `sequencer` to the units of `datapath`, the start of a
+    run to the datapath's result buffers, and the units' completions back."""
     for ours, theirs in zip(sequencer.mvm, datapath.mvm):
         wiring.connect(m, ours, theirs)
     wiring.connect(m, sequencer.acc, datapath.acc)
     wiring.connect(m, sequencer.move, datapath.move)
-    m.d.comb += [sequencer.mvm_done.eq(datapath.mvm_done),
+    m.d.comb += [datapath.restart.eq(sequencer.restart),
+                 sequencer.mvm_done.eq(datapath.mvm_done),
                  sequencer.acc_done.eq(datapath.acc_done),
                  sequencer.move_done.eq(datapath.move_done)]
 

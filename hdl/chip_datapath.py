@@ -86,6 +86,9 @@ class ChipDatapath(wiring.Component):
     acc_done, move_done : ``Out(1)``
         A unit's completion: high for one cycle, its last busy cycle (the sequencer's
         convention).
+    restart : ``In(1)``
+        A run starts (the units are idle): every tile's result buffers are emptied, so an
+        ACC reads only results of its own run.
     vector : ``Out(stream.Signature(ArrayLayout(signed(in_bits), rows)))`` array of tiles
         Each tile's input vector (its ``i_stream``).
     result : ``In(stream.Signature(ArrayLayout(signed(result_width), cols)))`` array of
@@ -118,6 +121,7 @@ class ChipDatapath(wiring.Component):
             "acc": In(stream.Signature(command_layout(Opcode.ACC))),
             "move": In(stream.Signature(command_layout(Opcode.MOVE))),
             "mvm_done": Out(c.tiles), "acc_done": Out(1), "move_done": Out(1),
+            "restart": In(1),
             "vector": Out(stream.Signature(data.ArrayLayout(
                 signed(tile.tile.in_bits), tile.tile.rows))).array(c.tiles),
             "result": In(stream.Signature(data.ArrayLayout(
@@ -145,6 +149,8 @@ class ChipDatapath(wiring.Component):
                                   f"result_{t}") for t in range(tiles)]
         for t in range(tiles):
             self._mvm_unit(m, t, acts.read[t], buffers[t])
+            with m.If(self.restart):
+                buffers[t].clear()
         self._acc_unit(m, buffers, params.read[0], post, acts.write[0])
         self._move_unit(m, acts.read[tiles], acts.write[1])
         m.d.comb += [params.write[0].en.eq(self.param_write.en),
@@ -335,3 +341,7 @@ class _ResultBuffers:
     def pop(self):
         """Let the oldest result go (in the current control context)."""
         self._m.d.sync += self._oldest.eq(self._next(self._oldest))
+
+    def clear(self):
+        """Let every result go (in the current control context, while no unit runs)."""
+        self._m.d.sync += self._oldest.eq(self._newest)

@@ -107,6 +107,9 @@ class ChipSequencer(wiring.Component):
     w_addr : ``In(range(depth))``
     w_data : ``In(64)``
     start : ``In(1)``
+    restart : ``Out(1)``
+        High in the cycle ``start`` starts a run: the results the last run left unread are
+        dropped (the datapath empties its result buffers).
     busy, done : ``Out(1)``
     error : ``Out(SequencerError)``
     pc : ``Out(range(depth))``
@@ -132,7 +135,8 @@ class ChipSequencer(wiring.Component):
         self.tiles, self.depth, self.buffers = tiles, depth, buffers
         super().__init__({
             "w_en": In(1), "w_addr": In(range(depth)), "w_data": In(WORD_BITS),
-            "start": In(1), "busy": Out(1), "done": Out(1), "error": Out(SequencerError),
+            "start": In(1), "restart": Out(1), "busy": Out(1), "done": Out(1),
+            "error": Out(SequencerError),
             "pc": Out(range(depth)),
             "mvm": Out(stream.Signature(command_layout(Opcode.MVM, ("tile",)))).array(tiles),
             "acc": Out(stream.Signature(command_layout(Opcode.ACC))),
@@ -210,7 +214,7 @@ class ChipSequencer(wiring.Component):
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 m.d.comb += [fetch.en.eq(self.start), fetch.addr.eq(0)]
-                m.d.comb += board.restart.eq(self.start)
+                m.d.comb += [board.restart.eq(self.start), self.restart.eq(self.start)]
                 with m.If(self.start):
                     m.d.sync += [self.pc.eq(0), self.done.eq(0),
                                  self.error.eq(SequencerError.NONE)]

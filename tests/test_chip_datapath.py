@@ -62,10 +62,12 @@ class Run:
     offered: int = 0
 
 
-def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=5000):
-    """Load `program` and `image`, run, and read the activation memory back. Each tile
-    takes its vector when `tile_ready` says and answers ``result_latency`` cycles later
-    with its golden result; the stream rules are checked on every vector port."""
+def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=5000,
+            before=None):
+    """Load `program` and `image`, run, and read the activation memory back (with
+    `before`, words of the same length, run them first). Each tile takes its vector when
+    `tile_ready` says and answers ``result_latency`` cycles later with its golden result;
+    the stream rules are checked on every vector port."""
     tiles = chip.chip.tiles
     dut = Chip(chip, len(program.words), len(program.mult))
     seq, path = dut.sequencer, dut.datapath
@@ -74,13 +76,19 @@ def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=500
     ports = [*seq.mvm, seq.acc, seq.move]
     result = Run()
 
-    async def bench(ctx):
-        for address, word in enumerate(program.words):
+    async def load(ctx, words):
+        for address, word in enumerate(words):
             ctx.set(seq.w_en, 1)
             ctx.set(seq.w_addr, address)
             ctx.set(seq.w_data, int(word))
             await ctx.tick()
         ctx.set(seq.w_en, 0)
+
+    async def bench(ctx):
+        if before is not None:
+            await load(ctx, before)
+            await execute(ctx, Run())
+        await load(ctx, program.words)
         for address, (mult, bias) in enumerate(zip(program.mult, program.bias)):
             ctx.set(path.param_write, {"en": 1, "addr": address,
                                        "data": {"mult": int(mult), "bias": int(bias)}})
@@ -91,7 +99,15 @@ def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=500
                                       "data": int(value)})
             await ctx.tick()
         ctx.set(path.host_write, {"en": 0})
+        await execute(ctx, result)
+        for address in range(chip.act_elements):
+            ctx.set(path.host_read, {"en": 1, "addr": address})
+            await ctx.tick()
+            result.memory.append(ctx.get(path.host_data))
+        ctx.set(path.host_read, {"en": 0})
 
+    async def execute(ctx, result):
+        """Start the program loaded, answer the tiles until ``done``."""
         pending, held = {}, {}
         ctx.set(seq.start, 1)
         for cycle in range(limit):
@@ -132,11 +148,6 @@ def run_rtl(chip, program, image, *, tile_ready=lambda t, cycle: True, limit=500
                     del pending[t]
         else:
             raise AssertionError(f"no done in {limit} cycles")
-        for address in range(chip.act_elements):
-            ctx.set(path.host_read, {"en": 1, "addr": address})
-            await ctx.tick()
-            result.memory.append(ctx.get(path.host_data))
-        ctx.set(path.host_read, {"en": 0})
 
     run(dut, bench)
     return result
@@ -279,3 +290,15 @@ def test_images_overlap_in_a_batch_as_the_models(small):
     second_mvm = min(i for i, x in enumerate(batch.instructions) if x.op is MVM
                      and x["src"] >= size)
     assert batch.timing.start[second_mvm] < batch.timing.start[first_acc]
+
+
+def test_a_run_reads_only_its_own_results(small):
+    """A run that leaves a result unread in tile 0's first buffer: the next run's ACC reads
+    its own MVM's result, as the golden chip model, which starts every run afresh."""
+    program, images = compiled(small)
+    leftover = [Instruction.make(MVM, tile=0, src=0, length=12),
+                Instruction.make(HALT)]
+    words = encode_program(leftover + [Instruction.make(HALT)]
+                           * (len(program.words) - len(leftover)))
+    got = run_rtl(small, program, images[0], before=words)
+    assert_as_the_models(small, program, images[0], got)
