@@ -24,7 +24,8 @@ acc_bits = 16
 def test_shipped_examples():
     chip = load_chip_config(CHIP_DEMO_CONFIG)
     assert chip.tile == demo_config()
-    assert (chip.chip.tiles, chip.act_elements, chip.element_bytes) == (10, 256, 1)
+    assert (chip.chip.tiles, chip.act_elements, chip.element_bytes) == (10, 1024, 1)
+    assert chip.chip.result_buffers == 2
     assert chip.beats(54, 8) == 7 and chip.clock_mhz == chip.tile.ppa.clock_mhz
     four = load_chip_config(CHIP_DEMO_CONFIG.with_name("chip_digits4.toml"))
     assert four.tile == demo_config().replace(cols=64, spare_cols=128)
@@ -45,6 +46,10 @@ def test_relative_tile_and_defaults(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (("tiles = 8", "tiles = 0"), "chip.tiles must be an integer in 1..64, not 0"),
+    (("tiles = 8", "tiles = 8\nresult_buffers = 0"), "chip.result_buffers must be an integer "
+     "in 1..4, not 0"),
+    (("tiles = 8", "tiles = 8\nresult_buffers = 5"), "chip.result_buffers must be an integer "
+     "in 1..4, not 5"),
     (("tiles = 8", "tiles = 8\nlanes = 2"), "unknown key chip.lanes; expected one of tile, "),
     (("out_bits = 4", "out_bits = 8"), "chip.out_bits must be in 2..4 (the tile's in_bits), "
      "not 8"),
