@@ -21,6 +21,7 @@ import pytest
 from cimtile.cli import main
 from cimtile.flows.regress import declared_coverage, junit_xml, regress
 from cimtile.models.golden import golden_mvm
+from cimtile.tb.build.elaboration import elaborated
 from cimtile.tb.tops.coverage_tops import COVERAGE_SOURCE
 from cimtile.tb.tops.mutants import MUTANTS
 from cimtile.tb.regression.random_scenario import POOL_SIZE, pool_config, scenario
@@ -190,7 +191,9 @@ def test_the_remap_index_mutant_is_caught_by_a_spare_column_seed():
 
 @pytest.fixture(scope="module")
 def pool_verilog():
-    return [COVERAGE_SOURCE(pool_config(index)) for index in range(POOL_SIZE)]
+    # Through the elaboration cache, as the regression's own builds read it: the same text,
+    # without elaborating the pool again in every worker.
+    return [elaborated(COVERAGE_SOURCE, pool_config(index)) for index in range(POOL_SIZE)]
 
 
 #: The pool tiles whose Verilog each mutant changes (the others do not generate its

@@ -162,11 +162,13 @@ def test_coverage_and_mutants_only_choose_the_checked_top_source_beside_the_bulk
     assert COVERAGE_TOPS["bulk"] == bulk_design(COVERAGE_SOURCE)
     assert COVERAGE_TOPS["bulk"].sources[1:] == bulk_design().sources[1:]
     cfg = config(SMALL)
+    coverage = COVERAGE_SOURCE(cfg)
     for drive in ("vip", "bulk"):
         mutated = mutated_top("msb_sign", drive)
         assert mutated.sources[1:] == COVERAGE_TOPS[drive].sources[1:]
-        assert mutated.sources[0](cfg) == MUTANTS["msb_sign"].apply(COVERAGE_SOURCE(cfg))
-        assert mutated.sources[0](cfg) != COVERAGE_SOURCE(cfg)
+        text = mutated.sources[0](cfg)
+        assert text == MUTANTS["msb_sign"].apply(coverage)
+        assert text != coverage
 
 
 class FakeRunner:

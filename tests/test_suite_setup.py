@@ -21,6 +21,34 @@ def test_xdist_groups_take_effect_under_make_test():
         f"{', '.join(marked)} use xdist_group marks, but make test runs: {pytest_line.strip()}"
 
 
+GROUPED = """
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("together")
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_worker(n):
+    (Path(__file__).parent / f"worker_{n}").write_text(os.environ["PYTEST_XDIST_WORKER"])
+"""
+
+
+def test_grouped_tests_share_one_worker(tmp_path):
+    # pytest-xdist groups by rewriting an attribute of the test items that newer pytest
+    # releases no longer read: the marks are then ignored without a word.
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
+                           "--rootdir", str(tmp_path), "-n", "2", "--dist", "loadgroup",
+                           "-p", "no:cacheprovider", str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    workers = [(tmp_path / f"worker_{n}").read_text() for n in range(6)]
+    assert len(set(workers)) == 1, workers
+
+
 def test_a_failing_block_check_reports_its_message_under_xdist(tmp_path):
     # CPython 3.11's AST constructor can fail while pytest re-parses a failing test's source
     # for its long tracebacks (an INTERNALERROR in place of the failure); the suite uses

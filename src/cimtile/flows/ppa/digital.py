@@ -32,7 +32,8 @@ from cimtile.tb.build.elaboration import elaborated
 
 from .area import BLOCKS
 
-__all__ = ["Toggles", "DigitalActivity", "count_toggles", "tile_toggles", "typical_toggles",
+__all__ = ["Toggles", "DigitalActivity", "count_toggles", "TileToggles", "tile_toggles",
+           "typical_toggles",
            "program_toggles", "digital_activity"]
 
 #: Vectors in the simulated window: the tile's schedule repeats per vector, so a few give
@@ -154,44 +155,69 @@ def count_toggles(vcd_text):
     return ({p: t for p, (t, _) in scopes.items()}, {p: b for p, (_, b) in scopes.items()})
 
 
+class TileToggles:
+    """Measures :class:`Toggles` of the tile core of `cfg` on window after window, in one
+    simulator reset between them: elaborating the tile for the simulator takes about as long
+    as simulating a window, and the tiles of a network run share their configuration.
+
+    Parameters
+    ----------
+    cfg : Config
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        dut = Tile(cfg)
+        self._window = None
+        rows = cfg.tile.rows
+
+        async def analog(ctx):
+            async for _ in ctx.tick():
+                if ctx.get(dut.analog.sample):
+                    wl = ctx.get(dut.analog.wl)
+                    plane = np.array([(wl >> r) & 1 for r in range(rows)], np.float32)
+                    codes = self._window["macro"].sample(plane)
+                    ctx.set(dut.analog.codes, [int(c) for c in codes])
+
+        async def driver(ctx):
+            ctx.set(dut.o_stream.ready, 1)
+            for x in self._window["X"]:
+                ctx.set(dut.i_stream.payload, [int(v) for v in x])
+                ctx.set(dut.i_stream.valid, 1)
+                await ctx.tick().until(dut.i_stream.ready)
+            ctx.set(dut.i_stream.valid, 0)
+
+        async def monitor(ctx):
+            cycles, done = 0, self._window["done"]
+            while len(done) < len(self._window["X"]):
+                _, _, valid = await ctx.tick().sample(dut.o_stream.valid)
+                cycles += 1
+                if valid:
+                    done.append(cycles)
+
+        self._sim = Simulator(dut)
+        self._sim.add_clock(1e-8)
+        self._sim.add_testbench(analog, background=True)
+        self._sim.add_testbench(driver, background=True)
+        self._sim.add_testbench(monitor)
+
+    def measure(self, W, X, *, seed=0, conductances=None):
+        """:class:`Toggles` of the tile computing the vectors `X` (a window of a run) back to
+        back with weights `W`, its analog macro seeded with `seed` (reading `conductances`
+        when given), at the configured run-time settings."""
+        X = validated_inputs(X, self.cfg)
+        macro = AnalogMacro.for_array(self.cfg, W, np.random.default_rng(seed), conductances)
+        if self._window is not None:
+            self._sim.reset()
+        self._window = {"macro": macro, "X": X, "done": []}
+        return _measured(self._sim, len(X), self._window["done"])
+
+
 def tile_toggles(cfg, W, X, *, seed=0, conductances=None):
     """:class:`Toggles` of the tile core computing the vectors `X` (a window of a run)
-    back to back, at the configured run-time settings."""
-    X = validated_inputs(X, cfg)
-    dut = Tile(cfg)
-    macro = AnalogMacro.for_array(cfg, W, np.random.default_rng(seed), conductances)
-    rows = cfg.tile.rows
-    done = []
-
-    async def analog(ctx):
-        async for _ in ctx.tick():
-            if ctx.get(dut.analog.sample):
-                wl = ctx.get(dut.analog.wl)
-                plane = np.array([(wl >> r) & 1 for r in range(rows)], np.float32)
-                ctx.set(dut.analog.codes, [int(c) for c in macro.sample(plane)])
-
-    async def driver(ctx):
-        ctx.set(dut.o_stream.ready, 1)
-        for x in X:
-            ctx.set(dut.i_stream.payload, [int(v) for v in x])
-            ctx.set(dut.i_stream.valid, 1)
-            await ctx.tick().until(dut.i_stream.ready)
-        ctx.set(dut.i_stream.valid, 0)
-
-    async def monitor(ctx):
-        cycles = 0
-        while len(done) < len(X):
-            _, _, valid = await ctx.tick().sample(dut.o_stream.valid)
-            cycles += 1
-            if valid:
-                done.append(cycles)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(analog, background=True)
-    sim.add_testbench(driver, background=True)
-    sim.add_testbench(monitor)
-    return _measured(sim, len(X), done)
+    back to back, at the configured run-time settings (:meth:`TileToggles.measure` on a
+    simulator of its own)."""
+    return TileToggles(cfg).measure(W, X, seed=seed, conductances=conductances)
 
 
 def typical_toggles(cfg):

@@ -8,19 +8,19 @@ from cimtile.models.golden import golden_mvm
 from ..network import quant_forward, tiled_matmul
 from .activity import compute_activity
 from .area import tile_area
-from .digital import WINDOW, digital_activity, tile_toggles
+from .digital import WINDOW, TileToggles, digital_activity
 from .energy import combined, compute_energy
 
 __all__ = ["network_section"]
 
 
-def _tile_energy(tile, X):
+def _tile_energy(tile, X, toggles):
     cfg = tile.cfg
     activity = compute_activity(cfg, tile.block.W, X, seed=tile.seed,
                                 conductances=tile.conductances)
-    toggles = tile_toggles(cfg, tile.block.W, X[:WINDOW], seed=tile.seed,
-                           conductances=tile.conductances)
-    return compute_energy(cfg, activity, digital_activity(tile_area(cfg), toggles,
+    window = toggles.measure(tile.block.W, X[:WINDOW], seed=tile.seed,
+                             conductances=tile.conductances)
+    return compute_energy(cfg, activity, digital_activity(tile_area(cfg), window,
                                                           activity.mvms))
 
 
@@ -32,12 +32,16 @@ def network_section(cfg, report, arrays, x_test):
     """
     tiles = arrays["tiles"]
     energies, ops = [], 0
+    # One toggle simulator per read configuration (every tile of a run shares one).
+    toggles = {}
 
     def layer_mvm(l, Xq):
         def mvm(i, block, X):
             nonlocal ops
             tile = tiles[l][i]
-            energies.append(_tile_energy(tile, X))
+            if tile.cfg not in toggles:
+                toggles[tile.cfg] = TileToggles(tile.cfg)
+            energies.append(_tile_energy(tile, X, toggles[tile.cfg]))
             ops += 2 * cfg.tile.rows * cfg.tile.cols * len(X)
             return golden_mvm(tile.cfg, block.W, X, tile.seed, tile.conductances)
         return tiled_matmul(Xq, [t.block for t in tiles[l]], tiles[l][-1].block.col1,
