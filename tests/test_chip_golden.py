@@ -15,7 +15,7 @@ from cimtile.flows.graph import mlp_graph
 from cimtile.flows.network import Layer, accuracy
 from cimtile.flows.network_run import golden_layer_mvm, program_tiles
 from cimtile.flows.quantizer import quantize_graph, quantize_inputs
-from cimtile.models.chip_batch import ImageBatch, batch_capacity, image_batch
+from cimtile.models.chip_batch import ImageBatch, batch_capacity, image_batch, region_size
 from cimtile.models.chip_golden import ProgramError, run_chip
 from cimtile.models.chip_timing import duration, schedule, timing_report
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
@@ -227,3 +227,45 @@ def test_move_and_barrier(tmp_path):
     barrier = len(instructions) - 3
     assert timing.start[barrier] == timing.end[:barrier].max() == timing.end[barrier]
     assert timing.end[barrier + 1] == timing.start[barrier + 1] + chip.beats(7, 4) + 1
+
+
+def test_a_batch_computes_each_image_as_the_one_image_program(tmp_path):
+    """A batch is a program the chip takes, and on lossless tiles it leaves each image's
+    outputs in its region as the one-image program computes them; it takes fewer cycles
+    than its images one after another."""
+    chip = load_chip_config(write(tmp_path, CHIP.replace("act_memory_bytes = 64",
+                                                         "act_memory_bytes = 128")))
+    rng = np.random.default_rng(2)
+    graph = mlp_graph([Layer(rng.normal(size=(20, 7)), rng.normal(size=7)),
+                       Layer(rng.normal(size=(7, 5)), rng.normal(size=5))])
+    program = compile_network(graph, chip, rng.normal(size=(40, 20)))
+    images = chip_images(program, chip, rng.normal(size=(4, 20)))
+    batch = image_batch(chip, program, batch_capacity(chip, program))
+    assert batch.images == 4
+    size = region_size(program)
+    memory = np.zeros(batch.images * size, np.int64)
+    for image, address in zip(images, batch.inputs):
+        memory[address:address + program.input_length] = image
+    words = np.asarray(encode_program(batch.instructions), np.uint64)
+    whole = dataclasses.replace(program, words=words, layers=np.zeros(len(words), np.int64),
+                                input_address=0, input_length=len(memory),
+                                output_address=0, output_length=len(memory))
+    got, _ = run_chip(chip, whole, memory[None, :])
+    expected, _ = run_chip(chip, program, images)
+    for one, address in zip(expected, batch.outputs):
+        assert got[0, address:address + program.output_length].tolist() == one.tolist()
+    assert batch.timing.cycles < batch.images * schedule(chip, program.instructions).cycles
+
+
+def test_batch_sizes_are_checked(tmp_path):
+    chip = load_chip_config(write(tmp_path))
+    rng = np.random.default_rng(0)
+    program = compile_network(mlp_graph([Layer(rng.normal(size=(20, 7)),
+                                               rng.normal(size=7))]),
+                              chip, rng.normal(size=(10, 20)))
+    capacity = batch_capacity(chip, program)
+    assert capacity == chip.act_elements // region_size(program)
+    for images in (0, capacity + 1):
+        with pytest.raises(ValueError, match=f"^images must be in 1..{capacity}, not "
+                                             f"{images}$"):
+            image_batch(chip, program, images)
