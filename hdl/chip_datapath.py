@@ -47,10 +47,10 @@ class ChipDatapath(wiring.Component):
       in the command's cycle, zero-pads them to the tile's rows and offers the vector on
       its ``vector`` stream in the cycle the last beat arrives; it then keeps the tile's
       result in the next of its tile's ``result_buffers`` result buffers, used in turn,
-      and raises its ``mvm_done`` bit in that cycle. Cycles from command to completion: ``1 + beats(length, out_bits) + L`` when
-      the tile answers ``L`` cycles after taking the vector (the model's
-      ``result_latency``), as the model says: its ``READ_LATENCY`` is the activation
-      memory's read cycle.
+      and raises its ``mvm_done`` bit in that cycle. Cycles from command to completion:
+      ``1 + beats(length, out_bits) + L`` when the tile answers ``L`` cycles after taking
+      the vector (the model's ``result_latency``), as the model says: its
+      ``READ_LATENCY`` is the activation memory's read cycle.
     - The ACC unit reads the ``length`` multipliers and biases from ``param`` in the
       command's cycle, then moves the first ``length`` partial sums of each of its tiles'
       oldest results to the post-processing unit ``interconnect_width`` bits a cycle

@@ -139,7 +139,8 @@ def _span_rules(rules, p, mon):
 
 def _unit_rules(rules, p, mon, tiles, buffers):
     """Each unit takes a command only when free, one command a cycle, done only once all
-    completed; covers of a run ending with and without an error."""
+    completed; covers of a run ending with and without an error, and, with several result
+    buffers, of an MVM into a tile that holds an unread result."""
     acc = p.acc.payload
     being_read = [mon.acc_busy & _covers(mon.acc_was.tile, mon.acc_was.count, t)
                   for t in range(tiles)]
@@ -174,3 +175,8 @@ def _unit_rules(rules, p, mon, tiles, buffers):
                 "a run that issued an ACC ends without an error", [p.done, p.error])
     rules.cover("error", p.done & (error != 0), "a run ends with an error",
                 [p.done, p.error])
+    if buffers > 1:
+        rules.cover("mvm_into_a_second_buffer",
+                    Cat(took & (mon.unread[t] != 0) for t, took in enumerate(mon.took_mvm)).any(),
+                    "a tile takes an MVM while it holds an unread result",
+                    [*(port.valid for port in mon.mvm_ports), *mon.unread])

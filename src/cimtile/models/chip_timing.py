@@ -8,8 +8,8 @@ it overwrites are read and written, and its unit is free. A tile takes one MVM a
 and keeps ``chip.result_buffers`` results: a result fills a buffer from its MVM to the end
 of the ACC that reads it, an ACC reads each of its tiles' oldest result once complete; the
 one post-processing unit takes one ACC at a time, and the one mover one MOVE at a time.
-The chip sequencer (:class:`cimtile.hdl.chip_sequencer.ChipSequencer`) issues exactly so. Durations, in
-cycles (``beats(n, bits)``: interconnect cycles for n values):
+The chip sequencer (:class:`cimtile.hdl.chip_sequencer.ChipSequencer`) issues exactly so.
+Durations, in cycles (``beats(n, bits)``: interconnect cycles for n values):
 
 - MVM: :data:`READ_LATENCY` and ``beats(length, out_bits)`` to deliver the inputs, then
   the tile's ``result_latency`` (:class:`~cimtile.spec.config_derived.Config`);
