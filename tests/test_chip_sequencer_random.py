@@ -5,6 +5,7 @@ waiting once all are clear."""
 import numpy as np
 import pytest
 
+from cimtile.hdl import chip_sequencer
 from cimtile.hdl.chip_sequencer import SequencerError
 from cimtile.spec.chip_isa import encode_program
 
@@ -142,3 +143,16 @@ def test_random_programs_break_no_hazard_and_wait_for_nothing_else(seed, buffers
             waits = open_hazards(program, issued, end, i, cycle, buffers)
             assert waits or (unit and not result.ready[unit, cycle]), (i, cycle)
         arrived = issued[i] + 1
+
+
+class _OneBufferTooMany(chip_sequencer.Scoreboard):
+    """A scoreboard that counts a buffer the datapath does not have."""
+
+    def __init__(self, *, tiles, buffers):
+        super().__init__(tiles=tiles, buffers=buffers + 1)
+
+
+def test_a_sequencer_counting_a_buffer_too_many_is_caught(monkeypatch):
+    monkeypatch.setattr(chip_sequencer, "Scoreboard", _OneBufferTooMany)
+    with pytest.raises(AssertionError, match="its buffers hold the results of"):
+        test_random_programs_break_no_hazard_and_wait_for_nothing_else(0, 2)
