@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from cimtile.spec.chip_config import BUFFER_LIMIT
 from cimtile.spec.chip_isa import ADDRESS_LIMIT, TILE_LIMIT, Opcode
 
-from .parameters import check_positive, refused
+from .parameters import check_at_most, check_positive
 
 __all__ = ["SPAN", "HEAD", "tile_mask", "Scoreboard"]
 
@@ -94,10 +94,7 @@ class Scoreboard(wiring.Component):
 
     def __init__(self, *, tiles, buffers):
         check_positive(self, tiles=tiles, buffers=buffers)
-        for name, value, limit in (("tiles", tiles, TILE_LIMIT),
-                                   ("buffers", buffers, BUFFER_LIMIT)):
-            if value > limit:
-                raise refused(self, ValueError(f"{name} must be at most {limit}, not {value}"))
+        check_at_most(self, tiles=(tiles, TILE_LIMIT), buffers=(buffers, BUFFER_LIMIT))
         self.tiles, self.buffers = tiles, buffers
         super().__init__({
             "head": In(HEAD), "issue": In(1), "restart": In(1),

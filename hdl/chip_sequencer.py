@@ -9,7 +9,7 @@ from cimtile.spec.chip_config import BUFFER_LIMIT
 from cimtile.spec.chip_isa import FORMATS, OPCODE_BITS, TILE_LIMIT, WORD_BITS, Opcode
 
 from .chip_scoreboard import Scoreboard, tile_mask
-from .parameters import check_positive, refused
+from .parameters import check_at_most, check_positive
 
 __all__ = ["SequencerError", "command_layout", "ChipSequencer"]
 
@@ -128,10 +128,7 @@ class ChipSequencer(wiring.Component):
 
     def __init__(self, *, tiles, depth, buffers):
         check_positive(self, tiles=tiles, depth=depth, buffers=buffers)
-        for name, value, limit in (("tiles", tiles, TILE_LIMIT),
-                                   ("buffers", buffers, BUFFER_LIMIT)):
-            if value > limit:
-                raise refused(self, ValueError(f"{name} must be at most {limit}, not {value}"))
+        check_at_most(self, tiles=(tiles, TILE_LIMIT), buffers=(buffers, BUFFER_LIMIT))
         self.tiles, self.depth, self.buffers = tiles, depth, buffers
         super().__init__({
             "w_en": In(1), "w_addr": In(range(depth)), "w_data": In(WORD_BITS),

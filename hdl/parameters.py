@@ -1,6 +1,6 @@
 """Checks of a component's parameters, made in its constructor before it exists as a design."""
 
-__all__ = ["refused", "check_positive"]
+__all__ = ["refused", "check_positive", "check_at_most"]
 
 
 def refused(component, error):
@@ -22,3 +22,18 @@ def check_positive(component, **values):
         if not isinstance(value, int) or value < 1:
             raise refused(component, ValueError(f"{name} must be a positive integer, "
                                                 f"not {value!r}"))
+
+
+def check_at_most(component, **bounded):
+    """Refuse (:func:`refused`) `component` unless each of `bounded`, a ``(value, limit)``
+    pair, is at most its limit.
+
+    Raises
+    ------
+    ValueError
+        Naming the first that is not.
+    """
+    for name, (value, limit) in bounded.items():
+        if value > limit:
+            raise refused(component, ValueError(f"{name} must be at most {limit}, not "
+                                                f"{value}"))

@@ -18,7 +18,7 @@ from cimtile.hdl.chip import connect_units
 from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer, SequencerError
 from cimtile.models import chip_timing
-from cimtile.models.chip_batch import batch_capacity, image_batch, region_size
+from cimtile.models.chip_batch import image_batch, region_size
 from cimtile.models.chip_golden import golden_tiles, run_chip
 from cimtile.spec.chip_config import CHIP_DEMO_CONFIG, load_chip_config
 from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
@@ -26,6 +26,7 @@ from cimtile.spec.chip_program import ChipProgram
 
 from amaranth_sim import run
 from test_chip_config import CHIP, write
+from test_chip_golden import as_one_program
 
 #: The sequencer's first instruction issues the cycle after ``start``.
 FETCH = 1
@@ -266,15 +267,9 @@ def test_images_overlap_in_a_batch_as_the_models(small):
     """A run of two images: each image's outputs as the golden chip model computes them,
     every command issued when the timing model says the batch's instructions issue."""
     program, images = compiled(small)
-    batch = image_batch(small, program, batch_capacity(small, program))
+    batch = image_batch(small, program)
     assert batch.images == 2
-    size = region_size(program)
-    memory = np.zeros(batch.images * size, np.int64)
-    for image, address in zip(images, batch.inputs):
-        memory[address:address + program.input_length] = image
-    words = np.asarray(encode_program(batch.instructions), np.uint64)
-    whole = dataclasses.replace(program, words=words, input_address=0,
-                                input_length=len(memory))
+    whole, memory = as_one_program(program, batch, images)
     got = run_rtl(small, whole, memory)
     assert got.error == SequencerError.NONE
     outputs, _ = run_chip(small, program, images)
@@ -285,6 +280,7 @@ def test_images_overlap_in_a_batch_as_the_models(small):
     assert got.issued == expected
     assert got.done == FETCH + batch.timing.cycles + 1
     # The second image's first MVM issues before the first image's last ACC.
+    size = region_size(program)
     first_acc = max(i for i, x in enumerate(batch.instructions) if x.op is ACC
                     and x["dst"] < size)
     second_mvm = min(i for i, x in enumerate(batch.instructions) if x.op is MVM

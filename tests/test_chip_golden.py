@@ -136,7 +136,7 @@ def test_schedule_runs_independent_tiles_in_parallel(tmp_path):
 
 def figures(chip, program):
     instructions = program.instructions
-    batch = image_batch(chip, program, batch_capacity(chip, program))
+    batch = image_batch(chip, program)
     return timing_report(chip, instructions, program.layers, schedule(chip, instructions),
                          batch)
 
@@ -229,6 +229,19 @@ def test_move_and_barrier(tmp_path):
     assert timing.end[barrier + 1] == timing.start[barrier + 1] + chip.beats(7, 4) + 1
 
 
+def as_one_program(program, batch, images):
+    """`batch` of `program` as a program of its own, whose input and output are all the
+    batch's regions, and that input: each of `images` in its region."""
+    memory = np.zeros(batch.images * region_size(program), np.int64)
+    for image, address in zip(images, batch.inputs):
+        memory[address:address + program.input_length] = image
+    words = np.asarray(encode_program(batch.instructions), np.uint64)
+    whole = dataclasses.replace(program, words=words, layers=np.zeros(len(words), np.int64),
+                                input_address=0, input_length=len(memory),
+                                output_address=0, output_length=len(memory))
+    return whole, memory
+
+
 def test_a_batch_computes_each_image_as_the_one_image_program(tmp_path):
     """A batch is a program the chip takes, and on lossless tiles it leaves each image's
     outputs in its region as the one-image program computes them; it takes fewer cycles
@@ -240,16 +253,9 @@ def test_a_batch_computes_each_image_as_the_one_image_program(tmp_path):
                        Layer(rng.normal(size=(7, 5)), rng.normal(size=5))])
     program = compile_network(graph, chip, rng.normal(size=(40, 20)))
     images = chip_images(program, chip, rng.normal(size=(4, 20)))
-    batch = image_batch(chip, program, batch_capacity(chip, program))
+    batch = image_batch(chip, program)
     assert batch.images == 4
-    size = region_size(program)
-    memory = np.zeros(batch.images * size, np.int64)
-    for image, address in zip(images, batch.inputs):
-        memory[address:address + program.input_length] = image
-    words = np.asarray(encode_program(batch.instructions), np.uint64)
-    whole = dataclasses.replace(program, words=words, layers=np.zeros(len(words), np.int64),
-                                input_address=0, input_length=len(memory),
-                                output_address=0, output_length=len(memory))
+    whole, memory = as_one_program(program, batch, images)
     got, _ = run_chip(chip, whole, memory[None, :])
     expected, _ = run_chip(chip, program, images)
     for one, address in zip(expected, batch.outputs):

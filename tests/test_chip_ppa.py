@@ -16,7 +16,7 @@ from cimtile.flows.graph import mlp_graph
 from cimtile.flows.ppa.area import tile_area
 from cimtile.flows.ppa.chip import chip_ppa, tile_inputs
 from cimtile.models.chip_golden import ProgramError
-from cimtile.models.chip_batch import batch_capacity, image_batch
+from cimtile.models.chip_batch import image_batch
 from cimtile.spec.chip_config import load_chip_config
 from cimtile.spec.chip_isa import Instruction, Opcode, encode_program
 
@@ -62,7 +62,7 @@ def test_breakdown_adds_up_to_the_total(compiled):
     assert items(ppa)["tiles_mvm"].count == 8
     assert energy["macs_per_image"] == INPUTS * HIDDEN + HIDDEN * OUTPUTS
     assert energy["tops_per_w"] == pytest.approx(2 * 175 / energy["per_image_pj"])
-    batch = image_batch(chip, program, batch_capacity(chip, program))
+    batch = image_batch(chip, program)
     assert energy["cycles_per_image"] == batch.timing.cycles / batch.images
     assert all(i.pj > 0 for i in ppa.energy.items)
 

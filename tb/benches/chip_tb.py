@@ -95,7 +95,7 @@ async def chip_run(dut):
 
     host = ChipHost(dut, chip)
     await host.load_parameters(a["mult"], a["bias"])
-    out_length = int(a["length"][1])
+    out_length = int(a["out_length"])
     outputs = np.zeros((len(images), out_length), np.int64)
     cycles = np.zeros(len(a["runs"]), np.int64)
     problems = [f"tile {t}: {error}" for t, p in enumerate(programmers) if p is not None

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimtile.models.chip_batch import batch_capacity, image_batch
-from cimtile.models.chip_golden import check_program, run_chip
+from cimtile.models.chip_golden import run_chip
 from cimtile.models.chip_programming import (program_golden_tiles, programmed_tiles,
                                              tile_targets)
 from cimtile.models.verdict import Verdict, compare
@@ -115,14 +115,13 @@ def simulate_chip(chip, program, images, *, write_verify=True, batch=None, waves
     expected, _ = run_chip(chip, program, images,
                            programmed_tiles(chip, program, golden) if golden else None)
     targets = tile_targets(chip, program) if write_verify else []
-    check_program(chip, program)
     batch = batch or batch_capacity(chip, program)
     runs = [min(batch, len(images) - first) for first in range(0, len(images), batch)]
     batches = {size: image_batch(chip, program, size) for size in set(runs)}
     # A run takes the model's cycles plus the fetch: far more is a hang.
     budget = 4 * max(b.timing.cycles for b in batches.values()) + 1000 if runs else 0
     stimulus = dict(runs=np.asarray(runs, np.int64), budget=budget,
-                    length=np.asarray([program.input_length, program.output_length]),
+                    out_length=program.output_length,
                     mult=np.asarray(program.mult, np.int64),
                     bias=np.asarray(program.bias, np.int64),
                     weights=np.asarray(program.weights, np.int64),

@@ -5,7 +5,7 @@ of the tile-by-tile flow."""
 
 import numpy as np
 
-from cimtile.models.chip_batch import batch_capacity, image_batch
+from cimtile.models.chip_batch import image_batch
 from cimtile.models.chip_golden import run_chip
 from cimtile.models.chip_timing import schedule, timing_report
 
@@ -39,7 +39,7 @@ def chip_report(graph, chip, program, x_test, y_test, x_cal, per_channel=False, 
         tiles (``Xq @ Wq``) and with the tiles' golden model.
     """
     instructions = program.instructions
-    batch = image_batch(chip, program, batch_capacity(chip, program))
+    batch = image_batch(chip, program)
     timing = timing_report(chip, instructions, program.layers, schedule(chip, instructions),
                            batch)
     X = chip_images(program, chip, x_test)

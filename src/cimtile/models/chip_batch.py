@@ -78,10 +78,10 @@ def _relocated(ins, offset):
     return Instruction.make(ins.op, **operands)
 
 
-def image_batch(chip, program, images):
+def image_batch(chip, program, images=None):
     """The :class:`ImageBatch` of `program` (checked by
     :func:`~cimtile.models.chip_golden.check_program`) over `images` images, at most
-    :func:`batch_capacity`.
+    (and by default) :func:`batch_capacity`.
 
     A program that gives a tile more than one MVM runs its images one after another: its
     results would otherwise reach the ACCs out of order.
@@ -92,6 +92,7 @@ def image_batch(chip, program, images):
         If `images` is not in 1..batch_capacity.
     """
     capacity = batch_capacity(chip, program)
+    images = capacity if images is None else images
     if not 1 <= images <= capacity:
         raise ValueError(f"images must be in 1..{capacity}, not {images}")
     body = program.instructions[:-1]

@@ -85,9 +85,10 @@ class Timeline:
         self._read = np.zeros(chip.act_elements, np.int64)     # when its last reader is done
         self._tile_free = [0] * tiles           # when its MVM in flight completes
         self._unread = [[] for _ in range(tiles)]    # completions of its unread results
-        self._reading = [[] for _ in range(tiles)]   # ends of the ACCs that read it
-        self._post_free = self._move_free = self._next = 0
-        self._ends = []
+        # When the last ACC reading the tile completes: one ACC runs at a time, so it holds
+        # at most one buffer beside the unread results.
+        self._read_by = [0] * tiles
+        self._post_free = self._move_free = self._next = self._all_done = 0
 
     def earliest(self, ins):
         """The cycle `ins` would issue at if it came next, or None if it never could (an
@@ -95,20 +96,20 @@ class Timeline:
         one)."""
         t = self._next
         if ins.op in (Opcode.BARRIER, Opcode.HALT):
-            t = max([t, *self._ends])
+            t = max(t, self._all_done)
         if ins.op in (Opcode.MVM, Opcode.MOVE):
             t = max(t, int(self._written[ins["src"]:ins["src"] + ins["length"]].max()))
         if ins.op in (Opcode.ACC, Opcode.MOVE):
             dst = slice(ins["dst"], ins["dst"] + ins["length"])
             t = max(t, int(self._read[dst].max()), int(self._written[dst].max()))
         if ins.op is Opcode.MVM:
-            tile = ins["tile"]
-            unread, reading = len(self._unread[tile]), sorted(self._reading[tile])
-            if unread == self.chip.chip.result_buffers:
+            tile, buffers = ins["tile"], self.chip.chip.result_buffers
+            unread = len(self._unread[tile])
+            if unread == buffers:
                 return None
-            # Wait until enough of the ACCs reading the tile have completed.
-            taken = unread + len(reading) - self.chip.chip.result_buffers
-            t = max(t, self._tile_free[tile], reading[taken] if taken >= 0 else 0)
+            t = max(t, self._tile_free[tile])
+            if unread == buffers - 1:      # the last free buffer, once its ACC has read it
+                t = max(t, self._read_by[tile])
         if ins.op is Opcode.ACC:
             for tile in range(ins["tile"], ins["tile"] + ins["count"]):
                 if not self._unread[tile]:
@@ -136,12 +137,12 @@ class Timeline:
         if ins.op is Opcode.ACC:
             for tile in range(ins["tile"], ins["tile"] + ins["count"]):
                 self._unread[tile].pop(0)
-                self._reading[tile] = [e for e in self._reading[tile] if e > t] + [done]
+                self._read_by[tile] = done
             self._post_free = done
         if ins.op is Opcode.MOVE:
             self._move_free = done
         self._next = t + 1
-        self._ends.append(done)
+        self._all_done = max(self._all_done, done)
         return t, done
 
 

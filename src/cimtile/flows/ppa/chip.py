@@ -49,7 +49,7 @@ from amaranth.back import verilog
 from cimtile.hdl.chip_datapath import ChipDatapath
 from cimtile.hdl.chip_sequencer import ChipSequencer
 from cimtile.models.chip_golden import ProgramError, check_program, golden_tiles, run_chip
-from cimtile.models.chip_batch import batch_capacity, image_batch
+from cimtile.models.chip_batch import image_batch
 from cimtile.spec.chip_isa import WORD_BITS, Opcode
 from cimtile.tb.build.elaboration import elaborated
 
@@ -301,7 +301,7 @@ def chip_ppa(chip, program, inputs, images):
     _check_inputs(chip, instructions, inputs, images)
     fig = figures(chip.tile)
     events = chip_events(chip, program, instructions)
-    batch = image_batch(chip, program, batch_capacity(chip, program))
+    batch = image_batch(chip, program)
     cycles = batch.timing.cycles / batch.images
     tiles, busy, area = _tile_mvms(chip, program, inputs)
     mvms = sum(len(X) for X in inputs.values()) / images
